@@ -1,0 +1,95 @@
+"""Meso Intake: consultation intake and suitability checker for mesotherapy clinics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask_babel import gettext
+
+from .config import REPO_ROOT, build_config
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings, extensions, rules, blueprints, error pages, commands."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(REPO_ROOT / "templates"),
+    )
+    app.config.update(build_config(app.instance_path))
+    if config:
+        app.config.update(config)
+    register_extensions(app)
+    register_ruleset(app)
+    register_blueprints(app)
+    register_error_pages(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401 - the models must be known to Alembic and create_all
+    from .extensions import babel, csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+
+
+def _select_locale() -> str | None:
+    from flask import current_app
+
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"])
+
+
+def register_ruleset(app: Flask) -> None:
+    from .ruleset import init_ruleset
+
+    init_ruleset(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .patient import blueprint as patient
+
+    app.register_blueprint(patient)
+
+
+def register_error_pages(app: Flask) -> None:
+    def render_error(code: int, title: str, explanation: str) -> tuple[str, int]:
+        return render_template("error.html", code=code, title=title, explanation=explanation), code
+
+    @app.errorhandler(400)
+    def bad_request(_error: Exception) -> tuple[str, int]:
+        return render_error(400, gettext("Something in that request was not right"),
+                            gettext("Go back, check the page and try again."))
+
+    @app.errorhandler(404)
+    def not_found(_error: Exception) -> tuple[str, int]:
+        return render_error(404, gettext("Page not found"),
+                            gettext("Check the address, or use the link the clinic sent you."))
+
+    @app.errorhandler(413)
+    def too_large(_error: Exception) -> tuple[str, int]:
+        return render_error(413, gettext("That was too much to send at once"),
+                            gettext("Shorten the longest answers and try again. Nothing was saved."))
+
+    @app.errorhandler(500)
+    def server_error(_error: Exception) -> tuple[str, int]:
+        return render_error(500, gettext("Something went wrong on our side"),
+                            gettext("Your last change may not have been saved. Please try again in a moment."))
+
+
+def register_template_helpers(app: Flask) -> None:
+    from . import templating
+
+    templating.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register
+
+    register(app)

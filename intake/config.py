@@ -1,0 +1,81 @@
+"""Configuration from the environment, with safe defaults for development.
+
+``MESO_ENV=production`` turns on the strict mode: the app refuses to start without a
+real ``SECRET_KEY`` and a ``DATABASE_URL``, and cookies are marked secure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or incomplete; the message says what to set."""
+
+
+def _development_secret_key(instance_path: Path) -> str:
+    """A random key kept in the instance folder, so sessions survive a restart."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def _normalise_database_url(url: str) -> str:
+    # Operators paste libpq URLs; SQLAlchemy needs to be told to use psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def build_config(instance_path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The settings for one app, read from ``environ`` (default: the process environment)."""
+    env = os.environ if environ is None else environ
+    production = env.get("MESO_ENV", "development") == "production"
+    secret_key = env.get("SECRET_KEY", "")
+    database_url = env.get("DATABASE_URL", "")
+    if production:
+        problems = []
+        if len(secret_key) < MIN_SECRET_KEY_LENGTH:
+            problems.append(
+                f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_KEY_LENGTH} "
+                'characters (python -c "import secrets; print(secrets.token_urlsafe(48))")'
+            )
+        if not database_url:
+            problems.append("DATABASE_URL must be set (postgresql://user@host/dbname)")
+        if problems:
+            raise ConfigError("Refusing to start in production mode: " + "; ".join(problems))
+    return {
+        "ENV_NAME": "production" if production else "development",
+        "SECRET_KEY": secret_key or _development_secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": _normalise_database_url(database_url)
+        or f"sqlite:///{instance_path / 'meso-intake.sqlite'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "RULES_DIR": env.get("RULES_DIR", str(REPO_ROOT / "rules")),
+        "CLINIC_NAME": env.get("CLINIC_NAME", "Demo Mesotherapy Clinic"),
+        # Big enough for a long intake, small enough to refuse abuse.
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 256 * 1024)),
+        "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+        "MAX_FORM_PARTS": 400,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "WTF_CSRF_ENABLED": True,
+        "WTF_CSRF_TIME_LIMIT": None,  # a patient may take an hour on one page
+        "BABEL_DEFAULT_LOCALE": env.get("BABEL_DEFAULT_LOCALE", "en"),
+        "BABEL_DEFAULT_TIMEZONE": env.get("BABEL_DEFAULT_TIMEZONE", "Europe/London"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(REPO_ROOT / "intake" / "translations"),
+        "LANGUAGES": [code.strip() for code in env.get("LANGUAGES", "en").split(",") if code.strip()],
+    }

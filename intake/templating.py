@@ -1,0 +1,36 @@
+"""What every template can use: the clinic's name, translated labels, dates in plain words."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Flask, current_app
+from flask_babel import format_date, gettext
+
+from . import answers
+
+
+def long_date(value: dt.date | str | None) -> str:
+    """'Thursday 3 December 2026', in the patient's language."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    return format_date(value, "EEEE d MMMM y")
+
+
+def choice_label(choices: tuple[tuple[Any, str], ...], value: Any) -> str:
+    """The translated label of a vocabulary value."""
+    return gettext(answers.label_of(choices, value))
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters and globals."""
+    app.add_template_filter(long_date)
+    app.add_template_global(choice_label)
+    app.add_template_global(answers, "answers")
+
+    @app.context_processor
+    def clinic() -> dict[str, Any]:
+        return {"clinic_name": current_app.config["CLINIC_NAME"]}
