@@ -31,13 +31,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import models  # noqa: F401 - the models must be known to Alembic and create_all
+    from . import models, security  # noqa: F401 - the models must be known to Alembic and create_all
     from .extensions import babel, csrf, db, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    security.init_app(app)
 
 
 def _select_locale() -> str | None:

@@ -142,14 +142,12 @@ def _one_of(choices: tuple[tuple[Any, str], ...]) -> validate.OneOf:
 
 
 def _text(required: bool = False, max_length: int = MAX_TEXT, **kwargs: Any) -> fields.String:
-    min_length = 1 if required else 0
-    return fields.String(
-        required=required,
-        validate=validate.Length(
-            min=min_length, max=max_length, error=N_("Use between {min} and {max} characters.")
-        ),
-        **kwargs,
+    length = (
+        validate.Length(min=1, max=max_length, error=N_("Use between {min} and {max} characters."))
+        if required
+        else validate.Length(max=max_length, error=N_("Use at most {max} characters."))
     )
+    return fields.String(required=required, validate=length, **kwargs)
 
 
 def _choice_list(

@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 def register(app: Flask) -> None:
     """Attach the commands to the app."""
     app.cli.add_command(demo)
+    app.cli.add_command(answers_group)
 
 
 @click.command("demo")
@@ -23,3 +24,36 @@ def demo() -> None:
     if created:
         click.echo(f"  seeded {created} example intakes")
     click.echo("  Patient intake start page: http://127.0.0.1:5000/")
+
+
+@click.group("answers")
+def answers_group() -> None:
+    """The answers document: its JSON Schema and reference page."""
+
+
+@answers_group.command("schema")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+def answers_schema(output: str | None) -> None:
+    """Print the answers document's JSON Schema."""
+    import json
+
+    from .answers_jsonschema import answers_json_schema
+
+    _write(json.dumps(answers_json_schema(), indent=2, ensure_ascii=False) + "\n", output)
+
+
+@answers_group.command("reference")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+def answers_reference(output: str | None) -> None:
+    """Print the answers document's reference page (Markdown)."""
+    from .answers_jsonschema import answers_reference as reference
+
+    _write(reference() + "\n", output)
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8") as file:
+            file.write(text)
+    else:
+        click.echo(text, nl=False)

@@ -1,0 +1,54 @@
+"""The published JSON Schema and reference page match the schema the app enforces."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from intake.answers_jsonschema import answers_json_schema, answers_reference
+
+from .test_answers import complete_document
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(answers_json_schema(), format_checker=jsonschema.FormatChecker())
+
+
+def test_committed_files_are_up_to_date():
+    # Regenerate with: flask --app wsgi answers schema -o docs/answers.schema.json
+    #                  flask --app wsgi answers reference -o docs/answers.md
+    assert json.loads((DOCS / "answers.schema.json").read_text()) == answers_json_schema()
+    assert (DOCS / "answers.md").read_text() == answers_reference() + "\n"
+
+
+def test_json_schema_accepts_a_complete_document():
+    jsonschema.Draft202012Validator.check_schema(answers_json_schema())
+    validator().validate(complete_document())
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("skin", "fitzpatrick_type"), 7),
+        (("about", "sex"), "other"),
+        (("about", "email"), "not-an-email"),
+        (("goals", "areas"), []),
+        (("consent", "data_processing"), False),
+        (("lifestyle", "alcohol_drinks_per_week"), 500),
+    ],
+)
+def test_json_schema_refuses_what_marshmallow_refuses(path, value):
+    document = complete_document()
+    document[path[0]][path[1]] = value
+    assert list(validator().iter_errors(document)), f"{path} = {value!r} was accepted"
+
+
+def test_json_schema_refuses_unknown_fields():
+    document = complete_document()
+    document["about"]["nickname"] = "Ana"
+    assert [error.validator for error in validator().iter_errors(document)] == ["additionalProperties"]
