@@ -1,0 +1,521 @@
+"""The facts rules read: every answer by its dotted name, plus the derived facts.
+
+The **catalogue** lists every name a condition may test and its type. It is built by
+introspecting the marshmallow schemas of :mod:`intake.answers` (so a new question is a
+new fact with no change here), plus the derived facts of docs/rules.md, whose
+``medications.stopped_on.CLASS`` and ``treatments.last_on[_planned_area].KIND`` names
+are spelled out for every medication class of the lexicon and every treatment kind.
+Each field has a fixed integer ``index``: :class:`Facts` keeps the values of one intake
+in a list in that order, so a compiled condition reads a fact with one list index.
+
+Values in :class:`Facts`:
+
+- :data:`MISSING` — the patient did not answer (the key is absent or None). A condition
+  on it is unknown. Not-applicable questions (pregnancy for a male patient) are
+  MISSING too: rules guard on ``about.sex``.
+- ``None`` — only for derived date facts, meaning "answered, and there is no such
+  date" (no filler ever, no upcoming event): date conditions on it are false, not
+  unknown, and ``answered`` is false.
+- lists are tuples in the order given; dates are ``datetime.date``.
+
+A medicine the lexicon does not recognise adds nothing to the class lists; it is in
+``medications.unrecognised`` for a rule to ask about.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from marshmallow import fields, validate
+
+from ..answers import SECTIONS
+
+if TYPE_CHECKING:
+    from .medications import Lexicon, MedicationMatch
+
+FieldType = Literal["bool", "number", "text", "choice", "choice_list", "text_list", "date", "datetime"]
+LIST_TYPES: Final = frozenset({"choice_list", "text_list"})
+
+
+class _Missing:
+    """The type of :data:`MISSING`; one instance only."""
+
+    __slots__ = ()
+    _instance: _Missing | None = None
+
+    def __new__(cls) -> _Missing:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        raise TypeError("MISSING is neither true nor false: test `is MISSING`")
+
+    def __reduce__(self) -> str:
+        return "MISSING"
+
+
+#: An unanswered question: distinct from None, False and an empty list.
+MISSING: Final = _Missing()
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One testable name: its type, its allowed values, and its slot in Facts.values."""
+
+    name: str
+    type: FieldType
+    index: int
+    #: Allowed values (choice, choice_list, numbers with fixed options); None: any.
+    choices: tuple[Any, ...] | None = None
+    #: What the choices are called in error messages.
+    vocabulary: str = "choice"
+    derived: bool = False
+
+
+# Names of the derived facts, in catalogue order (CLASS and KIND are expanded).
+DERIVED_AGE = "derived.age"
+DERIVED_BOOKED = "derived.appointment_booked"
+MEDICATION_LISTS = (
+    "medications.taking",
+    "medications.taking_prescribed",
+    "medications.taking_unprescribed",
+    "medications.stopped_prescribed",
+)
+STOPPED_ON = "medications.stopped_on."
+UNRECOGNISED = "medications.unrecognised"
+LAST_ON = "treatments.last_on."
+LAST_ON_PLANNED = "treatments.last_on_planned_area."
+NEXT_EVENT = "events.next_on"
+#: Facts.values[REFERENCE_INDEX] is the reference date, which date tests compare with.
+REFERENCE_INDEX: Final = 0
+
+
+def _one_of(field: fields.Field[Any]) -> tuple[Any, ...] | None:
+    for validator in field.validators:
+        if isinstance(validator, validate.OneOf):
+            return tuple(validator.choices)
+    return None
+
+
+def _answer_type(field: fields.Field[Any]) -> tuple[FieldType, tuple[Any, ...] | None] | None:
+    """The rule type of one schema field, or None for lists of items (read through derived facts)."""
+    if isinstance(field, fields.Boolean):
+        return "bool", None
+    if isinstance(field, fields.Number):
+        return "number", _one_of(field)
+    if isinstance(field, fields.Date):
+        return "date", None
+    if isinstance(field, fields.DateTime):
+        return "datetime", None
+    if isinstance(field, fields.String):
+        choices = _one_of(field)
+        return ("choice", choices) if choices is not None else ("text", None)
+    if isinstance(field, fields.List):
+        if isinstance(field.inner, fields.Nested):
+            return None
+        choices = _one_of(field.inner)
+        return ("choice_list", choices) if choices is not None else ("text_list", None)
+    raise TypeError(f"no rule type for {type(field).__name__}")
+
+
+def treatment_kinds() -> tuple[str, ...]:
+    """The treatment kinds of the answers document."""
+    items = SECTIONS["treatments"]().fields["items"]
+    assert isinstance(items, fields.List) and isinstance(items.inner, fields.Nested)
+    schema = items.inner.schema
+    kinds = _one_of(schema.fields["kind"])
+    assert kinds is not None
+    return tuple(kinds)
+
+
+class Catalogue:
+    """Every name a condition may test, with its type; built once per lexicon."""
+
+    def __init__(self, medication_classes: Iterable[str] | None):
+        #: None when the lexicon could not be read: class names are then not checked.
+        self.medication_classes: frozenset[str] | None = (
+            None if medication_classes is None else frozenset(medication_classes)
+        )
+        self.treatment_kinds: tuple[str, ...] = treatment_kinds()
+        self.fields: dict[str, FieldSpec] = {}
+        self._slots: _Slots | None = None
+        #: Lists of items, read through derived facts: name -> the derived facts to use.
+        self.item_lists: dict[str, str] = {}
+        for section, schema in SECTIONS.items():
+            for name, field in schema().fields.items():
+                typed = _answer_type(field)
+                if typed is None:
+                    self.item_lists[f"{section}.{name}"] = section
+                    continue
+                self._add(f"{section}.{name}", typed[0], typed[1])
+        self._add(DERIVED_AGE, "number", derived=True)
+        self._add(DERIVED_BOOKED, "bool", derived=True)
+        classes = None if self.medication_classes is None else tuple(sorted(self.medication_classes))
+        for name in MEDICATION_LISTS:
+            self._add(name, "choice_list", classes, vocabulary="medication class", derived=True)
+        for class_id in classes or ():
+            self._add(STOPPED_ON + class_id, "date", derived=True)
+        self._add(UNRECOGNISED, "text_list", derived=True)
+        for kind in self.treatment_kinds:
+            self._add(LAST_ON + kind, "date", derived=True)
+            self._add(LAST_ON_PLANNED + kind, "date", derived=True)
+        self._add(NEXT_EVENT, "date", derived=True)
+
+    def _add(
+        self,
+        name: str,
+        type_: FieldType,
+        choices: tuple[Any, ...] | None = None,
+        vocabulary: str = "choice",
+        derived: bool = False,
+    ) -> FieldSpec:
+        spec = FieldSpec(name, type_, len(self.fields) + 1, choices, vocabulary, derived)
+        self.fields[name] = spec
+        return spec
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def slots(self) -> _Slots:
+        """Where derive_facts puts each value (worked out once per catalogue)."""
+        if self._slots is None or self._slots.size != self.size:
+            self._slots = _Slots(self)
+        return self._slots
+
+    @property
+    def size(self) -> int:
+        """The length of Facts.values: one slot per field plus the reference date."""
+        return len(self.fields) + 1
+
+    def __contains__(self, name: object) -> bool:
+        return self.get(name) is not None if isinstance(name, str) else False
+
+    def get(self, name: str) -> FieldSpec | None:
+        """The field called ``name``, or None when there is no such fact."""
+        spec = self.fields.get(name)
+        if spec is None and self.medication_classes is None and name.startswith(STOPPED_ON):
+            # Without a lexicon any class is accepted, so that other errors still show.
+            class_id = name[len(STOPPED_ON):]
+            if class_id:
+                spec = self._add(name, "date", derived=True)
+        return spec
+
+    def unknown_field_message(self, name: str) -> str:
+        """Why ``name`` is not a fact, and what was probably meant."""
+        if name in self.item_lists:
+            section = self.item_lists[name]
+            derived = [n for n in self.fields if n.startswith(section + ".") and self.fields[n].derived]
+            shown = ", ".join(sorted({_family(n) for n in derived}))
+            return f"'{name}' is a list of items, read through the derived facts: {shown}"
+        for prefix, what, known in (
+            (STOPPED_ON, "medication class", sorted(self.medication_classes or ())),
+            (LAST_ON, "treatment kind", list(self.treatment_kinds)),
+            (LAST_ON_PLANNED, "treatment kind", list(self.treatment_kinds)),
+        ):
+            if name.startswith(prefix):
+                item = name[len(prefix):]
+                return f"unknown {what} '{item}' in '{name}'" + suggestion(item, known)
+        return f"unknown field '{name}'" + suggestion(name, list(self.fields))
+
+
+class _Slots:
+    """Catalogue indexes by where the values come from, so deriving facts needs no name lookups."""
+
+    def __init__(self, catalogue: Catalogue):
+        fields = catalogue.fields
+        self.size = catalogue.size
+        #: section -> answer key -> (index, type)
+        self.answers: dict[str, dict[str, tuple[int, FieldType]]] = {}
+        for spec in fields.values():
+            if not spec.derived:
+                section, key = spec.name.split(".", 1)
+                self.answers.setdefault(section, {})[key] = (spec.index, spec.type)
+        self.age = fields[DERIVED_AGE].index
+        self.booked = fields[DERIVED_BOOKED].index
+        self.medication_lists = tuple(fields[name].index for name in MEDICATION_LISTS)
+        self.unrecognised = fields[UNRECOGNISED].index
+        self.stopped_on = {name[len(STOPPED_ON):]: spec.index for name, spec in fields.items()
+                           if name.startswith(STOPPED_ON)}
+        self.treatments = {kind: (fields[LAST_ON + kind].index, fields[LAST_ON_PLANNED + kind].index)
+                           for kind in catalogue.treatment_kinds}
+        self.next_event = fields[NEXT_EVENT].index
+
+
+def _family(name: str) -> str:
+    for prefix, shown in ((STOPPED_ON, "CLASS"), (LAST_ON, "KIND"), (LAST_ON_PLANNED, "KIND")):
+        if name.startswith(prefix):
+            return prefix + shown
+    return name
+
+
+def suggestion(word: str, known: Sequence[str]) -> str:
+    """' (did you mean 'x'?)' for the closest known word, or ''."""
+    from rapidfuzz import fuzz, process
+
+    best = process.extractOne(word, known, scorer=fuzz.ratio, score_cutoff=70)
+    if best is None and "." not in word:
+        # A field name written without its section: "pregnant" for health.pregnant.
+        last_parts = [name.rsplit(".", 1)[-1] for name in known]
+        found = process.extractOne(word, last_parts, scorer=fuzz.ratio, score_cutoff=80)
+        best = (known[found[2]], found[1], found[2]) if found else None
+    return f" (did you mean '{best[0]}'?)" if best else ""
+
+
+@dataclass(frozen=True, slots=True)
+class MedicationFact:
+    """One medicine the patient listed, with what the lexicon recognised in it."""
+
+    typed: str
+    dose: str
+    status: str  # taking | stopped
+    prescribed: bool
+    stopped_on: dt.date | None
+    matches: tuple[MedicationMatch, ...]
+    classes: frozenset[str]
+    #: Worked out once: flags show it for every rule the medicine triggers.
+    description: str = dataclasses.field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        typed = " ".join(part for part in (self.typed, self.dose) if part)
+        if not self.matches:
+            described = f"{typed} → not recognised"
+        else:
+            names = sorted({m.generic or m.name for m in self.matches} - {""})
+            named = f" ({', '.join(names)})" if names else ""
+            described = f"{typed} → {', '.join(sorted(self.classes)) or 'no class'}{named}"
+        object.__setattr__(self, "description", described)
+
+    def describe(self) -> str:
+        """'Eliquis 5mg → doac (apixaban)', or 'Herbal X → not recognised'."""
+        return self.description
+
+
+class Facts:
+    """The facts of one intake on one date: values by catalogue index, plus the medicines."""
+
+    __slots__ = ("catalogue", "values", "on", "reference_date", "medications")
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        values: list[Any],
+        on: dt.date,
+        reference_date: dt.date,
+        medications: tuple[MedicationFact, ...],
+    ):
+        self.catalogue = catalogue
+        self.values = values
+        self.on = on
+        self.reference_date = reference_date
+        self.medications = medications
+
+    def __getitem__(self, name: str) -> Any:
+        spec = self.catalogue.get(name)
+        if spec is None:
+            raise KeyError(name)
+        return self.values[spec.index] if spec.index < len(self.values) else MISSING
+
+    def get(self, name: str, default: Any = MISSING) -> Any:
+        """The value of ``name`` (MISSING when unanswered); ``default`` for an unknown name."""
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    @property
+    def appointment_booked(self) -> bool:
+        """True when an appointment date was given."""
+        return self.values[self.catalogue.fields[DERIVED_BOOKED].index] is True
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every fact by name (MISSING included), for debugging and explanations."""
+        return {name: self.values[spec.index] for name, spec in self.catalogue.fields.items()
+                if spec.index < len(self.values)}
+
+    def evidence(self, name: str, values: Iterable[Any] = ()) -> tuple[str, ...]:
+        """The medicines behind a medication fact ('Eliquis 5mg → doac'), for flags."""
+        wanted = frozenset(values)
+        if name.startswith(STOPPED_ON):
+            class_id = name[len(STOPPED_ON):]
+            chosen = [m for m in self.medications if m.status == "stopped" and class_id in m.classes]
+        elif name == UNRECOGNISED:
+            chosen = [m for m in self.medications if not m.matches]
+        elif name in MEDICATION_LISTS:
+            status = "stopped" if name == "medications.stopped_prescribed" else "taking"
+            prescribed = {"medications.taking_prescribed": True, "medications.stopped_prescribed": True,
+                          "medications.taking_unprescribed": False}.get(name)
+            chosen = [
+                m for m in self.medications
+                if m.status == status and m.classes
+                and (prescribed is None or m.prescribed is prescribed)
+                and (not wanted or not wanted.isdisjoint(m.classes))
+            ]
+        else:
+            return ()
+        return tuple(m.description for m in chosen)
+
+
+def has_evidence(name: str) -> bool:
+    """True for the facts whose flags show the medicines behind them."""
+    return name.startswith(STOPPED_ON) or name == UNRECOGNISED or name in MEDICATION_LISTS
+
+
+def _date(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return MISSING
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value
+
+
+def age_on(birth: dt.date, on: dt.date) -> int:
+    """Age in whole years on ``on`` (born on 29 February: a year older on 1 March)."""
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def match_medications(
+    items: Sequence[Mapping[str, Any]], lexicon: Lexicon | None
+) -> tuple[MedicationFact, ...]:
+    """Recognise each listed medicine once with the lexicon."""
+    recognised = []
+    for item in items:
+        typed = str(item.get("name") or "")
+        matches = tuple(lexicon.match(typed)) if lexicon is not None and typed else ()
+        classes = frozenset().union(*(m.classes for m in matches)) if matches else frozenset()
+        stopped = _date(item.get("stopped_on"))
+        recognised.append(MedicationFact(
+            typed=typed,
+            dose=str(item.get("dose") or ""),
+            status=str(item.get("status") or ""),
+            prescribed=item.get("prescribed") is True,
+            stopped_on=stopped if isinstance(stopped, dt.date) else None,
+            matches=matches,
+            classes=classes,
+        ))
+    return tuple(recognised)
+
+
+def derive_facts(
+    answers: Mapping[str, Any],
+    lexicon: Lexicon | None,
+    on: dt.date,
+    catalogue: Catalogue | None = None,
+) -> Facts:
+    """The facts of an answers document on ``on`` (the reference date is the appointment, if booked)."""
+    if catalogue is None:
+        catalogue = Catalogue(None if lexicon is None else lexicon.classes.keys())
+    slots = catalogue.slots()
+    values: list[Any] = [MISSING] * catalogue.size
+    for section, fields_of_section in slots.answers.items():
+        given = answers.get(section)
+        if not isinstance(given, Mapping):
+            continue
+        for key, value in given.items():
+            slot = fields_of_section.get(key)
+            if slot is None or value is None:  # None: unanswered, and values start MISSING
+                continue
+            index, type_ = slot
+            if type_ == "date":
+                value = _date(value)
+            elif type_ in LIST_TYPES:
+                value = tuple(value)
+            values[index] = value
+
+    about = answers.get("about") or {}
+    appointment = _date(about.get("appointment_date"))
+    booked = isinstance(appointment, dt.date)
+    if "appointment_date" in about:
+        values[slots.booked] = booked
+    reference = appointment if booked else on
+    values[REFERENCE_INDEX] = reference
+    birth = _date(about.get("date_of_birth"))
+    if isinstance(birth, dt.date):
+        values[slots.age] = age_on(birth, reference)
+
+    medicines = _medication_facts(answers, lexicon, slots, values)
+    _treatment_facts(answers, slots, values)
+    _event_facts(answers, reference, slots, values)
+    return Facts(catalogue, values, on, reference, medicines)
+
+
+def _items(answers: Mapping[str, Any], section: str, flag: str) -> list[Mapping[str, Any]] | None:
+    """The items of a list section; None when the patient did not answer its yes/no question."""
+    given = answers.get(section) or {}
+    if given.get(flag) is None:
+        return None
+    return list(given.get("items") or []) if given.get(flag) else []
+
+
+def _medication_facts(
+    answers: Mapping[str, Any], lexicon: Lexicon | None, slots: _Slots, values: list[Any]
+) -> tuple[MedicationFact, ...]:
+    items = _items(answers, "medications", "has_medications")
+    if items is None:
+        return ()
+    medicines = match_medications(items, lexicon)
+    taking = [m for m in medicines if m.status == "taking"]
+    stopped = [m for m in medicines if m.status == "stopped"]
+
+    def classes(chosen: Iterable[MedicationFact]) -> tuple[str, ...]:
+        return tuple(sorted(frozenset().union(*(m.classes for m in chosen))))
+
+    taking_slot, prescribed_slot, unprescribed_slot, stopped_slot = slots.medication_lists
+    values[taking_slot] = classes(taking)
+    values[prescribed_slot] = classes(m for m in taking if m.prescribed)
+    values[unprescribed_slot] = classes(m for m in taking if not m.prescribed)
+    values[stopped_slot] = classes(m for m in stopped if m.prescribed)
+    values[slots.unrecognised] = tuple(m.typed for m in medicines if not m.matches)
+    latest: dict[str, dt.date] = {}
+    for medicine in stopped:
+        if medicine.stopped_on is None:
+            continue
+        for class_id in medicine.classes:
+            if class_id not in latest or medicine.stopped_on > latest[class_id]:
+                latest[class_id] = medicine.stopped_on
+    for class_id, index in slots.stopped_on.items():
+        values[index] = latest.get(class_id)
+    return medicines
+
+
+def _treatment_facts(answers: Mapping[str, Any], slots: _Slots, values: list[Any]) -> None:
+    items = _items(answers, "treatments", "has_recent_treatments")
+    if items is None:
+        return
+    areas_given = (answers.get("goals") or {}).get("areas")
+    planned = frozenset(areas_given) if areas_given is not None else None
+    by_kind: dict[Any, list[tuple[dt.date, Any]]] = {}
+    for item in items:
+        on = _date(item.get("on"))
+        if isinstance(on, dt.date):
+            by_kind.setdefault(item.get("kind"), []).append((on, item.get("area")))
+    for any_area, planned_area in slots.treatments.values():
+        values[any_area] = values[planned_area] = None  # answered: no such treatment
+    for kind, dated in by_kind.items():
+        if kind not in slots.treatments:
+            continue
+        any_area, planned_area = slots.treatments[kind]
+        values[any_area] = max(d for d, _ in dated)
+        values[planned_area] = MISSING
+        if planned is None and any(area is not None for _, area in dated):
+            continue  # the planned areas are unknown, so is this fact: it stays MISSING
+        in_planned = [d for d, area in dated if area is None or (planned is not None and area in planned)]
+        values[planned_area] = max(in_planned, default=None)
+
+
+def _event_facts(answers: Mapping[str, Any], reference: dt.date, slots: _Slots, values: list[Any]) -> None:
+    items = _items(answers, "events", "has_upcoming_events")
+    if items is None:
+        return
+    upcoming = [d for item in items if isinstance(d := _date(item.get("on")), dt.date) and d >= reference]
+    values[slots.next_event] = min(upcoming, default=None)

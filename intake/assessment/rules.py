@@ -1,0 +1,532 @@
+"""Precaution rules: loading and checking rule files, and assessing an intake with them.
+
+``load_ruleset(root)`` reads ``root/medications.yaml`` (the lexicon),
+``root/precautions/*.yaml`` (the rules) and, when the plan module is there,
+``root/protocols.yaml``; it reports every problem of every file at once as
+:class:`RulesetInvalid`. ``assess(answers, ruleset, on)`` derives the facts of one
+intake, runs every rule, and returns the :class:`~intake.assessment.model.Assessment`.
+The rule language is documented in docs/rules.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib
+import importlib.util
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from .conditions import Condition, compile_condition
+from .errors import RuleFileError, RulesetInvalid
+from .facts import Catalogue, Facts, derive_facts, suggestion
+from .model import (
+    SEVERITIES,
+    SEVERITY_RANK,
+    Assessment,
+    Flag,
+    Instruction,
+    defer_until_of,
+    outcome_of,
+)
+from .source import Located, load_located
+
+if TYPE_CHECKING:
+    from .medications import Lexicon
+
+IF_UNANSWERED: Final = ("ask", "fire", "skip")
+RULE_ID: Final = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+PLACEHOLDER: Final = re.compile(r"\{([^{}]*)\}")
+LEXICON_FILE: Final = "medications.yaml"
+PROTOCOLS_FILE: Final = "protocols.yaml"
+PRECAUTIONS_DIR: Final = "precautions"
+
+DateFormatter = Callable[[dt.date], str]
+
+
+# --- rules ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstructionSpec:
+    """A rule's instruction for the patient, before it is dated."""
+
+    text: str
+    days_before: int | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One precaution rule, compiled."""
+
+    id: str
+    severity: str
+    when: Condition
+    if_unanswered: str
+    message: str
+    instruction: InstructionSpec | None
+    defer_for_days: int | None
+    source: tuple[str, ...]
+    #: The rule file, relative to the ruleset folder (precautions/skin.yaml).
+    file: str
+    line: int
+
+
+# --- the schema of a rule file -----------------------------------------------------------
+
+
+def _messages(what: str) -> dict[str, str | list[Any] | dict[Any, Any]]:
+    return {
+        "required": "missing",
+        "null": f"needs {what}, not nothing (null)",
+        "invalid": f"needs {what}",
+    }
+
+
+def _whole_days(minimum: int) -> fields.Integer:
+    return fields.Integer(
+        strict=True,
+        validate=validate.Range(min=minimum, error=f"needs a whole number of days of at least {minimum}"),
+        error_messages=_messages(f"a whole number of days of at least {minimum}"),
+    )
+
+
+class _InstructionSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {"type": "needs a mapping with 'text' (and 'days_before' to date it)"}
+
+    text = fields.String(
+        required=True, validate=validate.Length(min=1, error="needs some text"),
+        error_messages=_messages("text"),
+    )
+    days_before = _whole_days(0)
+
+
+class _RuleSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    id = fields.String(
+        required=True,
+        validate=validate.Regexp(RULE_ID, error="must be lowercase words joined by '-', like recent-filler"),
+        error_messages=_messages("lowercase words joined by '-', like recent-filler"),
+    )
+    severity = fields.String(
+        required=True,
+        validate=validate.OneOf(SEVERITIES, error="must be one of: " + ", ".join(SEVERITIES)),
+        error_messages=_messages("one of: " + ", ".join(SEVERITIES)),
+    )
+    when = fields.Raw(required=True, allow_none=True)  # checked by the condition compiler
+    if_unanswered = fields.String(
+        validate=validate.OneOf(IF_UNANSWERED, error="must be one of: " + ", ".join(IF_UNANSWERED)),
+        error_messages=_messages("one of: " + ", ".join(IF_UNANSWERED)),
+    )
+    message = fields.String(
+        required=True, validate=validate.Length(min=1, error="needs some text"),
+        error_messages=_messages("text"),
+    )
+    instruction = fields.Nested(_InstructionSchema, error_messages=_messages("a mapping with 'text'"))
+    defer_for_days = _whole_days(1)
+    source = fields.List(
+        fields.String(validate=validate.Length(min=1, error="needs some text"),
+                      error_messages=_messages("text such as S10")),
+        required=True,
+        validate=validate.Length(min=1, error="needs at least one source reference, such as [S10]"),
+        error_messages=_messages("a list of source references, such as [S10, S22]"),
+    )
+
+    @validates_schema
+    def _consistent(self, data: dict[str, Any], **_: Any) -> None:
+        errors: dict[str, Any] = {}
+        if data.get("defer_for_days") is not None and data.get("severity") != "defer":
+            errors["defer_for_days"] = ["is only for defer rules"]
+        instruction = data.get("instruction") or {}
+        for name in PLACEHOLDER.findall(instruction.get("text", "")):
+            if name != "start":
+                problem = f"has an unknown placeholder {{{name}}}: only {{start}} is known"
+            elif instruction.get("days_before") is None:
+                problem = "uses {start}, which needs instruction.days_before to date it"
+            else:
+                continue
+            errors["instruction"] = {"text": [problem]}
+        if errors:
+            raise ValidationError(errors)
+
+
+_RULE_KEYS: Final = tuple(_RuleSchema().fields)
+_INSTRUCTION_KEYS: Final = tuple(_InstructionSchema().fields)
+
+
+def _flatten(messages: Any, path: tuple[str | int, ...] = ()) -> Iterable[tuple[tuple[str | int, ...], str]]:
+    if isinstance(messages, Mapping):
+        for key, inner in messages.items():
+            yield from _flatten(inner, path if key == "_schema" else (*path, key))
+    elif isinstance(messages, list):
+        for message in messages:
+            yield from _flatten(message, path)
+    else:
+        yield path, str(messages)
+
+
+def _schema_errors(
+    error: ValidationError, rule: Located, file: str, rule_id: str | None
+) -> list[RuleFileError]:
+    found = []
+    for path, message in _flatten(error.messages):
+        key = path[-1] if path else ""
+        parent = rule.locate(path[:-1])
+        where = rule.locate(path)
+        dotted = ".".join(str(p) for p in path if isinstance(p, str))
+        if message == "Unknown field.":
+            known = _INSTRUCTION_KEYS if path[:1] == ("instruction",) else _RULE_KEYS
+            hint = suggestion(str(key), list(known)) or f" (known keys: {', '.join(known)})"
+            at, text = parent.key_node(str(key)), f"unknown key '{key}'{hint}"
+        elif message == "missing":
+            at, text = parent, f"missing '{dotted}'"
+        else:
+            at, text = where, f"'{dotted}' {message}"
+        found.append(RuleFileError(file, at.line, at.column, rule_id, text))
+    return found
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+class Ruleset:
+    """Loaded, checked and compiled rules, with the lexicon and protocols they use."""
+
+    def __init__(
+        self,
+        rules: Iterable[Rule],
+        lexicon: Lexicon | None,
+        catalogue: Catalogue,
+        version: str,
+        files: Iterable[str],
+        root: Path,
+        protocols: Any = None,
+    ):
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        self.lexicon = lexicon
+        self.catalogue = catalogue
+        #: sha256 of every file read (relative path and bytes), in path order.
+        self.version = version
+        #: The files read, relative to ``root``.
+        self.files: tuple[str, ...] = tuple(files)
+        self.root = root
+        #: The session-plan protocols (intake.assessment.plan), or None.
+        self.protocols = protocols
+        self._by_id = {rule.id: rule for rule in self.rules}
+        self._checks = tuple((rule, rule.when.test) for rule in self.rules)
+
+    def __repr__(self) -> str:
+        return f"<Ruleset {len(self.rules)} rules from {self.root} version {self.version[:12]}>"
+
+    def rule(self, rule_id: str) -> Rule:
+        """The rule called ``rule_id``; KeyError if there is none."""
+        return self._by_id[rule_id]
+
+    def __contains__(self, rule_id: object) -> bool:
+        return rule_id in self._by_id
+
+
+@dataclass
+class _Reading:
+    """What load_ruleset has read so far: file contents for the version, and every error."""
+
+    root: Path
+    errors: list[RuleFileError] = field(default_factory=list)
+    contents: dict[str, bytes] = field(default_factory=dict)
+
+    def display(self, relative: str) -> str:
+        return str(self.root / relative)
+
+    def read(self, relative: str) -> str | None:
+        try:
+            raw = (self.root / relative).read_bytes()
+            text = raw.decode("utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            problem = f"cannot read the file: {error}"
+            self.errors.append(RuleFileError(self.display(relative), 0, 0, None, problem))
+            return None
+        self.contents[relative] = raw
+        return text
+
+    def version(self) -> str:
+        digest = hashlib.sha256()
+        for relative in sorted(self.contents):
+            raw = self.contents[relative]
+            digest.update(f"{relative}\0{len(raw)}\0".encode())
+            digest.update(raw)
+        return digest.hexdigest()
+
+
+def load_ruleset(root: str | Path) -> Ruleset:
+    """Load every rule file under ``root``; RulesetInvalid lists every problem of every file."""
+    reading = _Reading(Path(root))
+    if not reading.root.is_dir():
+        raise RulesetInvalid([RuleFileError(str(root), 0, 0, None, "no such rules folder")])
+    lexicon = _load_lexicon(reading)
+    catalogue = Catalogue(None if lexicon is None else lexicon.classes.keys())
+    rules = _load_precautions(reading, catalogue)
+    protocols = _load_protocols(reading, catalogue, [rule.id for rule in rules])
+    if reading.errors:
+        raise RulesetInvalid(reading.errors)
+    return Ruleset(
+        rules, lexicon, catalogue, reading.version(), sorted(reading.contents), reading.root, protocols
+    )
+
+
+def _load_lexicon(reading: _Reading) -> Lexicon | None:
+    from .medications import Lexicon
+
+    if not (reading.root / LEXICON_FILE).is_file():
+        reading.errors.append(RuleFileError(reading.display(LEXICON_FILE), 0, 0, None,
+                                            "the medication lexicon is missing"))
+        return None
+    text = reading.read(LEXICON_FILE)
+    if text is None:
+        return None
+    try:
+        return Lexicon.from_text(text, reading.display(LEXICON_FILE))
+    except RulesetInvalid as invalid:
+        reading.errors.extend(invalid.errors)
+        return None
+
+
+def _load_precautions(reading: _Reading, catalogue: Catalogue) -> list[Rule]:
+    folder = reading.root / PRECAUTIONS_DIR
+    paths = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    if not paths:
+        reading.errors.append(RuleFileError(reading.display(PRECAUTIONS_DIR), 0, 0, None,
+                                            "no rule files (precautions/*.yaml)"))
+    rules: list[Rule] = []
+    first_seen: dict[str, tuple[str, int]] = {}
+    for path in paths:
+        relative = f"{PRECAUTIONS_DIR}/{path.name}"
+        text = reading.read(relative)
+        if text is None:
+            continue
+        display = reading.display(relative)
+        for rule, id_node in parse_rules(text, relative, display, catalogue, reading.errors):
+            if rule.id in first_seen:
+                where, line = first_seen[rule.id]
+                reading.errors.append(RuleFileError(
+                    reading.display(relative), id_node.line, id_node.column, rule.id,
+                    f"duplicate rule id '{rule.id}': first defined at {where}:{line}",
+                ))
+                continue
+            first_seen[rule.id] = (reading.display(relative), id_node.line)
+            rules.append(rule)
+    return rules
+
+
+def parse_rules(
+    text: str, relative: str, display: str, catalogue: Catalogue, errors: list[RuleFileError]
+) -> list[tuple[Rule, Located]]:
+    """The valid rules of one precautions file, each with its id's node; problems go to ``errors``."""
+    try:
+        document = load_located(text, display)
+    except RulesetInvalid as invalid:
+        errors.extend(invalid.errors)
+        return []
+    if document.is_scalar and document.value is None:
+        return []  # an empty file: nothing to check
+    if not document.is_sequence:
+        errors.append(RuleFileError(display, document.line, document.column, None,
+                                    "a rule file is a list of rules, each starting with '- id:'"))
+        return []
+    found = []
+    for node in document.items_():
+        rule = _parse_rule(node, relative, display, catalogue, errors)
+        if rule is not None:
+            found.append((rule, node["id"]))
+    return found
+
+
+def _parse_rule(
+    node: Located, relative: str, display: str, catalogue: Catalogue, errors: list[RuleFileError]
+) -> Rule | None:
+    if not node.is_mapping:
+        errors.append(RuleFileError(display, node.line, node.column, None,
+                                    "each rule is a mapping that starts with 'id:'"))
+        return None
+    id_node = node.get("id")
+    rule_id = id_node.value if id_node is not None and isinstance(id_node.value, str) else None
+    before = len(errors)
+    data: dict[str, Any] | None
+    try:
+        data = _RuleSchema().load(node.plain())
+    except ValidationError as invalid:
+        errors.extend(_schema_errors(invalid, node, display, rule_id))
+        data = None
+    when_node = node.get("when")
+    condition = None
+    if when_node is not None:
+        condition = compile_condition(when_node, catalogue, file=display, rule_id=rule_id, errors=errors)
+    if data is None or condition is None or len(errors) > before:
+        return None
+    instruction = data.get("instruction")
+    severity = data["severity"]
+    return Rule(
+        id=data["id"],
+        severity=severity,
+        when=condition,
+        if_unanswered=data.get("if_unanswered") or ("skip" if severity == "info" else "ask"),
+        message=data["message"].strip(),
+        instruction=InstructionSpec(instruction["text"].strip(), instruction.get("days_before"))
+        if instruction else None,
+        defer_for_days=data.get("defer_for_days"),
+        source=tuple(data["source"]),
+        file=relative,
+        line=node.line,
+    )
+
+
+def _load_protocols(reading: _Reading, catalogue: Catalogue, rule_ids: list[str]) -> Any:
+    path = reading.root / PROTOCOLS_FILE
+    if not path.is_file() or importlib.util.find_spec(f"{__package__}.plan") is None:
+        return None
+    plan = importlib.import_module(f"{__package__}.plan")
+    load_protocols = getattr(plan, "load_protocols", None)
+    if load_protocols is None:
+        return None
+    if reading.read(PROTOCOLS_FILE) is None:
+        return None
+    try:
+        display = reading.display(PROTOCOLS_FILE)
+        return load_protocols(path, catalogue, rule_ids=rule_ids, display_name=display)
+    except RulesetInvalid as invalid:
+        reading.errors.extend(invalid.errors)
+        return None
+
+
+# --- assessing -----------------------------------------------------------------------------
+
+_WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS: Final = ("January", "February", "March", "April", "May", "June", "July", "August",
+                  "September", "October", "November", "December")
+
+
+def english_date(day: dt.date) -> str:
+    """'Thursday 3 December': the default date wording of patient instructions."""
+    return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
+
+
+def relative_day(days_before: int) -> str:
+    """When the appointment is not booked: '2 days before your appointment' and so on."""
+    if days_before == 0:
+        return "on the day of your appointment"
+    if days_before == 1:
+        return "the day before your appointment"
+    return f"{days_before} days before your appointment"
+
+
+def render_instruction(
+    spec: InstructionSpec,
+    rule_id: str,
+    appointment: dt.date | None,
+    format_date: DateFormatter = english_date,
+) -> Instruction:
+    """Date a rule's instruction against the appointment (None: not booked yet)."""
+    days = spec.days_before
+    starts_on = None
+    if appointment is not None and days is not None:
+        starts_on = appointment - dt.timedelta(days=days)
+    text = spec.text
+    if days is not None and "{start}" in text:
+        when = format_date(starts_on) if starts_on is not None else relative_day(days)
+        text = text.replace("{start}", when)
+        text = text[:1].upper() + text[1:]
+    return Instruction(rule_id, text, starts_on, days)
+
+
+def assess(
+    answers: Mapping[str, Any],
+    ruleset: Ruleset,
+    on: dt.date,
+    *,
+    format_date: DateFormatter = english_date,
+) -> Assessment:
+    """Assess one answers document (as loaded by intake.answers.load_answers) on ``on``."""
+    facts = derive_facts(answers, ruleset.lexicon, on, ruleset.catalogue)
+    return assess_facts(facts, ruleset, format_date=format_date)
+
+
+def assess_facts(facts: Facts, ruleset: Ruleset, *, format_date: DateFormatter = english_date) -> Assessment:
+    """Run every rule on already derived facts."""
+    values = facts.values
+    appointment = facts.reference_date if facts.appointment_booked else None
+    flags: list[Flag] = []
+    for rule, test in ruleset._checks:
+        result = test(values)
+        if result is False:
+            continue
+        if result is None:
+            if rule.if_unanswered == "skip":
+                continue
+            if rule.if_unanswered == "ask":
+                flags.append(_question(rule, rule.when.unanswered(rule.when.trace(values))))
+                continue
+        flags.append(_fired(rule, facts, appointment, format_date))
+    flags.sort(key=Flag.sort_key)
+    instructions = sorted(
+        (f.instruction for f in flags if f.instruction is not None), key=Instruction.sort_key
+    )
+    outcome = outcome_of(flags)
+    defer_until = defer_until_of(flags, outcome)
+    plan = None
+    if ruleset.protocols is not None:
+        plan = ruleset.protocols.build(facts, tuple(flags), outcome, defer_until, facts.on)
+    return Assessment(
+        on=facts.on,
+        reference_date=facts.reference_date,
+        outcome=outcome,
+        defer_until=defer_until,
+        flags=tuple(flags),
+        instructions=tuple(instructions),
+        ruleset_version=ruleset.version,
+        plan=plan,
+    )
+
+
+def _fired(rule: Rule, facts: Facts, appointment: dt.date | None, format_date: DateFormatter) -> Flag:
+    trace = rule.when.trace(facts.values)
+    lifts_on = None
+    if rule.severity == "defer":
+        lifts_on = rule.when.lift_date(trace)
+        if lifts_on is None and rule.defer_for_days is not None:
+            lifts_on = facts.on + dt.timedelta(days=rule.defer_for_days)
+    instruction = (
+        render_instruction(rule.instruction, rule.id, appointment, format_date) if rule.instruction else None
+    )
+    return Flag(
+        rule_id=rule.id,
+        severity=rule.severity,
+        message=rule.message,
+        source=rule.source,
+        file=rule.file,
+        line=rule.line,
+        triggered_by=rule.when.triggers(trace, facts),
+        lifts_on=lifts_on,
+        instruction=instruction,
+    )
+
+
+def _question(rule: Rule, unanswered: tuple[str, ...]) -> Flag:
+    severity = min(rule.severity, "precaution", key=SEVERITY_RANK.__getitem__)
+    return Flag(
+        rule_id=rule.id,
+        severity=severity,
+        message=f"Not answered — ask the patient before treating ({', '.join(unanswered)}). {rule.message}",
+        source=rule.source,
+        file=rule.file,
+        line=rule.line,
+        unanswered=unanswered,
+    )

@@ -1,0 +1,144 @@
+"""`flask rules …`: check, test and explain the rule files from the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from flask import current_app, has_app_context
+from marshmallow import ValidationError
+
+from .answers import load_answers
+from .config import REPO_ROOT
+from .assessment import Ruleset, RulesetInvalid, assess, load_ruleset
+from .assessment.explain import explain as explain_text
+from .assessment.explain import why_not, why_not_tree
+from .assessment.ruletests import run_rule_tests
+
+# A plain click group, registered as a `flask.commands` plugin (pyproject.toml): Flask
+# finds it without building the app, so `flask rules check` still runs, and reports every
+# error, when the rules are so broken that the app itself refuses to start.
+rules = click.Group("rules", help="Check, test and explain the rule files.")
+
+
+def _configured_root() -> Path:
+    """The rules in force: the app's RULES_DIR inside an app, else the environment's or the default."""
+    if has_app_context():
+        return Path(current_app.config["RULES_DIR"])
+    return Path(os.environ.get("RULES_DIR") or REPO_ROOT / "rules")
+
+
+def _load(root: Path) -> Ruleset | None:
+    """The ruleset of ``root``, or None after printing every error."""
+    try:
+        return load_ruleset(root)
+    except RulesetInvalid as invalid:
+        for error in invalid.errors:
+            click.echo(str(error))
+        click.echo(f"{root}: {len(invalid.errors)} error(s)", err=True)
+        return None
+
+
+@rules.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+def check(paths: Sequence[Path]) -> None:
+    """Check rule folders (default: the configured RULES_DIR); print every error."""
+    failed = False
+    for root in paths or (_configured_root(),):
+        ruleset = _load(root)
+        if ruleset is None:
+            failed = True
+            continue
+        classes = len(ruleset.lexicon.classes) if ruleset.lexicon is not None else 0
+        click.echo(f"{root}: {len(ruleset.rules)} rules, {classes} medication classes, "
+                   f"{'protocols, ' if ruleset.protocols is not None else ''}version {ruleset.version[:12]}")
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+@rules.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--min-coverage", type=click.FloatRange(0, 100), default=None,
+              help="Fail below this percentage of condition branches seen true and false.")
+def test(paths: Sequence[Path], min_coverage: float | None) -> None:
+    """Run the rule tests of rule folders or of single test files (default: RULES_DIR)."""
+    # A test file belongs to the ruleset of the folder above its tests/ folder.
+    selected: dict[Path, list[Path] | None] = {}
+    for path in paths or (_configured_root(),):
+        if path.is_dir():
+            selected[path] = None
+        else:
+            root = path.parent.parent
+            files = selected.setdefault(root, [])
+            if files is not None:
+                files.append(path)
+    failed = False
+    for root, files in selected.items():
+        ruleset = _load(root)
+        if ruleset is None:
+            failed = True
+            continue
+        report = run_rule_tests(ruleset, files, min_coverage=min_coverage)
+        click.echo(report.format(), nl=False)
+        failed = failed or not report.ok
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+@rules.command("explain")
+@click.argument("answers_file", metavar="ANSWERS.json", type=click.File("r", encoding="utf-8"))
+@click.option("--on", "on", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The date of the assessment (YYYY-MM-DD).")
+@click.option("--why-not", "rule_id", default=None, metavar="RULE",
+              help="Show the condition of this rule, node by node, with the answers it read.")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--rules", "root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="The rules folder (default: RULES_DIR).")
+def explain(
+    answers_file: IO[str], on: dt.datetime, rule_id: str | None, output: str, root: Path | None
+) -> None:
+    """Assess an answers document and explain every flag (or why one rule did not fire)."""
+    ruleset = _load(root or _configured_root())
+    if ruleset is None:
+        raise click.exceptions.Exit(1)
+    try:
+        document: Any = json.load(answers_file)
+    except json.JSONDecodeError as error:
+        where = f"{answers_file.name}:{error.lineno}:{error.colno}"
+        raise click.ClickException(f"{where}: not JSON: {error.msg}") from None
+    if not isinstance(document, dict):
+        raise click.ClickException(f"{answers_file.name}: expected an answers document (a JSON object)")
+    try:
+        answers = load_answers(document)
+    except ValidationError as invalid:
+        for path, message in _flatten(invalid.messages):
+            click.echo(f"{answers_file.name}: {'.'.join(path)}: {message}")
+        raise click.exceptions.Exit(1) from None
+    day = on.date()
+    if rule_id is not None:
+        if rule_id not in ruleset:
+            raise click.ClickException(f"no rule '{rule_id}' in {ruleset.root}")
+        if output == "json":
+            click.echo(json.dumps(why_not_tree(rule_id, answers, ruleset, day), indent=2, ensure_ascii=False))
+        else:
+            click.echo(why_not(rule_id, answers, ruleset, day), nl=False)
+        return
+    assessment = assess(answers, ruleset, day)
+    if output == "json":
+        click.echo(json.dumps(assessment.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(explain_text(assessment), nl=False)
+
+
+def _flatten(messages: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], str]]:
+    if isinstance(messages, dict):
+        return [item for key, inner in messages.items()
+                for item in _flatten(inner, path if key == "_schema" else (*path, str(key)))]
+    if isinstance(messages, list):
+        return [item for message in messages for item in _flatten(message, path)]
+    return [(path, str(messages))]
