@@ -1,0 +1,880 @@
+"""Print how fast the precaution rules assess intakes, against a hand-written ceiling and PyPI engines.
+
+Run from the repo root:  .venv/bin/python bench/bench_rules.py [--count N] [--seed S] [--profile]
+
+Figures, not assertions (DESIGN.md: speed is measured by benchmarks, never by timed
+tests). It generates ``--count`` varied, valid synthetic intakes (seeded: the same
+intakes every run; medicines typed as patients type them, typos included), pins itself
+to one CPU core, and times:
+
+1. **engine, rules only** - the compiled conditions of ``rules/precautions`` run on
+   precomputed derived facts (``rule.when.test(facts.values)`` for every rule, with the
+   engine's if_unanswered handling): which rules fire and which need a question.
+   Also shown: ``assess_facts`` without the plan (flags with their triggers, lift
+   dates, dated instructions, outcome), the real cost of the rules step.
+2. **hand-written Python** - the same checks written as plain Python functions over the
+   same facts (the practical ceiling). They rely on what the answers schema guarantees,
+   as a programmer would, and handle the one unknown the valid answers leave open.
+3. **PyPI engines** - the same ruleset translated, rule by rule, for
+   ``zen-engine`` (a JDM decision table with hit policy "collect", and the fastest zen
+   path: one compiled zen expression that returns every rule's result) and
+   ``business-rules``. Their inputs (facts in their own shape, dates as day offsets)
+   are precomputed outside the timing: their best case.
+4. **full assessment** - ``assess(answers, ruleset, on)``: fact derivation, medication
+   matching with the lexicon, rules, flags, instructions and the session plan. Shown
+   cold (fresh lexicon caches, first sight of every typed medicine) and warm.
+
+Before timing, every implementation's answer (rules fired, rules asked) is compared with
+the engine's on every intake, and the agreement is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import gc
+import io
+import json
+import os
+import platform
+import pstats
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from intake.answers import (  # noqa: E402
+    ACTIVE_ALLERGIES,
+    AREAS,
+    CONDITIONS,
+    EVENT_KINDS,
+    GOALS,
+    SECTIONS,
+    SKIN_CONCERNS,
+    TREATMENT_AREAS,
+    TREATMENT_KINDS,
+    load_answers,
+    values,
+)
+from intake.assessment import MISSING, assess, assess_facts, derive_facts, load_ruleset  # noqa: E402
+
+RULES = ROOT / "rules"
+ON = dt.date(2026, 11, 25)
+
+# --- synthetic intakes -------------------------------------------------------------------
+
+#: Medicines as patients type them: brands, doses, forms, case, past use, negations, and
+#: names the lexicon does not know (a realistic share of lines is unrecognised).
+TYPED_MEDICINES = [
+    "Eliquis 5mg", "apixaban 2.5 mg twice daily", "warfarin", "Xarelto 20mg", "clexane injections",
+    "Plavix 75mg", "clopidogrel", "aspirin 75mg", "Aspirin", "baby aspirin", "ibuprofen 400mg",
+    "Nurofen", "Advil", "naproxen 500mg", "Voltaren gel", "Excedrin", "paracetamol", "co-codamol",
+    "fish oil", "Omega 3 capsules", "cod liver oil", "vitamin E", "ginkgo biloba", "garlic tablets",
+    "turmeric", "St John's wort", "green tea extract", "Roaccutane 20mg", "accutane", "isotretinoin",
+    "tretinoin 0.05% cream", "retinol serum", "Differin gel", "glycolic acid toner", "salicylic acid",
+    "sertraline 50mg", "citalopram", "Prozac", "venlafaxine", "prednisolone 5mg", "methotrexate weekly",
+    "Humira", "hydrocortisone cream", "Microgynon", "the pill", "Mirena coil", "Lantus", "insulin",
+    "metformin 500mg", "levothyroxine 50mcg", "Keppra", "lamotrigine", "amoxicillin", "doxycycline",
+    "Valtrex", "finasteride 1mg", "minoxidil 5%", "vitamin D", "omeprazole", "atorvastatin",
+    "amlodipine", "cetirizine", "salbutamol inhaler", "folic acid", "magnesium", "collagen powder",
+    "biotin", "melatonin", "none", "no blood thinners", "Tranexamic acid", "lidocaine patch",
+]
+OTHER_TEXT = ["", "", "", "Asthma", "Migraines", "Underactive thyroid"]
+
+
+def typo(word: str, rng: random.Random) -> str:
+    """A realistic slip: a dropped, doubled or swapped letter."""
+    if len(word) < 5:
+        return word
+    i = rng.randrange(1, len(word) - 2)
+    kind = rng.choice("dsw")
+    if kind == "d":
+        return word[:i] + word[i + 1:]
+    if kind == "s":
+        return word[:i] + word[i] + word[i:]
+    return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+
+
+def typed_medicine(rng: random.Random) -> str:
+    name = rng.choice(TYPED_MEDICINES)
+    if rng.random() < 0.2:
+        name = typo(name, rng)
+    return rng.choice([name, name, name.lower(), name.upper()])
+
+
+def _chance(rng: random.Random, p: float) -> bool:
+    return rng.random() < p
+
+
+def _sample(rng: random.Random, choices: tuple, low: int, high: int) -> list:
+    pool = values(choices)
+    return rng.sample(pool, rng.randint(low, min(high, len(pool))))
+
+
+def make_intake(i: int, rng: random.Random) -> dict[str, Any]:
+    """One valid answers document (JSON-like) on ON, with risks at realistic-ish rates."""
+    sex = rng.choices(["female", "male", "prefer_not_to_say"], [75, 20, 5])[0]
+    age = rng.choice([rng.randint(16, 80), rng.randint(25, 55)])
+    birth = ON - dt.timedelta(days=365 * age + rng.randint(0, 364))
+    appointment = None if _chance(rng, 0.15) else ON + dt.timedelta(days=rng.randint(0, 60))
+    goals = _sample(rng, GOALS, 1, 3)
+    areas = _sample(rng, AREAS, 1, 3)
+    asked = sex != "male"
+    pregnant = asked and _chance(rng, 0.04)
+    gave_birth = asked and _chance(rng, 0.05)
+    conditions = [c for c in values(CONDITIONS) if _chance(rng, 0.04)]
+    diabetes = "diabetes" in conditions
+    medications = []
+    if _chance(rng, 0.55):
+        for _ in range(rng.randint(1, 4)):
+            stopped = _chance(rng, 0.2)
+            medications.append({
+                "name": typed_medicine(rng),
+                "dose": rng.choice(["", "", "once a day", "twice daily", "as needed"]),
+                "status": "stopped" if stopped else "taking",
+                "stopped_on": (ON - dt.timedelta(days=rng.randint(1, 400))).isoformat() if stopped else None,
+                "prescribed": _chance(rng, 0.5),
+            })
+    treatments = []
+    if _chance(rng, 0.35):
+        for _ in range(rng.randint(1, 3)):
+            treatments.append({
+                "kind": rng.choice(values(TREATMENT_KINDS)),
+                "on": (ON - dt.timedelta(days=rng.randint(0, 180))).isoformat(),
+                "area": None if _chance(rng, 0.1) else rng.choice(values(TREATMENT_AREAS)),
+            })
+    events = []
+    if _chance(rng, 0.25):
+        for _ in range(rng.randint(1, 2)):
+            events.append({"kind": rng.choice(values(EVENT_KINDS)),
+                           "on": (ON + dt.timedelta(days=rng.randint(0, 90))).isoformat(),
+                           "description": ""})
+    reaction = _chance(rng, 0.05)
+    name = f"Patient {i}"
+    return {
+        "about": {"full_name": name, "date_of_birth": birth.isoformat(), "sex": sex,
+                  "email": f"p{i}@example.org", "phone": "",
+                  "appointment_date": appointment.isoformat() if appointment else None},
+        "goals": {"goals": goals, "other_goal": "", "areas": areas},
+        "skin": {"concerns": _sample(rng, SKIN_CONCERNS, 0, 3), "fitzpatrick_type": rng.randint(1, 6),
+                 "sensitive_skin": _chance(rng, 0.2), "active_infection_at_area": _chance(rng, 0.04),
+                 "active_cold_sore": _chance(rng, 0.03), "cold_sore_history": _chance(rng, 0.2),
+                 "keloid_scarring": _chance(rng, 0.04)},
+        "health": {
+            "pregnant": pregnant if asked else None,
+            "pregnancy_weeks": rng.randint(4, 38) if pregnant else None,
+            "trying_to_conceive": _chance(rng, 0.06) if asked else None,
+            "breastfeeding": _chance(rng, 0.05) if asked else None,
+            "recently_gave_birth": gave_birth if asked else None,
+            "delivery_date": (ON - dt.timedelta(days=rng.randint(1, 300))).isoformat()
+            if gave_birth else None,
+            "hormonal_contraception": rng.choices([True, False, None], [25, 65, 10])[0] if asked else None,
+            "conditions": conditions,
+            "other_condition": "Asthma" if "other" in conditions else "",
+            "diabetes_controlled": _chance(rng, 0.7) if diabetes else None,
+            "uses_insulin": _chance(rng, 0.3) if diabetes else None,
+            "recent_illness": _chance(rng, 0.05),
+            "recent_antibiotics": _chance(rng, 0.04),
+        },
+        "medications": {"has_medications": bool(medications), "items": medications},
+        "allergies": {"local_anaesthetic_allergy": _chance(rng, 0.03),
+                      "anaphylaxis_history": _chance(rng, 0.02),
+                      "injection_reaction": reaction,
+                      "injection_reaction_details": "Swelling for a week" if reaction else "",
+                      "active_allergies": _sample(rng, ACTIVE_ALLERGIES, 0, 2) if _chance(rng, 0.08) else [],
+                      "other_allergies": rng.choice(OTHER_TEXT)},
+        "lifestyle": {"alcohol_drinks_per_week": 0 if _chance(rng, 0.35) else rng.choice(
+                          [rng.randint(1, 7), rng.randint(1, 14), rng.randint(5, 40)]),
+                      "smoking": rng.choice(["never", "never", "former", "current"]),
+                      "recent_tanning": _chance(rng, 0.06)},
+        "treatments": {"had_mesotherapy_before": _chance(rng, 0.3), "has_recent_treatments": bool(treatments),
+                       "items": treatments},
+        "events": {"has_upcoming_events": bool(events), "items": events},
+        "consent": {"understands_procedure": True, "accepts_after_effects": True, "answers_accurate": True,
+                    "data_processing": True, "signature": name, "signed_at": None},
+    }
+
+
+def make_intakes(count: int, seed: int) -> list[dict[str, Any]]:
+    """``count`` intakes, each validated with the answers schema (as the app stores them)."""
+    rng = random.Random(seed)
+    return [load_answers(make_intake(i, rng), today=ON) for i in range(count)]
+
+
+# --- 1. the engine, rules only ---------------------------------------------------------------
+
+Outcome = tuple[tuple[str, ...], tuple[str, ...]]  # (rules fired, rules asked)
+
+
+def engine_checker(ruleset: Any) -> Callable[[Any], Outcome]:
+    """The engine's compiled conditions and if_unanswered handling, without building flags."""
+    checks = tuple((rule.id, rule.when.test, rule.if_unanswered) for rule in ruleset.rules)
+
+    def check(facts: Any) -> Outcome:
+        values_ = facts.values
+        fired: list[str] = []
+        asked: list[str] = []
+        for rule_id, test, if_unanswered in checks:
+            result = test(values_)
+            if result is True:
+                fired.append(rule_id)
+            elif result is None:
+                if if_unanswered == "ask":
+                    asked.append(rule_id)
+                elif if_unanswered == "fire":
+                    fired.append(rule_id)
+        return tuple(fired), tuple(asked)
+
+    return check
+
+
+# --- 2. hand-written Python ------------------------------------------------------------------
+
+
+def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
+    """The same rules as plain Python functions over the same facts (rule order as the engine's)."""
+    ix = {name: spec.index for name, spec in ruleset.catalogue.fields.items()}
+    SEX, AGE = ix["about.sex"], ix["derived.age"]  # noqa: N806
+    PREG, TTC, BF = ix["health.pregnant"], ix["health.trying_to_conceive"], ix["health.breastfeeding"]  # noqa: N806
+    RGB, DELIV = ix["health.recently_gave_birth"], ix["health.delivery_date"]  # noqa: N806
+    HC, COND = ix["health.hormonal_contraception"], ix["health.conditions"]  # noqa: N806
+    DCTRL, INS = ix["health.diabetes_controlled"], ix["health.uses_insulin"]  # noqa: N806
+    ILL, ABX = ix["health.recent_illness"], ix["health.recent_antibiotics"]  # noqa: N806
+    INF, SORE, SORE_H = ix["skin.active_infection_at_area"], ix["skin.active_cold_sore"], ix["skin.cold_sore_history"]  # noqa: N806,E501
+    KEL, FITZ, CONC = ix["skin.keloid_scarring"], ix["skin.fitzpatrick_type"], ix["skin.concerns"]  # noqa: N806
+    TAN, ALC = ix["lifestyle.recent_tanning"], ix["lifestyle.alcohol_drinks_per_week"]  # noqa: N806
+    TAKE, TAKE_P = ix["medications.taking"], ix["medications.taking_prescribed"]  # noqa: N806
+    TAKE_U, STOP_P = ix["medications.taking_unprescribed"], ix["medications.stopped_prescribed"]  # noqa: N806
+    STOP_RET, UNREC = ix["medications.stopped_on.oral_retinoid"], ix["medications.unrecognised"]  # noqa: N806
+    LA, ANA = ix["allergies.local_anaesthetic_allergy"], ix["allergies.anaphylaxis_history"]  # noqa: N806
+    ACT, INJ = ix["allergies.active_allergies"], ix["allergies.injection_reaction"]  # noqa: N806
+    GOALS_, AREAS_ = ix["goals.goals"], ix["goals.areas"]  # noqa: N806
+    planned = "treatments.last_on_planned_area."
+    FILLER, BOOSTER, TOXIN = ix[planned + "filler"], ix[planned + "skin_booster"], ix[planned + "botulinum_toxin"]  # noqa: N806,E501
+    PEEL, LASER = ix[planned + "chemical_peel"], ix[planned + "laser"]  # noqa: N806
+    NEEDLE, DERM = ix[planned + "microneedling"], ix[planned + "microdermabrasion"]  # noqa: N806
+    DENTAL, EVENT = ix["treatments.last_on.dental_work"], ix["events.next_on"]  # noqa: N806
+    date = dt.date
+
+    def before(day: Any, ref: dt.date, days: int) -> bool:
+        return type(day) is date and 0 <= (ref - day).days < days
+
+    def after(day: Any, ref: dt.date, days: int) -> bool:
+        return type(day) is date and 0 <= (day - ref).days <= days
+
+    def female_or_undisclosed(v: Sequence[Any]) -> bool:
+        return v[SEX] != "male"
+
+    anticoagulants = frozenset({"vitamin_k_antagonist", "doac", "heparin"})
+    antithrombotics = frozenset({"vitamin_k_antagonist", "doac", "heparin", "antiplatelet", "aspirin"})
+    skin_areas = frozenset({"face", "under_eye", "neck", "decolletage"})
+
+    def tranexamic(v: Sequence[Any], _ref: dt.date) -> bool | None:
+        if "pigmentation" not in v[GOALS_] and "even_tone" not in v[GOALS_]:
+            return False
+        conditions = v[COND]
+        if "blood_clots" in conditions or "epilepsy" in conditions or "hormonal_contraceptive" in v[TAKE]:
+            return True
+        if v[SEX] == "male":
+            return False
+        hormonal = v[HC]
+        return None if hormonal is MISSING else hormonal is True
+
+    rules: dict[str, Callable[[Sequence[Any], dt.date], bool | None]] = {
+        "under-18": lambda v, r: v[AGE] < 18,
+        "pregnancy": lambda v, r: female_or_undisclosed(v) and v[PREG] is True,
+        "breastfeeding": lambda v, r: female_or_undisclosed(v) and v[BF] is True,
+        "recently-gave-birth": lambda v, r: (female_or_undisclosed(v) and v[RGB] is True
+                                             and before(v[DELIV], r, 42)),
+        "trying-to-conceive": lambda v, r: female_or_undisclosed(v) and v[TTC] is True,
+        "active-infection-at-area": lambda v, r: v[INF] is True,
+        "skin-disease-at-area": lambda v, r: "skin_disease_at_area" in v[COND],
+        "active-cold-sore": lambda v, r: v[SORE] is True,
+        "cold-sore-history": lambda v, r: v[SORE_H] is True,
+        "keloid-scarring": lambda v, r: v[KEL] is True,
+        "recent-tanning": lambda v, r: v[TAN] is True,
+        "darker-skin-pigment-risk": lambda v, r: v[FITZ] >= 4,
+        "acute-illness": lambda v, r: v[ILL] is True,
+        "recent-antibiotics": lambda v, r: v[ABX] is True or "antibiotic" in v[TAKE],
+        "bleeding-disorder": lambda v, r: "bleeding_disorder" in v[COND],
+        "autoimmune-disease": lambda v, r: "autoimmune" in v[COND],
+        "immune-suppression": lambda v, r: "immune_suppression" in v[COND] or "immunosuppressant" in v[TAKE],
+        "corticosteroid": lambda v, r: "corticosteroid" in v[TAKE] and "immunosuppressant" not in v[TAKE],
+        "active-cancer-treatment": lambda v, r: "cancer_treatment" in v[COND],
+        "diabetes-controlled": lambda v, r: ("diabetes" in v[COND] and v[DCTRL] is True and v[INS] is False
+                                             and "insulin" not in v[TAKE]),
+        "diabetes-uncontrolled-or-insulin": lambda v, r: (
+            ("diabetes" in v[COND] and (v[DCTRL] is False or v[INS] is True)) or "insulin" in v[TAKE]),
+        "epilepsy": lambda v, r: "epilepsy" in v[COND] or "antiepileptic" in v[TAKE],
+        "anticoagulant": lambda v, r: not anticoagulants.isdisjoint(v[TAKE]),
+        "antiplatelet": lambda v, r: "antiplatelet" in v[TAKE],
+        "prescribed-aspirin": lambda v, r: "aspirin" in v[TAKE_P],
+        "self-stopped-antithrombotic": lambda v, r: not antithrombotics.isdisjoint(v[STOP_P]),
+        "unprescribed-nsaid-or-aspirin": lambda v, r: "nsaid" in v[TAKE_U] or "aspirin" in v[TAKE_U],
+        "prescribed-bleeding-risk-medicine": lambda v, r: ("nsaid" in v[TAKE_P]
+                                                           or "bleeding_supplement" in v[TAKE_P]),
+        "bleeding-risk-supplement": lambda v, r: "bleeding_supplement" in v[TAKE_U],
+        "ssri-snri": lambda v, r: "ssri_snri" in v[TAKE],
+        "oral-isotretinoin": lambda v, r: "oral_retinoid" in v[TAKE] or before(v[STOP_RET], r, 182),
+        "topical-retinoid-or-acid": lambda v, r: "topical_retinoid" in v[TAKE] or "topical_acid" in v[TAKE],
+        "unrecognised-medication": lambda v, r: len(v[UNREC]) > 0,
+        "anaesthetic-allergy": lambda v, r: v[LA] is True,
+        "anaphylaxis-history": lambda v, r: v[ANA] is True,
+        "allergy-to-planned-active": lambda v, r: len(v[ACT]) > 0,
+        "previous-injection-reaction": lambda v, r: v[INJ] is True,
+        "alcohol-before-appointment": lambda v, r: v[ALC] >= 1,
+        "heavy-drinking": lambda v, r: v[ALC] > 14 if v[SEX] == "male" else v[ALC] > 7,
+        "recent-filler-or-booster-in-area": lambda v, r: (before(v[FILLER], r, 14)
+                                                          or before(v[BOOSTER], r, 14)),
+        "recent-botulinum-toxin-in-area": lambda v, r: before(v[TOXIN], r, 14),
+        "recent-resurfacing-in-area": lambda v, r: (before(v[PEEL], r, 14) or before(v[LASER], r, 14)
+                                                    or before(v[NEEDLE], r, 14) or before(v[DERM], r, 14)),
+        "recent-dental-work": lambda v, r: before(v[DENTAL], r, 14),
+        "event-within-7-days": lambda v, r: after(v[EVENT], r, 7),
+        "event-within-14-days": lambda v, r: after(v[EVENT], r, 14) and not after(v[EVENT], r, 7),
+        "tranexamic-acid-screen": tranexamic,
+        "dutasteride-pregnancy": lambda v, r: ("hair_loss" in v[GOALS_] and female_or_undisclosed(v)
+                                               and (v[PREG] is True or v[TTC] is True)),
+        "under-eye-caution": lambda v, r: "under_eye" in v[GOALS_] or "under_eye" in v[AREAS_],
+        "acne-scars-check-acne": lambda v, r: "acne_scars" in v[GOALS_] and "breakouts" in v[CONC],
+        "lift-expectations": lambda v, r: "lift" in v[GOALS_],
+        "arrive-make-up-free": lambda v, r: not skin_areas.isdisjoint(v[AREAS_]),
+        "no-resurfacing-or-sun-before": lambda v, r: v[TAN] is False,
+        "reschedule-if-unwell": lambda v, r: v[ILL] is False and v[ABX] is False and v[SORE] is False,
+    }
+    missing = sorted({rule.id for rule in ruleset.rules} - set(rules))
+    if missing:
+        raise SystemExit(f"bench_rules: no hand-written version of {', '.join(missing)}: add one")
+    checks = tuple((rules[rule.id], rule.id, rule.if_unanswered) for rule in ruleset.rules)
+
+    def check(facts: Any) -> Outcome:
+        v, ref = facts.values, facts.reference_date
+        fired: list[str] = []
+        asked: list[str] = []
+        for test, rule_id, if_unanswered in checks:
+            result = test(v, ref)
+            if result is True:
+                fired.append(rule_id)
+            elif result is None and if_unanswered == "ask":
+                asked.append(rule_id)
+        return tuple(fired), tuple(asked)
+
+    return check
+
+
+# --- 3. PyPI engines: translating the ruleset --------------------------------------------------
+
+
+def _optional_answers() -> frozenset[str]:
+    """Answers the schema lets a valid intake leave empty (pregnancy questions for men…)."""
+    from marshmallow import missing  # noqa: PLC0415
+
+    optional = set()
+    for section, schema in SECTIONS.items():
+        for name, field in schema().fields.items():
+            if field.allow_none or (not field.required and field.load_default is missing):
+                optional.add(f"{section}.{name}")
+    return frozenset(optional)
+
+
+def _uses(ruleset: Any) -> dict[str, Any]:
+    """Every field the rules read, with its catalogue spec."""
+    used = {}
+    for rule in ruleset.rules:
+        for node in rule.when.nodes:
+            if node.kind == "field":
+                used[node.field.name] = node.field
+    return used
+
+
+def context_of(facts: Any, used: dict[str, Any]) -> dict[str, Any]:
+    """The facts as nested JSON data: dates as days before the reference date, unanswered as null."""
+    ref = facts.reference_date
+    context: dict[str, Any] = {}
+    for name, spec in used.items():
+        value = facts.values[spec.index]
+        if value is MISSING:
+            value = None
+        elif isinstance(value, dt.date):
+            value = (ref - value).days
+        elif isinstance(value, tuple):
+            value = list(value)
+        *path, last = name.split(".")
+        target = context
+        for part in path:
+            target = target.setdefault(part, {})
+        target[last] = value
+    return context
+
+
+def _zen_literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "\\'") + "'"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_zen_literal(v) for v in value) + "]"
+    return repr(value)
+
+
+def zen_expression(node: Any, optional: frozenset[str]) -> str:
+    """One condition node as a zen expression (unanswered optional answers make a test false)."""
+    if node.kind == "all":
+        return "(" + " and ".join(zen_expression(p, optional) for p in node.parts) + ")"
+    if node.kind == "any":
+        return "(" + " or ".join(zen_expression(p, optional) for p in node.parts) + ")"
+    if node.kind == "not":
+        return "not (" + zen_expression(node.part, optional) + ")"
+    name, op, value = node.field.name, node.operator, node.operand
+    lit = _zen_literal(value)
+    tests = {
+        "equals": f"{name} == {lit}",
+        "not_equals": f"{name} != {lit}",
+        "in": f"{name} in {lit}",
+        "not_in": f"not ({name} in {lit})",
+        "includes_any": f"some({name}, # in {lit})",
+        "includes_all": f"all({lit}, # in {name})",
+        "includes_none": f"none({name}, # in {lit})",
+        "less_than": f"{name} < {lit}",
+        "at_most": f"{name} <= {lit}",
+        "greater_than": f"{name} > {lit}",
+        "at_least": f"{name} >= {lit}",
+        "is_empty": f"len({name}) {'==' if value else '>'} 0",
+        "answered": f"{name} {'!=' if value else '=='} null",
+        # dates are days before the reference date (negative: after it)
+        "within_days_before": f"({name} != null and {name} >= 0 and {name} < {value})",
+        "within_days_after": f"({name} != null and {name} <= 0 and {name} >= -{value})",
+    }
+    test = tests[op]
+    if op not in ("answered", "within_days_before", "within_days_after") and (
+            name in optional or node.field.type in ("date",)):
+        test = f"({name} != null and {test})"
+    return test
+
+
+#: The one unknown valid answers leave open, written for the two-valued engines: a
+#: woman (or undisclosed) with a pigmentation goal, no other reason to screen, and the
+#: hormonal contraception question unanswered -> ask.
+TXA_ASK_ZEN = ("(some(goals.goals, # in ['pigmentation', 'even_tone'])"
+               " and none(health.conditions, # in ['blood_clots', 'epilepsy'])"
+               " and none(medications.taking, # in ['hormonal_contraceptive'])"
+               " and about.sex != 'male' and health.hormonal_contraception == null)")
+
+
+def zen_rules(ruleset: Any) -> list[tuple[str, str]]:
+    """(rule id or 'ask:rule id', zen expression) for every rule, plus the asked question."""
+    optional = _optional_answers()
+    rules = [(rule.id, zen_expression(rule.when.root, optional)) for rule in ruleset.rules]
+    rules.append(("ask:tranexamic-acid-screen", TXA_ASK_ZEN))
+    return rules
+
+
+def zen_decision_content(rules: list[tuple[str, str]]) -> str:
+    """A JDM graph: input -> decision table (hit policy collect, one row per rule) -> output."""
+    table_rules = [{"_id": f"r{i}", "c": expression, "o": _zen_literal(rule_id)}
+                   for i, (rule_id, expression) in enumerate(rules)]
+    graph = {
+        "nodes": [
+            {"id": "in", "type": "inputNode", "name": "Request", "position": {"x": 0, "y": 0}},
+            {"id": "table", "type": "decisionTableNode", "name": "precautions",
+             "position": {"x": 200, "y": 0},
+             "content": {"hitPolicy": "collect",
+                         "inputs": [{"id": "c", "name": "condition", "type": "expression", "field": ""}],
+                         "outputs": [{"id": "o", "name": "rule", "type": "expression", "field": "rule"}],
+                         "rules": table_rules}},
+            {"id": "out", "type": "outputNode", "name": "Response", "position": {"x": 400, "y": 0}},
+        ],
+        "edges": [{"id": "e1", "sourceId": "in", "targetId": "table", "type": "edge"},
+                  {"id": "e2", "sourceId": "table", "targetId": "out", "type": "edge"}],
+    }
+    return json.dumps(graph)
+
+
+def _split(ids: Sequence[str], order: dict[str, int]) -> Outcome:
+    fired = sorted((i for i in ids if not i.startswith("ask:")), key=order.__getitem__)
+    asked = sorted((i[4:] for i in ids if i.startswith("ask:")), key=order.__getitem__)
+    return tuple(fired), tuple(asked)
+
+
+def zen_checkers(ruleset: Any) -> tuple[Callable[[dict], Outcome], Callable[[dict], Outcome], str]:
+    """(decision table check, compiled map-expression check, zen version) over a context dict."""
+    import zen  # noqa: PLC0415
+
+    order = {rule.id: i for i, rule in enumerate(ruleset.rules)}
+    rules = zen_rules(ruleset)
+    decision = zen.ZenEngine().create_decision(zen_decision_content(rules))
+    keys = {f"r{i}": rule_id for i, (rule_id, _) in enumerate(rules)}
+    mapping = zen.compile_expression("{" + ", ".join(f"r{i}: {e}" for i, (_, e) in enumerate(rules)) + "}")
+
+    def table(context: dict) -> Outcome:
+        result = decision.evaluate(context)["result"]
+        return _split([row["rule"] for row in result], order)
+
+    def expression(context: dict) -> Outcome:
+        result = mapping.evaluate(context)
+        return _split([keys[k] for k, fired in result.items() if fired], order)
+
+    from importlib.metadata import version  # noqa: PLC0415
+
+    return table, expression, version("zen-engine")
+
+
+# business-rules: variables are methods; conditions are nested all/any of
+# {name, operator, value}; there is no "not", so negations are pushed down to the leaves.
+
+_BR_NEGATE = {
+    "is_true": "is_false", "is_false": "is_true",
+    "shares_at_least_one_element_with": "shares_no_elements_with",
+    "shares_no_elements_with": "shares_at_least_one_element_with",
+    "less_than": "greater_than_or_equal_to", "greater_than_or_equal_to": "less_than",
+    "greater_than": "less_than_or_equal_to", "less_than_or_equal_to": "greater_than",
+}
+NO_DATE = 10**9  # a date that does not exist, as "days before": far outside every window
+
+
+def _br_leaf(name: str, op: str, value: Any) -> dict:
+    return {"name": name, "operator": op, "value": value}
+
+
+def business_rules_condition(node: Any, optional: frozenset[str], negate: bool = False) -> dict:
+    """One condition node in business-rules' JSON form."""
+    if node.kind in ("all", "any"):
+        kind = node.kind if not negate else ("any" if node.kind == "all" else "all")
+        return {kind: [business_rules_condition(p, optional, negate) for p in node.parts]}
+    if node.kind == "not":
+        return business_rules_condition(node.part, optional, not negate)
+    spec, op, value = node.field, node.operator, node.operand
+    var = spec.name.replace(".", "__")
+    if op == "within_days_before":  # 0 <= days < N
+        parts = [_br_leaf(var, "greater_than_or_equal_to", 0), _br_leaf(var, "less_than", value)]
+    elif op == "within_days_after":  # -N <= days <= 0
+        parts = [_br_leaf(var, "less_than_or_equal_to", 0), _br_leaf(var, "greater_than_or_equal_to", -value)]
+    elif op == "answered":
+        parts = [_br_leaf(var + "__answered", "is_true" if value else "is_false", True)]
+    elif op == "is_empty":
+        parts = [_br_leaf(var + "__count", "equal_to" if value else "greater_than", 0)]
+    elif spec.type == "bool" and op in ("equals", "not_equals"):
+        parts = [_br_leaf(var, "is_true" if (value is True) == (op == "equals") else "is_false", True)]
+    elif op in ("includes_any", "includes_none", "includes_all"):
+        name = {"includes_any": "shares_at_least_one_element_with",
+                "includes_none": "shares_no_elements_with", "includes_all": "contains_all"}[op]
+        parts = [_br_leaf(var, name, list(value))]
+    elif op in ("less_than", "at_most", "greater_than", "at_least"):
+        name = {"less_than": "less_than", "at_most": "less_than_or_equal_to", "greater_than": "greater_than",
+                "at_least": "greater_than_or_equal_to"}[op]
+        parts = [_br_leaf(var, name, value)]
+    elif op in ("equals", "in", "not_equals", "not_in") and spec.choices is not None:
+        wanted = [value] if op in ("equals", "not_equals") else list(value)
+        if op in ("not_equals", "not_in"):  # strings have no "not equal": the other choices
+            wanted = [c for c in spec.choices if c not in wanted]
+        parts = [{"any": [_br_leaf(var, "equal_to", w) for w in wanted]}]
+    else:
+        raise SystemExit(f"bench_rules: no business-rules form for {spec.name} {op}")
+    if spec.name in optional:
+        parts.insert(0, _br_leaf(var + "__answered", "is_true", True))
+    condition = parts[0] if len(parts) == 1 else {"all": parts}
+    if not negate:
+        return condition
+    return _br_negate(condition)
+
+
+def _br_negate(condition: dict) -> dict:
+    if "all" in condition:
+        return {"any": [_br_negate(c) for c in condition["all"]]}
+    if "any" in condition:
+        return {"all": [_br_negate(c) for c in condition["any"]]}
+    op = condition["operator"]
+    if op not in _BR_NEGATE:
+        raise SystemExit(f"bench_rules: cannot negate business-rules operator {op}")
+    return {**condition, "operator": _BR_NEGATE[op]}
+
+
+def business_rules_checker(ruleset: Any) -> tuple[Callable[[dict], Outcome], Callable[[Any], dict], str]:
+    """(check over a flat variable dict, facts -> that dict, business-rules version)."""
+    from importlib.metadata import version  # noqa: PLC0415
+
+    from business_rules import engine, variables  # noqa: PLC0415
+    from business_rules.actions import BaseActions, rule_action  # noqa: PLC0415
+    from business_rules.fields import FIELD_TEXT  # noqa: PLC0415
+
+    optional = _optional_answers()
+    used = _uses(ruleset)
+    order = {rule.id: i for i, rule in enumerate(ruleset.rules)}
+    rules = [{"conditions": business_rules_condition(rule.when.root, optional),
+              "actions": [{"name": "flag", "params": {"rule_id": rule.id}}]} for rule in ruleset.rules]
+    rules.append({"conditions": {"all": [
+        _br_leaf("goals__goals", "shares_at_least_one_element_with", ["pigmentation", "even_tone"]),
+        _br_leaf("health__conditions", "shares_no_elements_with", ["blood_clots", "epilepsy"]),
+        _br_leaf("medications__taking", "shares_no_elements_with", ["hormonal_contraceptive"]),
+        {"any": [_br_leaf("about__sex", "equal_to", "female"),
+                 _br_leaf("about__sex", "equal_to", "prefer_not_to_say")]},
+        _br_leaf("health__hormonal_contraception__answered", "is_false", True),
+    ]}, "actions": [{"name": "flag", "params": {"rule_id": "ask:tranexamic-acid-screen"}}]})
+
+    kinds = {"bool": variables.boolean_rule_variable, "number": variables.numeric_rule_variable,
+             "date": variables.numeric_rule_variable, "choice": variables.string_rule_variable,
+             "text": variables.string_rule_variable, "choice_list": variables.select_multiple_rule_variable,
+             "text_list": variables.select_multiple_rule_variable}
+    defaults = {"bool": False, "number": 0, "date": NO_DATE, "choice": "", "text": "",
+                "choice_list": [], "text_list": []}
+    methods: dict[str, Any] = {"__init__": lambda self, data: setattr(self, "data", data)}
+
+    def getter(key: str, default: Any) -> Callable[[Any], Any]:
+        def get(self: Any) -> Any:
+            value = self.data[key]
+            return default if value is None else value
+        return get
+
+    for name, spec in used.items():
+        var = name.replace(".", "__")
+        decorate = kinds[spec.type]
+        methods[var] = decorate()(getter(var, defaults[spec.type]))
+        methods[var + "__answered"] = variables.boolean_rule_variable()(getter(var + "__answered", False))
+        methods[var + "__count"] = variables.numeric_rule_variable()(getter(var + "__count", 0))
+    variables_class = type("IntakeVariables", (variables.BaseVariables,), methods)
+
+    class Collect(BaseActions):
+        def __init__(self) -> None:
+            self.ids: list[str] = []
+
+        @rule_action(params={"rule_id": FIELD_TEXT})
+        def flag(self, rule_id: str) -> None:
+            self.ids.append(rule_id)
+
+    def flat(facts: Any) -> dict:
+        ref = facts.reference_date
+        data: dict[str, Any] = {}
+        for name, spec in used.items():
+            var = name.replace(".", "__")
+            value = facts.values[spec.index]
+            answered = value is not MISSING and value is not None
+            data[var + "__answered"] = answered
+            if value is MISSING or value is None:
+                value = None
+            elif isinstance(value, dt.date):
+                value = (ref - value).days
+            elif isinstance(value, tuple):
+                data[var + "__count"] = len(value)
+                value = list(value)
+            data[var] = value
+            data.setdefault(var + "__count", 0)
+        return data
+
+    def check(data: dict) -> Outcome:
+        actions = Collect()
+        engine.run_all(rules, variables_class(data), actions, stop_on_first_trigger=False)
+        return _split(actions.ids, order)
+
+    return check, flat, version("business-rules")
+
+
+# --- timing ------------------------------------------------------------------------------------
+
+
+#: The clock of every figure: this thread's CPU time (time spent waiting for the core while
+#: other processes run is not counted), or wall time with --clock wall.
+CLOCK: dict[str, Callable[[], int]] = {"cpu": time.thread_time_ns, "wall": time.perf_counter_ns}
+clock_ns = CLOCK["cpu"]
+
+
+def measure_group(entries: Sequence[Entry], repeat: int, results: dict[str, float],
+                  chunk: int = 250) -> None:
+    """Time several implementations side by side and print calls/s and latencies.
+
+    They are interleaved chunk by chunk (``chunk`` intakes of one, then of the next…) so
+    that all of them run under the same conditions; each chunk keeps its best time of
+    ``repeat`` passes, so a pass slowed down by other processes does not count. Then one
+    more pass of each times every call, for the latencies.
+    """
+    count = len(entries[0].inputs)
+    starts = range(0, count, chunk)
+    best = [[float("inf")] * len(starts) for _ in entries]
+    clock = clock_ns
+    for _ in range(repeat):
+        fns = [entry.fresh() if entry.fresh is not None else entry.fn for entry in entries]
+        for n, first in enumerate(starts):
+            for e, (entry, fn) in enumerate(zip(entries, fns, strict=True)):
+                part = entry.inputs[first:first + chunk]
+                began = clock()
+                for item in part:
+                    fn(item)
+                best[e][n] = min(best[e][n], clock() - began)
+    timed = [e for e, entry in enumerate(entries) if entry.fresh is None]
+    seen: dict[int, list[int]] = {e: [] for e in timed}
+    for e in timed:
+        fn, record = entries[e].fn, seen[e].append
+        for item in entries[e].inputs:
+            began = clock()
+            fn(item)
+            record(clock() - began)
+    for e, entry in enumerate(entries):
+        per_second = count / (sum(best[e]) / 1e9)
+        results[entry.label] = per_second
+        line = f"  {entry.label:<52} {per_second:>12,.0f}/s"
+        if e in seen:
+            values_ = sorted(seen[e])
+            median = statistics.median(values_) / 1000
+            p99 = values_[min(len(values_) - 1, int(len(values_) * 0.99))] / 1000
+            line += f"   median {median:>9.2f} µs   p99 {p99:>9.2f} µs"
+        print(line, flush=True)
+
+
+@dataclass
+class Entry:
+    """One implementation to time: a label, the function, its inputs (one per intake)."""
+
+    label: str
+    fn: Callable[[Any], Any]
+    inputs: Sequence[Any]
+    #: Makes a fresh function before each pass (cold caches); no latencies are taken.
+    fresh: Callable[[], Callable[[Any], Any]] | None = None
+
+
+def clock_overhead() -> float:
+    """The cost of reading the clock twice, in microseconds (included in every latency)."""
+    clock = clock_ns
+    seen = []
+    for _ in range(20_000):
+        began = clock()
+        seen.append(clock() - began)
+    return min(seen) / 1000
+
+
+def agreement(label: str, check: Callable[[Any], Outcome], inputs: Sequence[Any],
+              expected: Sequence[Outcome]) -> None:
+    same = sum(1 for item, want in zip(inputs, expected, strict=True) if check(item) == want)
+    note = "" if same == len(expected) else "   <-- DIFFERS: its figures do not compare like with like"
+    print(f"  {label:<52} {same:>6} of {len(expected)} intakes agree with the engine{note}")
+
+
+def profile(fn: Callable[[Any], Any], items: Sequence[Any], title: str, lines: int = 22) -> None:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for item in items:
+        fn(item)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(lines)
+    print(f"\n--- cProfile: {title} (sorted by own time) ---")
+    print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:6000])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000, help="synthetic intakes (default 10000)")
+    parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--repeat", type=int, default=4,
+                        help="timed passes; each 250-intake chunk keeps its best time (default 4)")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin to one CPU core")
+    parser.add_argument("--clock", choices=sorted(CLOCK), default="cpu",
+                        help="cpu: this thread's CPU time (default: robust on a busy machine); "
+                             "wall: wall time")
+    parser.add_argument("--profile", action="store_true", help="cProfile the engine and the full assessment")
+    args = parser.parse_args()
+    global clock_ns
+    clock_ns = CLOCK[args.clock]
+
+    if not args.no_pin and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"bench_rules: {args.count} intakes, seed {args.seed}, Python {platform.python_version()}, "
+          f"{platform.machine()}, {os.cpu_count()} CPUs (running on {cores}), {dt.date.today()}, "
+          f"{args.clock} clock, load average {os.getloadavg()[0]:.1f}")
+
+    start = time.perf_counter()
+    intakes = make_intakes(args.count, args.seed)
+    ruleset = load_ruleset(RULES)
+    facts = [derive_facts(a, ruleset.lexicon, ON, ruleset.catalogue) for a in intakes]
+    print(f"  generated and validated in {time.perf_counter() - start:.1f} s; "
+          f"{len(ruleset.rules)} rules, ruleset {ruleset.version[:12]}")
+
+    engine_check = engine_checker(ruleset)
+    expected = [engine_check(f) for f in facts]
+    fired = sum(len(e[0]) for e in expected)
+    asked = sum(len(e[1]) for e in expected)
+    with_meds = sum(1 for f in facts if f.medications)
+    unrecognised = sum(1 for f in facts for m in f.medications if not m.matches)
+    print(f"  {fired / len(facts):.1f} rules fire per intake on average; {asked} questions in all; "
+          f"{with_meds} intakes list medicines, {unrecognised} typed lines unrecognised")
+    outcomes: dict[str, int] = {}
+    no_plan = load_ruleset(RULES)
+    no_plan.protocols = None
+    for f in facts:
+        outcome = assess_facts(f, no_plan).outcome
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    print("  outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+
+    hand = handwritten_checker(ruleset)
+    zen_table, zen_map, zen_version = zen_checkers(ruleset)
+    br_check, br_flat, br_version = business_rules_checker(ruleset)
+    used = _uses(ruleset)
+    zen_contexts = [context_of(f, used) for f in facts]
+    br_inputs = [br_flat(f) for f in facts]
+
+    print("\nAgreement (rules fired and questions asked, per intake):")
+    agreement("hand-written Python", hand, facts, expected)
+    agreement(f"zen-engine {zen_version} decision table", zen_table, zen_contexts, expected)
+    agreement(f"zen-engine {zen_version} compiled expression", zen_map, zen_contexts, expected)
+    agreement(f"business-rules {br_version}", br_check, br_inputs, expected)
+
+    gc.collect()
+    gc.freeze()
+    overhead = clock_overhead()
+    print(f"\nLatencies are per call on the {args.clock} clock; reading the clock costs {overhead:.2f} µs "
+          "(included in every latency below). Implementations are interleaved, chunk by chunk.")
+    results: dict[str, float] = {}
+    print("\n(1)-(3) Rules on precomputed derived facts (one core):")
+    measure_group([
+        Entry("(1) engine: compiled conditions", engine_check, facts),
+        Entry("(1b) engine: assess_facts, no plan (flags, dates)", lambda f: assess_facts(f, no_plan), facts),
+        Entry("(2) hand-written Python functions", hand, facts),
+        Entry(f"(3) zen-engine {zen_version}: compiled expression", zen_map, zen_contexts),
+        Entry(f"(3) zen-engine {zen_version}: JDM decision table", zen_table, zen_contexts),
+        Entry(f"(3) business-rules {br_version}", br_check, br_inputs),
+    ], args.repeat, results)
+
+    def cold_assess() -> Callable[[Any], Any]:
+        fresh = load_ruleset(RULES)  # new lexicon caches: every typed line is new to it
+        return lambda a: assess(a, fresh, ON)
+
+    print("\n(4) Full assessment: assess(answers, ruleset, on) - derivation, medicines, rules, plan:")
+    measure_group([
+        Entry("(4) full assessment, cold lexicon caches", cold_assess(), intakes, fresh=cold_assess),
+        Entry("(4) full assessment, warm", lambda a: assess(a, ruleset, ON), intakes),
+        Entry("(4b) full assessment without the plan, warm", lambda a: assess(a, no_plan, ON), intakes),
+        Entry("(4c) derive_facts only (answers -> facts), warm",
+              lambda a: derive_facts(a, ruleset.lexicon, ON, ruleset.catalogue), intakes),
+    ], args.repeat, results)
+    cold = results["(4) full assessment, cold lexicon caches"]
+
+    engine_rate = results["(1) engine: compiled conditions"]
+    hand_rate = results["(2) hand-written Python functions"]
+    pypi = {k: v for k, v in results.items() if k.startswith("(3)")}
+    fastest_label, fastest = max(pypi.items(), key=lambda kv: kv[1])
+    full = results["(4) full assessment, warm"]
+    print("\nRatios:")
+    within = "met" if hand_rate / engine_rate <= 3 else "MISSED"
+    print(f"  hand-written / engine (rules only):  {hand_rate / engine_rate:5.2f}x   "
+          f"(goal: engine within 3x of hand-written -> {within})")
+    print(f"  engine / fastest PyPI engine:        {engine_rate / fastest:5.2f}x   ({fastest_label.strip()}; "
+          f"goal >= 3x -> {'met' if engine_rate / fastest >= 3 else 'MISSED'})")
+    for label, rate in pypi.items():
+        print(f"  engine / {label[4:].strip():<44} {engine_rate / rate:8.1f}x")
+    print(f"  full assessment, warm:               {full:,.0f}/s   "
+          f"(goal >= 20,000/s -> {'met' if full >= 20_000 else 'MISSED'}); cold {cold:,.0f}/s")
+
+    if args.profile:
+        profile(engine_check, facts, "(1) engine, compiled conditions")
+        profile(lambda a: assess(a, ruleset, ON), intakes, "(4) full assessment, warm")
+
+
+if __name__ == "__main__":
+    main()
