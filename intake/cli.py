@@ -20,10 +20,19 @@ def demo() -> None:
     from . import demo as demo_data
 
     created = demo_data.seed()
+    staff = demo_data.seed_staff()
     click.echo(f"Demo clinic: {current_app.config['CLINIC_NAME']}")
     if created:
         click.echo(f"  seeded {created} example intakes")
     click.echo("  Patient intake start page: http://127.0.0.1:5000/")
+    click.echo("  Staff sign-in: http://127.0.0.1:5000/staff/sign-in")
+    if staff.created:
+        click.echo(f"  created demo staff accounts: {', '.join(staff.created)}")
+        click.echo(f"  password for both, shown only this once: {staff.password}")
+    if staff.existing:
+        click.echo(f"  demo staff accounts already exist: {', '.join(staff.existing)}")
+        click.echo("  forgot their password? set a new one with: "
+                   ".venv/bin/flask --app wsgi users set-password admin@demo.clinic")
 
 
 @click.group("answers")

@@ -6,6 +6,7 @@ real ``SECRET_KEY`` and a ``DATABASE_URL``, and cookies are marked secure.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from collections.abc import Mapping
@@ -40,12 +41,14 @@ def _normalise_database_url(url: str) -> str:
     return url
 
 
-def build_config(instance_path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The settings for one app, read from ``environ`` (default: the process environment)."""
+    instance_path = Path(instance_path)  # Flask's app.instance_path is a str
     env = os.environ if environ is None else environ
     production = env.get("MESO_ENV", "development") == "production"
     secret_key = env.get("SECRET_KEY", "")
     database_url = env.get("DATABASE_URL", "")
+    staff_session_minutes = int(env.get("STAFF_SESSION_MINUTES", 30))
     if production:
         problems = []
         if len(secret_key) < MIN_SECRET_KEY_LENGTH:
@@ -72,6 +75,14 @@ def build_config(instance_path: Path, environ: Mapping[str, str] | None = None) 
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
+        # Staff sessions end after this long without a request. Not PERMANENT_SESSION_LIFETIME:
+        # Flask checks that against every session cookie, and a patient's (which holds only the
+        # CSRF token) must outlive an hour spent on one page.
+        "STAFF_SESSION_MINUTES": staff_session_minutes,
+        "STAFF_SESSION_LIFETIME": dt.timedelta(minutes=staff_session_minutes),
+        # Per client address; several workers need a shared store (redis://…) to count together.
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "SIGN_IN_RATE_LIMIT": env.get("SIGN_IN_RATE_LIMIT", "10 per minute"),
         "WTF_CSRF_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,  # a patient may take an hour on one page
         "BABEL_DEFAULT_LOCALE": env.get("BABEL_DEFAULT_LOCALE", "en"),

@@ -2,7 +2,42 @@
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass, field
+
 
 def seed() -> int:
     """Create the demo clinic's example data if it is not there yet; returns how many intakes."""
     return 0
+
+
+#: The demo clinic's staff: (email, name, role).
+DEMO_STAFF = (
+    ("practitioner@demo.clinic", "Dr Demo Practitioner", "practitioner"),
+    ("admin@demo.clinic", "Demo Clinic Admin", "admin"),
+)
+
+
+@dataclass
+class DemoStaff:
+    """What seed_staff() did: the accounts it created (with their one password) and those already there."""
+
+    created: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+    #: Shown once, when the accounts are created; never stored in clear.
+    password: str | None = None
+
+
+def seed_staff() -> DemoStaff:
+    """Create the demo practitioner and admin if missing, with a password random to this install."""
+    from .auth import service
+
+    result = DemoStaff()
+    for email, name, role in DEMO_STAFF:
+        if service.find_user(email) is not None:
+            result.existing.append(email)
+            continue
+        result.password = result.password or secrets.token_urlsafe(12)
+        service.create_user(email, name, role, result.password, actor="system")
+        result.created.append(email)
+    return result

@@ -105,3 +105,6 @@ class AuditEntry(db.Model):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     __table_args__ = (Index("ix_audit_entry_intake_at", "intake_id", "at"),)
+
+
+from .auth.models import StaffUser  # noqa: E402, F401 - staff accounts are part of the metadata

@@ -70,8 +70,11 @@ def _session_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
 
 @pytest.fixture
 def app(_session_app):
-    """The app, on a database emptied after the test."""
+    """The app, on a database emptied after the test, with fresh rate limits."""
+    from intake.extensions import limiter
+
     saved_config = dict(_session_app.config)
+    limiter.reset()
     yield _session_app
     _session_app.config.clear()
     _session_app.config.update(saved_config)

@@ -1,0 +1,103 @@
+"""Sign-in, sign-out and the staff home page."""
+
+from __future__ import annotations
+
+import time
+
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import format_datetime, gettext
+from flask_login import current_user, login_user
+from werkzeug.wrappers import Response
+
+from ..extensions import limiter
+from . import blueprint, service
+from .access import admin_required, end_session, public, safe_next, touch_session
+from .forms import SignInForm
+from .models import StaffUser
+
+
+def _sign_in_rate_limit() -> str:
+    return current_app.config["SIGN_IN_RATE_LIMIT"]
+
+
+@blueprint.route("/sign-in", methods=["GET", "POST"])
+@public
+@limiter.limit(_sign_in_rate_limit, methods=["POST"])
+def sign_in() -> Response | str:
+    """Show the sign-in form; sign a member of staff in and send them where they were going."""
+    form = SignInForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next")) or ""
+        if current_user.is_authenticated:
+            return redirect(form.next.data or url_for("auth.home"))
+    if form.validate_on_submit():
+        result = service.authenticate(
+            form.email.data or "", form.password.data or "", service.now(), ip=request.remote_addr
+        )
+        if isinstance(result, StaffUser):
+            _start_session(result)
+            return redirect(safe_next(form.next.data) or url_for("auth.home"))
+        problems = _refusal_problems(form, result)
+    else:
+        problems = form.problems()
+    # Never send a password back to the browser, even a wrong one.
+    form.password.data = ""
+    return render_template("auth/sign_in.html", form=form, problems=problems)
+
+
+@blueprint.post("/sign-out")
+def sign_out() -> Response:
+    """End the session. A POST, so another site cannot sign staff out; CSRFProtect checks its token."""
+    service.record_sign_out(current_user, "requested")
+    end_session()
+    flash(gettext("You are signed out."), "info")
+    return redirect(url_for("auth.sign_in"))
+
+
+@blueprint.get("/")
+def home() -> str:
+    """Where staff land after signing in (the review queue replaces it)."""
+    return render_template("staff/home.html")
+
+
+@blueprint.get("/accounts")
+@admin_required
+def list_accounts() -> str:
+    """Clinic admins: every staff account, its role and status."""
+    return render_template("auth/accounts.html", accounts=service.list_users(), now=service.now())
+
+
+@blueprint.errorhandler(429)
+def too_many_requests(_error: Exception) -> Response:
+    """A calm page instead of a bare 429 when sign-in is throttled."""
+    current = limiter.current_limit
+    retry_after = max(1, round(current.reset_at - time.time())) if current else 60
+    response = make_response(render_template("auth/too_many_requests.html", retry_after=retry_after), 429)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _start_session(user: StaffUser) -> None:
+    # Nothing from before sign-in survives into the signed-in session (session fixation).
+    end_session()
+    login_user(user)
+    touch_session(service.now())
+
+
+def _refusal_problems(form: SignInForm, refused: service.SignInRefused) -> list[tuple[str | None, str]]:
+    if refused.reason is service.SignInFailure.LOCKED and refused.locked_until is not None:
+        return [
+            (
+                None,
+                gettext(
+                    "Too many attempts: try again at %(time)s",
+                    time=format_datetime(refused.locked_until, "HH:mm"),
+                ),
+            )
+        ]
+    if refused.reason is service.SignInFailure.DEACTIVATED:
+        return [(None, gettext("This account is deactivated — ask your clinic admin"))]
+    # Shown at the email field, first of the two: it does not say which of them was wrong.
+    message = gettext("Email or password is not right")
+    form.email.errors = [message]
+    return [(f"#{form.email.id}", message)]
