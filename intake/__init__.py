@@ -32,13 +32,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from . import models, security  # noqa: F401 - the models must be known to Alembic and create_all
-    from .extensions import babel, csrf, db, migrate
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     security.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
 
 
 def _select_locale() -> str | None:
@@ -54,9 +56,11 @@ def register_ruleset(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .auth import blueprint as auth
     from .patient import blueprint as patient
 
     app.register_blueprint(patient)
+    app.register_blueprint(auth)
 
 
 def register_error_pages(app: Flask) -> None:
@@ -91,6 +95,8 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from .auth.cli import users
     from .cli import register
 
     register(app)
+    app.cli.add_command(users)

@@ -74,7 +74,8 @@ FITZPATRICK_TYPES = (
     (6, N_("Type VI: dark brown or black, never burns")),
 )
 CONDITIONS = (
-    ("bleeding_disorder", N_("A bleeding or clotting disorder (for example haemophilia, von Willebrand disease, low platelets)")),
+    ("bleeding_disorder", N_("A bleeding or clotting disorder (for example haemophilia, "
+                             "von Willebrand disease, low platelets)")),
     ("blood_clots", N_("A blood clot in the past (deep vein thrombosis, pulmonary embolism) or a stroke")),
     ("autoimmune", N_("An autoimmune disease (for example lupus, rheumatoid arthritis)")),
     ("diabetes", N_("Diabetes")),
@@ -82,7 +83,8 @@ CONDITIONS = (
     ("epilepsy", N_("Epilepsy or seizures")),
     ("immune_suppression", N_("A weakened immune system or an organ transplant")),
     ("heart_condition", N_("A heart condition")),
-    ("skin_disease_at_area", N_("A skin disease where you want treatment (for example eczema, psoriasis, rosacea)")),
+    ("skin_disease_at_area", N_("A skin disease where you want treatment "
+                                "(for example eczema, psoriasis, rosacea)")),
     ("other", N_("Another condition")),
 )
 MEDICATION_STATUS = (
@@ -274,7 +276,8 @@ class MedicationsSchema(_Section):
         if data.get("has_medications") and not data.get("items"):
             raise ValidationError(N_("Add at least one medication or supplement."), "items")
         if data.get("has_medications") is False and data.get("items"):
-            raise ValidationError(N_("You said you take none: remove the list or change the answer."), "items")
+            raise ValidationError(N_("You said you take none: remove the list or change the answer."),
+                                  "items")
 
 
 class AllergiesSchema(_Section):
@@ -340,7 +343,8 @@ class EventsSchema(_Section):
         if data.get("has_upcoming_events") and not data.get("items"):
             raise ValidationError(N_("Add the event and its date."), "items")
         if data.get("has_upcoming_events") is False and data.get("items"):
-            raise ValidationError(N_("You said you have none: remove the list or change the answer."), "items")
+            raise ValidationError(N_("You said you have none: remove the list or change the answer."),
+                                  "items")
 
 
 def _must_agree() -> validate.Equal:
@@ -414,23 +418,41 @@ class AnswersSchema(Schema):
 
     @validates_schema(skip_on_field_errors=False)
     def _across_sections(self, data: dict[str, Any], **_: Any) -> None:
-        errors: dict[str, dict[str, Any]] = {}
-        about, health = data.get("about") or {}, data.get("health") or {}
-        if about.get("sex") in ("female", "prefer_not_to_say"):
-            for field in ("pregnant", "trying_to_conceive", "breastfeeding", "recently_gave_birth"):
-                if health.get(field) is None:
-                    errors.setdefault("health", {})[field] = [N_("Answer this question.")]
-        consent = data.get("consent") or {}
-        if about.get("full_name") and consent.get("signature"):
-            if _normalise_name(about["full_name"]) != _normalise_name(consent["signature"]):
-                errors.setdefault("consent", {})["signature"] = [
-                    N_("Type your full name exactly as in “About you”.")
-                ]
+        errors = cross_section_errors(data)
         if self.today is not None:
             for section, section_errors in date_errors(data, self.today).items():
                 errors.setdefault(section, {}).update(section_errors)
         if errors:
             raise ValidationError(errors)
+
+
+#: Asked only of patients recorded as female or "prefer not to say".
+PREGNANCY_QUESTIONS = ("pregnant", "trying_to_conceive", "breastfeeding", "recently_gave_birth")
+
+
+def asks_pregnancy_questions(sex: str | None) -> bool:
+    """Whether the pregnancy questions apply to a patient of this recorded sex."""
+    return sex in ("female", "prefer_not_to_say")
+
+
+def cross_section_errors(answers: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Answers that depend on another section: pregnancy questions by sex, the signature's name.
+
+    Used for a complete document and for one section with the sections it depends on.
+    """
+    errors: dict[str, dict[str, Any]] = {}
+    about, health = answers.get("about") or {}, answers.get("health")
+    if health is not None and asks_pregnancy_questions(about.get("sex")):
+        for field in PREGNANCY_QUESTIONS:
+            if health.get(field) is None:
+                errors.setdefault("health", {})[field] = [N_("Answer this question.")]
+    consent = answers.get("consent") or {}
+    if about.get("full_name") and consent.get("signature"):
+        if _normalise_name(about["full_name"]) != _normalise_name(consent["signature"]):
+            errors.setdefault("consent", {})["signature"] = [
+                N_("Type your full name exactly as in “About you”.")
+            ]
+    return errors
 
 
 def date_errors(answers: Mapping[str, Any], today: dt.date) -> dict[str, dict[str, Any]]:

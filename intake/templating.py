@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from flask import Flask, current_app
-from flask_babel import format_date, gettext
+from flask_babel import format_date, get_locale, gettext
 
 from . import answers
 
@@ -25,9 +25,16 @@ def choice_label(choices: tuple[tuple[Any, str], ...], value: Any) -> str:
     return gettext(answers.label_of(choices, value))
 
 
+def page_language() -> str:
+    """The ``<html lang>`` of the page: the current locale as a BCP 47 tag ("en-GB")."""
+    locale = get_locale()
+    return str(locale).replace("_", "-") if locale else "en"
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.add_template_filter(long_date)
+    app.add_template_global(page_language)
     app.add_template_global(choice_label)
     app.add_template_global(answers, "answers")
 

@@ -1,0 +1,274 @@
+"""Routes of the patient's intake: HTTP in, operations called, templates out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext
+from marshmallow import ValidationError
+
+from ..answers import SECTION_TITLES, SECTIONS
+from ..assessment.calendar import plan_to_ics
+from ..extensions import db
+from ..models import Intake
+from ..operations import (
+    AlreadySubmitted,
+    clinic_today,
+    find_intake_by_token,
+    record,
+    save_section,
+    start_intake,
+)
+from ..operations import submit_intake as submit_intake_operation
+from ..ruleset import active_ruleset
+from . import blueprint
+from .forms import RowsField, SectionForm, section_form
+from .summary import describe_answers, describe_problems, patient_instructions, patient_plan
+
+SECTION_NAMES = list(SECTIONS)
+
+
+@blueprint.after_request
+def keep_private(response: Response) -> Response:
+    """Patient pages carry a private link and health data: never cache them, never leak the URL."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def with_intake(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Open the intake of the link's token, or answer 404 — the same page for any miss."""
+
+    @functools.wraps(view)
+    def wrapper(token: str, **kwargs: Any) -> Any:
+        intake = find_intake_by_token(token)
+        if intake is None:
+            abort(404)
+        return view(intake, token, **kwargs)
+
+    return wrapper
+
+
+def first_incomplete(intake: Intake) -> str | None:
+    """The first section the patient has not completed, or None when all are."""
+    done = set(intake.completed_sections or [])
+    return next((section for section in SECTION_NAMES if section not in done), None)
+
+
+def reachable(intake: Intake, section: str) -> bool:
+    """Completed sections, and the first incomplete one; never a later one (no skipping to consent)."""
+    target = first_incomplete(intake)
+    return target is None or SECTION_NAMES.index(section) <= SECTION_NAMES.index(target)
+
+
+def private_link(token: str) -> str:
+    return url_for("patient.show_intake", token=token, _external=True)
+
+
+@blueprint.get("/")
+def start() -> str:
+    """The clinic's public intake page."""
+    return render_template("patient/start.html")
+
+
+@blueprint.post("/start")
+def create_intake() -> Response:
+    """Begin a new draft and send the patient to its first section, under the private link."""
+    _intake, token = start_intake()
+    return redirect(url_for("patient.edit_section", token=token, section=SECTION_NAMES[0]))
+
+
+@blueprint.get("/i/<token>")
+@with_intake
+def show_intake(intake: Intake, token: str) -> Any:
+    """The private link: the confirmation once submitted, otherwise where the patient left off."""
+    if not intake.is_submitted:
+        section = first_incomplete(intake)
+        if section is None:
+            return redirect(url_for("patient.review_intake", token=token))
+        return redirect(url_for("patient.edit_section", token=token, section=section))
+    record("patient", "intake.viewed", intake, "Patient opened the confirmation")
+    db.session.commit()
+    assessment = intake.latest_assessment
+    document = assessment.document if assessment else {}
+    return render_template(
+        "patient/confirmation.html",
+        intake=intake,
+        token=token,
+        private_link=private_link(token),
+        instructions=patient_instructions(document),
+        plan=patient_plan(document),
+        summary=describe_answers(intake.answers),
+    )
+
+
+@blueprint.route("/i/<token>/<section>", methods=["GET", "POST"])
+@with_intake
+def edit_section(intake: Intake, token: str, section: str) -> Any:
+    """One section of the form: show it filled with what was saved, or take the patient's answers."""
+    if section not in SECTIONS:
+        abort(404)
+    if intake.is_submitted:
+        return redirect(url_for("patient.show_intake", token=token))
+    if not reachable(intake, section):
+        return redirect(url_for("patient.edit_section", token=token, section=first_incomplete(intake)))
+    answers_so_far = dict(intake.answers or {})
+    if request.method == "GET":
+        form = section_form(section, answers_so_far, formdata=None)
+        form.fill(answers_so_far.get(section) or {})
+        return render_section(intake, token, form)
+
+    action = request.form.get("action", "continue")
+    verb, _sep, target = action.partition(":")
+    if verb in ("add", "remove"):
+        return change_rows(intake, token, section, answers_so_far, verb, target)
+    form = section_form(section, answers_so_far, formdata=request.form)
+    loaded = form.check(clinic_today(), answers_so_far)
+    if loaded is None:
+        return render_section(intake, token, form)
+    try:
+        save_section(intake, section, loaded)
+    except AlreadySubmitted:
+        return redirect(url_for("patient.show_intake", token=token))
+    if verb == "later":
+        return redirect(url_for("patient.show_saved", token=token))
+    return redirect(next_page(intake, token, section))
+
+
+def change_rows(intake: Intake, token: str, section: str, answers_so_far: dict[str, Any],
+                verb: str, target: str) -> str:
+    """"Add another" / "Remove": re-show the page with one row more or less, nothing validated or saved."""
+    name, _sep, index = target.partition(":")
+    form = section_form(section, answers_so_far, formdata=request.form)
+    rows = form[name] if name in form else None
+    if not isinstance(rows, RowsField):
+        abort(400)
+    focus = None
+    if verb == "add" and rows.can_add:
+        focus = rows.append_entry().form.first_field.id
+    elif verb == "remove" and index.isdigit() and int(index) < len(rows.entries):
+        rows.pop_entry(int(index))
+        if not rows.entries:
+            rows.append_entry()
+        focus = f"{rows.id}-add"
+    return render_section(intake, token, form, focus=focus)
+
+
+def next_page(intake: Intake, token: str, section: str) -> str:
+    """Where Continue leads: back to the review when changing an answer from it, else onwards."""
+    following = first_incomplete(intake)
+    if following is None and (request.args.get("next") == "review" or section == SECTION_NAMES[-1]):
+        return url_for("patient.review_intake", token=token)
+    position = SECTION_NAMES.index(section)
+    if position + 1 < len(SECTION_NAMES):
+        return url_for("patient.edit_section", token=token, section=SECTION_NAMES[position + 1])
+    return url_for("patient.review_intake", token=token)
+
+
+def progress(intake: Intake, token: str, current: str | None) -> list[dict[str, Any]]:
+    """Each section with its state, and a link where the patient may go."""
+    done = set(intake.completed_sections or [])
+    steps = []
+    for number, section in enumerate(SECTION_NAMES, start=1):
+        state = "current" if section == current else "done" if section in done else "todo"
+        link = (url_for("patient.edit_section", token=token, section=section)
+                if reachable(intake, section) else None)
+        steps.append({"number": number, "section": section, "title": gettext(SECTION_TITLES[section]),
+                      "state": state, "url": link})
+    return steps
+
+
+def render_section(intake: Intake, token: str, form: SectionForm, focus: str | None = None) -> str:
+    section = form.section
+    position = SECTION_NAMES.index(section)
+    back = None
+    if position:
+        back = url_for("patient.edit_section", token=token, section=SECTION_NAMES[position - 1])
+    return render_template(
+        "patient/section.html",
+        form=form,
+        section=section,
+        title=gettext(SECTION_TITLES[section]),
+        step=position + 1,
+        total=len(SECTION_NAMES),
+        steps=progress(intake, token, section),
+        problems=form.problems(),
+        back_url=back,
+        action_url=url_for("patient.edit_section", token=token, section=section,
+                           next=request.args.get("next") if request.args.get("next") == "review" else None),
+        focus=focus,
+        token=token,
+        private_link=private_link(token),
+    )
+
+
+@blueprint.get("/i/<token>/saved")
+@with_intake
+def show_saved(intake: Intake, token: str) -> Any:
+    """After "Save and finish later": the private link to come back with."""
+    if intake.is_submitted:
+        return redirect(url_for("patient.show_intake", token=token))
+    return render_template("patient/saved.html", token=token, private_link=private_link(token),
+                           resume_section=first_incomplete(intake))
+
+
+@blueprint.get("/i/<token>/review")
+@with_intake
+def review_intake(intake: Intake, token: str) -> Any:
+    """Every answer on one page before the patient submits."""
+    if intake.is_submitted:
+        return redirect(url_for("patient.show_intake", token=token))
+    missing = first_incomplete(intake)
+    if missing is not None:
+        return redirect(url_for("patient.edit_section", token=token, section=missing))
+    return render_review(intake, token, problems=[])
+
+
+def render_review(intake: Intake, token: str, problems: list[tuple[str, str]]) -> str:
+    return render_template(
+        "patient/review.html",
+        token=token,
+        private_link=private_link(token),
+        summary=describe_answers(intake.answers, token=token),
+        problems=problems,
+    )
+
+
+@blueprint.post("/i/<token>/submit", endpoint="submit_intake")
+@with_intake
+def submit(intake: Intake, token: str) -> Any:
+    """Submit the whole intake once; the rules assess it and the link turns read-only."""
+    if intake.is_submitted:
+        return redirect(url_for("patient.show_intake", token=token))
+    try:
+        submit_intake_operation(intake, active_ruleset(), clinic_today())
+    except AlreadySubmitted:
+        pass
+    except ValidationError as invalid:
+        db.session.rollback()
+        return render_review(intake, token, problems=describe_problems(invalid.normalized_messages(),
+                                                                       intake.answers, token))
+    return redirect(url_for("patient.show_intake", token=token))
+
+
+@blueprint.get("/i/<token>/plan.ics")
+@with_intake
+def download_plan(intake: Intake, token: str) -> Any:
+    """The proposed session dates as a calendar file, once the intake is submitted."""
+    assessment = intake.latest_assessment
+    plan = patient_plan(assessment.document) if intake.is_submitted and assessment else None
+    if not plan or not plan.get("schedule"):
+        abort(404)
+    stamp = assessment.created_at
+    if stamp.tzinfo is None:  # SQLite gives back naive datetimes; they were stored as UTC
+        stamp = stamp.replace(tzinfo=dt.UTC)
+    body = plan_to_ics(assessment.document["plan"], current_app.config["CLINIC_NAME"],
+                       uid_seed=intake.token_hash, dtstamp=stamp)
+    record("patient", "intake.plan_downloaded", intake, "Patient downloaded the proposed session dates")
+    db.session.commit()
+    return Response(body, mimetype="text/calendar",
+                    headers={"Content-Disposition": 'attachment; filename="mesotherapy-sessions.ics"'})

@@ -1,0 +1,91 @@
+"""Real headless Chromium against the app served on a random local port.
+
+Debian's chromium is driven by Python playwright (never `playwright install`); the app
+runs in a thread on a SQLite file with TODAY pinned, so dates on the pages are fixed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from werkzeug.serving import make_server
+
+from intake import create_app
+from intake.extensions import db
+from tests.conftest import TODAY
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PHONE = {"width": 360, "height": 740}
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: object
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The app on http://127.0.0.1:<free port>, for the whole browser session."""
+    database = tmp_path_factory.mktemp("live") / "browser.sqlite"
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "browser-test-secret-key-0123456789-abcdefghij",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+        "TODAY": TODAY,
+    })
+    with app.app_context():
+        db.create_all()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator:
+    """One headless Chromium for the session; each test opens its own contexts."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def assert_accessible(page) -> None:
+    """axe-core finds no violation on the page; otherwise say which, where and why."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    if results.violations_count:
+        lines = [f"axe: {results.violations_count} violation(s) on {page.url}"]
+        for violation in results.response["violations"]:
+            lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
+            for node in violation["nodes"][:5]:
+                why = node["failureSummary"].splitlines()[-1].strip()
+                lines.append(f"    {' '.join(node['target'])}: {why}")
+        pytest.fail("\n".join(lines), pytrace=False)
+
+
+def watch_console(page, errors: list[str]) -> None:
+    """Record console errors (CSP refusals, script errors) of ``page`` into ``errors``."""
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
