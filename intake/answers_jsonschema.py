@@ -121,11 +121,13 @@ def answers_reference() -> str:
             lines += [section_schema["description"], ""]
         lines += ["| field | type | required | values |", "| --- | --- | --- | --- |"]
         for field, spec in section_schema["properties"].items():
-            lines.append(_reference_row(f"{section}.{field}", spec, field in section_schema.get("required", []), labels))
+            required = field in section_schema.get("required", [])
+            lines.append(_reference_row(f"{section}.{field}", spec, required, labels))
             item = spec.get("items", {})
             if item.get("type") == "object":
                 for sub, sub_spec in item["properties"].items():
-                    lines.append(_reference_row(f"{section}.{field}[].{sub}", sub_spec, sub in item.get("required", []), labels))
+                    required = sub in item.get("required", [])
+                    lines.append(_reference_row(f"{section}.{field}[].{sub}", sub_spec, required, labels))
         lines.append("")
     return "\n".join(lines)
 

@@ -7,8 +7,17 @@ from dataclasses import dataclass, field
 
 
 def seed() -> int:
-    """Create the demo clinic's example data if it is not there yet; returns how many intakes."""
-    return 0
+    """Create the demo clinic's example intakes if the clinic has none yet; returns how many."""
+    from sqlalchemy import func, select
+
+    from .demo_intakes import seed_intakes
+    from .extensions import db
+    from .models import Intake
+    from .operations import clinic_today
+
+    if db.session.scalar(select(func.count()).select_from(Intake)):
+        return 0
+    return seed_intakes(clinic_today())
 
 
 #: The demo clinic's staff: (email, name, role).

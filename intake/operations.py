@@ -103,6 +103,9 @@ def submit_intake(intake: Intake, ruleset: Ruleset, today: dt.date) -> Assessmen
             status=IntakeStatus.SUBMITTED,
             submitted_at=utcnow(),
             answers=dump_answers(answers),
+            full_name=answers["about"]["full_name"],
+            email=answers["about"]["email"],
+            appointment_date=answers["about"]["appointment_date"],
             version=Intake.version + 1,
         )
         .execution_options(synchronize_session=False)

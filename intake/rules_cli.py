@@ -14,11 +14,11 @@ from flask import current_app, has_app_context
 from marshmallow import ValidationError
 
 from .answers import load_answers
-from .config import REPO_ROOT
 from .assessment import Ruleset, RulesetInvalid, assess, load_ruleset
 from .assessment.explain import explain as explain_text
 from .assessment.explain import why_not, why_not_tree
 from .assessment.ruletests import run_rule_tests
+from .config import REPO_ROOT
 
 # A plain click group, registered as a `flask.commands` plugin (pyproject.toml): Flask
 # finds it without building the app, so `flask rules check` still runs, and reports every

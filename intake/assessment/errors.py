@@ -25,7 +25,7 @@ class RuleFileError:
         return f"{where}{rule}: {self.message}"
 
 
-class RulesetInvalid(Exception):  # noqa: N818 - reads as the state it reports: "ruleset invalid"
+class RulesetInvalid(Exception):
     """A ruleset (precautions, lexicon or protocols) failed to load; carries every error."""
 
     def __init__(self, errors: list[RuleFileError]):
