@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm.exc import StaleDataError
 
 from .answers import SECTIONS, dump_answers, load_answers
 from .assessment import Ruleset, assess
@@ -69,6 +70,20 @@ def _copy_contact_details(intake: Intake) -> None:
 
 def save_section(intake: Intake, section: str, loaded: Mapping[str, Any]) -> None:
     """Store one validated section of a draft (``loaded``: the section schema's output)."""
+    # Two tabs of the same patient saving at once: both writes are theirs, so the later
+    # one wins on its own section instead of failing (the other sections are kept).
+    for attempt in range(2):
+        try:
+            _save_section_once(intake, section, loaded)
+            return
+        except StaleDataError:
+            db.session.rollback()
+            db.session.refresh(intake)
+            if attempt:
+                raise
+
+
+def _save_section_once(intake: Intake, section: str, loaded: Mapping[str, Any]) -> None:
     if intake.is_submitted:
         raise AlreadySubmitted
     schema = SECTIONS[section]()

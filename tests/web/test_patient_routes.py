@@ -512,3 +512,30 @@ def test_no_calendar_before_submission_nor_when_treatment_is_not_advised(app, cl
     assert "Your practitioner will talk with you about whether, and when, treatment can go ahead." in page
     assert "Session 1:" not in page and "plan.ics" not in page
     assert client.get(f"/i/{token}/plan.ics").status_code == 404
+
+
+def test_a_save_racing_another_tab_keeps_both_sections(app):
+    """A draft changed by another request in between is re-read, not overwritten or failed."""
+    import sqlalchemy as sa
+
+    from intake.extensions import db
+    from intake.models import Intake
+    from intake.operations import save_section, start_intake
+
+    with app.app_context():
+        intake, _token = start_intake()
+        stale = db.session.get(Intake, intake.id)
+        # The other tab saves first, straight in the database: this session's copy is stale.
+        with db.engine.begin() as connection:
+            connection.execute(
+                sa.update(Intake)
+                .where(Intake.id == intake.id)
+                .values(answers={"lifestyle": {"alcohol_drinks_per_week": 2, "smoking": "never",
+                                               "recent_tanning": False}},
+                        version=Intake.version + 1)
+            )
+        save_section(stale, "goals", {"goals": ["hydration"], "other_goal": "", "areas": ["face"]})
+        db.session.expire_all()
+        saved = db.session.get(Intake, intake.id)
+        assert saved.answers["goals"]["goals"] == ["hydration"]
+        assert saved.answers["lifestyle"]["alcohol_drinks_per_week"] == 2
