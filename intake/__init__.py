@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, render_template, request
 from flask_babel import gettext
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import REPO_ROOT, build_config
 
@@ -21,6 +22,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(build_config(app.instance_path))
     if config:
         app.config.update(config)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a reverse proxy the client's address (throttling, audit) and HTTPS come from its headers.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     register_extensions(app)
     register_ruleset(app)
     register_blueprints(app)

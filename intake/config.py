@@ -88,5 +88,7 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         "BABEL_DEFAULT_LOCALE": env.get("BABEL_DEFAULT_LOCALE", "en"),
         "BABEL_DEFAULT_TIMEZONE": env.get("BABEL_DEFAULT_TIMEZONE", "Europe/London"),
         "BABEL_TRANSLATION_DIRECTORIES": str(REPO_ROOT / "intake" / "translations"),
+        # How many reverse proxies in front set X-Forwarded-For/-Proto (0: none, talk to clients directly).
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", 0)),
         "LANGUAGES": [code.strip() for code in env.get("LANGUAGES", "en").split(",") if code.strip()],
     }
