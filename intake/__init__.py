@@ -39,6 +39,9 @@ def register_extensions(app: Flask) -> None:
     from . import models, security  # noqa: F401 - the models must be known to Alembic and create_all
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
+    # Not imported from models.py: intake.review's blueprint needs intake.auth, which needs models.
+    from .review import models as review_models  # noqa: F401
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
     csrf.init_app(app)
@@ -61,11 +64,15 @@ def register_ruleset(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from . import api
     from .auth import blueprint as auth
     from .patient import blueprint as patient
+    from .review import blueprint as review
 
     app.register_blueprint(patient)
     app.register_blueprint(auth)
+    app.register_blueprint(review)
+    api.init_app(app)
 
 
 def register_error_pages(app: Flask) -> None:

@@ -9,8 +9,11 @@ from flask.cli import with_appcontext
 
 def register(app: Flask) -> None:
     """Attach the commands to the app."""
+    from .api.cli import api_tokens
+
     app.cli.add_command(demo)
     app.cli.add_command(answers_group)
+    app.cli.add_command(api_tokens)
 
 
 @click.command("demo")

@@ -107,4 +107,5 @@ class AuditEntry(db.Model):
     __table_args__ = (Index("ix_audit_entry_intake_at", "intake_id", "at"),)
 
 
+from .api.models import ApiToken  # noqa: E402, F401 - API tokens are part of the metadata
 from .auth.models import StaffUser  # noqa: E402, F401 - staff accounts are part of the metadata

@@ -99,7 +99,7 @@ def _save_section_once(intake: Intake, section: str, loaded: Mapping[str, Any]) 
     db.session.commit()
 
 
-def submit_intake(intake: Intake, ruleset: Ruleset, today: dt.date) -> Assessment:
+def submit_intake(intake: Intake, ruleset: Ruleset, today: dt.date, actor: str = "patient") -> Assessment:
     """Validate the whole document, assess it and mark the intake submitted, exactly once.
 
     Raises marshmallow.ValidationError when the document is incomplete or invalid, and
@@ -130,7 +130,7 @@ def submit_intake(intake: Intake, ruleset: Ruleset, today: dt.date) -> Assessmen
         raise AlreadySubmitted
     stored = store_assessment(intake, result)
     record(
-        "patient", "intake.submitted", intake, f"Submitted; outcome {result.outcome}",
+        actor, "intake.submitted", intake, f"Submitted; outcome {result.outcome}",
         outcome=result.outcome, ruleset_version=result.ruleset_version,
     )
     db.session.commit()

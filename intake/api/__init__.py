@@ -1,0 +1,33 @@
+"""The JSON API for the clinic's other systems, its tokens, and the staff exports (CSV, JSON, FHIR)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+# The shared models first: they import ours at their end, so either can be imported first.
+from .. import models as _models  # noqa: F401
+
+API_PREFIX = "/api/v1"
+
+
+def init_app(app: Flask) -> None:
+    """Register the API (with its OpenAPI document at /api/v1/openapi.json) and the staff exports."""
+    from ..extensions import csrf
+    from . import exports, views
+    from .spec import BlueprintScopedApi
+
+    app.config.setdefault("OPENAPI_URL_PREFIX", API_PREFIX)
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    # One Api per app: it keeps the app and its spec on itself, and tests build one app per database.
+    api = BlueprintScopedApi(spec_kwargs={
+        "title": "Meso Intake API",
+        "version": "1",
+        "openapi_version": "3.0.3",
+        "security": [{"bearerAuth": []}],
+    })
+    api.init_app(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    # Token auth, not cookies: a browser cannot be tricked into sending the header, so CSRF does not apply.
+    csrf.exempt(views.blueprint)
+    api.register_blueprint(views.blueprint)
+    app.register_blueprint(exports.blueprint)

@@ -1,0 +1,98 @@
+"""What the API accepts and returns (marshmallow; the OpenAPI document is generated from these)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from ..assessment.model import OUTCOMES, SEVERITIES
+from ..models import IntakeStatus
+
+MAX_PER_PAGE = 100
+
+
+class IntakeFiltersSchema(Schema):
+    """The queue's filters, as query parameters."""
+
+    class Meta:
+        unknown = RAISE
+
+    status = fields.String(validate=validate.OneOf([status.value for status in IntakeStatus]))
+    outcome = fields.String(validate=validate.OneOf(OUTCOMES))
+    appointment_from = fields.Date(metadata={"description": "Appointments on or after this date."})
+    appointment_to = fields.Date(metadata={"description": "Appointments on or before this date."})
+    q = fields.String(validate=validate.Length(max=120), metadata={"description": "Part of the name or email."})
+
+    @validates_schema
+    def _range(self, data: dict[str, Any], **_: Any) -> None:
+        start, end = data.get("appointment_from"), data.get("appointment_to")
+        if start and end and start > end:
+            raise ValidationError("Must not be before appointment_from.", "appointment_to")
+
+
+class IntakeListArgsSchema(IntakeFiltersSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+
+
+class FlagSummarySchema(Schema):
+    rule_id = fields.String()
+    severity = fields.String(validate=validate.OneOf(SEVERITIES))
+    message = fields.String()
+
+
+class IntakeCreatedSchema(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    outcome = fields.String(validate=validate.OneOf(OUTCOMES))
+    defer_until = fields.Date(allow_none=True)
+    ruleset_version = fields.String()
+    flags = fields.List(fields.Nested(FlagSummarySchema))
+    flag_counts = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                              metadata={"description": "Number of flags per severity."})
+    patient_link = fields.String(metadata={"description": "The patient's private link (their confirmation "
+                                                          "and dated checklist). Returned only here, once."})
+
+
+class AssessmentSchema(Schema):
+    id = fields.Integer()
+    created_at = fields.AwareDateTime()
+    assessed_on = fields.Date()
+    ruleset_version = fields.String()
+    outcome = fields.String()
+    defer_until = fields.Date(allow_none=True)
+    document = fields.Dict(metadata={"description": "Flags, patient instructions and the suggested plan."})
+
+
+class IntakeSummarySchema(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    full_name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    appointment_date = fields.Date(allow_none=True)
+    created_at = fields.AwareDateTime()
+    submitted_at = fields.AwareDateTime(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    defer_until = fields.Date(allow_none=True)
+    flag_count = fields.Integer()
+
+
+class IntakeDetailSchema(IntakeSummarySchema):
+    answers = fields.Dict(metadata={"description": "The answers document (see docs/answers.md)."})
+    latest_assessment = fields.Nested(AssessmentSchema, allow_none=True)
+
+
+class IntakePageSchema(Schema):
+    items = fields.List(fields.Nested(IntakeSummarySchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+    pages = fields.Integer()
+
+
+class ErrorSchema(Schema):
+    code = fields.Integer()
+    status = fields.String()
+    message = fields.String()
+    errors = fields.Dict(metadata={"description": "Field name → messages, nested as in the request."})

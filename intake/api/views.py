@@ -1,0 +1,138 @@
+"""The JSON API under /api/v1: HTTP in, token checked, operations called, JSON out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, request, url_for
+from flask_smorest import Blueprint
+from marshmallow import RAISE, ValidationError
+from werkzeug.exceptions import HTTPException
+
+from ..answers import AnswersSchema
+from ..extensions import db
+from ..models import Intake
+from ..operations import clinic_today
+from ..ruleset import active_ruleset
+from . import operations, tokens
+from .schemas import (
+    ErrorSchema,
+    IntakeCreatedSchema,
+    IntakeDetailSchema,
+    IntakeListArgsSchema,
+    IntakePageSchema,
+)
+
+blueprint = Blueprint(
+    "api", __name__, url_prefix="/api/v1",
+    description="Intakes for the clinic's other systems. Every request needs `Authorization: Bearer <token>`.",
+)
+REALM = 'Bearer realm="Meso Intake"'
+
+
+class ApiError(HTTPException):
+    """An error answered as JSON: code, status, message and, for invalid input, errors by field."""
+
+    def __init__(self, code: int, message: str, errors: Any = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.errors = errors
+        self.extra_headers = headers or {}
+
+
+@blueprint.errorhandler(HTTPException)
+def json_error(error: HTTPException) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Every error of the API as JSON, never an HTML page."""
+    code = error.code or 500
+    body: dict[str, Any] = {"code": code, "status": error.name,
+                            "message": getattr(error, "message", None) or error.description}
+    errors = getattr(error, "errors", None)
+    data = getattr(error, "data", None)  # webargs puts query-string errors here, keyed by location
+    if errors is None and isinstance(data, dict) and "messages" in data:
+        errors = {field: messages for by_location in data["messages"].values() for field, messages in
+                  by_location.items()}
+        body["message"] = "Some query parameters are not valid."
+    if errors is not None:
+        body["errors"] = errors
+    headers = dict(getattr(error, "extra_headers", {}))
+    if isinstance(data, dict):
+        headers.update(data.get("headers") or {})
+    return body, code, headers
+
+
+# The app's HTML pages for these codes would be found before a class-wide handler.
+for _code in (400, 404, 413, 500):
+    blueprint.register_error_handler(_code, json_error)
+
+
+@blueprint.before_request
+def require_token() -> None:
+    """Refuse any request without a live token; remember the token for the audit log."""
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise ApiError(401, "Send an API token: Authorization: Bearer <token>.", headers={"WWW-Authenticate": REALM})
+    token = tokens.authenticate(secret.strip())
+    if token is None:
+        raise ApiError(401, "This API token is not valid or was revoked.",
+                       headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'})
+    g.api_actor = token.actor
+    db.session.commit()  # its last use, whatever the request goes on to do
+
+
+def _actor() -> str:
+    actor: str = g.api_actor
+    return actor
+
+
+@blueprint.route("/intakes", methods=["POST"])
+@blueprint.doc(
+    summary="Create and submit an intake from a complete answers document",
+    requestBody={"required": True, "content": {"application/json": {"schema": AnswersSchema}}},
+)
+@blueprint.alt_response(401, schema=ErrorSchema, description="No valid token")
+@blueprint.alt_response(422, schema=ErrorSchema, description="The answers document is not valid")
+@blueprint.response(201, IntakeCreatedSchema)
+def create_intake() -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Validate the document on the clinic's today, assess it with the active rules and store it submitted."""
+    document = request.get_json(silent=True)
+    if not isinstance(document, dict):
+        raise ApiError(422, "Send the answers document as a JSON object.",
+                       {"_schema": ["Expected a JSON object (the answers document)."]})
+    try:
+        intake, assessment, token = operations.create_submitted_intake(
+            document, _actor(), active_ruleset(), clinic_today()
+        )
+    except ValidationError as invalid:
+        db.session.rollback()
+        raise ApiError(422, "The answers document is not valid.", invalid.messages) from None
+    link = url_for("patient.show_intake", token=token, _external=True)
+    location = url_for("api.show_intake", intake_id=intake.id, _external=True)
+    return operations.created(intake, assessment, link), 201, {"Location": location}
+
+
+@blueprint.route("/intakes/<int:intake_id>", methods=["GET"])
+@blueprint.doc(summary="One intake: its answers, status and latest assessment")
+@blueprint.alt_response(401, schema=ErrorSchema, description="No valid token")
+@blueprint.alt_response(404, schema=ErrorSchema, description="No such intake")
+@blueprint.response(200, IntakeDetailSchema)
+def show_intake(intake_id: int) -> dict[str, Any]:
+    """Read one intake."""
+    intake = db.session.get(Intake, intake_id)
+    if intake is None:
+        raise ApiError(404, f"No intake with id {intake_id}.")
+    data = operations.detail(intake)
+    operations.view_intake(intake, _actor())
+    return data
+
+
+@blueprint.route("/intakes", methods=["GET"])
+@blueprint.doc(summary="Intakes matching the review queue's filters, most severe and soonest first")
+# Refused, not ignored: a misspelt filter would otherwise silently list everything.
+@blueprint.arguments(IntakeListArgsSchema, location="query", as_kwargs=True, unknown=RAISE)
+@blueprint.alt_response(401, schema=ErrorSchema, description="No valid token")
+@blueprint.alt_response(422, schema=ErrorSchema, description="A query parameter is not valid")
+@blueprint.response(200, IntakePageSchema)
+def list_intakes(page: int, per_page: int, **filters: Any) -> dict[str, Any]:
+    """List intakes, a page at a time."""
+    return operations.list_intakes(filters, page, per_page, _actor())

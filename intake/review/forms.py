@@ -1,0 +1,172 @@
+"""Forms of the review pages: the queue's filters, flag reviews, the plan edit and the decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from .. import answers
+from .models import Outcome
+from .queue import SORTS, STATUSES
+
+STATUS_LABELS = {
+    "awaiting_review": _l("Awaiting review"),
+    "draft": _l("Not submitted yet"),
+    "more_information_needed": _l("More information needed"),
+    "deferred": _l("Deferred"),
+    "approved": _l("Approved"),
+    "approved_with_precautions": _l("Approved with precautions"),
+    "not_suitable": _l("Not suitable"),
+}
+SEVERITY_LABELS = {
+    "contraindicated": _l("Contraindicated"),
+    "defer": _l("Defer"),
+    "precaution": _l("Precaution"),
+    "suitable": _l("Suitable"),
+    "info": _l("Information"),
+}
+SORT_LABELS = {
+    "severity": _l("Highest severity, then soonest appointment"),
+    "appointment": _l("Soonest appointment"),
+    "submitted": _l("Oldest submission"),
+    "name": _l("Patient name"),
+}
+OUTCOME_LABELS = {
+    Outcome.APPROVED: _l("Approved"),
+    Outcome.APPROVED_WITH_PRECAUTIONS: _l("Approved with precautions"),
+    Outcome.MORE_INFORMATION_NEEDED: _l("More information needed (ask the patient a question)"),
+    Outcome.DEFERRED: _l("Deferred until a date"),
+    Outcome.NOT_SUITABLE: _l("Not suitable"),
+}
+MAX_TEXT = 2000
+# Choices are given as callables: wtforms warns on tuple choices, and the shared form
+# macros unpack (value, label) pairs.
+
+
+class QueueFilterForm(FlaskForm):
+    """The queue's filters, read from the query string (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"),
+                         choices=lambda: [("all", _l("Any status"))] + [(s, STATUS_LABELS[s]) for s in STATUSES],
+                         default="awaiting_review", validators=[Optional()])
+    severity = SelectField(_l("Highest severity"), choices=lambda: [("", _l("Any severity"))]
+                           + [(s, SEVERITY_LABELS[s]) for s in ("contraindicated", "defer", "precaution", "suitable")],
+                           default="", validators=[Optional()])
+    appointment_from = DateField(_l("Appointment from"), validators=[Optional()])
+    appointment_to = DateField(_l("Appointment to"), validators=[Optional()])
+    q = StringField(_l("Name or email contains"), validators=[Optional(), Length(max=254)])
+    sort = SelectField(_l("Sort by"), choices=lambda: [(s, SORT_LABELS[s]) for s in SORTS], default="severity",
+                       validators=[Optional()])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Read by the shared form macros (templates/macros/forms.html).
+        self.appointment_from.input_type = self.appointment_to.input_type = "date"
+        self.q.input_type, self.q.max_length = "text", 254
+
+    def problems(self) -> list[tuple[str, str]]:
+        return [(f"#{f.id}", f"{f.label.text}: {f.errors[0]}") for f in self if f.errors]
+
+
+class VersionedForm(FlaskForm):
+    #: The intake version the page was built on: a save on an older one is a conflict.
+    version = HiddenField(validators=[InputRequired()])
+
+    def problems(self) -> list[tuple[str, str]]:
+        return [(f"#{f.id}", f.errors[0]) for f in self if f.errors and f.name != "csrf_token"]
+
+    def expected_version(self) -> int:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return -1
+
+
+class FlagReviewForm(VersionedForm):
+    """Acknowledge a flag, or override it with a reason (one form per flag, prefixed by its id)."""
+
+    reason = TextAreaField(_l("Reason for overriding"), validators=[Optional(), Length(max=MAX_TEXT)],
+                           description=_l("Required to override: why treatment may go ahead despite this flag."))
+
+
+class DecisionForm(VersionedForm):
+    outcome = RadioField(_l("Decision"), choices=lambda: [(o.value, label) for o, label in OUTCOME_LABELS.items()],
+                         validators=[InputRequired(_l("Choose a decision."))])
+    defer_until = DateField(_l("Deferred until"), validators=[Optional()],
+                            description=_l("For a deferral: the earliest date treatment may go ahead."))
+    question = TextAreaField(_l("Question for the patient"), validators=[Optional(), Length(max=MAX_TEXT)],
+                             description=_l("For more information: what the patient should tell you."))
+    note = TextAreaField(_l("Note for the record"), validators=[Optional(), Length(max=MAX_TEXT)])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.defer_until.input_type = "date"
+
+
+class PlanEditForm(VersionedForm):
+    #: The plan's areas, each with a depth range (set by plan_form_class).
+    areas: list[str] = []
+
+    sessions = IntegerField(_l("Sessions"), validators=[InputRequired(_l("Enter the number of sessions.")),
+                                                        NumberRange(min=1, max=50)])
+    interval_days = IntegerField(_l("Days between sessions"),
+                                 validators=[InputRequired(_l("Enter the days between sessions.")),
+                                             NumberRange(min=1, max=365)])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for counted in (self.sessions, self.interval_days):
+            counted.input_type, counted.inputmode = "number", "numeric"
+        for area in self.areas:
+            for end in ("min", "max"):
+                # Text with a decimal keypad: a number input would refuse half millimetres.
+                self[f"depth_{area}_{end}"].input_type = "text"
+                self[f"depth_{area}_{end}"].inputmode = "decimal"
+
+    def depth_fields(self) -> list[tuple[str, Any, Any]]:
+        """(area label, min field, max field) for every area of the plan."""
+        return [(answers.label_of(answers.AREAS, area), self[f"depth_{area}_min"], self[f"depth_{area}_max"])
+                for area in self.areas]
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "sessions": self.sessions.data,
+            "interval_days": self.interval_days.data,
+            "depth_mm": {area: (_number(self[f"depth_{area}_min"].data), _number(self[f"depth_{area}_max"].data))
+                         for area in self.areas},
+        }
+
+
+def _number(value: Any) -> int | float:
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def plan_form_class(areas: list[str]) -> type[PlanEditForm]:
+    """A plan form with a depth range for each of ``areas``."""
+    depth = {}
+    for area in areas:
+        label = answers.label_of(answers.AREAS, area)
+        for end in ("min", "max"):
+            depth[f"depth_{area}_{end}"] = DecimalField(
+                f"{label}: {end}imum depth (mm)", places=1,
+                validators=[InputRequired(f"Enter the {end}imum depth for {label}."), NumberRange(min=0, max=10)],
+            )
+    return type("PlanEditForm", (PlanEditForm,), {**depth, "areas": list(areas)})
+

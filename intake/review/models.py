@@ -1,0 +1,96 @@
+"""What practitioners add to an intake: flag reviews, plan edits and signed decisions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..auth.models import StaffUser
+from ..extensions import db
+from ..models import utcnow
+
+
+class FlagAction(enum.StrEnum):
+    ACKNOWLEDGED = "acknowledged"
+    OVERRIDDEN = "overridden"
+
+
+class Outcome(enum.StrEnum):
+    APPROVED = "approved"
+    APPROVED_WITH_PRECAUTIONS = "approved_with_precautions"
+    MORE_INFORMATION_NEEDED = "more_information_needed"
+    DEFERRED = "deferred"
+    NOT_SUITABLE = "not_suitable"
+
+
+#: Outcomes that let treatment go ahead (a contraindication must be overridden first).
+APPROVALS = frozenset({Outcome.APPROVED, Outcome.APPROVED_WITH_PRECAUTIONS})
+
+
+class FlagReview(db.Model):
+    """A practitioner's answer to one flag of one assessment; the latest per flag counts."""
+
+    __tablename__ = "flag_review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intake.id", ondelete="CASCADE"))
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id", ondelete="CASCADE"))
+    rule_id: Mapped[str] = mapped_column(String(80))
+    #: One of FlagAction.
+    action: Mapped[str] = mapped_column(String(20))
+    #: Required for an override: why treatment may go ahead despite the flag.
+    reason: Mapped[str] = mapped_column(Text, default="")
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    staff_user: Mapped[StaffUser] = relationship()
+
+    __table_args__ = (Index("ix_flag_review_assessment_rule", "assessment_id", "rule_id"),)
+
+
+class PlanEdit(db.Model):
+    """The plan as a practitioner changed it, kept beside the suggestion it started from."""
+
+    __tablename__ = "plan_edit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intake.id", ondelete="CASCADE"))
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id", ondelete="CASCADE"), index=True)
+    #: The edited plan: the suggestion's plan dict with sessions, interval, depths and schedule changed.
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: What changed, field by field: {"sessions": [suggested, edited], ...}.
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    staff_user: Mapped[StaffUser] = relationship()
+
+
+class Decision(db.Model):
+    """A signed decision on an intake: who, when, on which ruleset version, with which plan."""
+
+    __tablename__ = "decision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intake.id", ondelete="CASCADE"))
+    #: The assessment the decision was made on; a re-assessed intake needs a new decision.
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id", ondelete="CASCADE"))
+    #: One of Outcome.
+    outcome: Mapped[str] = mapped_column(String(30), index=True)
+    defer_until: Mapped[dt.date | None]
+    #: For "more information needed": the question for the patient.
+    question: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    #: The plan agreed (the practitioner's edit, else the suggestion); None without a plan.
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    signed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ruleset_version: Mapped[str] = mapped_column(String(64))
+
+    staff_user: Mapped[StaffUser] = relationship()
+
+    __table_args__ = (Index("ix_decision_intake_id_id", "intake_id", "id"),)

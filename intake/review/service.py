@@ -1,0 +1,369 @@
+"""Review operations on an intake. Each one checks the version the form was built on, writes
+its audit entry and commits; a stale form raises Conflict instead of overwriting a colleague."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..assessment import Ruleset
+from ..auth.models import StaffUser
+from ..extensions import db
+from ..models import Assessment, AuditEntry, Intake, utcnow
+from ..operations import record
+from .models import APPROVALS, Decision, FlagAction, FlagReview, Outcome, PlanEdit
+
+#: Longest interval between sessions a practitioner may set (a sanity bound, not a protocol one).
+MAX_INTERVAL_DAYS = 365
+
+
+class ReviewRefused(Exception):
+    """The change is not allowed as asked; ``problems`` are (form field id or None, message)."""
+
+    def __init__(self, problems: list[tuple[str | None, str]]):
+        super().__init__("; ".join(message for _, message in problems))
+        self.problems = problems
+
+
+class Conflict(Exception):
+    """Someone changed the intake since the form was built; ``changes`` say what they did."""
+
+    def __init__(self, intake: Intake, expected_version: int, changes: list[AuditEntry]):
+        super().__init__(f"intake {intake.id} is at version {intake.version}, the form was built on {expected_version}")
+        self.intake = intake
+        self.expected_version = expected_version
+        self.changes = changes
+
+
+@dataclass
+class FlagState:
+    """One flag of the latest assessment with its latest review, if any."""
+
+    flag: dict[str, Any]
+    review: FlagReview | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.review is None
+
+
+@dataclass
+class ReviewState:
+    """What the record page and the operations need to know about an intake under review."""
+
+    intake: Intake
+    assessment: Assessment | None
+    flags: list[FlagState] = field(default_factory=list)
+    plan_edit: PlanEdit | None = None
+    decision: Decision | None = None
+
+    @property
+    def suggested_plan(self) -> dict[str, Any] | None:
+        return (self.assessment.document.get("plan") if self.assessment else None) or None
+
+    @property
+    def current_plan(self) -> dict[str, Any] | None:
+        """The practitioner's edit when there is one, else the suggestion."""
+        return self.plan_edit.plan if self.plan_edit else self.suggested_plan
+
+    def flag(self, rule_id: str) -> FlagState | None:
+        return next((state for state in self.flags if state.flag["rule_id"] == rule_id), None)
+
+
+def review_state(intake: Intake) -> ReviewState:
+    """The latest assessment of ``intake`` with its flag reviews, plan edit and decision."""
+    assessment = intake.latest_assessment
+    state = ReviewState(intake, assessment)
+    if assessment is None:
+        return state
+    reviews: dict[str, FlagReview] = {}
+    for review in db.session.scalars(
+        select(FlagReview).where(FlagReview.assessment_id == assessment.id).order_by(FlagReview.id)
+    ):
+        reviews[review.rule_id] = review  # ordered by id: the latest wins
+    state.flags = [FlagState(flag, reviews.get(flag["rule_id"])) for flag in assessment.document.get("flags") or []]
+    state.plan_edit = db.session.scalar(
+        select(PlanEdit).where(PlanEdit.assessment_id == assessment.id).order_by(PlanEdit.id.desc()).limit(1)
+    )
+    state.decision = db.session.scalar(
+        select(Decision).where(Decision.intake_id == intake.id).order_by(Decision.id.desc()).limit(1)
+    )
+    return state
+
+
+def history(intake: Intake) -> list[AuditEntry]:
+    """Every audit entry of the intake, newest first."""
+    return list(db.session.scalars(
+        select(AuditEntry).where(AuditEntry.intake_id == intake.id).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    ))
+
+
+def changes_since(intake: Intake, version: int) -> list[AuditEntry]:
+    """The staff changes made after the intake was at ``version``, oldest first."""
+    return [
+        entry for entry in reversed(history(intake))
+        if isinstance(entry.data, Mapping) and isinstance(entry.data.get("version"), int)
+        and entry.data["version"] > version
+    ]
+
+
+def record_view(intake: Intake, user: StaffUser, what: str = "viewed") -> None:
+    """Note that a member of staff opened (or printed) the record."""
+    record(user.actor, f"intake.{what}", intake, f"Record {what} by {user.display_name}")
+    db.session.commit()
+
+
+def _claim(intake: Intake, expected_version: int) -> ReviewState:
+    """Bump the intake's version from ``expected_version``, or raise Conflict (nothing written)."""
+    if intake.version != expected_version:
+        raise Conflict(intake, expected_version, changes_since(intake, expected_version))
+    intake.updated_at = utcnow()
+    try:
+        # UPDATE … WHERE version = expected: of two writers on the same version only one matches.
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        db.session.refresh(intake)
+        raise Conflict(intake, expected_version, changes_since(intake, expected_version)) from None
+    return review_state(intake)
+
+
+def _commit(intake: Intake) -> None:
+    try:
+        db.session.commit()
+    except StaleDataError:  # pragma: no cover - the flush in _claim already holds the row
+        db.session.rollback()
+        raise
+
+
+def _reviewable(intake: Intake) -> None:
+    if not intake.is_submitted or intake.latest_assessment is None:
+        raise ReviewRefused([(None, "This intake has not been submitted yet: there is nothing to review.")])
+
+
+def acknowledge_flag(intake: Intake, rule_id: str, user: StaffUser, expected_version: int) -> FlagReview:
+    """Mark a flag as seen and taken into account."""
+    return _review_flag(intake, rule_id, FlagAction.ACKNOWLEDGED, "", user, expected_version)
+
+
+def override_flag(intake: Intake, rule_id: str, reason: str, user: StaffUser, expected_version: int) -> FlagReview:
+    """Set a flag aside, with the written reason why treatment may still go ahead."""
+    if not reason.strip():
+        raise ReviewRefused([("reason", "Write why this flag may be overridden.")])
+    return _review_flag(intake, rule_id, FlagAction.OVERRIDDEN, reason.strip(), user, expected_version)
+
+
+def _review_flag(intake: Intake, rule_id: str, action: FlagAction, reason: str, user: StaffUser,
+                 expected_version: int) -> FlagReview:
+    _reviewable(intake)
+    if review_state(intake).flag(rule_id) is None:
+        raise ReviewRefused([(None, f"The flag {rule_id} is not on this intake's latest assessment.")])
+    state = _claim(intake, expected_version)
+    assert state.assessment is not None
+    review = FlagReview(intake_id=intake.id, assessment_id=state.assessment.id, rule_id=rule_id,
+                        action=action, reason=reason, staff_user_id=user.id, at=utcnow())
+    db.session.add(review)
+    summary = f"Flag {rule_id} {action}" + (f": {reason}" if reason else "")
+    record(user.actor, f"flag.{action}", intake, summary, rule_id=rule_id, reason=reason,
+           assessment_id=state.assessment.id, version=intake.version)
+    _commit(intake)
+    return review
+
+
+# --- plan ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanBounds:
+    """What the protocols of a plan allow a practitioner to set."""
+
+    sessions: tuple[int, int]
+    interval_min: int
+    #: area → (min, max) depth in mm, from the protocol that treats it.
+    depth_mm: dict[str, tuple[float, float]]
+
+
+def plan_bounds(plan: Mapping[str, Any] | None, ruleset: Ruleset) -> PlanBounds | None:
+    """The bounds of an editable plan, or None when it has no schedule or its protocols are gone."""
+    if not plan or plan.get("status") != "proposed" or ruleset.protocols is None:
+        return None
+    try:
+        protocols = [ruleset.protocols.protocol(p["id"]) for p in plan.get("protocols") or []]
+        depth = {}
+        for area, range_ in (plan.get("depth_mm") or {}).items():
+            protocol = ruleset.protocols.protocol(range_["protocol"])
+            depth[area] = (protocol.depth_min, protocol.depth_max)
+    except KeyError:
+        return None
+    if not protocols:
+        return None
+    # The series is the longest course: it must reach every protocol's minimum, and can
+    # go up to the longest maximum (shorter protocols stop earlier in the series).
+    sessions = (max(p.sessions_min for p in protocols), max(p.sessions_max for p in protocols))
+    return PlanBounds(sessions, max(p.interval_min for p in protocols), depth)
+
+
+def _mm(value: float) -> str:
+    return f"{value:g} mm"
+
+
+def check_plan(values: Mapping[str, Any], bounds: PlanBounds) -> list[tuple[str | None, str]]:
+    """Every way ``values`` leaves the protocols' bounds, as (field id, message)."""
+    problems: list[tuple[str | None, str]] = []
+    low, high = bounds.sessions
+    if not low <= values["sessions"] <= high:
+        problems.append(("sessions", f"Sessions must be from {low} to {high} for the protocols in this plan."))
+    if not bounds.interval_min <= values["interval_days"] <= MAX_INTERVAL_DAYS:
+        problems.append(("interval_days", f"Days between sessions must be at least {bounds.interval_min} "
+                                          f"(the protocols' minimum) and at most {MAX_INTERVAL_DAYS}."))
+    for area, (depth_min, depth_max) in bounds.depth_mm.items():
+        wanted_min, wanted_max = values["depth_mm"][area]
+        if not depth_min <= wanted_min <= wanted_max <= depth_max:
+            problems.append((f"depth_{area}_min", f"Depth for {area.replace('_', ' ')} must be within "
+                                                  f"{_mm(depth_min)} to {_mm(depth_max)}, minimum no deeper "
+                                                  "than maximum."))
+    return problems
+
+
+def edited_plan(suggested: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The suggestion with the practitioner's numbers, and its schedule re-dated from session 1."""
+    plan = copy.deepcopy(dict(suggested))
+    plan["sessions"] = values["sessions"]
+    plan["interval_days"] = values["interval_days"]
+    for area, (depth_min, depth_max) in values["depth_mm"].items():
+        plan["depth_mm"][area].update(min=depth_min, max=depth_max)
+    schedule = suggested.get("schedule") or []
+    if schedule:
+        first = dt.date.fromisoformat(schedule[0]["on"])
+        plan["schedule"] = [
+            {"number": number,
+             "on": (first + dt.timedelta(days=values["interval_days"] * (number - 1))).isoformat(),
+             "areas": schedule[number - 1]["areas"] if number <= len(schedule) else list(plan.get("areas") or []),
+             "warning": None}
+            for number in range(1, values["sessions"] + 1)
+        ]
+        maintenance = plan.get("maintenance") or {}
+        if maintenance.get("interval_days"):
+            last = dt.date.fromisoformat(plan["schedule"][-1]["on"])
+            maintenance["on"] = (last + dt.timedelta(days=maintenance["interval_days"])).isoformat()
+    return plan
+
+
+def plan_values(plan: Mapping[str, Any]) -> dict[str, Any]:
+    """The editable numbers of a plan."""
+    return {
+        "sessions": plan.get("sessions"),
+        "interval_days": plan.get("interval_days"),
+        "depth_mm": {area: (d["min"], d["max"]) for area, d in (plan.get("depth_mm") or {}).items()},
+    }
+
+
+def _differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = {}
+    for key in ("sessions", "interval_days"):
+        if before[key] != after[key]:
+            found[key] = [before[key], after[key]]
+    for area, (low, high) in after["depth_mm"].items():
+        old_low, old_high = before["depth_mm"][area]
+        if float(old_low) != float(low):
+            found[f"depth_mm.{area}.min"] = [old_low, low]
+        if float(old_high) != float(high):
+            found[f"depth_mm.{area}.max"] = [old_high, high]
+    return found
+
+
+def edit_plan(intake: Intake, values: Mapping[str, Any], user: StaffUser, expected_version: int,
+              ruleset: Ruleset) -> PlanEdit:
+    """Store the practitioner's plan, within the protocols' bounds, beside the suggestion."""
+    _reviewable(intake)
+    state = review_state(intake)
+    suggested = state.suggested_plan
+    bounds = plan_bounds(suggested, ruleset)
+    if suggested is None or bounds is None:
+        raise ReviewRefused([(None, "This intake has no suggested plan to edit.")])
+    missing = set(bounds.depth_mm) - set(values["depth_mm"])
+    if missing:
+        raise ReviewRefused([(None, f"Give a depth for {', '.join(sorted(missing))}.")])
+    values = {**values, "depth_mm": {area: values["depth_mm"][area] for area in bounds.depth_mm}}
+    problems = check_plan(values, bounds)
+    if problems:
+        raise ReviewRefused(problems)
+    current = state.current_plan or suggested
+    if not _differences(plan_values(current), values):
+        raise ReviewRefused([(None, "That is the plan as it stands: nothing was changed.")])
+    state = _claim(intake, expected_version)
+    assert state.assessment is not None
+    changes = _differences(plan_values(suggested), values)
+    edit = PlanEdit(intake_id=intake.id, assessment_id=state.assessment.id, plan=edited_plan(suggested, values),
+                    changes=changes, staff_user_id=user.id, at=utcnow())
+    db.session.add(edit)
+    said = ", ".join(f"{key} {old} → {new}" for key, (old, new) in changes.items()) or "back to the suggestion"
+    record(user.actor, "plan.edited", intake, f"Plan edited: {said}", changes=changes,
+           assessment_id=state.assessment.id, version=intake.version)
+    _commit(intake)
+    return edit
+
+
+# --- decision -----------------------------------------------------------------------------------
+
+
+def record_decision(
+    intake: Intake,
+    outcome: str,
+    user: StaffUser,
+    expected_version: int,
+    *,
+    today: dt.date,
+    defer_until: dt.date | None = None,
+    question: str = "",
+    note: str = "",
+) -> Decision:
+    """Sign a decision on the latest assessment: who, when, which ruleset, which plan."""
+    _reviewable(intake)
+    question, note = question.strip(), note.strip()
+    try:
+        chosen = Outcome(outcome)
+    except ValueError:
+        raise ReviewRefused([("outcome", "Choose a decision.")]) from None
+    state = review_state(intake)
+    problems: list[tuple[str | None, str]] = []
+    if chosen is Outcome.DEFERRED and (defer_until is None or defer_until <= today):
+        problems.append(("defer_until", "Give the date treatment is deferred until, after today."))
+    if chosen is Outcome.MORE_INFORMATION_NEEDED and not question:
+        problems.append(("question", "Write the question for the patient."))
+    if chosen is Outcome.NOT_SUITABLE and not note:
+        problems.append(("note", "Write a note saying why this intake is not suitable."))
+    if chosen in APPROVALS:
+        for flag_state in state.flags:
+            review = flag_state.review
+            if flag_state.flag["severity"] == "contraindicated" and (
+                review is None or review.action != FlagAction.OVERRIDDEN or not review.reason
+            ):
+                problems.append((f"flag-{flag_state.flag['rule_id']}",
+                                 f"{flag_state.flag['rule_id']} is a contraindication: override it with a "
+                                 "written reason before approving."))
+    if problems:
+        raise ReviewRefused(problems)
+    state = _claim(intake, expected_version)
+    assert state.assessment is not None
+    decision = Decision(
+        intake_id=intake.id, assessment_id=state.assessment.id, outcome=chosen,
+        defer_until=defer_until if chosen is Outcome.DEFERRED else None,
+        question=question if chosen is Outcome.MORE_INFORMATION_NEEDED else "", note=note,
+        plan=state.current_plan if chosen in APPROVALS else None,
+        staff_user_id=user.id, signed_at=utcnow(), ruleset_version=state.assessment.ruleset_version,
+    )
+    db.session.add(decision)
+    db.session.flush()
+    record(user.actor, "decision.recorded", intake, f"Decision: {chosen.replace('_', ' ')}",
+           outcome=str(chosen), decision_id=decision.id, ruleset_version=decision.ruleset_version,
+           defer_until=decision.defer_until.isoformat() if decision.defer_until else None,
+           version=intake.version)
+    _commit(intake)
+    return decision
