@@ -54,6 +54,8 @@ OPERATORS: Final[dict[str, frozenset[str]]] = {
     "within_days_before": frozenset({"date"}),
     "within_days_after": frozenset({"date"}),
 }
+#: The operators that compare a date with the reference date.
+DATE_OPERATORS: Final = frozenset({"within_days_before", "within_days_after"})
 TYPE_WORDS: Final = {
     "bool": "yes/no", "number": "number", "text": "text", "choice": "choice",
     "choice_list": "list", "text_list": "list of text", "date": "date", "datetime": "date and time",
@@ -135,6 +137,24 @@ class Node:
             return [self] if isinstance(self, Leaf) else []
         return [leaf for child in self.children for leaf in child.unknowns(trace)]
 
+    # The same readings without a trace: a flag needs them for one rule that fired, and
+    # re-running the fast tests of the few nodes below costs less than tracing every node
+    # into a dict. Each says what ``decisive``, ``unknowns`` and ``lift`` say of a trace.
+
+    def collect_decisive(self, values: Sequence[Any], want: bool, found: list[Leaf]) -> None:
+        """Append the field tests that made this node come out ``want`` (it did)."""
+        raise NotImplementedError
+
+    def collect_unknown(self, values: Sequence[Any], found: list[Leaf]) -> None:
+        """Append the field tests whose missing answers left this node unknown (it is)."""
+        for child in self.children:
+            if child.test(values) is None:
+                child.collect_unknown(values, found)
+
+    def lift_in(self, values: Sequence[Any]) -> dt.date | None:
+        """What ``lift`` says, for a node that is true on ``values``."""
+        return None
+
 
 class Leaf(Node):
     """A test of one field with one operator."""
@@ -172,6 +192,22 @@ class Leaf(Node):
     def decisive(self, trace: Trace, want: bool) -> list[Leaf]:
         return [self] if trace[self.id].result is want else []
 
+    def collect_decisive(self, values: Sequence[Any], want: bool, found: list[Leaf]) -> None:
+        found.append(self)
+
+    def collect_unknown(self, values: Sequence[Any], found: list[Leaf]) -> None:
+        found.append(self)
+
+    def lift_in(self, values: Sequence[Any]) -> dt.date | None:
+        value = values[self.index] if self.index < len(values) else MISSING
+        if not isinstance(value, dt.date):
+            return None
+        if self.operator == "within_days_before":
+            return value + dt.timedelta(days=self.operand)
+        if self.operator == "within_days_after":
+            return value + dt.timedelta(days=1)
+        return None
+
 
 class All(Node):
     """True when every part is true; false as soon as one is false."""
@@ -201,6 +237,16 @@ class All(Node):
     def decisive(self, trace: Trace, want: bool) -> list[Leaf]:
         return [leaf for part in self.parts if trace[part.id].result is want
                 for leaf in part.decisive(trace, want)]
+
+    def collect_decisive(self, values: Sequence[Any], want: bool, found: list[Leaf]) -> None:
+        for part in self.parts:
+            if part.test(values) is want:
+                part.collect_decisive(values, want, found)
+
+    def lift_in(self, values: Sequence[Any]) -> dt.date | None:
+        # True, so every part is true.
+        dates = [d for part in self.parts if (d := part.lift_in(values)) is not None]
+        return min(dates, default=None)
 
 
 class AnyOf(Node):
@@ -234,6 +280,17 @@ class AnyOf(Node):
         return [leaf for part in self.parts if trace[part.id].result is want
                 for leaf in part.decisive(trace, want)]
 
+    def collect_decisive(self, values: Sequence[Any], want: bool, found: list[Leaf]) -> None:
+        for part in self.parts:
+            if part.test(values) is want:
+                part.collect_decisive(values, want, found)
+
+    def lift_in(self, values: Sequence[Any]) -> dt.date | None:
+        dates = [part.lift_in(values) for part in self.parts if part.test(values) is True]
+        if not dates or any(d is None for d in dates):
+            return None
+        return max(d for d in dates if d is not None)
+
 
 class Not(Node):
     """True when its part is false; unknown stays unknown."""
@@ -257,6 +314,9 @@ class Not(Node):
 
     def decisive(self, trace: Trace, want: bool) -> list[Leaf]:
         return self.part.decisive(trace, not want)
+
+    def collect_decisive(self, values: Sequence[Any], want: bool, found: list[Leaf]) -> None:
+        self.part.collect_decisive(values, not want, found)
 
 
 # --- fast evaluation closures --------------------------------------------------------------
@@ -524,26 +584,63 @@ class Condition:
         if result is False:
             return ()
         leaves = self.root.decisive(trace, True) if result is True else self.root.unknowns(trace)
-        found: list[Trigger] = []
-        seen: set[str] = set()
-        for leaf in leaves:
-            if leaf.description in seen:
-                continue
-            seen.add(leaf.description)
-            name = leaf.field.name
-            evidence: tuple[str, ...] = ()
-            if facts is not None and leaf.evidence_of is not None:
-                evidence = facts.evidence(name, leaf.evidence_of)
-            found.append(Trigger(name, trace[leaf.id].value, leaf.description, evidence))
-        return tuple(found)
+        return _triggers(leaves, lambda leaf: trace[leaf.id].value, facts)
 
     def unanswered(self, trace: Trace) -> tuple[str, ...]:
         """The unanswered facts that leave the condition unknown (empty when it is decided)."""
         return tuple(dict.fromkeys(leaf.field.name for leaf in self.root.unknowns(trace)))
 
+    # The same three readings straight from the values, without a trace (see Node.collect_decisive).
+
+    def deciding_leaves(self, values: Sequence[Any], result: Result) -> list[Leaf]:
+        """The tests ``triggers`` reports for ``result`` (the condition's result on ``values``)."""
+        found: list[Leaf] = []
+        if result is True:
+            self.root.collect_decisive(values, True, found)
+        elif result is None:
+            self.root.collect_unknown(values, found)
+        return found
+
+    def triggers_in(self, values: Sequence[Any], result: Result, facts: Facts | None = None) -> tuple[Trigger, ...]:
+        """``triggers(trace(values), facts)``, given ``result = test(values)``."""
+        return _triggers(self.deciding_leaves(values, result), lambda leaf: _value(values, leaf), facts)
+
+    def lift_date_in(self, values: Sequence[Any], result: Result) -> dt.date | None:
+        """``lift_date(trace(values))``, given ``result = test(values)``."""
+        return self.root.lift_in(values) if result is True else None
+
+    def unanswered_in(self, values: Sequence[Any]) -> tuple[str, ...]:
+        """``unanswered(trace(values))``."""
+        if self.test(values) is not None:
+            return ()
+        return tuple(dict.fromkeys(leaf.field.name for leaf in self.deciding_leaves(values, None)))
+
     def fields(self) -> tuple[str, ...]:
         """Every fact the condition reads, in file order."""
         return tuple(dict.fromkeys(n.field.name for n in self.nodes if isinstance(n, Leaf)))
+
+
+def _value(values: Sequence[Any], leaf: Leaf) -> Any:
+    """The value a leaf reads, as a trace records it."""
+    return values[leaf.index] if leaf.index < len(values) else MISSING
+
+
+def _triggers(
+    leaves: list[Leaf], value_of: Callable[[Leaf], Any], facts: Facts | None
+) -> tuple[Trigger, ...]:
+    """One Trigger per distinct test, in order, with the medicines behind medication facts."""
+    found: list[Trigger] = []
+    seen: set[str] = set()
+    for leaf in leaves:
+        if leaf.description in seen:
+            continue
+        seen.add(leaf.description)
+        name = leaf.field.name
+        evidence: tuple[str, ...] = ()
+        if facts is not None and leaf.evidence_of is not None:
+            evidence = facts.evidence(name, leaf.evidence_of)
+        found.append(Trigger(name, value_of(leaf), leaf.description, evidence))
+    return tuple(found)
 
 
 # --- compilation --------------------------------------------------------------------------
@@ -761,3 +858,147 @@ def compile_condition(
     if root is None or len(errors) > before:
         return None
     return Condition(root)
+
+
+# --- many conditions as one generated function -------------------------------------------
+#
+# assess_facts tests every rule of the ruleset on every intake. Calling one closure per
+# node costs a Python call for each of ~150 nodes, most of them rules that do not fire.
+# ``batch_test`` writes the same tests, node for node and operation for operation, as the
+# source of one Python function, compiled once per ruleset: the closures above stay the
+# reference (Condition.test), and the two are checked against each other in the tests.
+
+
+class _Source:
+    """The lines, constants and temporaries of the generated function."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.constants: dict[str, Any] = {}
+        self.count = 0
+
+    def constant(self, value: Any) -> str:
+        """A name for ``value`` in the function's globals (values are never written as text)."""
+        name = f"c{len(self.constants)}"
+        self.constants[name] = value
+        return name
+
+    def temporary(self) -> str:
+        self.count += 1
+        return f"t{self.count}"
+
+    def line(self, depth: int, text: str) -> None:
+        self.lines.append("    " * depth + text)
+
+
+#: What the generated code computes for each operator from the value v and the constant c,
+#: exactly as _leaf_test's closures do (the value is known not to be MISSING).
+_EXPRESSIONS: Final = {
+    "in": "{v} in {c}",
+    "not_in": "{v} not in {c}",
+    "includes_any": "not {c}.isdisjoint({v})",
+    "includes_all": "{c}.issubset({v})",
+    "includes_none": "{c}.isdisjoint({v})",
+    "less_than": "{v} < {c}",
+    "at_most": "{v} <= {c}",
+    "greater_than": "{v} > {c}",
+    "at_least": "{v} >= {c}",
+}
+
+
+def _emit(node: Node, source: _Source, depth: int, target: str) -> None:
+    """Code that sets ``target`` to what ``node.test(values)`` returns."""
+    if isinstance(node, Leaf):
+        _emit_leaf(node, source, depth, target)
+    elif isinstance(node, Not):
+        inner = source.temporary()
+        _emit(node.part, source, depth, inner)
+        source.line(depth, f"{target} = None if {inner} is None else not {inner}")
+    elif isinstance(node, (All, AnyOf)):
+        # all: False at the first False part, else unknown if a part is, else True;
+        # any: the same with True and False swapped. Later parts run only when needed.
+        stop = "False" if isinstance(node, All) else "True"
+        finish = "True" if isinstance(node, All) else "False"
+        seen: list[str] = []
+        for part in node.parts:
+            result = source.temporary()
+            seen.append(result)
+            _emit(part, source, depth, result)
+            source.line(depth, f"if {result} is {stop}:")
+            source.line(depth + 1, f"{target} = {stop}")
+            source.line(depth, "else:")
+            depth += 1
+        unknown = " or ".join(f"{result} is None" for result in seen)
+        source.line(depth, f"{target} = None if {unknown} else {finish}")
+    else:  # pragma: no cover - every node kind is above
+        raise TypeError(f"no code for {type(node).__name__}")
+
+
+def _emit_leaf(leaf: Leaf, source: _Source, depth: int, target: str) -> None:
+    value = source.temporary()
+    source.line(depth, f"{value} = values[{leaf.index}]")
+    operator, operand = leaf.operator, leaf.operand
+    if operator == "answered":
+        source.line(depth, f"{target} = ({value} is not MISSING and {value} is not None) is {bool(operand)}")
+        return
+    if operator in ("within_days_before", "within_days_after"):
+        days = source.constant(operand)
+        source.line(depth, f"if {value} is MISSING:")
+        source.line(depth + 1, f"{target} = None")
+        source.line(depth, "else:")
+        if operator == "within_days_before":
+            test = f"0 <= (values[{REFERENCE_INDEX}] - {value}).days < {days}"
+        else:
+            test = f"0 <= ({value} - values[{REFERENCE_INDEX}]).days <= {days}"
+        source.line(depth + 1, f"{target} = {value} is not None and {test}")
+        return
+    if operator in ("equals", "not_equals"):
+        if leaf.field.type in LIST_TYPES:
+            equals = f"frozenset({value}) == {source.constant(frozenset(operand))}"
+        else:
+            equals = f"{value} == {source.constant(operand)}"
+        if operator == "equals":
+            source.line(depth, f"{target} = None if {value} is MISSING else {equals}")
+        else:
+            inner = source.temporary()
+            source.line(depth, f"{inner} = None if {value} is MISSING else {equals}")
+            source.line(depth, f"{target} = None if {inner} is None else not {inner}")
+        return
+    if operator == "is_empty":
+        source.line(depth, f"{target} = None if {value} is MISSING else (len({value}) == 0) is {bool(operand)}")
+        return
+    wanted = frozenset(operand) if operator in ("in", "not_in", "includes_any", "includes_all",
+                                                 "includes_none") else operand
+    expression = _EXPRESSIONS[operator].format(v=value, c=source.constant(wanted))
+    source.line(depth, f"{target} = None if {value} is MISSING else {expression}")
+
+
+def batch_test(
+    conditions: Sequence[Condition], when_true: Sequence[Any], when_unknown: Sequence[Any]
+) -> Callable[[Sequence[Any]], list[Any]]:
+    """One function testing every condition in order. It returns ``(tag, result)`` for each
+    condition that is not false, ``result`` being what ``condition.test(values)`` returns and
+    ``tag`` the condition's ``when_unknown`` tag if it is None, else its ``when_true`` tag;
+    unknown results whose ``when_unknown`` tag is None are left out."""
+    source = _Source()
+    source.line(0, "def batch(values):")
+    source.line(1, "found = []")
+    for condition, true_tag, unknown_tag in zip(conditions, when_true, when_unknown, strict=True):
+        result = source.temporary()
+        _emit(condition.root, source, 1, result)
+        if unknown_tag is None:
+            source.line(1, f"if {result} is not False and {result} is not None:")
+            source.line(2, f"found.append(({source.constant(true_tag)}, {result}))")
+            continue
+        source.line(1, f"if {result} is None:")
+        source.line(2, f"found.append(({source.constant(unknown_tag)}, None))")
+        source.line(1, f"elif {result} is not False:")
+        source.line(2, f"found.append(({source.constant(true_tag)}, {result}))")
+    source.line(1, "return found")
+    namespace: dict[str, Any] = {"MISSING": MISSING, **source.constants}
+    # exec of text written above from compiled nodes only: indexes, operator expressions
+    # and generated names; every value of a rule file is passed in as a constant.
+    code = compile("\n".join(source.lines) + "\n", "<intake.assessment.conditions.batch_test>", "exec")
+    exec(code, namespace)  # noqa: S102
+    batch: Callable[[Sequence[Any]], list[Any]] = namespace["batch"]
+    return batch

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -238,6 +238,12 @@ class _Slots:
             if not spec.derived:
                 section, key = spec.name.split(".", 1)
                 self.answers.setdefault(section, {})[key] = (spec.index, spec.type)
+        #: The same as (section, ((key, index, converter or None), ...)): derive_facts walks
+        #: this once per intake, so the type of each answer is decided here, not per answer.
+        self.sections: tuple[tuple[str, tuple[tuple[str, int, Callable[[Any], Any] | None], ...]], ...] = tuple(
+            (section, tuple((key, index, _CONVERTERS.get(type_)) for key, (index, type_) in keys.items()))
+            for section, keys in self.answers.items()
+        )
         self.age = fields[DERIVED_AGE].index
         self.booked = fields[DERIVED_BOOKED].index
         self.medication_lists = tuple(fields[name].index for name in MEDICATION_LISTS)
@@ -247,6 +253,26 @@ class _Slots:
         self.treatments = {kind: (fields[LAST_ON + kind].index, fields[LAST_ON_PLANNED + kind].index)
                            for kind in catalogue.treatment_kinds}
         self.next_event = fields[NEXT_EVENT].index
+        # "Answered, no such date" is None in every one of these slots; filled run by run.
+        self.stopped_on_runs = _runs(self.stopped_on.values())
+        self.treatment_runs = _runs(i for pair in self.treatments.values() for i in pair)
+        self.medicines = _MedicineMemo()
+
+
+def _runs(indexes: Iterable[int]) -> tuple[tuple[int, int], ...]:
+    """Sorted indexes as (start, stop) runs of consecutive ones, for slice assignment."""
+    runs: list[list[int]] = []
+    for index in sorted(indexes):
+        if runs and runs[-1][1] == index:
+            runs[-1][1] = index + 1
+        else:
+            runs.append([index, index + 1])
+    return tuple((start, stop) for start, stop in runs)
+
+
+def _fill_none(values: list[Any], runs: tuple[tuple[int, int], ...]) -> None:
+    for start, stop in runs:
+        values[start:stop] = [None] * (stop - start)
 
 
 def _family(name: str) -> str:
@@ -280,28 +306,38 @@ class MedicationFact:
     stopped_on: dt.date | None
     matches: tuple[MedicationMatch, ...]
     classes: frozenset[str]
-    #: Worked out once: flags show it for every rule the medicine triggers.
+    #: Worked out once: flags show it for every rule the medicine triggers. (Given by
+    #: match_medications, which remembers it per typed line; worked out here otherwise.)
     description: str = dataclasses.field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        typed = " ".join(part for part in (self.typed, self.dose) if part)
-        if not self.matches:
-            described = f"{typed} → not recognised"
-        else:
-            names = sorted({m.generic or m.name for m in self.matches} - {""})
-            named = f" ({', '.join(names)})" if names else ""
-            described = f"{typed} → {', '.join(sorted(self.classes)) or 'no class'}{named}"
-        object.__setattr__(self, "description", described)
+        # match_medications passes the description it memoised for the line; anyone else
+        # gets it worked out here.
+        if not self.description:
+            described = describe_medicine(self.typed, self.dose, self.matches, self.classes)
+            object.__setattr__(self, "description", described)
 
     def describe(self) -> str:
         """'Eliquis 5mg → doac (apixaban)', or 'Herbal X → not recognised'."""
         return self.description
 
 
+def describe_medicine(
+    typed: str, dose: str, matches: Sequence[MedicationMatch], classes: Iterable[str]
+) -> str:
+    """'Eliquis 5mg → doac (apixaban)', or 'Herbal X → not recognised'."""
+    shown = " ".join(part for part in (typed, dose) if part)
+    if not matches:
+        return f"{shown} → not recognised"
+    names = sorted({m.generic or m.name for m in matches} - {""})
+    named = f" ({', '.join(names)})" if names else ""
+    return f"{shown} → {', '.join(sorted(classes)) or 'no class'}{named}"
+
+
 class Facts:
     """The facts of one intake on one date: values by catalogue index, plus the medicines."""
 
-    __slots__ = ("catalogue", "values", "on", "reference_date", "medications")
+    __slots__ = ("catalogue", "values", "on", "reference_date", "medications", "_medicines_key")
 
     def __init__(
         self,
@@ -316,6 +352,17 @@ class Facts:
         self.on = on
         self.reference_date = reference_date
         self.medications = medications
+        self._medicines_key: tuple[Any, ...] | None = None
+
+    def medicines_key(self) -> tuple[int, ...]:
+        """The identities of the medicines (``id`` of each MedicationFact): the engine remembers
+        the flags that show medicines by it, and keeps those medicines alive with each flag it
+        remembers, so an id in a remembered key always stands for the same object. Medicines
+        are immutable and shared between intakes that list the same medicine the same way."""
+        key = self._medicines_key
+        if key is None:
+            key = self._medicines_key = tuple(map(id, self.medications))
+        return key
 
     def __getitem__(self, name: str) -> Any:
         spec = self.catalogue.get(name)
@@ -379,31 +426,77 @@ def _date(value: Any) -> Any:
     return value
 
 
+#: How derive_facts turns an answer of each type into a fact (other types are copied).
+_CONVERTERS: Final[dict[str, Callable[[Any], Any]]] = {"date": _date, "choice_list": tuple, "text_list": tuple}
+
+
 def age_on(birth: dt.date, on: dt.date) -> int:
     """Age in whole years on ``on`` (born on 29 February: a year older on 1 March)."""
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
 def match_medications(
-    items: Sequence[Mapping[str, Any]], lexicon: Lexicon | None
+    items: Sequence[Mapping[str, Any]], lexicon: Lexicon | None, memo: _MedicineMemo | None = None
 ) -> tuple[MedicationFact, ...]:
-    """Recognise each listed medicine once with the lexicon."""
+    """Recognise each listed medicine once with the lexicon (``memo``: a catalogue's, to reuse)."""
+    make = (memo or _MedicineMemo()).fact
     recognised = []
     for item in items:
-        typed = str(item.get("name") or "")
-        matches = tuple(lexicon.match(typed)) if lexicon is not None and typed else ()
-        classes = frozenset().union(*(m.classes for m in matches)) if matches else frozenset()
         stopped = _date(item.get("stopped_on"))
-        recognised.append(MedicationFact(
-            typed=typed,
-            dose=str(item.get("dose") or ""),
-            status=str(item.get("status") or ""),
-            prescribed=item.get("prescribed") is True,
-            stopped_on=stopped if isinstance(stopped, dt.date) else None,
-            matches=matches,
-            classes=classes,
+        recognised.append(make(
+            lexicon,
+            str(item.get("name") or ""),
+            str(item.get("dose") or ""),
+            str(item.get("status") or ""),
+            item.get("prescribed") is True,
+            stopped if isinstance(stopped, dt.date) else None,
         ))
     return tuple(recognised)
+
+
+class _MedicineMemo:
+    """Medicines already worked out; one memo per catalogue (so per ruleset).
+
+    A MedicationFact depends only on the arguments of ``fact`` and is immutable, so one
+    instance serves every intake that lists the same medicine the same way; what the
+    lexicon makes of a typed line (and how flags describe it) is remembered apart, for the
+    same line with another status or date. The lexicon is part of every key. Bounded: a
+    full memo keeps what it has and remembers nothing more (see rules.MEMO_LIMIT).
+    """
+
+    LIMIT: Final = 8192
+
+    def __init__(self) -> None:
+        self.facts: dict[tuple[Any, ...], MedicationFact] = {}
+        self.lines: dict[tuple[Any, ...], tuple[tuple[MedicationMatch, ...], frozenset[str], str]] = {}
+
+    def fact(
+        self, lexicon: Lexicon | None, typed: str, dose: str, status: str, prescribed: bool,
+        stopped_on: dt.date | None,
+    ) -> MedicationFact:
+        key = (lexicon, typed, dose, status, prescribed, stopped_on)
+        fact = self.facts.get(key)
+        if fact is None:
+            line = (lexicon, typed, dose)
+            recognised = self.lines.get(line)
+            if recognised is None:
+                recognised = _recognised(lexicon, typed, dose)
+                if len(self.lines) < self.LIMIT:
+                    self.lines[line] = recognised
+            matches, classes, description = recognised
+            fact = MedicationFact(typed=typed, dose=dose, status=status, prescribed=prescribed,
+                                  stopped_on=stopped_on, matches=matches, classes=classes, description=description)
+            if len(self.facts) < self.LIMIT:
+                self.facts[key] = fact
+        return fact
+
+
+def _recognised(
+    lexicon: Lexicon | None, typed: str, dose: str
+) -> tuple[tuple[MedicationMatch, ...], frozenset[str], str]:
+    matches = tuple(lexicon.match(typed)) if lexicon is not None and typed else ()
+    classes = frozenset().union(*(m.classes for m in matches)) if matches else frozenset()
+    return matches, classes, describe_medicine(typed, dose, matches, classes)
 
 
 def derive_facts(
@@ -416,21 +509,17 @@ def derive_facts(
     if catalogue is None:
         catalogue = Catalogue(None if lexicon is None else lexicon.classes.keys())
     slots = catalogue.slots()
-    values: list[Any] = [MISSING] * catalogue.size
-    for section, fields_of_section in slots.answers.items():
+    values: list[Any] = [MISSING] * slots.size
+    for section, entries in slots.sections:
         given = answers.get(section)
-        if not isinstance(given, Mapping):
+        # The exact-type test first: answers are plain dicts, and isinstance against an ABC is slow.
+        if given.__class__ is not dict and not isinstance(given, Mapping):
             continue
-        for key, value in given.items():
-            slot = fields_of_section.get(key)
-            if slot is None or value is None:  # None: unanswered, and values start MISSING
-                continue
-            index, type_ = slot
-            if type_ == "date":
-                value = _date(value)
-            elif type_ in LIST_TYPES:
-                value = tuple(value)
-            values[index] = value
+        get = given.get
+        for key, index, convert in entries:
+            value = get(key)
+            if value is not None:  # None: unanswered, and values start MISSING
+                values[index] = value if convert is None else convert(value)
 
     about = answers.get("about") or {}
     appointment = _date(about.get("appointment_date"))
@@ -463,28 +552,42 @@ def _medication_facts(
     items = _items(answers, "medications", "has_medications")
     if items is None:
         return ()
-    medicines = match_medications(items, lexicon)
-    taking = [m for m in medicines if m.status == "taking"]
-    stopped = [m for m in medicines if m.status == "stopped"]
-
-    def classes(chosen: Iterable[MedicationFact]) -> tuple[str, ...]:
-        return tuple(sorted(frozenset().union(*(m.classes for m in chosen))))
-
-    taking_slot, prescribed_slot, unprescribed_slot, stopped_slot = slots.medication_lists
-    values[taking_slot] = classes(taking)
-    values[prescribed_slot] = classes(m for m in taking if m.prescribed)
-    values[unprescribed_slot] = classes(m for m in taking if not m.prescribed)
-    values[stopped_slot] = classes(m for m in stopped if m.prescribed)
-    values[slots.unrecognised] = tuple(m.typed for m in medicines if not m.matches)
+    if not items:  # answered, and none listed
+        for index in (*slots.medication_lists, slots.unrecognised):
+            values[index] = ()
+        _fill_none(values, slots.stopped_on_runs)
+        return ()
+    medicines = match_medications(items, lexicon, slots.medicines)
+    # One pass over the medicines for every medication fact.
+    taking: set[str] = set()
+    prescribed: set[str] = set()
+    unprescribed: set[str] = set()
+    stopped_prescribed: set[str] = set()
     latest: dict[str, dt.date] = {}
-    for medicine in stopped:
-        if medicine.stopped_on is None:
-            continue
-        for class_id in medicine.classes:
-            if class_id not in latest or medicine.stopped_on > latest[class_id]:
-                latest[class_id] = medicine.stopped_on
-    for class_id, index in slots.stopped_on.items():
-        values[index] = latest.get(class_id)
+    for medicine in medicines:
+        if medicine.status == "taking":
+            taking |= medicine.classes
+            (prescribed if medicine.prescribed else unprescribed).update(medicine.classes)
+        elif medicine.status == "stopped":
+            if medicine.prescribed:
+                stopped_prescribed |= medicine.classes
+            on = medicine.stopped_on
+            if on is not None:
+                for class_id in medicine.classes:
+                    if class_id not in latest or on > latest[class_id]:
+                        latest[class_id] = on
+    taking_slot, prescribed_slot, unprescribed_slot, stopped_slot = slots.medication_lists
+    values[taking_slot] = tuple(sorted(taking))
+    values[prescribed_slot] = tuple(sorted(prescribed))
+    values[unprescribed_slot] = tuple(sorted(unprescribed))
+    values[stopped_slot] = tuple(sorted(stopped_prescribed))
+    values[slots.unrecognised] = tuple(m.typed for m in medicines if not m.matches)
+    _fill_none(values, slots.stopped_on_runs)
+    stopped_on = slots.stopped_on
+    for class_id, on in latest.items():
+        index = stopped_on.get(class_id)
+        if index is not None:
+            values[index] = on
     return medicines
 
 
@@ -492,30 +595,45 @@ def _treatment_facts(answers: Mapping[str, Any], slots: _Slots, values: list[Any
     items = _items(answers, "treatments", "has_recent_treatments")
     if items is None:
         return
+    _fill_none(values, slots.treatment_runs)  # answered: no such treatment
+    if not items:
+        return
     areas_given = (answers.get("goals") or {}).get("areas")
     planned = frozenset(areas_given) if areas_given is not None else None
-    by_kind: dict[Any, list[tuple[dt.date, Any]]] = {}
+    treatments = slots.treatments
+    # One pass: the latest date of each kind, in any area and in a planned area.
+    latest: dict[str, dt.date] = {}
+    latest_planned: dict[str, dt.date] = {}
+    unknown: set[str] = set()
     for item in items:
         on = _date(item.get("on"))
-        if isinstance(on, dt.date):
-            by_kind.setdefault(item.get("kind"), []).append((on, item.get("area")))
-    for any_area, planned_area in slots.treatments.values():
-        values[any_area] = values[planned_area] = None  # answered: no such treatment
-    for kind, dated in by_kind.items():
-        if kind not in slots.treatments:
+        if not isinstance(on, dt.date):
             continue
-        any_area, planned_area = slots.treatments[kind]
-        values[any_area] = max(d for d, _ in dated)
-        values[planned_area] = MISSING
-        if planned is None and any(area is not None for _, area in dated):
-            continue  # the planned areas are unknown, so is this fact: it stays MISSING
-        in_planned = [d for d, area in dated if area is None or (planned is not None and area in planned)]
-        values[planned_area] = max(in_planned, default=None)
+        kind = item.get("kind")
+        if kind not in treatments:
+            continue
+        if kind not in latest or on > latest[kind]:
+            latest[kind] = on
+        area = item.get("area")
+        if area is None or (planned is not None and area in planned):
+            known = latest_planned.get(kind)
+            if known is None or on > known:
+                latest_planned[kind] = on
+        elif planned is None:
+            unknown.add(kind)  # the planned areas are unknown, so is this fact
+    for kind, on in latest.items():
+        any_area, planned_area = treatments[kind]
+        values[any_area] = on
+        values[planned_area] = MISSING if kind in unknown else latest_planned.get(kind)
 
 
 def _event_facts(answers: Mapping[str, Any], reference: dt.date, slots: _Slots, values: list[Any]) -> None:
     items = _items(answers, "events", "has_upcoming_events")
     if items is None:
         return
-    upcoming = [d for item in items if isinstance(d := _date(item.get("on")), dt.date) and d >= reference]
-    values[slots.next_event] = min(upcoming, default=None)
+    upcoming = None
+    for item in items:
+        on = _date(item.get("on"))
+        if isinstance(on, dt.date) and on >= reference and (upcoming is None or on < upcoming):
+            upcoming = on
+    values[slots.next_event] = upcoming

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final
+from dataclasses import dataclass, field, fields
+from typing import Any, Final, TypeVar
 
 SEVERITIES: Final = ("info", "precaution", "defer", "contraindicated")
 OUTCOMES: Final = ("suitable", "precaution", "defer", "contraindicated")
@@ -31,6 +31,30 @@ def jsonable(value: Any) -> Any:
 
 def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
+
+
+_T = TypeVar("_T")
+_FIELD_COUNTS: dict[type, int] = {}
+
+
+def construct(cls: type[_T], /, **values: Any) -> _T:
+    """``cls(**values)`` for a frozen dataclass, every field given, at about half the cost.
+
+    A frozen dataclass's ``__init__`` sets each field with its own ``object.__setattr__``
+    call; filling the new instance's dict in one step gives the same object in half the
+    time. For what the engine makes once per intake (the assessment, a plan's sessions):
+    the instance keeps a dict of its own, so objects that live long are better made by
+    the class itself. Defaults are not applied, so every field must be given: a field
+    added to the class later fails loudly here.
+    """
+    count = _FIELD_COUNTS.get(cls)
+    if count is None:
+        count = _FIELD_COUNTS[cls] = len(fields(cls))  # type: ignore[arg-type]
+    if len(values) != count:
+        raise TypeError(f"construct({cls.__name__}) needs all {count} fields, got {sorted(values)}")
+    instance = object.__new__(cls)
+    instance.__dict__.update(values)
+    return instance
 
 
 @dataclass(frozen=True)

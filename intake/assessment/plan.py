@@ -17,7 +17,11 @@ import copy
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING as MISSING_FIELD
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
+from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -27,7 +31,7 @@ from ..answers import AREAS, GOALS, values
 from .conditions import Condition, compile_condition
 from .errors import RuleFileError, RulesetInvalid
 from .facts import MISSING, Catalogue, Facts, FieldSpec, suggestion
-from .model import Flag
+from .model import Flag, construct
 from .rules import english_date
 from .source import Located, load_located_file
 
@@ -342,46 +346,54 @@ class Plan:
         )
 
 
+@lru_cache(maxsize=4096)
 def long_date(day: dt.date) -> str:
     """'Friday 4 December 2026': plan reasons may span a year, so the year is always said."""
+    # Remembered (bounded): the same few dates are named in plan after plan.
     return f"{english_date(day)} {day.year}"
 
 
 # --- building a plan --------------------------------------------------------------------------
 
 
-@dataclass
 class _Draft:
     """One protocol while adjustments change it; every change is recorded for the trace."""
 
-    protocol: Protocol
-    goals: tuple[str, ...]
-    areas: list[str]
-    actives: list[Active]
-    sessions: int
-    sessions_steps: list[str]
-    sessions_by: list[str]
-    interval_min: int
-    interval_min_by: str
-    interval_default: int
-    depth_max: float
-    depth_by: list[str]
-    first_max: float | None = None
-    first_by: str | None = None
-    excluded: list[ExcludedActive] = field(default_factory=list)
+    __slots__ = ("protocol", "position", "goals", "areas", "actives", "sessions", "sessions_steps", "sessions_by",
+                 "interval_min", "interval_min_by", "interval_default", "depth_max", "depth_by",
+                 "first_max", "first_by", "excluded")
 
-    @classmethod
-    def start(cls, protocol: Protocol, goals: tuple[str, ...], areas: list[str]) -> _Draft:
+    def __init__(self, protocol: Protocol, position: int, goals: tuple[str, ...], areas: list[str],
+                 first_step: str):
         """The protocol as written, for the goals and areas of this patient."""
-        return cls(
-            protocol=protocol, goals=goals, areas=areas, actives=list(protocol.actives),
-            sessions=protocol.sessions_default,
-            sessions_steps=[f"{protocol.id} default {protocol.sessions_default}"],
-            sessions_by=[protocol.id],
-            interval_min=protocol.interval_min, interval_min_by=protocol.id,
-            interval_default=protocol.interval_default,
-            depth_max=protocol.depth_max, depth_by=[protocol.id],
-        )
+        self.protocol = protocol
+        #: Where the protocol is in Protocols.protocols.
+        self.position = position
+        self.goals = goals
+        self.areas = areas
+        self.actives: list[Active] = list(protocol.actives)
+        self.sessions: int = protocol.sessions_default
+        self.sessions_steps = [first_step]
+        self.sessions_by = [protocol.id]
+        self.interval_min: int = protocol.interval_min
+        self.interval_min_by: str = protocol.id
+        self.interval_default: int = protocol.interval_default
+        self.depth_max: float = protocol.depth_max
+        self.depth_by = [protocol.id]
+        self.first_max: float | None = None
+        self.first_by: str | None = None
+        self.excluded: list[ExcludedActive] = []
+
+
+def _first_step(protocol: Protocol) -> str:
+    return f"{protocol.id} default {protocol.sessions_default}"
+
+
+#: The facts build() reads, in the order Protocols._read returns them.
+_READ: Final = ("about.appointment_date", "goals.goals", "goals.areas", "goals.other_goal", "events.next_on")
+_by_sessions = attrgetter("sessions")
+_by_interval_default = attrgetter("interval_default")
+_by_interval_min = attrgetter("interval_min")
 
 
 class Protocols:
@@ -403,6 +415,27 @@ class Protocols:
         self.flags_index = flags_index
         self.file = file
         self._by_id = {p.id: p for p in self.protocols}
+        # Worked out once per file rather than once per plan: each protocol with its goals as
+        # a set and the areas it treats in AREA_ORDER; its first trace step; the trace entries
+        # that name its own numbers; each goal's protocol (the first in priority order, as
+        # for_goal says); each adjustment's protocols as a set.
+        self._choices = tuple(
+            (position, p, frozenset(p.goals), tuple(a for a in AREA_ORDER if a in p.areas))
+            for position, p in enumerate(self.protocols)
+        )
+        self._choices_steps = tuple(_first_step(p) for p in self.protocols)
+        self._fixed_trace = tuple(_ProtocolTrace(p) for p in self.protocols)
+        #: Adjusted protocols by (position, goals, areas, adjustments applied), and series by
+        #: their adjusted protocols (see _adjust and _combine).
+        self._adjusted: dict[tuple[Any, ...], _Adjusted] = {}
+        self._series: dict[tuple[_Adjusted, ...], _Series] = {}
+        self._goal_protocol: dict[str, Protocol] = {}
+        for p in self.protocols:
+            for goal in p.goals:
+                self._goal_protocol.setdefault(goal, p)
+        self._scopes = tuple((a, frozenset(a.protocols)) for a in self.adjustments)
+        #: (catalogue, indexes of _READ in it): facts from another catalogue look them up again.
+        self._read_in: tuple[Catalogue, tuple[int | None, ...]] | None = None
 
     def __repr__(self) -> str:
         return f"<Protocols {len(self.protocols)} protocols, {len(self.adjustments)} adjustments>"
@@ -415,6 +448,17 @@ class Protocols:
         """The protocol that serves ``goal``, if any."""
         return next((p for p in self.protocols if goal in p.goals), None)
 
+    def _read(self, facts: Facts) -> list[Any]:
+        """``[facts.get(name) for name in _READ]``, with the indexes looked up once per catalogue."""
+        catalogue = facts.catalogue
+        known = self._read_in
+        if known is None or known[0] is not catalogue:
+            specs = [catalogue.get(name) for name in _READ]
+            known = self._read_in = (catalogue, tuple(None if s is None else s.index for s in specs))
+        values = facts.values
+        size = len(values)
+        return [MISSING if index is None or index >= size else values[index] for index in known[1]]
+
     def build(
         self,
         facts: Facts,
@@ -426,108 +470,157 @@ class Protocols:
         events: Iterable[dt.date] | None = None,
     ) -> Plan:
         """The suggested plan for one intake (``events``: every event date, else the next one)."""
-        appointment = facts.get("about.appointment_date")
+        appointment, goals, areas, other_goal, next_event = self._read(facts)
         booked = isinstance(appointment, dt.date)
         reference = appointment if booked else on
         if outcome == "contraindicated":
             blocking = [f.rule_id for f in flags if f.severity == "contraindicated"]
-            return Plan(
+            return _plan(
                 status="no_schedule", reference_date=reference,
                 reason=f"contraindicated ({', '.join(blocking)}): practitioner to discuss",
                 notes=("Practitioner to discuss: no plan or schedule is suggested.",),
                 first_session_reason="no schedule: contraindicated, practitioner to discuss",
             )
         notes: list[str] = []
-        drafts = self._choose(facts, notes)
-        applied, no_numbing = self._adjust(drafts, facts, flags, notes)
+        chosen_areas = _strings(areas)
+        picks = self._choose(_strings(goals), chosen_areas, other_goal, notes)
+        drafts, applied, no_numbing = self._adjust(picks, facts, flags, notes)
         # Reported even for a protocol that drops out: it explains why it did.
         excluded = tuple(e for d in drafts for e in d.excluded)
         drafts = self._drop_empty(drafts, notes)
-        chosen_areas = _strings(facts.get("goals.areas"))
         treated = {area for d in drafts for area in d.areas}
         for area in chosen_areas:
             if area not in treated:
                 notes.append(f"Area {area} was chosen but no protocol in the plan treats it: "
                              "practitioner to plan.")
         if not drafts:
-            return Plan(
+            return _plan(
                 status="no_schedule", reference_date=reference,
                 reason="no protocol fits the goals and areas chosen: practitioner to plan",
                 first_session_reason="no schedule: no protocol fits, practitioner to plan",
                 notes=tuple(notes), adjustments=tuple(applied), no_numbing_cream=no_numbing,
                 excluded_actives=excluded,
             )
-        plan = self._combine(drafts, applied, no_numbing, notes, reference, booked, flags, outcome,
-                             defer_until, _event_dates(facts, events))
-        return replace(plan, excluded_actives=excluded)
+        if events is not None:
+            event_dates = sorted(set(events))
+        else:
+            event_dates = [next_event] if isinstance(next_event, dt.date) else []
+        series = self._series.get(drafts)
+        if series is None:
+            series = _remember(self._series, drafts, self._combine(drafts))
+        notes += series.notes
+        return self._schedule(series, applied, no_numbing, excluded, notes, reference, booked, flags, outcome,
+                              defer_until, event_dates)
 
     # -- choosing protocols -----------------------------------------------------------------
 
-    def _choose(self, facts: Facts, notes: list[str]) -> list[_Draft]:
-        goals = _strings(facts.get("goals.goals"))
-        areas = _strings(facts.get("goals.areas"))
-        drafts = []
-        for protocol in self.protocols:  # file order is the priority order
-            served = tuple(g for g in protocol.goals if g in goals)
-            if not served:
+    def _choose(
+        self, goals: tuple[str, ...], areas: tuple[str, ...], other: Any, notes: list[str]
+    ) -> list[tuple[int, tuple[str, ...], tuple[str, ...]]]:
+        """The protocols for these goals and areas: (position, goals served, areas treated)."""
+        picks = []
+        chosen = set(goals)
+        for position, protocol, serves, treatable in self._choices:  # file order is the priority order
+            if serves.isdisjoint(chosen):
                 continue
-            treated = [a for a in AREA_ORDER if a in protocol.areas and a in areas]
+            served = tuple(g for g in protocol.goals if g in goals)
+            treated = tuple(a for a in treatable if a in areas)
             if not treated:
                 notes.append(
                     f"Goal {', '.join(served)} ({protocol.id}) treats {', '.join(protocol.areas)}, "
                     "and none of these areas was chosen: practitioner to confirm the areas."
                 )
                 continue
-            drafts.append(_Draft.start(protocol, served, treated))
+            picks.append((position, served, treated))
         for goal in goals:
-            if self.for_goal(goal) is None:
+            if goal not in self._goal_protocol:
                 notes.append(f"No protocol serves the goal {goal}: practitioner to plan.")
-        other = facts.get("goals.other_goal")
         if isinstance(other, str) and other.strip():
             notes.append(f"Other goal in the patient's words: \u201c{other.strip()}\u201d: "
                          "practitioner to plan.")
-        return drafts
+        return picks
 
     # -- adjustments ------------------------------------------------------------------------
+    #
+    # What adjustments do to one protocol depends only on that protocol, the goals it serves,
+    # the areas it treats and which adjustments are applied to it; the
+    # adjusted protocols (_Adjusted, with the notes each adjustment wrote about it) are
+    # remembered by exactly that, and shared by the plans that have them (they are never
+    # changed once made). The notes are put back in adjustment order, each adjustment's protocols in priority order.
 
     def _values(self, facts: Facts, flags: Sequence[Flag]) -> list[Any]:
         values = list(facts.values)
         if self.flags_index is not None:
             values.extend([MISSING] * (self.flags_index + 1 - len(values)))
             # A question ("not answered, ask") is not a rule that fired.
-            values[self.flags_index] = tuple(f.rule_id for f in flags if not f.is_question)
+            values[self.flags_index] = tuple(f.rule_id for f in flags if not f.unanswered)  # is_question
         return values
 
     def _adjust(
-        self, drafts: list[_Draft], facts: Facts, flags: Sequence[Flag], notes: list[str]
-    ) -> tuple[list[AppliedAdjustment], bool]:
+        self, picks: list[tuple[int, tuple[str, ...], tuple[str, ...]]], facts: Facts, flags: Sequence[Flag],
+        notes: list[str],
+    ) -> tuple[list[_Adjusted], list[AppliedAdjustment], bool]:
         values = self._values(facts, flags)
-        applied: list[AppliedAdjustment] = []
-        no_numbing = False
-        for adjustment in self.adjustments:
-            scope = [d for d in drafts if not adjustment.protocols or d.protocol.id in adjustment.protocols]
+        ids = [self.protocols[position].id for position, _, _ in picks]
+        # What each adjustment decided: None (nothing), or True / "fire" (applied), "ask";
+        # and, per adjustment, the positions in picks it applies to.
+        decided: list[tuple[int, Adjustment, list[int], Any]] = []
+        for number, (adjustment, only) in enumerate(self._scopes):
+            scope = [i for i, pid in enumerate(ids) if pid in only] if only else list(range(len(ids)))
             if not scope:
                 continue
             result = adjustment.when.test(values)
             if result is False or (result is None and adjustment.if_unanswered == "skip"):
                 continue
             if result is None:
-                missing = ", ".join(adjustment.when.unanswered(adjustment.when.trace(values)))
-                if adjustment.if_unanswered == "ask":
+                missing = ", ".join(adjustment.when.unanswered_in(values))
+                decided.append((number, adjustment, scope, (adjustment.if_unanswered, missing)))
+            else:
+                decided.append((number, adjustment, scope, True))
+        drafts = []
+        for i, (position, served, treated) in enumerate(picks):
+            # The adjustments applied to it ("ask" ones are not; "fire" ones are).
+            applying = tuple(number for number, _, scope, decision in decided
+                             if i in scope and (decision is True or decision[0] == "fire"))
+            key = (position, served, treated, applying)
+            draft = self._adjusted.get(key)
+            if draft is None:
+                draft = _remember(self._adjusted, key, self._make_adjusted(key))
+            drafts.append(draft)
+        applied: list[AppliedAdjustment] = []
+        no_numbing = False
+        for number, adjustment, scope, decision in decided:
+            if decision is not True:
+                answer, missing = decision
+                if answer == "ask":
                     notes.append(f"Not answered ({missing}), so not applied: {adjustment.reason} "
                                  f"Ask the patient [{adjustment.id}].")
                     continue
                 # fire: applied on the safe side; say so, or its note would read as a fact.
                 notes.append(f"Not answered ({missing}), so applied to be safe: {adjustment.reason} "
                              f"Ask the patient [{adjustment.id}].")
-            _apply(adjustment, scope, notes)
+            for i in scope:
+                notes += drafts[i].notes.get(number, ())
+            if adjustment.effects.note:
+                notes.append(f"{adjustment.effects.note.strip()} [{adjustment.id}]")
             no_numbing = no_numbing or adjustment.effects.no_numbing_cream
             applied.append(AppliedAdjustment(adjustment.id, adjustment.reason, adjustment.source,
-                                             tuple(d.protocol.id for d in scope)))
-        return applied, no_numbing
+                                             tuple(ids[i] for i in scope)))
+        return drafts, applied, no_numbing
+
+    def _make_adjusted(self, key: tuple[Any, ...]) -> _Adjusted:
+        position, served, treated, applying = key
+        protocol = self.protocols[position]
+        draft = _Adjusted(protocol, position, served, list(treated), self._choices_steps[position])
+        for number in applying:
+            written: list[str] = []
+            _apply_to(self.adjustments[number], draft, written)
+            if written:
+                draft.notes[number] = tuple(written)
+        return draft
 
     @staticmethod
-    def _drop_empty(drafts: list[_Draft], notes: list[str]) -> list[_Draft]:
+    def _drop_empty(drafts: list[_Adjusted], notes: list[str]) -> tuple[_Adjusted, ...]:
         kept = []
         for draft in drafts:
             if not draft.areas:
@@ -538,15 +631,63 @@ class Protocols:
                              f"for {', '.join(draft.areas)}; practitioner to choose.")
             else:
                 kept.append(draft)
-        return kept
+        return tuple(kept)
 
     # -- combining --------------------------------------------------------------------------
+    #
+    # One series from the adjusted protocols, before any date: it depends only on them, so
+    # it is remembered by them (the very objects: an _Adjusted is equal only to itself, and
+    # the memo key keeps it alive) and shared by every plan with the same protocols.
 
-    def _combine(
+    def _combine(self, drafts: tuple[_Adjusted, ...]) -> _Series:
+        series = _Series()
+        trace = series.trace
+        for d in drafts:
+            trace[f"sessions.{d.protocol.id}"] = TraceEntry(tuple(d.sessions_by), "; ".join(d.sessions_steps))
+        # Sessions: the longest course among the protocols, each already within its own min-max.
+        longest = max(drafts, key=_by_sessions)  # max() keeps the first: priority breaks ties
+        series.sessions = sessions = longest.sessions
+        steps = "; ".join(longest.sessions_steps)
+        trace["sessions"] = TraceEntry(tuple(longest.sessions_by), f"the longest course: {steps}")
+        series.interval, trace["interval_days"] = _interval(list(drafts))
+        present = {a for d in drafts for a in d.areas}
+        series.areas = areas = tuple(a for a in AREA_ORDER if a in present)
+        fixed = self._fixed_trace
+        series.depth_mm = {area: _depth(area, list(drafts), trace, fixed) for area in areas}
+        maintenance = min(drafts, key=lambda d: d.protocol.maintenance_interval_days)
+        series.maintenance_days = maintenance.protocol.maintenance_interval_days
+        trace["maintenance_interval_days"] = fixed[maintenance.position].maintenance
+        series.maintenance_on = fixed[maintenance.position].maintenance_on
+        for d in drafts:
+            if d.sessions < sessions:
+                series.notes.append(f"{d.protocol.id} is a course of {d.sessions} sessions: "
+                                    f"{', '.join(d.areas)} can stop after session {d.sessions}.")
+        series.actives = _actives(list(drafts))
+        series.protocols = tuple(
+            PlannedProtocol(d.protocol.id, d.protocol.label, d.goals, tuple(d.areas), d.sessions, d.protocol.source)
+            for d in drafts
+        )
+        series.downtime = _unique(d.protocol.downtime for d in drafts)
+        series.after_effects = _unique(e for d in drafts for e in d.protocol.after_effects)
+        series.counselling = _unique(c for d in drafts for c in d.protocol.counselling)
+        # Session n treats the areas of the protocols whose course has n sessions or more.
+        # That changes only after a protocol's last session: worked out once per course length
+        # (up to the shortest course, every protocol is in: those are all the ``areas``).
+        lengths = sorted({d.sessions for d in drafts})
+        series.session_areas.append((lengths[0], areas))
+        for length in lengths[1:]:
+            still = {a for d in drafts if d.sessions >= length for a in d.areas}
+            series.session_areas.append((length, tuple(a for a in AREA_ORDER if a in still)))
+        return series
+
+    # -- dating -----------------------------------------------------------------------------
+
+    def _schedule(
         self,
-        drafts: list[_Draft],
+        series: _Series,
         applied: list[AppliedAdjustment],
         no_numbing: bool,
+        excluded: tuple[ExcludedActive, ...],
         notes: list[str],
         reference: dt.date,
         booked: bool,
@@ -555,55 +696,31 @@ class Protocols:
         defer_until: dt.date | None,
         events: list[dt.date],
     ) -> Plan:
-        trace: dict[str, TraceEntry] = {}
-        for d in drafts:
-            trace[f"sessions.{d.protocol.id}"] = TraceEntry(tuple(d.sessions_by), "; ".join(d.sessions_steps))
-        # Sessions: the longest course among the protocols, each already within its own min-max.
-        longest = max(drafts, key=lambda d: d.sessions)  # max() keeps the first: priority breaks ties
-        sessions = longest.sessions
-        steps = "; ".join(longest.sessions_steps)
-        trace["sessions"] = TraceEntry(tuple(longest.sessions_by), f"the longest course: {steps}")
-        interval, trace["interval_days"] = _interval(drafts)
-        areas = tuple(a for a in AREA_ORDER if any(a in d.areas for d in drafts))
-        depth_mm = {area: _depth(area, drafts, trace) for area in areas}
-        maintenance = min(drafts, key=lambda d: d.protocol.maintenance_interval_days)
-        maintenance_days = maintenance.protocol.maintenance_interval_days
-        trace["maintenance_interval_days"] = TraceEntry(
-            (maintenance.protocol.id,), f"the shortest maintenance interval: {maintenance.protocol.id} "
-                                        f"{maintenance_days} days")
-        for d in drafts:
-            if d.sessions < sessions:
-                notes.append(f"{d.protocol.id} is a course of {d.sessions} sessions: "
-                             f"{', '.join(d.areas)} can stop after session {d.sessions}.")
-        actives = _actives(drafts)
+        trace = dict(series.trace)  # every plan its own mappings: a Plan's dicts are its own
         first, constraint, why, first_by = _first_date(reference, booked, flags, outcome, defer_until, events,
                                                        self.event_window_days)
         schedule: tuple[Session, ...] = ()
         maintenance_on = None
         if first is not None:
             trace["first_session_on"] = TraceEntry(first_by, why)
-            schedule = self._sessions(first, sessions, interval, drafts, events, notes)
-            maintenance_on = schedule[-1].on + dt.timedelta(days=maintenance_days)
-            trace["maintenance_on"] = TraceEntry(
-                (maintenance.protocol.id,), f"{maintenance_days} days after the last session")
-        return Plan(
+            schedule = self._sessions(first, series, events, notes)
+            maintenance_on = schedule[-1].on + dt.timedelta(days=series.maintenance_days)
+            trace["maintenance_on"] = series.maintenance_on
+        return _plan(
             status="proposed",
             reference_date=reference,
-            protocols=tuple(
-                PlannedProtocol(d.protocol.id, d.protocol.label, d.goals, tuple(d.areas), d.sessions,
-                                d.protocol.source)
-                for d in drafts
-            ),
-            actives=actives,
-            sessions=sessions,
-            interval_days=interval,
-            areas=areas,
-            depth_mm=depth_mm,
-            maintenance_interval_days=maintenance_days,
+            protocols=series.protocols,
+            actives=series.actives,
+            excluded_actives=excluded,
+            sessions=series.sessions,
+            interval_days=series.interval,
+            areas=series.areas,
+            depth_mm=dict(series.depth_mm),
+            maintenance_interval_days=series.maintenance_days,
             maintenance_on=maintenance_on,
-            downtime=_unique(d.protocol.downtime for d in drafts),
-            after_effects=_unique(e for d in drafts for e in d.protocol.after_effects),
-            counselling=_unique(c for d in drafts for c in d.protocol.counselling),
+            downtime=series.downtime,
+            after_effects=series.after_effects,
+            counselling=series.counselling,
             no_numbing_cream=no_numbing,
             notes=_unique(notes),
             adjustments=tuple(applied),
@@ -614,28 +731,105 @@ class Protocols:
         )
 
     def _sessions(
-        self,
-        first: dt.date,
-        count: int,
-        interval: int,
-        drafts: list[_Draft],
-        events: list[dt.date],
-        notes: list[str],
+        self, first: dt.date, series: _Series, events: list[dt.date], notes: list[str]
     ) -> tuple[Session, ...]:
+        window = self.event_window_days
         found = []
-        for number in range(1, count + 1):
-            day = first + dt.timedelta(days=interval * (number - 1))
-            areas = tuple(a for a in AREA_ORDER if any(a in d.areas and d.sessions >= number for d in drafts))
+        every = dt.timedelta(days=series.interval)
+        day = first
+        lengths = iter(series.session_areas)
+        length, areas = next(lengths)
+        for number in range(1, series.sessions + 1):
+            while length < number:
+                length, areas = next(lengths)
+            if number > 1:
+                day += every  # first + interval * (number - 1) days
             warning = None
             # Only session 1 is moved; later ones keep the fixed interval and carry a warning.
-            clash = next((e for e in events if 0 <= (e - day).days < self.event_window_days), None)
+            clash = next((e for e in events if 0 <= (e - day).days < window), None) if events else None
             if clash is not None:
                 warning = (f"{(clash - day).days} days before the event on {long_date(clash)}: bruising may "
                            "still show; the practitioner may move this session.")
-                notes.append(f"Session {number} falls within {self.event_window_days} days before the event "
+                notes.append(f"Session {number} falls within {window} days before the event "
                              f"on {long_date(clash)}.")
-            found.append(Session(number, day, areas, warning))
+            found.append(construct(Session, number=number, on=day, areas=areas, warning=warning))
         return tuple(found)
+
+
+#: At most this many adjusted protocols (and series) are remembered per protocol file; a
+#: full memo keeps what it has and remembers nothing more (see rules.MEMO_LIMIT).
+PLAN_MEMO_LIMIT: Final = 2048
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> Any:
+    if len(memo) < PLAN_MEMO_LIMIT:
+        memo[key] = value
+    return value
+
+
+class _Adjusted(_Draft):
+    """A protocol once adjusted, with the notes each adjustment wrote about it (by its number)."""
+
+    __slots__ = ("notes",)
+
+    def __init__(self, protocol: Protocol, position: int, goals: tuple[str, ...], areas: list[str],
+                 first_step: str):
+        super().__init__(protocol, position, goals, areas, first_step)
+        self.notes: dict[int, tuple[str, ...]] = {}
+
+
+class _Series:
+    """The combined series of a plan before any date (shared: read only once made)."""
+
+    __slots__ = ("trace", "sessions", "interval", "areas", "depth_mm", "maintenance_days", "maintenance_on",
+                 "notes", "actives", "protocols", "downtime", "after_effects", "counselling", "session_areas")
+
+    def __init__(self) -> None:
+        self.trace: dict[str, TraceEntry] = {}
+        self.sessions = 0
+        self.interval = 0
+        self.areas: tuple[str, ...] = ()
+        self.depth_mm: dict[str, AreaDepth] = {}
+        self.maintenance_days = 0
+        #: The trace entry of the maintenance date.
+        self.maintenance_on: TraceEntry | None = None
+        #: Notes of the combination (after those of the adjustments).
+        self.notes: list[str] = []
+        self.actives: tuple[PlannedActive, ...] = ()
+        self.protocols: tuple[PlannedProtocol, ...] = ()
+        self.downtime: tuple[str, ...] = ()
+        self.after_effects: tuple[str, ...] = ()
+        self.counselling: tuple[str, ...] = ()
+        #: (course length, the areas of the sessions up to it), shortest first.
+        self.session_areas: list[tuple[int, tuple[str, ...]]] = []
+
+
+def _plan_defaults() -> dict[str, Any]:
+    defaults = {}
+    for item in dataclass_fields(Plan):
+        if item.default is not MISSING_FIELD:
+            defaults[item.name] = item.default
+    return defaults
+
+
+#: Plan's defaults (its two dict fields are made fresh by _plan).
+_PLAN_DEFAULTS: Final = _plan_defaults()
+
+
+_PLAN_FIELDS: Final = frozenset(item.name for item in dataclass_fields(Plan))
+
+
+def _plan(**given: Any) -> Plan:
+    """``Plan(**given)``, built as model.construct builds: a Plan has 22 fields, each one
+    ``object.__setattr__`` call in the dataclass's own ``__init__``."""
+    if not _PLAN_FIELDS.issuperset(given):
+        raise TypeError(f"Plan has no field {sorted(set(given) - _PLAN_FIELDS)}")
+    plan = object.__new__(Plan)
+    data = plan.__dict__
+    data.update(_PLAN_DEFAULTS)
+    data["depth_mm"], data["trace"] = {}, {}  # its default_factory fields
+    data.update(given)
+    return plan
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -651,51 +845,41 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(item for item in items if item))
 
 
-def _event_dates(facts: Facts, events: Iterable[dt.date] | None) -> list[dt.date]:
-    if events is not None:
-        return sorted(set(events))
-    upcoming = facts.get("events.next_on")
-    return [upcoming] if isinstance(upcoming, dt.date) else []
-
-
-def _apply(adjustment: Adjustment, scope: list[_Draft], notes: list[str]) -> None:
-    """Change the drafts in scope as the adjustment says; each number remembers who changed it."""
+def _apply_to(adjustment: Adjustment, draft: _Draft, notes: list[str]) -> None:
+    """Change the draft as the adjustment says; each number remembers who changed it."""
     effects, tag = adjustment.effects, adjustment.id
-    for draft in scope:
-        protocol = draft.protocol
-        if effects.sessions_default is not None:
-            wanted = effects.sessions_default
-            target = {"min": protocol.sessions_min, "max": protocol.sessions_max}.get(str(wanted), wanted)
-            _set_sessions(draft, int(target), f"{tag} sets {wanted}", tag)
-        if effects.sessions is not None:
-            _set_sessions(draft, draft.sessions + effects.sessions, f"{tag} {effects.sessions:+d}", tag)
-        if effects.interval_days_min is not None and effects.interval_days_min > draft.interval_min:
-            draft.interval_min, draft.interval_min_by = effects.interval_days_min, tag
-            draft.interval_default = max(draft.interval_default, draft.interval_min)
-        if effects.depth_mm_max is not None and effects.depth_mm_max < draft.depth_max:
-            if effects.depth_mm_max < protocol.depth_min:
-                notes.append(f"{tag} asks for at most {_num(effects.depth_mm_max)} mm, but {protocol.id} "
-                             f"starts at {_num(protocol.depth_min)} mm: practitioner to decide the depth.")
-            # Never outside the protocol's own range: the clinic wrote that range as safe.
-            draft.depth_max = max(protocol.depth_min, effects.depth_mm_max)
-            draft.depth_by.append(tag)
-        if effects.first_session_depth_mm_max is not None and (
-            draft.first_max is None or effects.first_session_depth_mm_max < draft.first_max
-        ):
-            draft.first_max, draft.first_by = effects.first_session_depth_mm_max, tag
-        if effects.exclude_actives:
-            for active in draft.actives:
-                if active.id in effects.exclude_actives:
-                    draft.excluded.append(ExcludedActive(active.id, active.label, protocol.id, tag,
-                                                         adjustment.reason))
-            draft.actives = [a for a in draft.actives if a.id not in effects.exclude_actives]
-        if effects.remove_areas:
-            removed = [a for a in draft.areas if a in effects.remove_areas]
-            draft.areas = [a for a in draft.areas if a not in effects.remove_areas]
-            if removed:
-                notes.append(f"{', '.join(removed)} removed from {protocol.id}: {adjustment.reason} [{tag}]")
-    if effects.note:
-        notes.append(f"{effects.note.strip()} [{tag}]")
+    protocol = draft.protocol
+    if effects.sessions_default is not None:
+        wanted = effects.sessions_default
+        target = {"min": protocol.sessions_min, "max": protocol.sessions_max}.get(str(wanted), wanted)
+        _set_sessions(draft, int(target), f"{tag} sets {wanted}", tag)
+    if effects.sessions is not None:
+        _set_sessions(draft, draft.sessions + effects.sessions, f"{tag} {effects.sessions:+d}", tag)
+    if effects.interval_days_min is not None and effects.interval_days_min > draft.interval_min:
+        draft.interval_min, draft.interval_min_by = effects.interval_days_min, tag
+        draft.interval_default = max(draft.interval_default, draft.interval_min)
+    if effects.depth_mm_max is not None and effects.depth_mm_max < draft.depth_max:
+        if effects.depth_mm_max < protocol.depth_min:
+            notes.append(f"{tag} asks for at most {_num(effects.depth_mm_max)} mm, but {protocol.id} "
+                         f"starts at {_num(protocol.depth_min)} mm: practitioner to decide the depth.")
+        # Never outside the protocol's own range: the clinic wrote that range as safe.
+        draft.depth_max = max(protocol.depth_min, effects.depth_mm_max)
+        draft.depth_by.append(tag)
+    if effects.first_session_depth_mm_max is not None and (
+        draft.first_max is None or effects.first_session_depth_mm_max < draft.first_max
+    ):
+        draft.first_max, draft.first_by = effects.first_session_depth_mm_max, tag
+    if effects.exclude_actives:
+        for active in draft.actives:
+            if active.id in effects.exclude_actives:
+                draft.excluded.append(ExcludedActive(active.id, active.label, protocol.id, tag,
+                                                     adjustment.reason))
+        draft.actives = [a for a in draft.actives if a.id not in effects.exclude_actives]
+    if effects.remove_areas:
+        removed = [a for a in draft.areas if a in effects.remove_areas]
+        draft.areas = [a for a in draft.areas if a not in effects.remove_areas]
+        if removed:
+            notes.append(f"{', '.join(removed)} removed from {protocol.id}: {adjustment.reason} [{tag}]")
 
 
 def _set_sessions(draft: _Draft, wanted: int, step: str, tag: str) -> None:
@@ -711,8 +895,8 @@ def _set_sessions(draft: _Draft, wanted: int, step: str, tag: str) -> None:
 
 def _interval(drafts: list[_Draft]) -> tuple[int, TraceEntry]:
     """The shortest default interval, but never below any protocol's minimum."""
-    shortest = min(drafts, key=lambda d: d.interval_default)
-    strictest = max(drafts, key=lambda d: d.interval_min)
+    shortest = min(drafts, key=_by_interval_default)
+    strictest = max(drafts, key=_by_interval_min)
     if strictest.interval_min > shortest.interval_default:
         by = tuple(dict.fromkeys((strictest.protocol.id, strictest.interval_min_by)))
         how = (f"shortest default {shortest.interval_default} days ({shortest.protocol.id}) raised to the "
@@ -726,14 +910,14 @@ def _interval(drafts: list[_Draft]) -> tuple[int, TraceEntry]:
     return shortest.interval_default, TraceEntry(tuple(by), how)
 
 
-def _depth(area: str, drafts: list[_Draft], trace: dict[str, TraceEntry]) -> AreaDepth:
+def _depth(area: str, drafts: list[_Draft], trace: dict[str, TraceEntry],
+           fixed: tuple[_ProtocolTrace, ...]) -> AreaDepth:
     """The depth range of the shallowest protocol treating ``area`` (ties: priority order)."""
     candidates = [d for d in drafts if area in d.areas]
-    chosen = min(candidates, key=lambda d: (d.depth_max, d.protocol.depth_min))
+    chosen = min(candidates, key=_shallowest) if len(candidates) > 1 else candidates[0]
     protocol = chosen.protocol
-    trace[f"depth_mm.{area}.min"] = TraceEntry(
-        (protocol.id,), f"{protocol.id} minimum {_num(protocol.depth_min)} mm")
-    how = f"{protocol.id} maximum {_num(protocol.depth_max)} mm"
+    trace[f"depth_mm.{area}.min"] = fixed[chosen.position].depth_min
+    how = fixed[chosen.position].depth_max
     if chosen.depth_max != protocol.depth_max:
         how += f", capped to {_num(chosen.depth_max)} mm by {', '.join(chosen.depth_by[1:])}"
     if len(candidates) > 1:
@@ -745,6 +929,23 @@ def _depth(area: str, drafts: list[_Draft], trace: dict[str, TraceEntry]) -> Are
         trace[f"depth_mm.{area}.first_session_max"] = TraceEntry(
             (chosen.first_by or protocol.id,), f"first session at most {_num(first)} mm ({chosen.first_by})")
     return AreaDepth(protocol.depth_min, chosen.depth_max, protocol.id, first)
+
+
+def _shallowest(draft: _Draft) -> tuple[float, float]:
+    return draft.depth_max, draft.protocol.depth_min
+
+
+class _ProtocolTrace:
+    """The trace entries (and words) about one protocol's own numbers, written once."""
+
+    __slots__ = ("depth_min", "depth_max", "maintenance", "maintenance_on")
+
+    def __init__(self, protocol: Protocol):
+        self.depth_min = TraceEntry((protocol.id,), f"{protocol.id} minimum {_num(protocol.depth_min)} mm")
+        self.depth_max = f"{protocol.id} maximum {_num(protocol.depth_max)} mm"
+        days = protocol.maintenance_interval_days
+        self.maintenance = TraceEntry((protocol.id,), f"the shortest maintenance interval: {protocol.id} {days} days")
+        self.maintenance_on = TraceEntry((protocol.id,), f"{days} days after the last session")
 
 
 def _actives(drafts: list[_Draft]) -> tuple[PlannedActive, ...]:

@@ -17,22 +17,35 @@ import importlib.util
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from .conditions import Condition, compile_condition
+from .conditions import DATE_OPERATORS, Condition, Leaf, batch_test, compile_condition
 from .errors import RuleFileError, RulesetInvalid
-from .facts import Catalogue, Facts, derive_facts, suggestion
+from .facts import (
+    DERIVED_BOOKED,
+    LIST_TYPES,
+    MISSING,
+    REFERENCE_INDEX,
+    Catalogue,
+    Facts,
+    FieldSpec,
+    derive_facts,
+    suggestion,
+)
 from .model import (
+    OUTCOMES,
     SEVERITIES,
     SEVERITY_RANK,
     Assessment,
     Flag,
     Instruction,
+    Trigger,
+    construct,
     defer_until_of,
-    outcome_of,
 )
 from .source import Located, load_located
 
@@ -223,7 +236,21 @@ class Ruleset:
         #: The session-plan protocols (intake.assessment.plan), or None.
         self.protocols = protocols
         self._by_id = {rule.id: rule for rule in self.rules}
-        self._checks = tuple((rule, rule.when.test) for rule in self.rules)
+        #: A _Check per rule, in file order, and every rule's test as one function that
+        #: returns (handler, result) for the rules to flag (see assess_facts).
+        self._checks = tuple(_Check(rule, catalogue) for rule in self.rules)
+        # Flags sort by (severity, most severe first; rule id): the same order whatever the
+        # intake, so each check's keys become that order's positions, cheaper to sort by.
+        keys = sorted({c.order for c in self._checks} | {c.question_order for c in self._checks})
+        position = {key: i for i, key in enumerate(keys)}
+        for check in self._checks:
+            check.order, check.question_order = position[check.order], position[check.question_order]
+        self._test_all = batch_test(
+            [rule.when for rule in self.rules],
+            [check.fired for check in self._checks],
+            [None if check.rule.if_unanswered == "skip" else check.asked if check.rule.if_unanswered == "ask"
+             else check.fired for check in self._checks],
+        )
 
     def __repr__(self) -> str:
         return f"<Ruleset {len(self.rules)} rules from {self.root} version {self.version[:12]}>"
@@ -461,62 +488,239 @@ def assess(
 
 def assess_facts(facts: Facts, ruleset: Ruleset, *, format_date: DateFormatter = english_date) -> Assessment:
     """Run every rule on already derived facts."""
-    values = facts.values
-    appointment = facts.reference_date if facts.appointment_booked else None
-    flags: list[Flag] = []
-    for rule, test in ruleset._checks:
-        result = test(values)
-        if result is False:
-            continue
-        if result is None:
-            if rule.if_unanswered == "skip":
-                continue
-            if rule.if_unanswered == "ask":
-                flags.append(_question(rule, rule.when.unanswered(rule.when.trace(values))))
-                continue
-        flags.append(_fired(rule, facts, appointment, format_date))
-    flags.sort(key=Flag.sort_key)
-    instructions = sorted(
-        (f.instruction for f in flags if f.instruction is not None), key=Instruction.sort_key
-    )
-    outcome = outcome_of(flags)
-    defer_until = defer_until_of(flags, outcome)
+    # _test_all gives, for each rule that is not false and not skipped, its handler (the
+    # _Check's fired or asked) and its result; each handler returns (sort key, flag,
+    # (sort key, instruction) or None).
+    found = [handle(result, facts, format_date) for handle, result in ruleset._test_all(facts.values)]
+    # The keys order flags as Flag.sort_key and instructions as Instruction.sort_key do; no
+    # two are equal (one flag per rule; rule ids are unique), so entries are never compared.
+    found.sort(key=_first)
+    flags = tuple(map(_second, found))
+    dated = [entry[2] for entry in found if entry[2] is not None]
+    if len(dated) > 1:
+        dated.sort(key=_first)
+    # The first flag is the most severe: its rank is the outcome's (as outcome_of says).
+    outcome = OUTCOMES[SEVERITY_RANK[flags[0].severity]] if flags else OUTCOMES[0]
+    defer_until = defer_until_of(flags, outcome) if outcome == "defer" else None
     plan = None
     if ruleset.protocols is not None:
-        plan = ruleset.protocols.build(facts, tuple(flags), outcome, defer_until, facts.on)
-    return Assessment(
+        plan = ruleset.protocols.build(facts, flags, outcome, defer_until, facts.on)
+    return construct(
+        Assessment,
         on=facts.on,
         reference_date=facts.reference_date,
         outcome=outcome,
         defer_until=defer_until,
-        flags=tuple(flags),
-        instructions=tuple(instructions),
+        flags=flags,
+        instructions=tuple(map(_second, dated)),
         ruleset_version=ruleset.version,
         plan=plan,
     )
 
 
-def _fired(rule: Rule, facts: Facts, appointment: dt.date | None, format_date: DateFormatter) -> Flag:
-    trace = rule.when.trace(facts.values)
-    lifts_on = None
-    if rule.severity == "defer":
-        lifts_on = rule.when.lift_date(trace)
-        if lifts_on is None and rule.defer_for_days is not None:
-            lifts_on = facts.on + dt.timedelta(days=rule.defer_for_days)
-    instruction = (
-        render_instruction(rule.instruction, rule.id, appointment, format_date) if rule.instruction else None
-    )
-    return Flag(
-        rule_id=rule.id,
-        severity=rule.severity,
-        message=rule.message,
-        source=rule.source,
-        file=rule.file,
-        line=rule.line,
-        triggered_by=rule.when.triggers(trace, facts),
-        lifts_on=lifts_on,
-        instruction=instruction,
-    )
+_first = itemgetter(0)
+_second = itemgetter(1)
+_join = "".join
+#: What assess_facts collects per flag: (sort key, flag, (sort key, instruction) or None).
+_Entry = tuple[int, Flag, "tuple[tuple[Any, ...], Instruction] | None"]
+
+#: At most this many flags (triggers, instructions) are remembered per rule. A full memo
+#: keeps what it has and remembers nothing more: its keys rarely repeat, and dropping and
+#: refilling it would make every miss a long-lived object for the garbage collector to
+#: walk; what is not remembered is built as it was before and dropped with the assessment.
+MEMO_LIMIT: Final = 2048
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(memo) < MEMO_LIMIT:
+        memo[key] = value
+
+
+class _Check:
+    """One rule as assess_facts runs it, with a memo of the flags it has built.
+
+    A rule's flag depends only on the values its condition reads (and the reference date,
+    when it tests dates), the assessment date (for ``defer_for_days``), the appointment
+    (for a dated instruction) and, for medication facts, the medicines behind them.
+    Patients share most of those, so a flag built once is reused: flags are immutable,
+    and the memo key holds everything the flag is made from, so the flag is the one
+    building it afresh gives. Values are compared with their types: True, 1 and 1.0 are
+    equal in Python but are shown differently (see _handler).
+    """
+
+    __slots__ = ("rule", "order", "question_order", "formatted", "flags", "questions", "instructions",
+                 "triggers", "fired", "asked")
+
+    def __init__(self, rule: Rule, catalogue: Catalogue):
+        self.rule = rule
+        #: Flag.sort_key of its flag, and of its "ask" flag (Ruleset makes them positions).
+        self.order: Any = (-SEVERITY_RANK[rule.severity], rule.id)
+        asked = min(rule.severity, "precaution", key=SEVERITY_RANK.__getitem__)
+        self.question_order: Any = (-SEVERITY_RANK[asked], rule.id)
+        leaves = [node for node in rule.when.nodes if isinstance(node, Leaf)]
+        fields = {leaf.index: leaf.field for leaf in leaves}
+        reads = set(fields)
+        spec = rule.instruction
+        dated = spec is not None and spec.days_before is not None
+        if dated or any(leaf.operator in DATE_OPERATORS for leaf in leaves):
+            # Date tests compare with the reference date; a dated instruction needs the
+            # appointment, which is the reference date when booked.
+            reads |= {REFERENCE_INDEX, catalogue.fields[DERIVED_BOOKED].index}
+        self.formatted = dated and spec is not None and "{start}" in spec.text
+        #: key -> entry, or (entry, the medicines it shows) when the key holds their ids.
+        self.flags: dict[Any, tuple[Any, ...]] = {}
+        self.questions: dict[Any, tuple[Any, ...]] = {}
+        self.instructions: dict[dt.date | None, tuple[tuple[Any, ...], Instruction]] = {}
+        self.triggers: dict[Any, Trigger] = {}
+        #: (result, facts, format_date) -> the flag's entry, remembered: the rule fired.
+        self.fired: Callable[[Any, Facts, DateFormatter], _Entry] = _handler(
+            sorted(reads), fields, self.flags, self.build, formatted=self.formatted,
+            uses_on=rule.severity == "defer" and rule.defer_for_days is not None,
+            medicines=any(leaf.evidence_of is not None for leaf in leaves),
+        )
+        #: The same for the "not answered, ask" flag.
+        self.asked: Callable[[Any, Facts, DateFormatter], _Entry] = _handler(
+            sorted(reads), fields, self.questions, self.question, formatted=False, uses_on=False,
+            medicines=False,
+        )
+
+    def question(self, result: None, facts: Facts, format_date: DateFormatter) -> _Entry:
+        """The "not answered, ask" flag, built afresh."""
+        return self.question_order, _question(self.rule, self.rule.when.unanswered_in(facts.values)), None
+
+    def build(self, result: bool | None, facts: Facts, format_date: DateFormatter) -> _Entry:
+        """The flag built afresh (triggers and lift date as Condition.triggers_in and lift_date_in say)."""
+        rule, values = self.rule, facts.values
+        lifts_on = None
+        if rule.severity == "defer":
+            lifts_on = rule.when.lift_date_in(values, result)
+            if lifts_on is None and rule.defer_for_days is not None:
+                lifts_on = facts.on + dt.timedelta(days=rule.defer_for_days)
+        appointment = facts.reference_date if facts.appointment_booked else None
+        dated = self.instruction(appointment, format_date)
+        instruction = None if dated is None else dated[1]
+        # The dataclass's own __init__, not model.construct: remembered flags live long, and
+        # construct's instance dict costs memory and garbage-collector time for as long.
+        flag = Flag(
+            rule_id=rule.id,
+            severity=rule.severity,
+            message=rule.message,
+            source=rule.source,
+            file=rule.file,
+            line=rule.line,
+            triggered_by=self.triggered_by(rule.when.deciding_leaves(values, result), facts),
+            unanswered=(),
+            lifts_on=lifts_on,
+            instruction=instruction,
+        )
+        return self.order, flag, dated
+
+    def triggered_by(self, leaves: list[Leaf], facts: Facts) -> tuple[Trigger, ...]:
+        """What Condition.triggers_in gives, each Trigger remembered by its test, value and medicines."""
+        found: list[Trigger] = []
+        seen: set[str] = set()
+        values = facts.values
+        for leaf in leaves:
+            if leaf.description in seen:
+                continue
+            seen.add(leaf.description)
+            value = values[leaf.index] if leaf.index < len(values) else MISSING
+            evidence: tuple[str, ...] = ()
+            if leaf.evidence_of is not None:
+                evidence = facts.evidence(leaf.field.name, leaf.evidence_of)
+            try:
+                if value.__class__ is tuple:
+                    _join(value)  # TypeError unless it holds text only (see _handler)
+                key = (leaf.id, value, value.__class__, evidence)
+                trigger = self.triggers.get(key)
+            except TypeError:
+                key, trigger = None, None
+            if trigger is None:
+                trigger = Trigger(leaf.field.name, value, leaf.description, evidence)
+                if key is not None:
+                    _remember(self.triggers, key, trigger)
+            found.append(trigger)
+        return tuple(found)
+
+    def instruction(
+        self, appointment: dt.date | None, format_date: DateFormatter
+    ) -> tuple[tuple[Any, ...], Instruction] | None:
+        """The rule's instruction for this appointment, with its Instruction.sort_key."""
+        spec = self.rule.instruction
+        if spec is None:
+            return None
+        if format_date is not english_date:
+            instruction = render_instruction(spec, self.rule.id, appointment, format_date)
+            return instruction.sort_key(), instruction
+        key = appointment if spec.days_before is not None else None
+        dated = self.instructions.get(key)
+        if dated is None:
+            instruction = render_instruction(spec, self.rule.id, key, format_date)
+            dated = (instruction.sort_key(), instruction)
+            _remember(self.instructions, key, dated)
+        return dated
+
+
+def _handler(
+    reads: list[int],
+    fields: dict[int, FieldSpec],
+    memo: dict[Any, tuple[Any, ...]],
+    build: Callable[[Any, Facts, DateFormatter], _Entry],
+    *,
+    formatted: bool,
+    uses_on: bool,
+    medicines: bool,
+) -> Callable[[Any, Facts, DateFormatter], _Entry]:
+    """``build(result, facts, format_date)``, remembered in ``memo`` by what the flag depends on.
+
+    The key is the values at ``reads`` (plus the assessment date, and the medicines, when
+    the flag depends on them). Derived facts have one type per fact (dates, whole years,
+    text, tuples of text), but answers are as the caller gave them: an answer's type goes
+    into the key, since True, 1 and 1.0 are equal but are shown differently, and a list
+    answer must hold text only (str.join raises TypeError otherwise; an unhashable value
+    does too), else the flag is built without the memo. With another date formatter than
+    english_date, a flag whose instruction shows a date is never remembered: it may not be
+    pure. Written as the source of one small function per rule (see conditions.batch_test):
+    this runs for every flag of every intake.
+    """
+    source = ["def handle(result, facts, format_date):"]
+    if formatted:
+        source += ["    if format_date is not english_date:", "        return build(result, facts, format_date)"]
+    source += ["    values = facts.values", "    try:"]
+    parts = []
+    for index in reads:
+        source.append(f"        v{index} = values[{index}]")
+        parts.append(f"v{index}")
+        field = fields.get(index)
+        if field is None or field.derived:
+            continue
+        if field.type in LIST_TYPES:
+            source += [f"        if v{index}.__class__ is tuple:", f"            join(v{index})"]
+        else:
+            parts.append(f"v{index}.__class__")
+    if uses_on:
+        parts.append("facts.on")
+    if medicines:
+        # Medicines by identity (Facts.medicines_key): the memo keeps them alive with the flag.
+        parts.append("facts.medicines_key()")
+    source += [
+        f"        key = ({', '.join(parts)},)",
+        "        found = memo_get(key)",
+        "    except TypeError:",
+        "        return build(result, facts, format_date)",
+        "    if found is None:",
+        "        entry = build(result, facts, format_date)",
+        # With medicines, the memo holds them too: (entry, the medicines).
+        "        remember(memo, key, (entry, tuple(facts.medications)) if medicines else entry)",
+        "        return entry",
+        "    return found[0]" if medicines else "    return found",
+    ]
+    namespace: dict[str, Any] = {"english_date": english_date, "build": build, "join": _join, "memo": memo,
+                                 "memo_get": memo.get, "remember": _remember, "medicines": medicines}
+    # exec of the text above: indexes and fixed names only, no value from a rule file.
+    exec(compile("\n".join(source) + "\n", "<intake.assessment.rules._handler>", "exec"), namespace)  # noqa: S102
+    handle: Callable[[Any, Facts, DateFormatter], _Entry] = namespace["handle"]
+    return handle
 
 
 def _question(rule: Rule, unanswered: tuple[str, ...]) -> Flag:
