@@ -455,17 +455,32 @@ def relative_day(days_before: int) -> str:
     return f"{days_before} days before your appointment"
 
 
+def instruction_start(appointment: dt.date, days_before: int, on: dt.date | None) -> dt.date:
+    """``days_before`` the appointment, or ``on`` when that day has passed (see render_instruction)."""
+    starts_on = appointment - dt.timedelta(days=days_before)
+    if on is not None and starts_on < on <= appointment:
+        return on
+    return starts_on
+
+
 def render_instruction(
     spec: InstructionSpec,
     rule_id: str,
     appointment: dt.date | None,
     format_date: DateFormatter = english_date,
+    *,
+    on: dt.date | None = None,
 ) -> Instruction:
-    """Date a rule's instruction against the appointment (None: not booked yet)."""
+    """Date a rule's instruction against the appointment (None: not booked yet).
+
+    An instruction that should have started before ``on`` (the assessment date: an
+    appointment booked close) starts on ``on``: "From Thursday 19 November" read on the
+    25th asks the impossible, and the patient can still do the rest of it.
+    """
     days = spec.days_before
     starts_on = None
     if appointment is not None and days is not None:
-        starts_on = appointment - dt.timedelta(days=days)
+        starts_on = instruction_start(appointment, days, on)
     text = spec.text
     if days is not None and "{start}" in text:
         when = format_date(starts_on) if starts_on is not None else relative_day(days)
@@ -548,8 +563,8 @@ class _Check:
     equal in Python but are shown differently (see _handler).
     """
 
-    __slots__ = ("rule", "order", "question_order", "formatted", "flags", "questions", "instructions",
-                 "triggers", "fired", "asked")
+    __slots__ = ("rule", "order", "question_order", "defers_for_days", "formatted", "flags", "questions",
+                 "instructions", "triggers", "fired", "asked")
 
     def __init__(self, rule: Rule, catalogue: Catalogue):
         self.rule = rule
@@ -562,9 +577,11 @@ class _Check:
         reads = set(fields)
         spec = rule.instruction
         dated = spec is not None and spec.days_before is not None
-        if dated or any(leaf.operator in DATE_OPERATORS for leaf in leaves):
-            # Date tests compare with the reference date; a dated instruction needs the
-            # appointment, which is the reference date when booked.
+        #: A deferral for a number of days from the assessment, which a later appointment may outlast.
+        self.defers_for_days = rule.severity == "defer" and rule.defer_for_days is not None
+        if dated or self.defers_for_days or any(leaf.operator in DATE_OPERATORS for leaf in leaves):
+            # Date tests compare with the reference date; a dated instruction and a deferral
+            # for days need the appointment, which is the reference date when booked.
             reads |= {REFERENCE_INDEX, catalogue.fields[DERIVED_BOOKED].index}
         self.formatted = dated and spec is not None and "{start}" in spec.text
         #: key -> entry, or (entry, the medicines it shows) when the key holds their ids.
@@ -575,7 +592,7 @@ class _Check:
         #: (result, facts, format_date) -> the flag's entry, remembered: the rule fired.
         self.fired: Callable[[Any, Facts, DateFormatter], _Entry] = _handler(
             sorted(reads), fields, self.flags, self.build, formatted=self.formatted,
-            uses_on=rule.severity == "defer" and rule.defer_for_days is not None,
+            uses_on=self.defers_for_days or dated,
             medicines=any(leaf.evidence_of is not None for leaf in leaves),
         )
         #: The same for the "not answered, ask" flag.
@@ -591,19 +608,25 @@ class _Check:
     def build(self, result: bool | None, facts: Facts, format_date: DateFormatter) -> _Entry:
         """The flag built afresh (triggers and lift date as Condition.triggers_in and lift_date_in say)."""
         rule, values = self.rule, facts.values
+        severity, order = rule.severity, self.order
         lifts_on = None
         if rule.severity == "defer":
             lifts_on = rule.when.lift_date_in(values, result)
             if lifts_on is None and rule.defer_for_days is not None:
                 lifts_on = facts.on + dt.timedelta(days=rule.defer_for_days)
+                # Counted from the day of the intake, the deferral may be over by a later
+                # appointment: then it is something to confirm on the day, not a reason to
+                # rebook. Its instruction stays (rule files word it for both cases).
+                if facts.appointment_booked and lifts_on <= facts.reference_date:
+                    severity, order = "precaution", self.question_order
         appointment = facts.reference_date if facts.appointment_booked else None
-        dated = self.instruction(appointment, format_date)
+        dated = self.instruction(appointment, facts.on, format_date)
         instruction = None if dated is None else dated[1]
         # The dataclass's own __init__, not model.construct: remembered flags live long, and
         # construct's instance dict costs memory and garbage-collector time for as long.
         flag = Flag(
             rule_id=rule.id,
-            severity=rule.severity,
+            severity=severity,
             message=rule.message,
             source=rule.source,
             file=rule.file,
@@ -613,7 +636,7 @@ class _Check:
             lifts_on=lifts_on,
             instruction=instruction,
         )
-        return self.order, flag, dated
+        return order, flag, dated
 
     def triggered_by(self, leaves: list[Leaf], facts: Facts) -> tuple[Trigger, ...]:
         """What Condition.triggers_in gives, each Trigger remembered by its test, value and medicines."""
@@ -643,19 +666,22 @@ class _Check:
         return tuple(found)
 
     def instruction(
-        self, appointment: dt.date | None, format_date: DateFormatter
+        self, appointment: dt.date | None, on: dt.date, format_date: DateFormatter
     ) -> tuple[tuple[Any, ...], Instruction] | None:
         """The rule's instruction for this appointment, with its Instruction.sort_key."""
         spec = self.rule.instruction
         if spec is None:
             return None
         if format_date is not english_date:
-            instruction = render_instruction(spec, self.rule.id, appointment, format_date)
+            instruction = render_instruction(spec, self.rule.id, appointment, format_date, on=on)
             return instruction.sort_key(), instruction
-        key = appointment if spec.days_before is not None else None
+        key = None
+        if spec.days_before is not None and appointment is not None:
+            # The start date decides the text (see render_instruction); so it is the key.
+            key = instruction_start(appointment, spec.days_before, on)
         dated = self.instructions.get(key)
         if dated is None:
-            instruction = render_instruction(spec, self.rule.id, key, format_date)
+            instruction = render_instruction(spec, self.rule.id, appointment, format_date, on=on)
             dated = (instruction.sort_key(), instruction)
             _remember(self.instructions, key, dated)
         return dated

@@ -389,6 +389,32 @@ def test_defer_for_days_counts_from_the_assessment_date(ruleset: Ruleset) -> Non
     assert result.defer_until == dt.date(2026, 12, 9)
 
 
+def test_a_deferral_over_by_the_appointment_is_a_precaution_to_confirm(ruleset: Ruleset) -> None:
+    result = assess(answers(health__recent_illness=True, about__appointment_date="2026-12-09"), ruleset, ON)
+    unwell = result.flag("unwell")
+    assert (unwell.severity, unwell.lifts_on) == ("precaution", dt.date(2026, 12, 9))
+    assert result.outcome == "precaution"
+    assert result.defer_until is None
+    # A day earlier, the deferral still stands.
+    before = assess(answers(health__recent_illness=True, about__appointment_date="2026-12-08"), ruleset, ON)
+    assert (before.flag("unwell").severity, before.defer_until) == ("defer", dt.date(2026, 12, 9))
+    # Not booked: nothing to be over by.
+    unbooked = assess(answers(health__recent_illness=True, about__appointment_date=None), ruleset, ON)
+    assert unbooked.flag("unwell").severity == "defer"
+
+
+def test_an_instruction_that_should_have_started_already_starts_on_the_assessment_day(ruleset: Ruleset) -> None:
+    # Booked for Friday 27 November on Wednesday 25: "a week before" began on the 20th.
+    given = answers(about__appointment_date="2026-11-27", **taking(medicine("ibuprofen")))
+    result = assess(given, ruleset, ON)
+    stop = next(i for i in result.instructions if i.rule_id == "unprescribed-nsaid")
+    assert (stop.text, stop.starts_on, stop.days_before) == ("From Wednesday 25 November: no ibuprofen.", ON, 7)
+    # Assessed earlier, the same appointment gives the real week.
+    early = assess(given, ruleset, dt.date(2026, 11, 10))
+    stop = next(i for i in early.instructions if i.rule_id == "unprescribed-nsaid")
+    assert stop.starts_on == dt.date(2026, 11, 20)
+
+
 def test_defer_until_is_the_latest_lift_date_or_none_if_one_has_no_date(ruleset: Ruleset) -> None:
     both = assess(answers(health__recent_illness=True, **filler("2026-11-24")), ruleset, ON)
     assert both.defer_until == dt.date(2026, 12, 9)
