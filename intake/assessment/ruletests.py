@@ -3,7 +3,8 @@
 A case (format in docs/rules.md, "Rule tests") names a base document of
 ``tests/bases.yaml`` (or gives a whole document), changes some answers by dotted name,
 and states what it expects: ``outcome``, ``flags`` (exactly), ``flags_include``,
-``flags_exclude``, ``defer_until``, ``instructions_include`` and ``plan`` (a subset of
+``flags_exclude``, ``asked`` (flagged because an answer is missing, not because the
+condition held), ``defer_until``, ``instructions_include`` and ``plan`` (a subset of
 the plan's ``to_dict()``). Answers are validated with ``intake.answers.load_answers``
 on the case's date, so a typo in a case is reported with its file and line.
 
@@ -48,6 +49,7 @@ class _ExpectSchema(Schema):
     flags = _ids()
     flags_include = _ids()
     flags_exclude = _ids()
+    asked = _ids()
     defer_until = fields.Date(allow_none=True, error_messages={"invalid": "needs a date such as 2026-12-04"})
     instructions_include = _ids()
     plan = fields.Dict(keys=fields.String(), error_messages={"invalid": "needs a mapping"})
@@ -357,7 +359,7 @@ def _schema_problem(node: Located, path: tuple[Any, ...], message: str, problems
 
 def _check_rule_ids(expect: Located, ruleset: Ruleset, problems: _CaseErrors) -> None:
     known = [rule.id for rule in ruleset.rules]
-    for key in ("flags", "flags_include", "flags_exclude", "instructions_include"):
+    for key in ("flags", "flags_include", "flags_exclude", "asked", "instructions_include"):
         for item in (expect.get(key) or Located(None, 0, 0)).items_():
             if isinstance(item.value, str) and item.value not in ruleset:
                 problems.add(item, f"unknown rule id '{item.value}' in {key}{suggestion(item.value, known)}")
@@ -454,6 +456,12 @@ def _compare(expect: Mapping[str, Any], assessment: Assessment) -> list[str]:
     for rule_id in expect.get("flags_include", ()):
         if rule_id not in actual:
             problems.append(f"flags_include: {rule_id} did not fire")
+    for rule_id in expect.get("asked", ()):
+        flag = assessment.flag(rule_id)
+        if flag is None:
+            problems.append(f"asked: {rule_id} did not flag")
+        elif not flag.unanswered:
+            problems.append(f"asked: {_flag_line(assessment, rule_id)} fired on the answers, it did not ask")
     for rule_id in expect.get("flags_exclude", ()):
         if rule_id in actual:
             problems.append(f"flags_exclude: {_flag_line(assessment, rule_id)} fired")

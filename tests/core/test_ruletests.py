@@ -296,3 +296,31 @@ def test_plan_expectations_compare_only_the_keys_written(rules_dir: Path) -> Non
 def test_plan_expectations_without_protocols_fail_clearly(rules_dir: Path) -> None:
     report = run(rules_dir, "- name: p\n  on: 2026-11-25\n  answers: base\n  expect: {plan: {status: x}}\n")
     assert report.cases[0].problems == ("plan: expected a plan, but the ruleset has no protocols",)
+
+
+def test_asked_tells_a_question_from_a_rule_that_fired(rules_dir: Path) -> None:
+    cases = """\
+- name: unanswered drinking is asked
+  on: 2026-11-25
+  answers: base
+  change:
+    lifestyle.alcohol_drinks_per_week: null
+  expect:
+    asked: [alcohol]
+
+- name: a drinker is not merely asked
+  on: 2026-11-25
+  answers: base
+  change:
+    lifestyle.alcohol_drinks_per_week: 3
+  expect:
+    asked: [alcohol, recent-filler]
+"""
+    report = run(rules_dir, cases)
+    [case] = report.failures
+    assert case.name == "a drinker is not merely asked"
+    assert case.problems == (
+        "asked: alcohol [precaution] because lifestyle.alcohol_drinks_per_week is 3 fired on the answers, "
+        "it did not ask",
+        "asked: recent-filler did not flag",
+    )
