@@ -22,6 +22,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(build_config(app.instance_path))
     if config:
         app.config.update(config)
+    if app.config["ENV_NAME"] == "production" and app.debug:
+        from .config import ConfigError
+
+        raise ConfigError("Refusing to start in production mode: debug is on (unset FLASK_DEBUG, drop --debug)")
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy the client's address (throttling, audit) and HTTPS come from its headers.
         hops = app.config["TRUSTED_PROXIES"]
@@ -36,13 +40,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import models, security  # noqa: F401 - the models must be known to Alembic and create_all
+    from . import models, protection, security  # noqa: F401 - the models must be known to Alembic and create_all
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
     # Not imported from models.py: intake.review's blueprint needs intake.auth, which needs models.
     from .review import models as review_models  # noqa: F401
 
     db.init_app(app)
+    protection.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)

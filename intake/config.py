@@ -1,7 +1,8 @@
 """Configuration from the environment, with safe defaults for development.
 
 ``MESO_ENV=production`` turns on the strict mode: the app refuses to start without a
-real ``SECRET_KEY`` and a ``DATABASE_URL``, and cookies are marked secure.
+real ``SECRET_KEY``, ``MESO_ENCRYPTION_KEYS`` and a PostgreSQL ``DATABASE_URL`` (SQLite only
+with ``ALLOW_SQLITE_IN_PRODUCTION``), or with debug on, and cookies are marked secure.
 """
 
 from __future__ import annotations
@@ -33,6 +34,59 @@ def _development_secret_key(instance_path: Path) -> str:
     return key
 
 
+def _development_encryption_keys(instance_path: Path) -> list[str]:
+    """Development only: a generated Fernet key kept in the instance folder, like the secret key."""
+    from .protection import generate_key, parse_keys
+
+    key_file = instance_path / "encryption_key"
+    if key_file.exists():
+        return parse_keys(key_file.read_text())
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = generate_key()
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return [key]
+
+
+#: Values of SECRET_KEY seen in examples and tutorials: never a real secret.
+KNOWN_SECRET_KEYS = frozenset({"dev", "development", "secret", "changeme", "change-me", "please-change-me",
+                               "your-secret-key", "test-secret-key-that-is-long-enough-0123456789"})
+
+
+def unsafe_settings(env: Mapping[str, str]) -> list[str]:
+    """Every setting in ``env`` that is unsafe for production, each with what to do."""
+    from .protection import EncryptionKeyError, Keyring, parse_keys
+
+    problems = []
+    secret_key = env.get("SECRET_KEY", "")
+    if len(secret_key) < MIN_SECRET_KEY_LENGTH or secret_key in KNOWN_SECRET_KEYS or len(set(secret_key)) < 8:
+        problems.append(
+            f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_KEY_LENGTH} "
+            'characters (python -c "import secrets; print(secrets.token_urlsafe(48))")'
+        )
+    if env.get("FLASK_DEBUG", "").lower() in ("1", "true", "yes", "on"):
+        problems.append("FLASK_DEBUG must be off: the debugger runs code sent from the browser")
+    keys = parse_keys(env.get("MESO_ENCRYPTION_KEYS", ""))
+    if not keys:
+        problems.append("MESO_ENCRYPTION_KEYS must be set (make a key with `flask keys generate`)")
+    else:
+        try:
+            Keyring(keys)
+        except EncryptionKeyError as error:
+            problems.append(f"MESO_ENCRYPTION_KEYS is invalid: {error}")
+    database_url = env.get("DATABASE_URL", "")
+    if not database_url:
+        problems.append("DATABASE_URL must be set (postgresql://user@host/dbname)")
+    elif database_url.startswith("sqlite") and not _true(env.get("ALLOW_SQLITE_IN_PRODUCTION", "")):
+        problems.append("DATABASE_URL is SQLite: use PostgreSQL, or set ALLOW_SQLITE_IN_PRODUCTION=1 "
+                        "for a single-process installation")
+    return problems
+
+
+def _true(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
 def _normalise_database_url(url: str) -> str:
     # Operators paste libpq URLs; SQLAlchemy needs to be told to use psycopg 3.
     for prefix in ("postgres://", "postgresql://"):
@@ -50,16 +104,12 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
     database_url = env.get("DATABASE_URL", "")
     staff_session_minutes = int(env.get("STAFF_SESSION_MINUTES", 30))
     if production:
-        problems = []
-        if len(secret_key) < MIN_SECRET_KEY_LENGTH:
-            problems.append(
-                f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_KEY_LENGTH} "
-                'characters (python -c "import secrets; print(secrets.token_urlsafe(48))")'
-            )
-        if not database_url:
-            problems.append("DATABASE_URL must be set (postgresql://user@host/dbname)")
+        problems = unsafe_settings(env)
         if problems:
             raise ConfigError("Refusing to start in production mode: " + "; ".join(problems))
+    from .protection import parse_keys
+
+    encryption_keys = parse_keys(env.get("MESO_ENCRYPTION_KEYS", "")) or _development_encryption_keys(instance_path)
     return {
         "ENV_NAME": "production" if production else "development",
         "SECRET_KEY": secret_key or _development_secret_key(instance_path),
@@ -90,5 +140,9 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         "BABEL_TRANSLATION_DIRECTORIES": str(REPO_ROOT / "intake" / "translations"),
         # How many reverse proxies in front set X-Forwarded-For/-Proto (0: none, talk to clients directly).
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", 0)),
+        # Fernet keys: the first encrypts, all decrypt (intake.protection; `flask keys rotate`).
+        "ENCRYPTION_KEYS": encryption_keys,
+        # Drafts not submitted this many days after their last change are deleted by `flask data purge`.
+        "DRAFT_RETENTION_DAYS": int(env.get("DRAFT_RETENTION_DAYS", 30)),
         "LANGUAGES": [code.strip() for code in env.get("LANGUAGES", "en").split(",") if code.strip()],
     }

@@ -8,10 +8,11 @@ import hashlib
 import secrets
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
+from .protection import EncryptedJSON, EncryptedText
 
 
 def utcnow() -> dt.datetime:
@@ -42,12 +43,13 @@ class Intake(db.Model):
     #: sha256 of the patient's private link token.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(20), default=IntakeStatus.DRAFT, index=True)
-    #: The answers document as far as the patient got (JSON form of intake.answers).
-    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: The answers document as far as the patient got (JSON form of intake.answers), encrypted.
+    answers: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     #: Sections the patient has completed, in the order of intake.answers.SECTIONS.
     completed_sections: Mapped[list[str]] = mapped_column(JSON, default=list)
-    full_name: Mapped[str | None] = mapped_column(String(120))
-    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    #: Contact details, encrypted; searched through SearchTerm (intake.protection.matching_search).
+    full_name: Mapped[str | None] = mapped_column(EncryptedText)
+    email: Mapped[str | None] = mapped_column(EncryptedText)
     appointment_date: Mapped[dt.date | None] = mapped_column(index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -84,8 +86,10 @@ class Assessment(db.Model):
     ruleset_version: Mapped[str] = mapped_column(String(64), index=True)
     outcome: Mapped[str] = mapped_column(String(20), index=True)
     defer_until: Mapped[dt.date | None]
-    #: Assessment.to_dict() of the core: flags, instructions, plan.
-    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Assessment.to_dict() of the core: flags, instructions, plan (encrypted: flags carry answers).
+    document: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
+    #: How many flags the document holds, in clear so the queue never decrypts documents.
+    flag_count: Mapped[int] = mapped_column(default=0)
 
     intake: Mapped[Intake] = relationship(back_populates="assessments")
 
@@ -100,11 +104,34 @@ class AuditEntry(db.Model):
     #: "patient", "staff:<id>", "api:<token id>" or "system".
     actor: Mapped[str] = mapped_column(String(80))
     action: Mapped[str] = mapped_column(String(40))
-    intake_id: Mapped[int | None] = mapped_column(ForeignKey("intake.id", ondelete="SET NULL"))
-    summary: Mapped[str] = mapped_column(Text, default="")
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: No foreign key: the log is append-only and outlives the intakes it mentions.
+    intake_id: Mapped[int | None]
+    #: Summary and data are encrypted: they can mention answers and practitioners' reasons.
+    summary: Mapped[str] = mapped_column(EncryptedText, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
+    #: The chain (intake.audit): sha256 of summary and data, the previous entry's hash, this one's.
+    content_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    #: Summary and data erased at the patient's request (the content hash is kept).
+    redacted: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (Index("ix_audit_entry_intake_at", "intake_id", "at"),)
+
+
+class SearchTerm(db.Model):
+    """A keyed digest of a word (or prefix) of an intake's name or email (intake.protection)."""
+
+    __tablename__ = "search_term"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intake.id", ondelete="CASCADE"))
+    digest: Mapped[str] = mapped_column(String(32))
+
+    __table_args__ = (
+        UniqueConstraint("intake_id", "digest", name="uq_search_term_intake_digest"),
+        Index("ix_search_term_digest_intake", "digest", "intake_id"),
+    )
 
 
 from .api.models import ApiToken  # noqa: E402, F401 - API tokens are part of the metadata

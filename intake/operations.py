@@ -15,6 +15,7 @@ from .answers import SECTIONS, dump_answers, load_answers
 from .assessment import Ruleset, assess
 from .extensions import db
 from .models import Assessment, AuditEntry, Intake, IntakeStatus, hash_token, new_token, utcnow
+from .protection import reindex
 
 
 class AlreadySubmitted(Exception):
@@ -51,19 +52,24 @@ def start_intake(prefill: Mapping[str, Any] | None = None) -> tuple[Intake, str]
     intake = Intake(token_hash=hash_token(token), status=IntakeStatus.DRAFT, answers={})
     if prefill:
         intake.answers = {"about": dict(prefill)}
-        _copy_contact_details(intake)
+        _copy_contact_details(intake, index=False)
     db.session.add(intake)
     db.session.flush()
+    if intake.full_name or intake.email:
+        reindex(db.session, intake.id, intake.full_name, intake.email)
     record("patient", "intake.started", intake, "Intake started")
     db.session.commit()
     return intake, token
 
 
-def _copy_contact_details(intake: Intake) -> None:
-    # Kept in columns so the queue can filter and sort without reading every document.
+def _copy_contact_details(intake: Intake, index: bool = True) -> None:
+    # Kept in columns so the queue shows them without reading every document; the name and
+    # email are encrypted, and searched through their keyed digests (intake.protection).
     about = intake.answers.get("about") or {}
-    intake.full_name = about.get("full_name") or None
-    intake.email = about.get("email") or None
+    full_name, email = about.get("full_name") or None, about.get("email") or None
+    if index and (full_name, email) != (intake.full_name, intake.email):
+        reindex(db.session, intake.id, full_name, email)
+    intake.full_name, intake.email = full_name, email
     appointment = about.get("appointment_date")
     intake.appointment_date = dt.date.fromisoformat(appointment) if appointment else None
 
@@ -128,6 +134,8 @@ def submit_intake(intake: Intake, ruleset: Ruleset, today: dt.date, actor: str =
     if claimed.rowcount != 1:
         db.session.rollback()
         raise AlreadySubmitted
+    if (answers["about"]["full_name"], answers["about"]["email"]) != (intake.full_name, intake.email):
+        reindex(db.session, intake.id, answers["about"]["full_name"], answers["about"]["email"])
     stored = store_assessment(intake, result)
     record(
         actor, "intake.submitted", intake, f"Submitted; outcome {result.outcome}",
@@ -140,13 +148,15 @@ def submit_intake(intake: Intake, ruleset: Ruleset, today: dt.date, actor: str =
 
 def store_assessment(intake: Intake, result: Any) -> Assessment:
     """Add the core's assessment of an intake to the current transaction."""
+    document = result.to_dict()
     stored = Assessment(
         intake_id=intake.id,
         assessed_on=result.on,
         ruleset_version=result.ruleset_version,
         outcome=result.outcome,
         defer_until=result.defer_until,
-        document=result.to_dict(),
+        document=document,
+        flag_count=len(document.get("flags") or []),
     )
     db.session.add(stored)
     return stored

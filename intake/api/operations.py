@@ -89,7 +89,7 @@ def summary(intake: Intake, assessment: Assessment | None) -> dict[str, Any]:
         "submitted_at": as_utc(intake.submitted_at),
         "outcome": assessment.outcome if assessment else None,
         "defer_until": assessment.defer_until if assessment else None,
-        "flag_count": len(assessment.document.get("flags") or []) if assessment else 0,
+        "flag_count": assessment.flag_count if assessment else 0,
     }
 
 

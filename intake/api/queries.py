@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, case, func, select
 
 from ..assessment.model import OUTCOMES
 from ..extensions import db
 from ..models import Assessment, Intake
+from ..protection import matching_search
 
 #: Latest assessment id of each intake (assessments only ever get added).
 _latest = select(Assessment.intake_id, func.max(Assessment.id).label("assessment_id")).group_by(
@@ -55,10 +56,7 @@ def filtered_intakes(filters: Mapping[str, Any]) -> Select:
     if appointment_to:
         statement = statement.where(Intake.appointment_date <= appointment_to)
     if filters.get("q"):
-        text = filters["q"].strip()
-        statement = statement.where(
-            or_(Intake.full_name.icontains(text, autoescape=True), Intake.email.icontains(text, autoescape=True))
-        )
+        statement = statement.where(matching_search(filters["q"]))
     severity = case({outcome: rank for rank, outcome in enumerate(OUTCOMES)}, value=Assessment.outcome, else_=-1)
     return statement.order_by(severity.desc(), Intake.appointment_date.asc().nulls_last(), Intake.id)
 

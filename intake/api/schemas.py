@@ -22,7 +22,8 @@ class IntakeFiltersSchema(Schema):
     outcome = fields.String(validate=validate.OneOf(OUTCOMES))
     appointment_from = fields.Date(metadata={"description": "Appointments on or after this date."})
     appointment_to = fields.Date(metadata={"description": "Appointments on or before this date."})
-    q = fields.String(validate=validate.Length(max=120), metadata={"description": "Part of the name or email."})
+    q = fields.String(validate=validate.Length(max=120), metadata={
+        "description": "Words of the name or email, each whole or its first 3+ letters; with @, the email's start."})
 
     @validates_schema
     def _range(self, data: dict[str, Any], **_: Any) -> None:

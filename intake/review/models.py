@@ -6,12 +6,13 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import StaffUser
 from ..extensions import db
 from ..models import utcnow
+from ..protection import EncryptedJSON, EncryptedText
 
 
 class FlagAction(enum.StrEnum):
@@ -43,7 +44,7 @@ class FlagReview(db.Model):
     #: One of FlagAction.
     action: Mapped[str] = mapped_column(String(20))
     #: Required for an override: why treatment may go ahead despite the flag.
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(EncryptedText, default="")
     staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -61,9 +62,9 @@ class PlanEdit(db.Model):
     intake_id: Mapped[int] = mapped_column(ForeignKey("intake.id", ondelete="CASCADE"))
     assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id", ondelete="CASCADE"), index=True)
     #: The edited plan: the suggestion's plan dict with sessions, interval, depths and schedule changed.
-    plan: Mapped[dict[str, Any]] = mapped_column(JSON)
+    plan: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     #: What changed, field by field: {"sessions": [suggested, edited], ...}.
-    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    changes: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -83,10 +84,10 @@ class Decision(db.Model):
     outcome: Mapped[str] = mapped_column(String(30), index=True)
     defer_until: Mapped[dt.date | None]
     #: For "more information needed": the question for the patient.
-    question: Mapped[str] = mapped_column(Text, default="")
-    note: Mapped[str] = mapped_column(Text, default="")
+    question: Mapped[str] = mapped_column(EncryptedText, default="")
+    note: Mapped[str] = mapped_column(EncryptedText, default="")
     #: The plan agreed (the practitioner's edit, else the suggestion); None without a plan.
-    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    plan: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
     staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
     signed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     ruleset_version: Mapped[str] = mapped_column(String(64))

@@ -11,12 +11,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, case, func, or_, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 
 from ..extensions import db
 from ..models import Assessment, Intake, IntakeStatus
+from ..protection import matching_search
 from .models import Decision, FlagReview
 
 PER_PAGE = 25
@@ -24,25 +23,9 @@ PER_PAGE = 25
 STATUSES = ("awaiting_review", "draft", "more_information_needed", "deferred", "approved",
             "approved_with_precautions", "not_suitable")
 SEVERITIES = ("contraindicated", "defer", "precaution", "suitable")
-SORTS = ("severity", "appointment", "submitted", "name")
+#: No sort by name: names are encrypted at rest (intake.protection), the database cannot order them.
+SORTS = ("severity", "appointment", "submitted")
 SEVERITY_RANK = {"suitable": 0, "precaution": 1, "defer": 2, "contraindicated": 3}
-
-
-class FlagsInDocument(FunctionElement[int]):
-    """How many flags an assessment document holds (JSON functions differ per database)."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(FlagsInDocument)
-def _flags_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"json_array_length({compiler.process(element.clauses, **kw)}, '$.flags')"
-
-
-@compiles(FlagsInDocument, "postgresql")
-def _flags_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"json_array_length(CAST({compiler.process(element.clauses, **kw)} AS json) -> 'flags')"
 
 
 @dataclass
@@ -108,12 +91,8 @@ def _filtered(query: Select[Any], wanted: QueueFilter) -> Select[Any]:
         query = query.where(Intake.appointment_date >= wanted.appointment_from)
     if wanted.appointment_to:
         query = query.where(Intake.appointment_date <= wanted.appointment_to)
-    search = wanted.search.strip().lower()
-    if search:
-        query = query.where(or_(
-            func.lower(Intake.full_name).contains(search, autoescape=True),
-            func.lower(Intake.email).contains(search, autoescape=True),
-        ))
+    if wanted.search.strip():
+        query = query.where(matching_search(wanted.search))
     return query
 
 
@@ -124,7 +103,6 @@ def _order(sort: str) -> list[Any]:
         "severity": [rank.desc(), no_date_last, Intake.appointment_date],
         "appointment": [no_date_last, Intake.appointment_date, rank.desc()],
         "submitted": [Intake.submitted_at.is_(None), Intake.submitted_at],
-        "name": [func.lower(Intake.full_name)],
     }
     return [*orders.get(sort, orders["severity"]), Intake.id]
 
@@ -133,7 +111,7 @@ def queue_page(wanted: QueueFilter) -> QueuePage:
     """One page of the queue with its total and the count of every status under the same filters."""
     reviewed = (select(func.count(func.distinct(FlagReview.rule_id)))
                 .where(FlagReview.assessment_id == Assessment.id).correlate(Assessment).scalar_subquery())
-    open_flags = func.coalesce(FlagsInDocument(Assessment.document), 0) - reviewed
+    open_flags = func.coalesce(Assessment.flag_count, 0) - reviewed
     query, status = _joined([Intake.id, Intake.full_name, Intake.email, Intake.appointment_date,
                              Intake.submitted_at, Assessment.outcome, open_flags.label("open_flags")])
     query = _filtered(query, wanted)
