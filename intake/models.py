@@ -111,12 +111,16 @@ class AuditEntry(db.Model):
     data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     #: The chain (intake.audit): sha256 of summary and data, the previous entry's hash, this one's.
     content_hash: Mapped[str] = mapped_column(String(64))
-    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     #: Summary and data erased at the patient's request (the content hash is kept).
     redacted: Mapped[bool] = mapped_column(default=False)
 
-    __table_args__ = (Index("ix_audit_entry_intake_at", "intake_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_entry_intake_at", "intake_id", "at"),
+        # One successor per entry: two writers can never fork the chain.
+        UniqueConstraint("prev_hash", name="uq_audit_entry_prev_hash"),
+    )
 
 
 class SearchTerm(db.Model):
