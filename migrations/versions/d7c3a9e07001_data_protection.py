@@ -175,8 +175,8 @@ def downgrade():
         batch_op.drop_column('hash')
         batch_op.drop_column('prev_hash')
         batch_op.drop_column('content_hash')
-        batch_op.create_foreign_key('audit_entry_intake_id_fkey' if postgresql else 'fk_audit_entry_intake_id_intake', 'intake',
-                                    ['intake_id'], ['id'], ondelete='SET NULL')
+        name = 'audit_entry_intake_id_fkey' if postgresql else 'fk_audit_entry_intake_id_intake'
+        batch_op.create_foreign_key(name, 'intake', ['intake_id'], ['id'], ondelete='SET NULL')
     for table, column, length in (('audit_entry', 'data', None), ('decision', 'plan', None),
                                   ('plan_edit', 'changes', None), ('plan_edit', 'plan', None),
                                   ('assessment', 'document', None), ('intake', 'email', 254),
