@@ -9,8 +9,10 @@ from flask.cli import with_appcontext
 
 def register(app: Flask) -> None:
     """Attach the commands to the app."""
+    from . import data_cli
     from .api.cli import api_tokens
 
+    data_cli.register(app)
     app.cli.add_command(demo)
     app.cli.add_command(answers_group)
     app.cli.add_command(api_tokens)
