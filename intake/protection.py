@@ -107,6 +107,15 @@ def init_app(app: Any) -> None:
     audit.init_app(app)
 
 
+def use_keys(app: Any, keys: Sequence[str]) -> Keyring:
+    """Put ``keys`` in force for ``app`` (tests, and after changing MESO_ENCRYPTION_KEYS in place)."""
+    global _fallback
+    keyring = keyring_for(tuple(keys))
+    app.config["ENCRYPTION_KEYS"] = list(keys)
+    app.extensions["meso_keyring"] = _fallback = keyring
+    return keyring
+
+
 def active_keyring() -> Keyring:
     """The keyring of the current app (or of the last app built, outside an app context)."""
     from flask import current_app, has_app_context
