@@ -42,7 +42,6 @@ SORT_LABELS = {
     "severity": _l("Highest severity, then soonest appointment"),
     "appointment": _l("Soonest appointment"),
     "submitted": _l("Oldest submission"),
-    "name": _l("Patient name"),
 }
 OUTCOME_LABELS = {
     Outcome.APPROVED: _l("Approved"),
@@ -70,7 +69,7 @@ class QueueFilterForm(FlaskForm):
                            default="", validators=[Optional()])
     appointment_from = DateField(_l("Appointment from"), validators=[Optional()])
     appointment_to = DateField(_l("Appointment to"), validators=[Optional()])
-    q = StringField(_l("Name or email contains"), validators=[Optional(), Length(max=254)])
+    q = StringField(_l("Name or email (a word or its first letters)"), validators=[Optional(), Length(max=254)])
     sort = SelectField(_l("Sort by"), choices=lambda: [(s, SORT_LABELS[s]) for s in SORTS], default="severity",
                        validators=[Optional()])
 

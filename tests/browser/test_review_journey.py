@@ -77,11 +77,11 @@ def test_review_an_intake_from_queue_to_print(page: Page, review_site: str, cons
     shot(page, "queue")
 
     page.get_by_label("Highest severity").select_option("precaution")
-    page.get_by_label("Name or email contains").fill("chloe")
+    page.get_by_label("Name or email (a word or its first letters)").fill("chloe")
     page.get_by_role("button", name="Show intakes").click()
     table = page.get_by_role("table")
     expect(table.get_by_role("row")).to_have_count(2)  # the header and Chloé
-    expect(page.get_by_label("Name or email contains")).to_have_value("chloe")
+    expect(page.get_by_label("Name or email (a word or its first letters)")).to_have_value("chloe")
     assert_accessible(page)
 
     table.get_by_role("link", name="Chloé Martin").click()

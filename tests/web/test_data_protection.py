@@ -272,3 +272,32 @@ def test_development_keeps_a_generated_key(tmp_path):
     first = build_config(tmp_path, {})["ENCRYPTION_KEYS"]
     assert build_config(tmp_path, {})["ENCRYPTION_KEYS"] == first
     assert (tmp_path / "encryption_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_concurrent_writers_keep_one_unbroken_chain(app):
+    import threading
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("concurrent writers need a server database")
+    errors: list[Exception] = []
+
+    def patient() -> None:
+        with app.app_context():
+            try:
+                for _ in range(8):
+                    start_intake(prefill={"full_name": "Same Time", "email": "same@time.test"})
+            except Exception as error:  # noqa: BLE001 - reported by the assertion below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=patient) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with app.app_context():
+        result = audit.verify(db.session)
+        assert result.ok and result.checked == 32

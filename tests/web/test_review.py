@@ -123,7 +123,7 @@ def test_the_queue_lists_highest_severity_then_soonest_appointment(signed_in, de
     assert "<caption>12 intakes</caption>" in html
     assert re.search(r"Awaiting review <span class=\"count\">12</span>", html)
     assert re.search(r"Not submitted yet <span class=\"count\">1</span>", html)
-    assert '<label class="label" for="q">Name or email contains</label>' in html
+    assert '<label class="label" for="q">Name or email (a word or its first letters)</label>' in html
     assert '<th scope="col">Open flags</th>' in html
 
 
