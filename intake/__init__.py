@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, make_response, render_template, request
 from flask_babel import gettext
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -93,6 +93,15 @@ def register_error_pages(app: Flask) -> None:
     def too_large(_error: Exception) -> tuple[str, int]:
         return render_error(413, gettext("That was too much to send at once"),
                             gettext("Shorten the longest answers and try again. Nothing was saved."))
+
+    @app.errorhandler(429)
+    def too_many_requests(_error: Exception) -> Any:
+        from .ratelimits import retry_after_seconds
+
+        seconds = retry_after_seconds()
+        response = make_response(render_template("too_many_requests.html", retry_after=seconds), 429)
+        response.headers["Retry-After"] = str(seconds)
+        return response
 
     @app.errorhandler(500)
     def server_error(_error: Exception) -> tuple[str, int]:

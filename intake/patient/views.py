@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 
 from ..answers import SECTION_TITLES, SECTIONS
 from ..assessment.calendar import plan_to_ics
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import Intake
 from ..operations import (
     AlreadySubmitted,
@@ -24,6 +24,7 @@ from ..operations import (
     start_intake,
 )
 from ..operations import submit_intake as submit_intake_operation
+from ..ratelimits import intake_start_limit, intake_submit_limit
 from ..ruleset import active_ruleset
 from . import blueprint
 from .forms import RowsField, SectionForm, section_form
@@ -76,6 +77,7 @@ def start() -> str:
 
 
 @blueprint.post("/start")
+@limiter.limit(intake_start_limit)
 def create_intake() -> Response:
     """Begin a new draft and send the patient to its first section, under the private link."""
     _intake, token = start_intake()
@@ -239,6 +241,7 @@ def render_review(intake: Intake, token: str, problems: list[tuple[str, str]]) -
 
 
 @blueprint.post("/i/<token>/submit", endpoint="submit_intake")
+@limiter.limit(intake_submit_limit)
 @with_intake
 def submit(intake: Intake, token: str) -> Any:
     """Submit the whole intake once; the rules assess it and the link turns read-only."""
