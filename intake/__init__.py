@@ -76,7 +76,12 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_error_pages(app: Flask) -> None:
-    def render_error(code: int, title: str, explanation: str) -> tuple[str, int]:
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    def render_error(code: int, title: str, explanation: str) -> Any:
+        if request.path.startswith("/api/"):
+            # An address under the API that matched no route still answers as the API does: JSON.
+            return {"code": code, "status": HTTP_STATUS_CODES.get(code, ""), "message": f"{title}. {explanation}"}, code
         return render_template("error.html", code=code, title=title, explanation=explanation), code
 
     @app.errorhandler(400)
@@ -89,6 +94,11 @@ def register_error_pages(app: Flask) -> None:
         return render_error(404, gettext("Page not found"),
                             gettext("Check the address, or use the link the clinic sent you."))
 
+    @app.errorhandler(405)
+    def method_not_allowed(_error: Exception) -> Any:
+        return render_error(405, gettext("That cannot be done at this address"),
+                            gettext("Go back and use the page's own buttons and links."))
+
     @app.errorhandler(413)
     def too_large(_error: Exception) -> tuple[str, int]:
         return render_error(413, gettext("That was too much to send at once"),
@@ -99,6 +109,9 @@ def register_error_pages(app: Flask) -> None:
         from .ratelimits import retry_after_seconds
 
         seconds = retry_after_seconds()
+        if request.path.startswith("/api/"):
+            body, _code = render_error(429, "Too many requests", f"Wait {seconds} seconds and try again")
+            return body, 429, {"Retry-After": str(seconds)}
         response = make_response(render_template("too_many_requests.html", retry_after=seconds), 429)
         response.headers["Retry-After"] = str(seconds)
         return response
