@@ -44,6 +44,7 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
+    security.init_request_checks(app)  # before the CSRF check, which would crash on a malformed form
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     security.init_app(app)

@@ -110,7 +110,10 @@ def create_intake() -> tuple[dict[str, Any], int, dict[str, str]]:
     """Validate the document on the clinic's today, assess it with the active rules and store it submitted."""
     if not request.is_json:
         raise ApiError(415, "Send the answers document with Content-Type: application/json.")
-    document = request.get_json(silent=True)
+    try:
+        document = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes: not an answers document
+        document = None
     if not isinstance(document, dict):
         raise ApiError(422, "Send the answers document as a JSON object.",
                        {"_schema": ["Expected a JSON object (the answers document)."]})
