@@ -77,6 +77,9 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_error_pages(app: Flask) -> None:
+    from . import outage
+
+    outage.init_app(app)  # a database outage: 503 keeping what was typed
     from werkzeug.http import HTTP_STATUS_CODES
 
     def render_error(code: int, title: str, explanation: str) -> Any:
