@@ -8,6 +8,7 @@ GET each page for its CSRF token, POST the form, follow nothing automatically.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import http.client
 import os
 import re
@@ -179,7 +180,14 @@ class Patient:
     submitted: bool = False  # the app answered "submitted" (redirect to the confirmation, which shows)
     failed_at: str = ""
     unavailable_pages: int = 0  # 503 pages seen (and retried)
-    kept_typing: int = 0  # of those, section pages that came back with the typed answer
+    unavailable_sections: int = 0  # of those, answers to a section POST
+    kept_typing: int = 0  # of those, section pages that came back with everything typed
+
+
+def kept_typing(page: str, form: list[tuple[str, str]]) -> bool:
+    """Whether a re-rendered page shows every value the patient had typed (escaped, as HTML shows it)."""
+    typed = [value for name, value in form if name not in ("csrf_token", "action") and value]
+    return all(html.escape(value, quote=False) in page for value in typed)
 
 
 def patient_journey(browser: Browser, patient: Patient, today: dt.date, retry_until: float = 0.0,
@@ -198,8 +206,9 @@ def patient_journey(browser: Browser, patient: Patient, today: dt.date, retry_un
             if status in (0, 503) and time.monotonic() < retry_until:
                 if status == 503:
                     patient.unavailable_pages += 1
-                    if kind == "section" and form and any(v == name for _k, v in form) and name in text:
-                        patient.kept_typing += 1
+                    if kind == "section" and form:
+                        patient.unavailable_sections += 1
+                        patient.kept_typing += kept_typing(text, form)
                 time.sleep(retry_pause)
                 if method == "POST" and not CSRF.search(text or ""):
                     # No page came back: fetch the form again for a fresh token before resending.
