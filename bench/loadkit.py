@@ -98,7 +98,10 @@ def gunicorn(database_url: str, workers: int, extra_env: dict[str, str] | None =
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
-        Path(log.name).unlink(missing_ok=True)
+        if "[ERROR]" in Path(log.name).read_text():  # gunicorn could not answer a request
+            print(f"(gunicorn logged errors: kept in {log.name})")
+        else:
+            Path(log.name).unlink(missing_ok=True)
 
 
 @dataclass

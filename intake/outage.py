@@ -8,6 +8,7 @@ connection (``pool_pre_ping`` replaces the dead ones) and the app recovers witho
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -35,6 +36,18 @@ def reset_session() -> None:
 def init_app(app: Flask) -> None:
     for error in OUTAGE_ERRORS:
         app.register_error_handler(error, database_unavailable)
+
+    # Registered after Flask-SQLAlchemy's, so it runs before it (teardowns run in reverse): a request that
+    # read and answered, then lost its connection, must not turn into a 500 when its session is closed.
+    @app.teardown_appcontext
+    def close_session_quietly(_error: BaseException | None) -> None:
+        try:
+            db.session.remove()
+        except sa_exc.DBAPIError:
+            # The connection is gone (SQLAlchemy invalidates it, the pool replaces it): the answer stands.
+            logger.warning("closing the database session failed: connection lost", exc_info=True)
+            with contextlib.suppress(sa_exc.SQLAlchemyError):
+                db.session.remove()
 
 
 def database_unavailable(error: Exception) -> Any:

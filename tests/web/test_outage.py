@@ -145,3 +145,24 @@ def test_staff_pages_and_the_api_during_an_outage(app, forms, client, outage):
     assert client.get("/api/v1/intakes", headers=bearer(secret)).status_code == 200
 
 
+
+
+def test_a_connection_lost_after_the_answer_does_not_turn_it_into_a_500(app, forms):
+    token = start(forms)
+
+    def lost(connection):
+        # As when the server ends the connection: it is gone (the transaction with it), and the rollback fails.
+        sa.event.remove(engine, "rollback", lost)
+        connection.invalidate()
+        raise sa.exc.OperationalError("ROLLBACK", {}, ConnectionError("terminating connection"))
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "rollback", lost)
+    try:
+        response = forms.client.get(f"/i/{token}/about")
+    finally:
+        if sa.event.contains(engine, "rollback", lost):
+            sa.event.remove(engine, "rollback", lost)
+    assert response.status_code == 200
+    assert forms.client.get(f"/i/{token}/about").status_code == 200
