@@ -63,7 +63,8 @@ def json_error(error: HTTPException) -> tuple[dict[str, Any], int, dict[str, str
         headers.update(data.get("headers") or {})
     if code == 429:
         seconds = retry_after_seconds()
-        body["message"] = f"Too many requests with this token: wait {seconds} seconds and try again."
+        sender = "with this token" if request.headers.get("Authorization") else "from this address"
+        body["message"] = f"Too many requests {sender}: wait {seconds} seconds and try again."
         headers["Retry-After"] = str(seconds)
     elif code == 413:
         body["message"] = (f"The request body is larger than the {current_app.config['MAX_CONTENT_LENGTH']} "
