@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, make_response, render_template, request
 from flask_babel import gettext
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -49,6 +49,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     protection.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
+    security.init_request_checks(app)  # before the CSRF check, which would crash on a malformed form
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     security.init_app(app)
@@ -81,7 +82,15 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_error_pages(app: Flask) -> None:
-    def render_error(code: int, title: str, explanation: str) -> tuple[str, int]:
+    from . import outage
+
+    outage.init_app(app)  # a database outage: 503 keeping what was typed
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    def render_error(code: int, title: str, explanation: str) -> Any:
+        if request.path.startswith("/api/"):
+            # An address under the API that matched no route still answers as the API does: JSON.
+            return {"code": code, "status": HTTP_STATUS_CODES.get(code, ""), "message": f"{title}. {explanation}"}, code
         return render_template("error.html", code=code, title=title, explanation=explanation), code
 
     @app.errorhandler(400)
@@ -94,10 +103,27 @@ def register_error_pages(app: Flask) -> None:
         return render_error(404, gettext("Page not found"),
                             gettext("Check the address, or use the link the clinic sent you."))
 
+    @app.errorhandler(405)
+    def method_not_allowed(_error: Exception) -> Any:
+        return render_error(405, gettext("That cannot be done at this address"),
+                            gettext("Go back and use the page's own buttons and links."))
+
     @app.errorhandler(413)
     def too_large(_error: Exception) -> tuple[str, int]:
         return render_error(413, gettext("That was too much to send at once"),
                             gettext("Shorten the longest answers and try again. Nothing was saved."))
+
+    @app.errorhandler(429)
+    def too_many_requests(_error: Exception) -> Any:
+        from .ratelimits import retry_after_seconds
+
+        seconds = retry_after_seconds()
+        if request.path.startswith("/api/"):
+            body, _code = render_error(429, "Too many requests", f"Wait {seconds} seconds and try again")
+            return body, 429, {"Retry-After": str(seconds)}
+        response = make_response(render_template("too_many_requests.html", retry_after=seconds), 429)
+        response.headers["Retry-After"] = str(seconds)
+        return response
 
     @app.errorhandler(500)
     def server_error(_error: Exception) -> tuple[str, int]:

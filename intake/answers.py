@@ -143,13 +143,30 @@ def _one_of(choices: tuple[tuple[Any, str], ...]) -> validate.OneOf:
     return validate.OneOf(values(choices), error=N_("Choose one of the options given."))
 
 
+#: Invisible characters that have no place in an answer: C0 controls but tab and newline, DEL, C1 controls.
+_CONTROL_CHARACTERS = frozenset(chr(code) for code in [*range(32), *range(127, 160)]) - {"\t", "\n", "\r"}
+CONTROL_CHARACTER_MESSAGE = N_("Remove the invisible control characters (they may come from copying and pasting).")
+#: What a decoder puts in place of bytes that were not valid UTF-8: the answer as sent was garbled.
+REPLACEMENT_CHARACTER = "\ufffd"
+UNREADABLE_TEXT_MESSAGE = N_("Some characters of this answer could not be read: type it again.")
+
+
+def refuse_control_characters(value: str) -> None:
+    """Refuse text with control characters other than tab and line breaks (a pasted NUL, ESC, bell…),
+    or with characters that arrived garbled (invalid UTF-8, decoded to U+FFFD)."""
+    if not _CONTROL_CHARACTERS.isdisjoint(value):
+        raise ValidationError(CONTROL_CHARACTER_MESSAGE)
+    if REPLACEMENT_CHARACTER in value:
+        raise ValidationError(UNREADABLE_TEXT_MESSAGE)
+
+
 def _text(required: bool = False, max_length: int = MAX_TEXT, **kwargs: Any) -> fields.String:
     length = (
         validate.Length(min=1, max=max_length, error=N_("Use between {min} and {max} characters."))
         if required
         else validate.Length(max=max_length, error=N_("Use at most {max} characters."))
     )
-    return fields.String(required=required, validate=length, **kwargs)
+    return fields.String(required=required, validate=[length, refuse_control_characters], **kwargs)
 
 
 def _choice_list(

@@ -13,7 +13,10 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from .answers import SECTION_TITLES, SECTIONS, AnswersSchema
+from .answers import SECTION_TITLES, SECTIONS, AnswersSchema, refuse_control_characters
+
+#: The same refusal as refuse_control_characters: tab, newline and carriage return are the only controls allowed.
+NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
 
 SCHEMA_ID = "https://meso-intake.example/schemas/answers.schema.json"
 
@@ -40,6 +43,8 @@ def _apply_validators(field: fields.Field, schema: dict[str, Any]) -> None:
                 schema["maximum"] = validator.max
         elif isinstance(validator, validate.Equal):
             schema["const"] = validator.comparable
+        elif validator is refuse_control_characters:
+            schema["pattern"] = NO_CONTROL_CHARACTERS
 
 
 def _field_schema(field: fields.Field) -> dict[str, Any]:

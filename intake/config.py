@@ -133,6 +133,11 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         # Per client address; several workers need a shared store (redis://…) to count together.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "SIGN_IN_RATE_LIMIT": env.get("SIGN_IN_RATE_LIMIT", "10 per minute"),
+        # A clinic's front-desk tablet starts many intakes from one address: generous, but a script is stopped.
+        "INTAKE_START_RATE_LIMIT": env.get("INTAKE_START_RATE_LIMIT", "60 per hour"),
+        "INTAKE_SUBMIT_RATE_LIMIT": env.get("INTAKE_SUBMIT_RATE_LIMIT", "60 per hour"),
+        # Per API token (per client address for requests without one).
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "120 per minute"),
         "WTF_CSRF_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,  # a patient may take an hour on one page
         "BABEL_DEFAULT_LOCALE": env.get("BABEL_DEFAULT_LOCALE", "en"),

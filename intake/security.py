@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -33,3 +33,16 @@ def init_app(app: Flask) -> None:
         if app.config["ENV_NAME"] == "production":
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
+
+
+def init_request_checks(app: Flask) -> None:
+    """Refuse malformed bodies before anything reads them (registered ahead of the CSRF check)."""
+
+    @app.before_request
+    def refuse_malformed_forms() -> None:
+        # A multipart part without a name parses to a None key, which Flask-WTF's CSRF check
+        # (and any code reading field names) cannot handle: refuse the request as malformed.
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype in (
+            "multipart/form-data", "application/x-www-form-urlencoded"
+        ) and None in request.form:
+            abort(400)

@@ -15,7 +15,7 @@ from ..operations import record
 from .models import ApiToken
 
 #: Lets secret scanners (and people) recognise a leaked token.
-TOKEN_PREFIX = "meso_"  # noqa: S105 - a label, not a secret
+TOKEN_PREFIX = "meso_"  # noqa: S105  # nosec B105 # a label, not a secret
 MAX_TOKEN_LENGTH = 200
 MAX_NAME_LENGTH = 120
 

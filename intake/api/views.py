@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, request, url_for
+from flask import current_app, g, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import RAISE, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from ..answers import AnswersSchema
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import Intake
 from ..operations import clinic_today
+from ..ratelimits import api_client_key, api_limit, retry_after_seconds
 from ..ruleset import active_ruleset
 from . import operations, tokens
 from .schemas import (
@@ -28,6 +29,8 @@ blueprint = Blueprint(
     description="Intakes for the clinic's other systems. Every request needs `Authorization: Bearer <token>`.",
 )
 REALM = 'Bearer realm="Meso Intake"'
+# Every route of the API, counted per token: checked before the token is, so floods of bad tokens count too.
+limiter.shared_limit(api_limit, scope="api", key_func=api_client_key)(blueprint)
 
 
 class ApiError(HTTPException):
@@ -58,11 +61,19 @@ def json_error(error: HTTPException) -> tuple[dict[str, Any], int, dict[str, str
     headers = dict(getattr(error, "extra_headers", {}))
     if isinstance(data, dict):
         headers.update(data.get("headers") or {})
+    if code == 429:
+        seconds = retry_after_seconds()
+        sender = "with this token" if request.headers.get("Authorization") else "from this address"
+        body["message"] = f"Too many requests {sender}: wait {seconds} seconds and try again."
+        headers["Retry-After"] = str(seconds)
+    elif code == 413:
+        body["message"] = (f"The request body is larger than the {current_app.config['MAX_CONTENT_LENGTH']} "
+                           "bytes accepted.")
     return body, code, headers
 
 
 # The app's HTML pages for these codes would be found before a class-wide handler.
-for _code in (400, 404, 413, 500):
+for _code in (400, 404, 413, 415, 429, 500):
     blueprint.register_error_handler(_code, json_error)
 
 
@@ -91,11 +102,19 @@ def _actor() -> str:
     requestBody={"required": True, "content": {"application/json": {"schema": AnswersSchema}}},
 )
 @blueprint.alt_response(401, schema=ErrorSchema, description="No valid token")
+@blueprint.alt_response(413, schema=ErrorSchema, description="The body is larger than MAX_CONTENT_LENGTH")
+@blueprint.alt_response(415, schema=ErrorSchema, description="The body is not sent as application/json")
 @blueprint.alt_response(422, schema=ErrorSchema, description="The answers document is not valid")
+@blueprint.alt_response(429, schema=ErrorSchema, description="Too many requests with this token (API_RATE_LIMIT)")
 @blueprint.response(201, IntakeCreatedSchema)
 def create_intake() -> tuple[dict[str, Any], int, dict[str, str]]:
     """Validate the document on the clinic's today, assess it with the active rules and store it submitted."""
-    document = request.get_json(silent=True)
+    if not request.is_json:
+        raise ApiError(415, "Send the answers document with Content-Type: application/json.")
+    try:
+        document = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes: not an answers document
+        document = None
     if not isinstance(document, dict):
         raise ApiError(422, "Send the answers document as a JSON object.",
                        {"_schema": ["Expected a JSON object (the answers document)."]})

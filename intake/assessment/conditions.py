@@ -999,6 +999,6 @@ def batch_test(
     # exec of text written above from compiled nodes only: indexes, operator expressions
     # and generated names; every value of a rule file is passed in as a constant.
     code = compile("\n".join(source.lines) + "\n", "<intake.assessment.conditions.batch_test>", "exec")
-    exec(code, namespace)  # noqa: S102
+    exec(code, namespace)  # noqa: S102  # nosec B102 # generated from compiled nodes, rule values as constants
     batch: Callable[[Sequence[Any]], list[Any]] = namespace["batch"]
     return batch

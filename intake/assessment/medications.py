@@ -556,7 +556,7 @@ def _parse(text: str, filename: str) -> dict[str, Any]:
     errors += _content_errors(data, located)
     if errors:
         raise RulesetInvalid(errors)
-    assert isinstance(data, dict)  # the schema accepted it, so it is a mapping
+    assert isinstance(data, dict)  # nosec B101 # the schema accepted it, so it is a mapping
     return data
 
 

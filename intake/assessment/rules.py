@@ -744,7 +744,8 @@ def _handler(
     namespace: dict[str, Any] = {"english_date": english_date, "build": build, "join": _join, "memo": memo,
                                  "memo_get": memo.get, "remember": _remember, "medicines": medicines}
     # exec of the text above: indexes and fixed names only, no value from a rule file.
-    exec(compile("\n".join(source) + "\n", "<intake.assessment.rules._handler>", "exec"), namespace)  # noqa: S102
+    code = compile("\n".join(source) + "\n", "<intake.assessment.rules._handler>", "exec")
+    exec(code, namespace)  # noqa: S102  # nosec B102 # generated above from fixed names, no rule-file value
     handle: Callable[[Any, Facts, DateFormatter], _Entry] = namespace["handle"]
     return handle
 

@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 
 from ..answers import SECTION_TITLES, SECTIONS
 from ..assessment.calendar import plan_to_ics
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import Intake
 from ..operations import (
     AlreadySubmitted,
@@ -24,6 +24,7 @@ from ..operations import (
     start_intake,
 )
 from ..operations import submit_intake as submit_intake_operation
+from ..ratelimits import intake_start_limit, intake_submit_limit
 from ..ruleset import active_ruleset
 from . import blueprint
 from .forms import RowsField, SectionForm, section_form
@@ -76,6 +77,7 @@ def start() -> str:
 
 
 @blueprint.post("/start")
+@limiter.limit(intake_start_limit)
 def create_intake() -> Response:
     """Begin a new draft and send the patient to its first section, under the private link."""
     _intake, token = start_intake()
@@ -182,7 +184,27 @@ def progress(intake: Intake, token: str, current: str | None) -> list[dict[str, 
     return steps
 
 
-def render_section(intake: Intake, token: str, form: SectionForm, focus: str | None = None) -> str:
+def render_section_unsaved(view_args: dict[str, Any]) -> str | None:
+    """The section just posted, filled with what the patient typed, when the database could not be reached.
+
+    Built from the request alone (no query): the database is down. Every question is shown,
+    since the answers that shape the form (sex, for pregnancy questions) cannot be read.
+    """
+    token, section = view_args.get("token"), view_args.get("section")
+    if section not in SECTIONS or not isinstance(token, str):
+        return None
+    form = section_form(section, {}, formdata=request.form)
+    steps = [{"number": number, "section": name, "title": gettext(SECTION_TITLES[name]),
+              "state": "current" if name == section else "todo", "url": None}
+             for number, name in enumerate(SECTION_NAMES, start=1)]
+    problem = gettext("We could not save this page: our records are unavailable for a moment. "
+                      "Your answers are still here. Wait a minute, then press Continue again.")
+    return render_section(None, token, form, steps=steps, problems=[(None, problem)])
+
+
+def render_section(intake: Intake | None, token: str, form: SectionForm, focus: str | None = None,
+                   steps: list[dict[str, Any]] | None = None,
+                   problems: list[tuple[str | None, str]] | None = None) -> str:
     section = form.section
     position = SECTION_NAMES.index(section)
     back = None
@@ -195,8 +217,8 @@ def render_section(intake: Intake, token: str, form: SectionForm, focus: str | N
         title=gettext(SECTION_TITLES[section]),
         step=position + 1,
         total=len(SECTION_NAMES),
-        steps=progress(intake, token, section),
-        problems=form.problems(),
+        steps=steps if steps is not None else progress(intake, token, section),
+        problems=problems if problems is not None else form.problems(),
         back_url=back,
         action_url=url_for("patient.edit_section", token=token, section=section,
                            next=request.args.get("next") if request.args.get("next") == "review" else None),
@@ -239,6 +261,7 @@ def render_review(intake: Intake, token: str, problems: list[tuple[str, str]]) -
 
 
 @blueprint.post("/i/<token>/submit", endpoint="submit_intake")
+@limiter.limit(intake_submit_limit)
 @with_intake
 def submit(intake: Intake, token: str) -> Any:
     """Submit the whole intake once; the rules assess it and the link turns read-only."""

@@ -165,7 +165,7 @@ def _review_flag(intake: Intake, rule_id: str, action: FlagAction, reason: str, 
     if review_state(intake).flag(rule_id) is None:
         raise ReviewRefused([(None, f"The flag {rule_id} is not on this intake's latest assessment.")])
     state = _claim(intake, expected_version)
-    assert state.assessment is not None
+    assert state.assessment is not None  # nosec B101 # narrows the type: only assessed intakes get here
     review = FlagReview(intake_id=intake.id, assessment_id=state.assessment.id, rule_id=rule_id,
                         action=action, reason=reason, staff_user_id=user.id, at=utcnow())
     db.session.add(review)
@@ -298,7 +298,7 @@ def edit_plan(intake: Intake, values: Mapping[str, Any], user: StaffUser, expect
     if not _differences(plan_values(current), values):
         raise ReviewRefused([(None, "That is the plan as it stands: nothing was changed.")])
     state = _claim(intake, expected_version)
-    assert state.assessment is not None
+    assert state.assessment is not None  # nosec B101 # narrows the type: only assessed intakes get here
     changes = _differences(plan_values(suggested), values)
     edit = PlanEdit(intake_id=intake.id, assessment_id=state.assessment.id, plan=edited_plan(suggested, values),
                     changes=changes, staff_user_id=user.id, at=utcnow())
@@ -351,7 +351,7 @@ def record_decision(
     if problems:
         raise ReviewRefused(problems)
     state = _claim(intake, expected_version)
-    assert state.assessment is not None
+    assert state.assessment is not None  # nosec B101 # narrows the type: only assessed intakes get here
     decision = Decision(
         intake_id=intake.id, assessment_id=state.assessment.id, outcome=chosen,
         defer_until=defer_until if chosen is Outcome.DEFERRED else None,

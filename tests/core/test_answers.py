@@ -240,3 +240,30 @@ def test_sections_cover_the_whole_document():
     document = copy.deepcopy(complete_document())
     for name, schema in SECTIONS.items():
         assert schema().load(document[name])
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\u009b"])
+def test_control_characters_in_free_text_are_refused_with_a_clear_message(character):
+    from intake.answers import CONTROL_CHARACTER_MESSAGE, GoalsSchema
+
+    with pytest.raises(ValidationError) as refused:
+        GoalsSchema().load({"goals": [], "other_goal": f"smoother{character}skin", "areas": ["face"]})
+    assert refused.value.messages == {"other_goal": [CONTROL_CHARACTER_MESSAGE]}
+
+
+def test_tabs_and_line_breaks_are_kept_in_free_text():
+    from intake.answers import GoalsSchema
+
+    loaded = GoalsSchema().load({"goals": [], "other_goal": "line one\r\nline\ttwo\n", "areas": ["face"]})
+    assert loaded["other_goal"] == "line one\r\nline\ttwo\n"
+
+
+def test_the_json_schema_refuses_the_same_control_characters():
+    import jsonschema
+
+    from intake.answers_jsonschema import NO_CONTROL_CHARACTERS
+
+    for text, valid in [("ok\ttext\r\n", True), ("bad\x00", False), ("bad\x1b[31m", False), ("bad\x9b", False),
+                        ("café ☕", True)]:
+        ok = jsonschema.Draft202012Validator({"type": "string", "pattern": NO_CONTROL_CHARACTERS}).is_valid(text)
+        assert ok is valid, text

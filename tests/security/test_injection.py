@@ -1,0 +1,113 @@
+"""SQL-injection strings in every search and filter, path traversal in every path parameter."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, urlencode
+
+import pytest
+
+from tests.web.api_helpers import bearer, make_admin, make_token
+
+from .conftest import data_rows, snapshot
+
+SQL_INJECTIONS = [
+    "' OR '1'='1",
+    "' OR 1=1 --",
+    "\" OR \"\"=\"",
+    "'; DROP TABLE intakes; --",
+    "1' UNION SELECT token_hash, email FROM intakes --",
+    "%' OR full_name LIKE '%",
+    "%",
+    "_",
+    "\\",
+    "1; SELECT pg_sleep(3)",
+    "' || (SELECT version()) || '",
+]
+QUEUE_FILTERS = ["q", "status", "severity", "sort", "appointment_from", "appointment_to", "page"]
+
+
+def listed(html: str) -> list[str]:
+    return re.findall(r'<th scope="row"><a href="/staff/intakes/\d+">([^<]+)</a>', html)
+
+
+@pytest.mark.parametrize("injection", SQL_INJECTIONS)
+def test_sql_injection_in_the_queue_filters_matches_nothing_and_breaks_nothing(app, as_practitioner, clinic,
+                                                                               injection):
+    client = as_practitioner.client
+    before = data_rows(app)
+    everyone = listed(client.get("/staff/queue?status=all").get_data(as_text=True))
+    assert len(everyone) >= 10
+    for name in QUEUE_FILTERS:
+        response = client.get("/staff/queue?" + urlencode({"status": "all", name: injection}))
+        assert response.status_code in (200, 400), (name, response.status_code)
+        page = response.get_data(as_text=True)
+        if name == "q":
+            # Searched for as text: no row has it in its name or email.
+            assert response.status_code == 200 and listed(page) == [], injection
+        elif response.status_code == 400:
+            assert "error-summary" in page  # the filter is refused with its message
+        csv = client.get("/staff/intakes.csv?" + urlencode({name: injection}))
+        assert csv.status_code in (200, 400), (name, csv.status_code)
+    assert data_rows(app) == before
+    assert listed(client.get("/staff/queue?status=all").get_data(as_text=True)) == everyone
+
+
+@pytest.mark.parametrize("injection", SQL_INJECTIONS[:6])
+def test_sql_injection_in_the_api_filters_is_refused_or_matches_nothing(app, client, clinic, injection):
+    make_admin(app)
+    _id, secret = make_token(app)
+    before = data_rows(app)
+    for name in ("q", "status", "severity", "sort", "appointment_from", "page", "per_page"):
+        response = client.get("/api/v1/intakes?" + urlencode({name: injection}), headers=bearer(secret))
+        assert response.status_code in (200, 422), (name, response.status_code)
+        if response.status_code == 200:
+            assert response.json["items"] == [], (name, injection)
+        else:
+            assert response.json["errors"], name
+    response = client.get(f"/api/v1/intakes/{quote(injection, safe='')}", headers=bearer(secret))
+    assert response.status_code == 404 and response.is_json
+    assert data_rows(app) == before
+
+
+TRAVERSALS = ["../../etc/passwd", "..%2f..%2fetc%2fpasswd", "%2e%2e/%2e%2e/etc/passwd", "....//....//etc/passwd",
+              "..\\..\\windows\\win.ini", "/etc/passwd", "%00../../etc/passwd", "..%252f..%252fetc%252fpasswd"]
+
+
+@pytest.mark.parametrize("traversal", TRAVERSALS)
+def test_path_traversal_in_path_parameters_reaches_no_file(app, client, as_practitioner, clinic, traversal):
+    intake_id = clinic["Margaret Doyle"]
+    staff = as_practitioner.client
+    urls = [
+        f"/static/{traversal}",
+        f"/static/css/{traversal}",
+        f"/i/{traversal}",
+        f"/i/{traversal}/about",
+        f"/i/{traversal}/plan.ics",
+        f"/staff/intakes/{traversal}",
+        f"/staff/intakes/{intake_id}/{traversal}",
+    ]
+    for url in urls:
+        response = staff.get(url, follow_redirects=True)  # // is merged by a redirect first
+        body = response.get_data()
+        assert response.status_code in (400, 404, 405), (url, response.status_code)
+        assert b"root:" not in body and b"[fonts]" not in body, url
+    # A rule id is a name looked up in the assessment, never a file.
+    from tests.conftest import csrf_token
+
+    token = csrf_token(staff.get(f"/staff/intakes/{intake_id}").get_data(as_text=True))
+    before = snapshot(app)
+    response = staff.post(f"/staff/intakes/{intake_id}/flags/{quote(traversal, safe='')}",
+                          data={"csrf_token": token, "action": "acknowledge"})
+    assert response.status_code in (404, 422), response.status_code
+    assert b"root:" not in response.get_data()
+    assert snapshot(app) == before
+
+
+def test_there_is_no_upload_to_traverse_with(app):
+    """No route takes a file: nothing in the app reads request.files (checked so a new upload gets its tests)."""
+    from pathlib import Path
+
+    sources = Path(__file__).resolve().parents[2] / "intake"
+    readers = [path.name for path in sources.rglob("*.py") if "request.files" in path.read_text()]
+    assert readers == [], f"{readers} read uploads: add path traversal tests for them here"
