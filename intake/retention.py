@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import sqlite3
-import subprocess  # nosec B404 - pg_dump/pg_restore, with argument lists, never a shell
+import subprocess  # nosec B404 # pg_dump/pg_restore, with argument lists, never a shell
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -243,6 +243,6 @@ def restore(path: Path) -> None:
 def _run(command: list[str]) -> None:
     if shutil.which(command[0]) is None:
         raise BackupError(f"{command[0]} is not installed (apt-get install postgresql-client)")
-    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603  # nosec B603
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603  # nosec B603 # the command is a fixed list (pg_dump/pg_restore + our paths), no shell
     if done.returncode != 0:
         raise BackupError(f"{command[0]} failed: {done.stderr.strip()}")
