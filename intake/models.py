@@ -21,6 +21,8 @@ def utcnow() -> dt.datetime:
 class IntakeStatus(enum.StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
+    #: Submitted, then sent back by a practitioner: only ``reopened_sections`` may change.
+    REOPENED = "reopened"
 
 
 def hash_token(token: str) -> str:
@@ -54,6 +56,16 @@ class Intake(db.Model):
     submitted_at: Mapped[dt.datetime | None]
     #: Bumped on every write; a stale writer gets a conflict instead of overwriting.
     version: Mapped[int] = mapped_column(default=1)
+    #: When staff invited the patient (None: the patient started on their own or via the API).
+    invited_at: Mapped[dt.datetime | None]
+    #: When the patient first saved a section.
+    started_at: Mapped[dt.datetime | None]
+    #: When the current private link was issued; it expires PATIENT_LINK_DAYS later.
+    link_issued_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow)
+    #: Set when staff revoke the current link (a new one clears it).
+    link_revoked_at: Mapped[dt.datetime | None]
+    #: The sections a "more information needed" decision reopened for the patient.
+    reopened_sections: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     assessments: Mapped[list[Assessment]] = relationship(
         back_populates="intake", order_by="Assessment.id", cascade="all, delete-orphan"
@@ -68,6 +80,16 @@ class Intake(db.Model):
     @property
     def is_submitted(self) -> bool:
         return self.status != IntakeStatus.DRAFT
+
+    @property
+    def is_reopened(self) -> bool:
+        return self.status == IntakeStatus.REOPENED
+
+    def may_edit(self, section: str) -> bool:
+        """Whether the patient may change ``section`` now: any in a draft, the reopened ones after."""
+        if self.status == IntakeStatus.DRAFT:
+            return True
+        return self.is_reopened and section in (self.reopened_sections or [])
 
 
 class Assessment(db.Model):

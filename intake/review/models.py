@@ -84,6 +84,8 @@ class Decision(db.Model):
     defer_until: Mapped[dt.date | None]
     #: For "more information needed": the question for the patient.
     question: Mapped[str] = mapped_column(Text, default="")
+    #: For "more information needed": the answer sections reopened for the patient.
+    reopened_sections: Mapped[list[str] | None] = mapped_column(JSON)
     note: Mapped[str] = mapped_column(Text, default="")
     #: The plan agreed (the practitioner's edit, else the suggestion); None without a plan.
     plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, case, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -21,7 +21,7 @@ from .models import Decision, FlagReview
 
 PER_PAGE = 25
 #: Review statuses in the order the queue lists them; "awaiting_review" is where work waits.
-STATUSES = ("awaiting_review", "draft", "more_information_needed", "deferred", "approved",
+STATUSES = ("awaiting_review", "invited", "draft", "more_information_needed", "deferred", "approved",
             "approved_with_precautions", "not_suitable")
 SEVERITIES = ("contraindicated", "defer", "precaution", "suitable")
 SORTS = ("severity", "appointment", "submitted", "name")
@@ -85,6 +85,8 @@ def _joined(columns: list[Any]) -> tuple[Select[Any], ColumnElement[str]]:
     decided = (select(Decision.intake_id, func.max(Decision.id).label("decision_id"))
                .group_by(Decision.intake_id).subquery("latest_decision"))
     status = case(
+        (and_(Intake.status == IntakeStatus.DRAFT, Intake.invited_at.is_not(None), Intake.started_at.is_(None)),
+         "invited"),
         (Intake.status == IntakeStatus.DRAFT, "draft"),
         # A decision on an earlier assessment does not cover a resubmitted intake.
         (or_(Decision.id.is_(None), Decision.assessment_id != Assessment.id), "awaiting_review"),

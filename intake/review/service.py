@@ -12,11 +12,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..answers import SECTIONS
 from ..assessment import Ruleset
 from ..auth.models import StaffUser
 from ..extensions import db
-from ..models import Assessment, AuditEntry, Intake, utcnow
-from ..operations import record
+from ..models import Assessment, AuditEntry, Intake, IntakeStatus, utcnow
+from ..operations import record, replace_link_token
 from .models import APPROVALS, Decision, FlagAction, FlagReview, Outcome, PlanEdit
 
 #: Longest interval between sessions a practitioner may set (a sanity bound, not a protocol one).
@@ -323,8 +324,14 @@ def record_decision(
     defer_until: dt.date | None = None,
     question: str = "",
     note: str = "",
+    reopen: list[str] | None = None,
 ) -> Decision:
-    """Sign a decision on the latest assessment: who, when, which ruleset, which plan."""
+    """Sign a decision on the latest assessment: who, when, which ruleset, which plan.
+
+    "More information needed" reopens the ``reopen`` sections for the patient and gives them a
+    fresh private link: its token is on the returned decision as ``patient_link_token``
+    (never stored; the caller shows or sends it once).
+    """
     _reviewable(intake)
     question, note = question.strip(), note.strip()
     try:
@@ -337,6 +344,9 @@ def record_decision(
         problems.append(("defer_until", "Give the date treatment is deferred until, after today."))
     if chosen is Outcome.MORE_INFORMATION_NEEDED and not question:
         problems.append(("question", "Write the question for the patient."))
+    reopen = [section for section in SECTIONS if section in set(reopen or [])]
+    if chosen is Outcome.MORE_INFORMATION_NEEDED and not reopen:
+        problems.append(("reopen", "Choose the sections the patient should answer again."))
     if chosen is Outcome.NOT_SUITABLE and not note:
         problems.append(("note", "Write a note saying why this intake is not suitable."))
     if chosen in APPROVALS:
@@ -356,14 +366,30 @@ def record_decision(
         intake_id=intake.id, assessment_id=state.assessment.id, outcome=chosen,
         defer_until=defer_until if chosen is Outcome.DEFERRED else None,
         question=question if chosen is Outcome.MORE_INFORMATION_NEEDED else "", note=note,
+        reopened_sections=reopen if chosen is Outcome.MORE_INFORMATION_NEEDED else None,
         plan=state.current_plan if chosen in APPROVALS else None,
         staff_user_id=user.id, signed_at=utcnow(), ruleset_version=state.assessment.ruleset_version,
     )
     db.session.add(decision)
+    token = None
+    if chosen is Outcome.MORE_INFORMATION_NEEDED:
+        intake.status = IntakeStatus.REOPENED
+        intake.reopened_sections = reopen
+        token = replace_link_token(intake)
+    elif intake.status == IntakeStatus.REOPENED:
+        # A later decision closes the patient's reopened sections.
+        intake.status = IntakeStatus.SUBMITTED
+        intake.reopened_sections = []
     db.session.flush()
     record(user.actor, "decision.recorded", intake, f"Decision: {chosen.replace('_', ' ')}",
            outcome=str(chosen), decision_id=decision.id, ruleset_version=decision.ruleset_version,
            defer_until=decision.defer_until.isoformat() if decision.defer_until else None,
            version=intake.version)
+    if token is not None:
+        record(user.actor, "intake.reopened", intake, f"Sections reopened for the patient: {', '.join(reopen)}",
+               sections=reopen, question=question, version=intake.version)
+        record(user.actor, "link.issued", intake, "New private link issued for the patient's answer",
+               version=intake.version)
     _commit(intake)
+    decision.patient_link_token = token  # type: ignore[attr-defined]
     return decision

@@ -122,7 +122,7 @@ def test_the_queue_lists_highest_severity_then_soonest_appointment(signed_in, de
     assert names(html) == DEFAULT_ORDER
     assert "<caption>12 intakes</caption>" in html
     assert re.search(r"Awaiting review <span class=\"count\">12</span>", html)
-    assert re.search(r"Not submitted yet <span class=\"count\">1</span>", html)
+    assert re.search(r"Started, not submitted <span class=\"count\">1</span>", html)
     assert '<label class="label" for="q">Name or email contains</label>' in html
     assert '<th scope="col">Open flags</th>' in html
 
@@ -316,12 +316,13 @@ def test_more_information_needed_keeps_the_question(app, signed_in, demo):
     intake_id = demo["Chloé Martin"]
     response = signed_in.post(f"{record_url(intake_id)}/decision",
                               {"version": version(app, intake_id), "outcome": "more_information_needed",
-                               "question": "When was your last cold sore?"}, page=record_url(intake_id))
-    assert response.status_code == 302
+                               "question": "When was your last cold sore?", "reopen": "skin"},
+                              page=record_url(intake_id))
+    assert response.status_code == 200  # the page with the patient's new link
     with app.app_context():
         decision = db.session.scalar(select(Decision))
-        assert (decision.outcome, decision.question, decision.plan) == (
-            "more_information_needed", "When was your last cold sore?", None)
+        assert (decision.outcome, decision.question, decision.plan, decision.reopened_sections) == (
+            "more_information_needed", "When was your last cold sore?", None, ["skin"])
 
 
 # --- the plan -----------------------------------------------------------------------------------
