@@ -19,7 +19,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import answers
@@ -124,7 +124,7 @@ class CheckboxesField(SelectMultipleField):
         known = {value for value, _label in self.all_choices}
         unknown = [value for value in self.data or [] if value not in known]
         if unknown:
-            raise ValueError(_l("Choose sections from the list."))
+            raise ValidationError(_l("Choose sections from the list."))
 
 
 class DecisionForm(VersionedForm):
