@@ -35,6 +35,15 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+#: How the queue ranks an assessment's outcome (higher is more severe).
+SEVERITY_RANK = {"suitable": 0, "precaution": 1, "defer": 2, "contraindicated": 3}
+
+
+def queue_sort_key(outcome: str | None, appointment_date: dt.date | None) -> int:
+    """The queue's default order in one indexable number: most severe first, booked before not booked."""
+    return (3 - SEVERITY_RANK.get(outcome or "", -1)) * 2 + (0 if appointment_date else 1)
+
+
 class Intake(db.Model):
     """One patient's consultation intake, from first draft to submission."""
 
@@ -66,6 +75,19 @@ class Intake(db.Model):
     link_revoked_at: Mapped[dt.datetime | None]
     #: The sections a "more information needed" decision reopened for the patient.
     reopened_sections: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Kept by the operations so the queue filters and sorts on this table alone (no
+    # per-request grouping over assessments and decisions):
+    #: invited, draft, awaiting_review, or the latest decision's outcome (intake.review.queue.STATUSES).
+    review_status: Mapped[str] = mapped_column(String(30), default="draft")
+    #: The latest assessment's outcome (None before submission).
+    latest_outcome: Mapped[str | None] = mapped_column(String(20))
+    #: queue_sort_key(latest_outcome, appointment_date).
+    queue_sort: Mapped[int] = mapped_column(default=9)
+
+    __table_args__ = (
+        Index("ix_intake_queue", "review_status", "queue_sort", "appointment_date", "id"),
+        Index("ix_intake_review_status_submitted_at", "review_status", "submitted_at"),
+    )
 
     assessments: Mapped[list[Assessment]] = relationship(
         back_populates="intake", order_by="Assessment.id", cascade="all, delete-orphan"
@@ -80,6 +102,10 @@ class Intake(db.Model):
     @property
     def is_submitted(self) -> bool:
         return self.status != IntakeStatus.DRAFT
+
+    def refresh_queue_columns(self) -> None:
+        """Recompute queue_sort after the outcome or the appointment changed."""
+        self.queue_sort = queue_sort_key(self.latest_outcome, self.appointment_date)
 
     @property
     def is_reopened(self) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .answers import SECTIONS, dump_answers, load_answers
 from .assessment import Ruleset, assess
 from .extensions import db
-from .models import Assessment, AuditEntry, Intake, IntakeStatus, hash_token, new_token, utcnow
+from .models import Assessment, AuditEntry, Intake, IntakeStatus, hash_token, new_token, queue_sort_key, utcnow
 
 
 class AlreadySubmitted(Exception):
@@ -105,7 +105,7 @@ def invite_patient(full_name: str, email: str, appointment_date: dt.date, actor:
     about = {"full_name": full_name, "email": email,
              "appointment_date": appointment_date.isoformat()}
     intake = Intake(token_hash=hash_token(token), status=IntakeStatus.DRAFT, answers={"about": about},
-                    invited_at=utcnow(), link_issued_at=utcnow())
+                    invited_at=utcnow(), link_issued_at=utcnow(), review_status="invited")
     _copy_contact_details(intake)
     db.session.add(intake)
     db.session.flush()
@@ -136,6 +136,7 @@ def _copy_contact_details(intake: Intake) -> None:
     intake.email = about.get("email") or None
     appointment = about.get("appointment_date")
     intake.appointment_date = dt.date.fromisoformat(appointment) if appointment else None
+    intake.refresh_queue_columns()
 
 
 def save_section(intake: Intake, section: str, loaded: Mapping[str, Any]) -> None:
@@ -158,6 +159,8 @@ def _save_section_once(intake: Intake, section: str, loaded: Mapping[str, Any]) 
         raise AlreadySubmitted
     if intake.started_at is None:
         intake.started_at = utcnow()
+    if intake.review_status == "invited":
+        intake.review_status = "draft"
     schema = SECTIONS[section]()
     document = dict(intake.answers or {})
     document[section] = schema.dump(loaded)
@@ -193,6 +196,9 @@ def submit_intake(intake: Intake, ruleset: Ruleset, today: dt.date, actor: str =
         .values(
             status=IntakeStatus.SUBMITTED,
             reopened_sections=[],
+            review_status="awaiting_review",
+            latest_outcome=result.outcome,
+            queue_sort=queue_sort_key(result.outcome, answers["about"]["appointment_date"]),
             submitted_at=utcnow(),
             answers=dump_answers(answers),
             full_name=answers["about"]["full_name"],

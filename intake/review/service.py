@@ -371,6 +371,7 @@ def record_decision(
         staff_user_id=user.id, signed_at=utcnow(), ruleset_version=state.assessment.ruleset_version,
     )
     db.session.add(decision)
+    intake.review_status = str(chosen)
     token = None
     if chosen is Outcome.MORE_INFORMATION_NEEDED:
         intake.status = IntakeStatus.REOPENED
