@@ -78,7 +78,7 @@ class Intake(db.Model):
     # Kept by the operations so the queue filters and sorts on this table alone (no
     # per-request grouping over assessments and decisions):
     #: invited, draft, awaiting_review, or the latest decision's outcome (intake.review.queue.STATUSES).
-    review_status: Mapped[str] = mapped_column(String(30), default="draft")
+    review_status: Mapped[str] = mapped_column(String(30), default="draft", index=True)
     #: The latest assessment's outcome (None before submission).
     latest_outcome: Mapped[str | None] = mapped_column(String(20))
     #: queue_sort_key(latest_outcome, appointment_date).
@@ -86,7 +86,6 @@ class Intake(db.Model):
 
     __table_args__ = (
         Index("ix_intake_queue", "review_status", "queue_sort", "appointment_date", "id"),
-        Index("ix_intake_review_status_submitted_at", "review_status", "submitted_at"),
     )
 
     assessments: Mapped[list[Assessment]] = relationship(

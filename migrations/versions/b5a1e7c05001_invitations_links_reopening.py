@@ -47,7 +47,8 @@ def upgrade():
             + (CASE WHEN appointment_date IS NULL THEN 1 ELSE 0 END)
     """)
     op.create_index("ix_intake_queue", "intake", ["review_status", "queue_sort", "appointment_date", "id"])
-    op.create_index("ix_intake_review_status_submitted_at", "intake", ["review_status", "submitted_at"])
+    # Narrow, for the counts per status.
+    op.create_index("ix_intake_review_status", "intake", ["review_status"])
     with op.batch_alter_table("decision") as batch:
         batch.add_column(sa.Column("reopened_sections", sa.JSON(), nullable=True))
 
@@ -55,7 +56,7 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table("decision") as batch:
         batch.drop_column("reopened_sections")
-    op.drop_index("ix_intake_review_status_submitted_at", table_name="intake")
+    op.drop_index("ix_intake_review_status", table_name="intake")
     op.drop_index("ix_intake_queue", table_name="intake")
     with op.batch_alter_table("intake") as batch:
         batch.drop_column("queue_sort")
