@@ -35,7 +35,7 @@ from intake import create_app  # noqa: E402
 from intake.auth import service as accounts  # noqa: E402
 from intake.demo_intakes import seed_intakes  # noqa: E402
 from intake.extensions import db  # noqa: E402
-from intake.models import Assessment, Intake, hash_token  # noqa: E402
+from intake.models import Assessment, Intake, hash_token, queue_sort_key  # noqa: E402
 from intake.review.models import Decision, FlagReview  # noqa: E402
 
 TODAY = dt.date(2026, 11, 25)
@@ -85,15 +85,19 @@ def fill(count: int, seed: int = 20261125) -> None:
                    "completed_sections": [], "full_name": name, "email": email, "appointment_date": appointment,
                    "created_at": created, "updated_at": created, "version": 1, "link_issued_at": created,
                    "reopened_sections": [], "status": "draft", "submitted_at": None, "invited_at": None,
-                   "started_at": None}
+                   "started_at": None, "review_status": "draft", "latest_outcome": None,
+                   "queue_sort": queue_sort_key(None, appointment)}
             if kind < 0.05:  # invited, not started
-                row.update(invited_at=created, answers={"about": {"full_name": name, "email": email}})
+                row.update(invited_at=created, answers={"about": {"full_name": name, "email": email}},
+                           review_status="invited")
             elif kind < 0.15:  # started, not submitted
                 row.update(started_at=created, answers={"about": shape["answers"]["about"]},
                            completed_sections=["about"])
             else:
                 row.update(status="submitted", submitted_at=created + dt.timedelta(minutes=20),
-                           answers=shape["answers"], completed_sections=list(shape["answers"]))
+                           answers=shape["answers"], completed_sections=list(shape["answers"]),
+                           review_status="awaiting_review", latest_outcome=shape["outcome"],
+                           queue_sort=queue_sort_key(shape["outcome"], appointment))
                 for _again in range(2 if rng.random() < 0.05 else 1):
                     assessments.append({"id": next_assessment, "intake_id": intake_id, "created_at": created,
                                         "assessed_on": TODAY, "ruleset_version": shape["ruleset_version"],
@@ -108,6 +112,7 @@ def fill(count: int, seed: int = 20261125) -> None:
                                     "staff_user_id": staff.id, "at": created})
                 if rng.random() < 0.35:
                     outcome = rng.choice(["approved", "approved_with_precautions", "deferred", "not_suitable"])
+                    row["review_status"] = outcome
                     decisions.append({"intake_id": intake_id, "assessment_id": latest, "outcome": outcome,
                                       "defer_until": TODAY + dt.timedelta(days=30) if outcome == "deferred" else None,
                                       "question": "", "note": "bench", "plan": None, "staff_user_id": staff.id,
@@ -127,8 +132,9 @@ def fill(count: int, seed: int = 20261125) -> None:
             for table in ("intake", "assessment"):
                 connection.exec_driver_sql(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-            connection.exec_driver_sql("ANALYZE")
             connection.commit()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")  # what autovacuum does after a bulk load
     else:
         with db.engine.connect() as connection:
             connection.exec_driver_sql("ANALYZE")
@@ -172,11 +178,14 @@ def main() -> None:
             fill(options.count)
         total = db.session.scalar(select(func.count()).select_from(Intake))
         decided = db.session.scalar(select(Intake.id).join(Decision, Decision.intake_id == Intake.id).limit(1))
-        print(f"{db.engine.dialect.name}: {total:,} intakes; {options.requests} requests per page")
+        counted = select(Intake.review_status, func.count()).group_by(Intake.review_status)
+        counts = dict(db.session.execute(counted).tuples().all())
+        print(f"{db.engine.dialect.name}: {total:,} intakes {counts}; {options.requests} requests per page")
     client = app.test_client()
     sign_in(client)
     pages = {
         "queue, first page": "/staff/queue",
+        "queue, filtered (status + severity)": "/staff/queue?status=awaiting_review&severity=precaution",
         "queue, filtered (status + severity + name)": "/staff/queue?status=awaiting_review&severity=precaution&q=smith",
         "queue, any status, by name, page 40": "/staff/queue?status=all&sort=name&page=40",
         "record page": f"/staff/intakes/{decided}",
