@@ -179,7 +179,7 @@ def main() -> None:
         total = db.session.scalar(select(func.count()).select_from(Intake))
         decided = db.session.scalar(select(Intake.id).join(Decision, Decision.intake_id == Intake.id).limit(1))
         counted = select(Intake.review_status, func.count()).group_by(Intake.review_status)
-        counts = dict(db.session.execute(counted).tuples().all())
+        counts = {status: number for status, number in db.session.execute(counted)}
         print(f"{db.engine.dialect.name}: {total:,} intakes {counts}; {options.requests} requests per page")
     client = app.test_client()
     sign_in(client)

@@ -376,3 +376,40 @@ def test_the_override_report_counts_per_rule(app, signed_in, demo):
     assert f"{first},{flagged},0,1,1.000" in csv_text.splitlines()
     with app.app_context():
         assert db.session.scalar(select(AuditEntry.action).where(AuditEntry.action == "report.exported"))
+
+
+# --- the queue's columns ------------------------------------------------------------------------
+
+
+def test_the_queue_columns_follow_every_operation(app, signed_in, demo, outbox):
+    """review_status, latest_outcome and queue_sort equal what the assessments and decisions say."""
+    from intake.models import queue_sort_key
+
+    chloe, amelia = demo["Chloé Martin"], demo["Amelia Hart"]
+    token = link_token(ask(signed_in, app, chloe).get_data(as_text=True))
+    save(signed_in, token, "skin", {"cold_sore_history": "no"})
+    signed_in.post(f"/i/{token}/submit", {}, page=f"/i/{token}/review")
+    signed_in.post(f"{record_url(amelia)}/decision", {"version": version(app, amelia), "outcome": "approved"},
+                   page=record_url(amelia))
+    invite(signed_in)
+    started = start(signed_in)
+    save(signed_in, started, "about")
+    with app.app_context():
+        intakes = db.session.scalars(select(Intake)).all()
+        assert len(intakes) == 15  # 13 demo, 1 invited, 1 started
+        for intake in intakes:
+            latest = intake.latest_assessment
+            decision = db.session.scalar(select(Decision).where(Decision.intake_id == intake.id)
+                                         .order_by(Decision.id.desc()).limit(1))
+            if intake.status == IntakeStatus.DRAFT:
+                expected = "invited" if intake.invited_at and not intake.started_at else "draft"
+            elif decision is None or decision.assessment_id != latest.id:
+                expected = "awaiting_review"
+            else:
+                expected = decision.outcome
+            assert intake.review_status == expected, intake.full_name
+            assert intake.latest_outcome == (latest.outcome if latest else None)
+            assert intake.queue_sort == queue_sort_key(intake.latest_outcome, intake.appointment_date)
+        statuses = {intake.full_name: intake.review_status for intake in intakes}
+    assert statuses["Chloé Martin"] == "awaiting_review" and statuses["Amelia Hart"] == "approved"
+    assert statuses["Ruth Ellis"] == "invited" and statuses["Ana Pereira"] == "draft"
