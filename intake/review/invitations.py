@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -18,10 +18,15 @@ from . import blueprint
 from .forms import InviteForm, LinkForm
 
 
-def render_link(intake: Intake, token: str, *, reason: str, emailed: bool | None) -> str:
+def render_link(intake: Intake, token: str, *, reason: str, emailed: bool | None) -> Response:
     """The page that shows a freshly issued private link, once (only its hash is stored)."""
-    return render_template("review/link.html", intake=intake, private_link=private_link(token), reason=reason,
-                           emailed=emailed, expires_at=operations.link_expires_at(intake))
+    response = make_response(render_template(
+        "review/link.html", intake=intake, private_link=private_link(token), reason=reason, emailed=emailed,
+        expires_at=operations.link_expires_at(intake)))
+    # The page holds a working patient link: keep it out of caches and Referer headers.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @blueprint.route("/invite", methods=["GET", "POST"])

@@ -118,6 +118,7 @@ def test_an_invitation_prefills_an_intake_and_emails_its_private_link(app, signe
     html = response.get_data(as_text=True)
     token = link_token(html)
     assert "The link was emailed to ruth@example.org." in html
+    assert response.headers["Cache-Control"] == "no-store"
     assert len(outbox) == 1 and outbox[0].to == ["ruth@example.org"]
     assert f"http://localhost/i/{token}" in outbox[0].body
 
