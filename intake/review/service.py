@@ -16,8 +16,8 @@ from ..answers import SECTIONS
 from ..assessment import Ruleset
 from ..auth.models import StaffUser
 from ..extensions import db
-from ..models import Assessment, AuditEntry, Intake, IntakeStatus, utcnow
-from ..operations import record, replace_link_token
+from ..models import Assessment, AuditEntry, Intake, IntakeStatus, hash_token, new_token, utcnow
+from ..operations import record
 from .models import APPROVALS, Decision, FlagAction, FlagReview, Outcome, PlanEdit
 
 #: Longest interval between sessions a practitioner may set (a sanity bound, not a protocol one).
@@ -120,11 +120,16 @@ def record_view(intake: Intake, user: StaffUser, what: str = "viewed") -> None:
     db.session.commit()
 
 
-def _claim(intake: Intake, expected_version: int) -> ReviewState:
-    """Bump the intake's version from ``expected_version``, or raise Conflict (nothing written)."""
+def _claim(intake: Intake, expected_version: int, **changes: Any) -> ReviewState:
+    """Bump the intake's version from ``expected_version``, or raise Conflict (nothing written).
+
+    ``changes`` are set on the intake in the same UPDATE (one version step per operation).
+    """
     if intake.version != expected_version:
         raise Conflict(intake, expected_version, changes_since(intake, expected_version))
     intake.updated_at = utcnow()
+    for name, value in changes.items():
+        setattr(intake, name, value)
     try:
         # UPDATE … WHERE version = expected: of two writers on the same version only one matches.
         db.session.flush()
@@ -360,7 +365,17 @@ def record_decision(
                                  "written reason before approving."))
     if problems:
         raise ReviewRefused(problems)
-    state = _claim(intake, expected_version)
+    # The intake's own changes go into the claiming UPDATE: one version step for the decision.
+    changes: dict[str, Any] = {"review_status": str(chosen)}
+    token = None
+    if chosen is Outcome.MORE_INFORMATION_NEEDED:
+        token = new_token()
+        changes.update(status=IntakeStatus.REOPENED, reopened_sections=reopen, token_hash=hash_token(token),
+                       link_issued_at=utcnow(), link_revoked_at=None)
+    elif intake.status == IntakeStatus.REOPENED:
+        # A later decision closes the patient's reopened sections.
+        changes.update(status=IntakeStatus.SUBMITTED, reopened_sections=[])
+    state = _claim(intake, expected_version, **changes)
     assert state.assessment is not None
     decision = Decision(
         intake_id=intake.id, assessment_id=state.assessment.id, outcome=chosen,
@@ -371,16 +386,6 @@ def record_decision(
         staff_user_id=user.id, signed_at=utcnow(), ruleset_version=state.assessment.ruleset_version,
     )
     db.session.add(decision)
-    intake.review_status = str(chosen)
-    token = None
-    if chosen is Outcome.MORE_INFORMATION_NEEDED:
-        intake.status = IntakeStatus.REOPENED
-        intake.reopened_sections = reopen
-        token = replace_link_token(intake)
-    elif intake.status == IntakeStatus.REOPENED:
-        # A later decision closes the patient's reopened sections.
-        intake.status = IntakeStatus.SUBMITTED
-        intake.reopened_sections = []
     db.session.flush()
     record(user.actor, "decision.recorded", intake, f"Decision: {chosen.replace('_', ' ')}",
            outcome=str(chosen), decision_id=decision.id, ruleset_version=decision.ruleset_version,
