@@ -7,10 +7,9 @@ import io
 from dataclasses import dataclass
 
 from flask import Response, render_template
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from ..extensions import db
-from ..models import Assessment
 from ..operations import record
 from . import blueprint
 from .models import FlagAction, FlagReview
@@ -33,11 +32,15 @@ class RuleOverrides:
 def override_report() -> list[RuleOverrides]:
     """Per rule id: how many assessments flagged it, and how its latest review per assessment ended."""
     rows: dict[str, RuleOverrides] = {}
-    # Flags live in the assessment documents; only the flag list is read, a batch at a time.
-    flags = select(Assessment.document).execution_options(yield_per=2000)
-    for (document,) in db.session.execute(flags):
-        for rule_id in {flag["rule_id"] for flag in (document or {}).get("flags") or []}:
-            rows.setdefault(rule_id, RuleOverrides(rule_id)).flagged += 1
+    # The flags live in the assessment documents: the database unnests them (JSON functions differ).
+    if db.engine.dialect.name == "postgresql":
+        flagged = text("SELECT flag ->> 'rule_id', count(DISTINCT assessment.id) FROM assessment, "
+                       "json_array_elements(CAST(assessment.document AS json) -> 'flags') AS flag GROUP BY 1")
+    else:
+        flagged = text("SELECT json_extract(flag.value, '$.rule_id'), count(DISTINCT assessment.id) "
+                       "FROM assessment, json_each(assessment.document, '$.flags') AS flag GROUP BY 1")
+    for rule_id, number in db.session.execute(flagged):
+        rows[rule_id] = RuleOverrides(rule_id, flagged=number)
     # The latest review of each flag of each assessment counts (a practitioner may change their mind).
     latest = (select(func.max(FlagReview.id)).group_by(FlagReview.assessment_id, FlagReview.rule_id))
     counted = (select(FlagReview.rule_id, FlagReview.action, func.count())
