@@ -41,7 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from . import models, protection, security  # noqa: F401 - the models must be known to Alembic and create_all
-    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 
     # Not imported from models.py: intake.review's blueprint needs intake.auth, which needs models.
     from .review import models as review_models  # noqa: F401
@@ -55,6 +55,7 @@ def register_extensions(app: Flask) -> None:
     security.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    mail.init_app(app)
 
 
 def _select_locale() -> str | None:

@@ -149,5 +149,16 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         "ENCRYPTION_KEYS": encryption_keys,
         # Drafts not submitted this many days after their last change are deleted by `flask data purge`.
         "DRAFT_RETENTION_DAYS": int(env.get("DRAFT_RETENTION_DAYS", 30)),
+        # A patient's private link stops working this many days after it was issued.
+        "PATIENT_LINK_DAYS": int(env.get("PATIENT_LINK_DAYS", 60)),
+        # Email (Flask-Mailman): "console" prints messages to the log; "smtp" sends through MAIL_SERVER.
+        "MAIL_BACKEND": env.get("MAIL_BACKEND", "smtp" if env.get("MAIL_SERVER") else "console"),
+        "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": int(env.get("MAIL_PORT", 25)),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": env.get("MAIL_USE_TLS", "") in ("1", "true", "yes"),
+        "MAIL_USE_SSL": env.get("MAIL_USE_SSL", "") in ("1", "true", "yes"),
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "clinic@localhost"),
         "LANGUAGES": [code.strip() for code in env.get("LANGUAGES", "en").split(",") if code.strip()],
     }

@@ -22,6 +22,8 @@ def utcnow() -> dt.datetime:
 class IntakeStatus(enum.StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
+    #: Submitted, then sent back by a practitioner: only ``reopened_sections`` may change.
+    REOPENED = "reopened"
 
 
 def hash_token(token: str) -> str:
@@ -32,6 +34,15 @@ def hash_token(token: str) -> str:
 def new_token() -> str:
     """An unguessable patient link token (256 bits)."""
     return secrets.token_urlsafe(32)
+
+
+#: How the queue ranks an assessment's outcome (higher is more severe).
+SEVERITY_RANK = {"suitable": 0, "precaution": 1, "defer": 2, "contraindicated": 3}
+
+
+def queue_sort_key(outcome: str | None, appointment_date: dt.date | None) -> int:
+    """The queue's default order in one indexable number: most severe first, booked before not booked."""
+    return (3 - SEVERITY_RANK.get(outcome or "", -1)) * 2 + (0 if appointment_date else 1)
 
 
 class Intake(db.Model):
@@ -56,6 +67,28 @@ class Intake(db.Model):
     submitted_at: Mapped[dt.datetime | None]
     #: Bumped on every write; a stale writer gets a conflict instead of overwriting.
     version: Mapped[int] = mapped_column(default=1)
+    #: When staff invited the patient (None: the patient started on their own or via the API).
+    invited_at: Mapped[dt.datetime | None]
+    #: When the patient first saved a section.
+    started_at: Mapped[dt.datetime | None]
+    #: When the current private link was issued; it expires PATIENT_LINK_DAYS later.
+    link_issued_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow)
+    #: Set when staff revoke the current link (a new one clears it).
+    link_revoked_at: Mapped[dt.datetime | None]
+    #: The sections a "more information needed" decision reopened for the patient.
+    reopened_sections: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Kept by the operations so the queue filters and sorts on this table alone (no
+    # per-request grouping over assessments and decisions):
+    #: invited, draft, awaiting_review, or the latest decision's outcome (intake.review.queue.STATUSES).
+    review_status: Mapped[str] = mapped_column(String(30), default="draft", index=True)
+    #: The latest assessment's outcome (None before submission).
+    latest_outcome: Mapped[str | None] = mapped_column(String(20))
+    #: queue_sort_key(latest_outcome, appointment_date).
+    queue_sort: Mapped[int] = mapped_column(default=9)
+
+    __table_args__ = (
+        Index("ix_intake_queue", "review_status", "queue_sort", "appointment_date", "id"),
+    )
 
     assessments: Mapped[list[Assessment]] = relationship(
         back_populates="intake", order_by="Assessment.id", cascade="all, delete-orphan"
@@ -70,6 +103,20 @@ class Intake(db.Model):
     @property
     def is_submitted(self) -> bool:
         return self.status != IntakeStatus.DRAFT
+
+    def refresh_queue_columns(self) -> None:
+        """Recompute queue_sort after the outcome or the appointment changed."""
+        self.queue_sort = queue_sort_key(self.latest_outcome, self.appointment_date)
+
+    @property
+    def is_reopened(self) -> bool:
+        return self.status == IntakeStatus.REOPENED
+
+    def may_edit(self, section: str) -> bool:
+        """Whether the patient may change ``section`` now: any in a draft, the reopened ones after."""
+        if self.status == IntakeStatus.DRAFT:
+            return True
+        return self.is_reopened and section in (self.reopened_sections or [])
 
 
 class Assessment(db.Model):

@@ -14,7 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .answers import SECTIONS, dump_answers, load_answers
 from .assessment import Ruleset, assess
 from .extensions import db
-from .models import Assessment, AuditEntry, Intake, IntakeStatus, hash_token, new_token, utcnow
+from .models import Assessment, AuditEntry, Intake, IntakeStatus, hash_token, new_token, queue_sort_key, utcnow
 from .protection import reindex
 
 
@@ -40,16 +40,87 @@ def record(actor: str, action: str, intake: Intake | None, summary: str = "", **
 
 
 def find_intake_by_token(token: str) -> Intake | None:
-    """The intake a patient link opens, or None (the caller answers the same for any miss)."""
+    """The intake a patient link opens, or None for a wrong, revoked or expired link.
+
+    The caller answers the same for any miss, so a link's state cannot be probed.
+    """
     if not token or len(token) > 100:
         return None
-    return db.session.scalar(select(Intake).where(Intake.token_hash == hash_token(token)))
+    intake = db.session.scalar(select(Intake).where(Intake.token_hash == hash_token(token)))
+    if intake is None or intake.link_revoked_at is not None:
+        return None
+    expires = link_expires_at(intake)
+    if expires is not None and expires <= utcnow():
+        return None
+    return intake
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    # SQLite gives back naive datetimes; they were stored as UTC.
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+def link_expires_at(intake: Intake) -> dt.datetime | None:
+    """When the intake's current private link stops working."""
+    issued = intake.link_issued_at or intake.created_at
+    if issued is None:
+        return None
+    return _as_utc(issued) + dt.timedelta(days=current_app.config["PATIENT_LINK_DAYS"])
+
+
+def link_is_live(intake: Intake) -> bool:
+    expires = link_expires_at(intake)
+    return intake.link_revoked_at is None and (expires is None or expires > utcnow())
+
+
+def replace_link_token(intake: Intake) -> str:
+    """Give the intake a fresh private link in the current transaction; the old one stops working."""
+    token = new_token()
+    intake.token_hash = hash_token(token)
+    intake.link_issued_at = utcnow()
+    intake.link_revoked_at = None
+    return token
+
+
+def issue_new_link(intake: Intake, actor: str, reason: str = "") -> str:
+    """Replace the patient's private link (the old one stops working); returns the new token."""
+    token = replace_link_token(intake)
+    db.session.flush()
+    record(actor, "link.issued", intake, "New private link issued" + (f": {reason}" if reason else ""),
+           version=intake.version)
+    db.session.commit()
+    return token
+
+
+def revoke_link(intake: Intake, actor: str) -> None:
+    """Stop the patient's current private link from working (staff can issue a new one)."""
+    intake.link_revoked_at = utcnow()
+    db.session.flush()
+    record(actor, "link.revoked", intake, "Private link revoked", version=intake.version)
+    db.session.commit()
+
+
+def invite_patient(full_name: str, email: str, appointment_date: dt.date, actor: str) -> tuple[Intake, str]:
+    """A draft intake prefilled for a booked patient, with its private link token (shown once)."""
+    token = new_token()
+    about = {"full_name": full_name, "email": email,
+             "appointment_date": appointment_date.isoformat()}
+    intake = Intake(token_hash=hash_token(token), status=IntakeStatus.DRAFT, answers={"about": about},
+                    invited_at=utcnow(), link_issued_at=utcnow(), review_status="invited")
+    _copy_contact_details(intake, index=False)
+    db.session.add(intake)
+    db.session.flush()
+    reindex(db.session, intake.id, intake.full_name, intake.email)
+    record(actor, "intake.invited", intake, f"Patient invited for {appointment_date.isoformat()}",
+           appointment_date=appointment_date.isoformat())
+    db.session.commit()
+    return intake, token
 
 
 def start_intake(prefill: Mapping[str, Any] | None = None) -> tuple[Intake, str]:
     """Create a draft intake; returns it with the private link token (shown once, stored hashed)."""
     token = new_token()
-    intake = Intake(token_hash=hash_token(token), status=IntakeStatus.DRAFT, answers={})
+    intake = Intake(token_hash=hash_token(token), status=IntakeStatus.DRAFT, answers={}, link_issued_at=utcnow())
     if prefill:
         intake.answers = {"about": dict(prefill)}
         _copy_contact_details(intake, index=False)
@@ -72,6 +143,7 @@ def _copy_contact_details(intake: Intake, index: bool = True) -> None:
     intake.full_name, intake.email = full_name, email
     appointment = about.get("appointment_date")
     intake.appointment_date = dt.date.fromisoformat(appointment) if appointment else None
+    intake.refresh_queue_columns()
 
 
 def save_section(intake: Intake, section: str, loaded: Mapping[str, Any]) -> None:
@@ -90,8 +162,12 @@ def save_section(intake: Intake, section: str, loaded: Mapping[str, Any]) -> Non
 
 
 def _save_section_once(intake: Intake, section: str, loaded: Mapping[str, Any]) -> None:
-    if intake.is_submitted:
+    if not intake.may_edit(section):
         raise AlreadySubmitted
+    if intake.started_at is None:
+        intake.started_at = utcnow()
+    if intake.review_status == "invited":
+        intake.review_status = "draft"
     schema = SECTIONS[section]()
     document = dict(intake.answers or {})
     document[section] = schema.dump(loaded)
@@ -108,20 +184,28 @@ def _save_section_once(intake: Intake, section: str, loaded: Mapping[str, Any]) 
 def submit_intake(intake: Intake, ruleset: Ruleset, today: dt.date, actor: str = "patient") -> Assessment:
     """Validate the whole document, assess it and mark the intake submitted, exactly once.
 
+    A reopened intake ("more information needed") is resubmitted the same way: it gets a new
+    assessment (the earlier ones are kept) and goes back to the queue awaiting review.
+
     Raises marshmallow.ValidationError when the document is incomplete or invalid, and
     AlreadySubmitted when this or a concurrent request already submitted it.
     """
-    if intake.is_submitted:
+    if intake.status not in (IntakeStatus.DRAFT, IntakeStatus.REOPENED):
         raise AlreadySubmitted
+    resubmission = intake.status == IntakeStatus.REOPENED
     answers = load_answers(intake.answers, today=today)
     result = assess(answers, ruleset, on=today)
     # A conditional update, not a read-then-write: two simultaneous submissions of the
     # same intake cannot both pass it, whatever the database.
     claimed = db.session.execute(
         update(Intake)
-        .where(Intake.id == intake.id, Intake.status == IntakeStatus.DRAFT)
+        .where(Intake.id == intake.id, Intake.status == intake.status, Intake.version == intake.version)
         .values(
             status=IntakeStatus.SUBMITTED,
+            reopened_sections=[],
+            review_status="awaiting_review",
+            latest_outcome=result.outcome,
+            queue_sort=queue_sort_key(result.outcome, answers["about"]["appointment_date"]),
             submitted_at=utcnow(),
             answers=dump_answers(answers),
             full_name=answers["about"]["full_name"],
@@ -137,10 +221,12 @@ def submit_intake(intake: Intake, ruleset: Ruleset, today: dt.date, actor: str =
     if (answers["about"]["full_name"], answers["about"]["email"]) != (intake.full_name, intake.email):
         reindex(db.session, intake.id, answers["about"]["full_name"], answers["about"]["email"])
     stored = store_assessment(intake, result)
-    record(
-        actor, "intake.submitted", intake, f"Submitted; outcome {result.outcome}",
-        outcome=result.outcome, ruleset_version=result.ruleset_version,
-    )
+    if resubmission:
+        record(actor, "intake.resubmitted", intake, f"Resubmitted with more information; outcome {result.outcome}",
+               outcome=result.outcome, ruleset_version=result.ruleset_version, version=intake.version + 1)
+    else:
+        record(actor, "intake.submitted", intake, f"Submitted; outcome {result.outcome}",
+               outcome=result.outcome, ruleset_version=result.ruleset_version)
     db.session.commit()
     db.session.refresh(intake)
     return stored

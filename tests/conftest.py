@@ -57,6 +57,7 @@ def _session_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
             "SQLALCHEMY_DATABASE_URI": database_url,
             "TODAY": TODAY,
             "SERVER_NAME": "localhost",
+            "MAIL_BACKEND": "locmem",
         }
     )
     with app.app_context():

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from marshmallow import ValidationError
+from sqlalchemy import select
 
 from ..answers import SECTION_TITLES, SECTIONS
 from ..assessment.calendar import plan_to_ics
@@ -54,6 +55,17 @@ def with_intake(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def patient_question(intake: Intake) -> str:
+    """The practitioner's question to the patient of a reopened intake."""
+    from ..review.models import Decision
+
+    if not intake.is_reopened:
+        return ""
+    return db.session.scalar(
+        select(Decision.question).where(Decision.intake_id == intake.id).order_by(Decision.id.desc()).limit(1)
+    ) or ""
+
+
 def first_incomplete(intake: Intake) -> str | None:
     """The first section the patient has not completed, or None when all are."""
     done = set(intake.completed_sections or [])
@@ -88,6 +100,8 @@ def create_intake() -> Response:
 @with_intake
 def show_intake(intake: Intake, token: str) -> Any:
     """The private link: the confirmation once submitted, otherwise where the patient left off."""
+    if intake.is_reopened:
+        return redirect(url_for("patient.review_intake", token=token))
     if not intake.is_submitted:
         section = first_incomplete(intake)
         if section is None:
@@ -114,9 +128,9 @@ def edit_section(intake: Intake, token: str, section: str) -> Any:
     """One section of the form: show it filled with what was saved, or take the patient's answers."""
     if section not in SECTIONS:
         abort(404)
-    if intake.is_submitted:
+    if not intake.may_edit(section):
         return redirect(url_for("patient.show_intake", token=token))
-    if not reachable(intake, section):
+    if not intake.is_reopened and not reachable(intake, section):
         return redirect(url_for("patient.edit_section", token=token, section=first_incomplete(intake)))
     answers_so_far = dict(intake.answers or {})
     if request.method == "GET":
@@ -138,6 +152,8 @@ def edit_section(intake: Intake, token: str, section: str) -> Any:
         return redirect(url_for("patient.show_intake", token=token))
     if verb == "later":
         return redirect(url_for("patient.show_saved", token=token))
+    if intake.is_reopened:
+        return redirect(url_for("patient.review_intake", token=token))
     return redirect(next_page(intake, token, section))
 
 
@@ -178,7 +194,7 @@ def progress(intake: Intake, token: str, current: str | None) -> list[dict[str, 
     for number, section in enumerate(SECTION_NAMES, start=1):
         state = "current" if section == current else "done" if section in done else "todo"
         link = (url_for("patient.edit_section", token=token, section=section)
-                if reachable(intake, section) else None)
+                if reachable(intake, section) and intake.may_edit(section) else None)
         steps.append({"number": number, "section": section, "title": gettext(SECTION_TITLES[section]),
                       "state": state, "url": link})
     return steps
@@ -232,7 +248,7 @@ def render_section(intake: Intake | None, token: str, form: SectionForm, focus: 
 @with_intake
 def show_saved(intake: Intake, token: str) -> Any:
     """After "Save and finish later": the private link to come back with."""
-    if intake.is_submitted:
+    if intake.is_submitted and not intake.is_reopened:
         return redirect(url_for("patient.show_intake", token=token))
     return render_template("patient/saved.html", token=token, private_link=private_link(token),
                            resume_section=first_incomplete(intake))
@@ -242,6 +258,8 @@ def show_saved(intake: Intake, token: str) -> Any:
 @with_intake
 def review_intake(intake: Intake, token: str) -> Any:
     """Every answer on one page before the patient submits."""
+    if intake.is_reopened:
+        return render_review(intake, token, problems=[])
     if intake.is_submitted:
         return redirect(url_for("patient.show_intake", token=token))
     missing = first_incomplete(intake)
@@ -251,12 +269,20 @@ def review_intake(intake: Intake, token: str) -> Any:
 
 
 def render_review(intake: Intake, token: str, problems: list[tuple[str, str]]) -> str:
+    summary = describe_answers(intake.answers, token=token)
+    if intake.is_reopened:
+        # Only the sections the practitioner reopened can change; the rest are read-only.
+        for item in summary:
+            if not intake.may_edit(item["section"]):
+                item["change_url"] = None
     return render_template(
         "patient/review.html",
         token=token,
         private_link=private_link(token),
-        summary=describe_answers(intake.answers, token=token),
+        summary=summary,
         problems=problems,
+        question=patient_question(intake),
+        reopened=intake.is_reopened,
     )
 
 
@@ -264,8 +290,8 @@ def render_review(intake: Intake, token: str, problems: list[tuple[str, str]]) -
 @limiter.limit(intake_submit_limit)
 @with_intake
 def submit(intake: Intake, token: str) -> Any:
-    """Submit the whole intake once; the rules assess it and the link turns read-only."""
-    if intake.is_submitted:
+    """Submit the whole intake once (or again, when reopened); the rules assess it and the link turns read-only."""
+    if intake.is_submitted and not intake.is_reopened:
         return redirect(url_for("patient.show_intake", token=token))
     try:
         submit_intake_operation(intake, active_ruleset(), clinic_today())

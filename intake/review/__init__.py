@@ -4,4 +4,4 @@ from ..auth.access import StaffBlueprint
 
 blueprint = StaffBlueprint("review", __name__, url_prefix="/staff")
 
-from . import views  # noqa: E402, F401 - the views attach themselves to the blueprint
+from . import invitations, reports, views  # noqa: E402, F401 - the views attach themselves to the blueprint

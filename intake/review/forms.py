@@ -7,16 +7,20 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     DecimalField,
+    EmailField,
     HiddenField,
     IntegerField,
     RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import answers
 from .models import Outcome
@@ -24,7 +28,8 @@ from .queue import SORTS, STATUSES
 
 STATUS_LABELS = {
     "awaiting_review": _l("Awaiting review"),
-    "draft": _l("Not submitted yet"),
+    "invited": _l("Invited, not started"),
+    "draft": _l("Started, not submitted"),
     "more_information_needed": _l("More information needed"),
     "deferred": _l("Deferred"),
     "approved": _l("Approved"),
@@ -104,6 +109,23 @@ class FlagReviewForm(VersionedForm):
                            description=_l("Required to override: why treatment may go ahead despite this flag."))
 
 
+class CheckboxesField(SelectMultipleField):
+    """Several of a list, as checkboxes (rendered by the shared ``checkboxes`` macro)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    @property
+    def all_choices(self) -> list[tuple[str, Any]]:
+        return [(value, label) for value, label, *_rest in self.iter_choices()]
+
+    def pre_validate(self, form: Any) -> None:
+        known = {value for value, _label in self.all_choices}
+        unknown = [value for value in self.data or [] if value not in known]
+        if unknown:
+            raise ValidationError(_l("Choose sections from the list."))
+
+
 class DecisionForm(VersionedForm):
     outcome = RadioField(_l("Decision"), choices=lambda: [(o.value, label) for o, label in OUTCOME_LABELS.items()],
                          validators=[InputRequired(_l("Choose a decision."))])
@@ -111,11 +133,43 @@ class DecisionForm(VersionedForm):
                             description=_l("For a deferral: the earliest date treatment may go ahead."))
     question = TextAreaField(_l("Question for the patient"), validators=[Optional(), Length(max=MAX_TEXT)],
                              description=_l("For more information: what the patient should tell you."))
+    reopen = CheckboxesField(_l("Sections the patient should answer again"),
+                             choices=lambda: [(s, answers.SECTION_TITLES[s]) for s in answers.SECTIONS],
+                             validators=[Optional()],
+                             description=_l("For more information: only these open again; the rest stay read-only."))
     note = TextAreaField(_l("Note for the record"), validators=[Optional(), Length(max=MAX_TEXT)])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.defer_until.input_type = "date"
+
+
+class InviteForm(FlaskForm):
+    """Invite a booked patient: their intake starts prefilled and they get a private link."""
+
+    full_name = StringField(_l("Patient's full name"), validators=[InputRequired(_l("Enter the patient's name.")),
+                                                                   Length(max=120)])
+    email = EmailField(_l("Patient's email"), validators=[
+        InputRequired(_l("Enter the patient's email address.")),
+        Email(_l("Enter an email address like name@example.com."), check_deliverability=False),
+        Length(max=254)])
+    appointment_date = DateField(_l("Appointment date"), validators=[InputRequired(_l("Enter the appointment date."))])
+    send_email = BooleanField(_l("Email the link to the patient now"), default=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.full_name.input_type, self.full_name.max_length, self.full_name.autocomplete = "text", 120, "off"
+        self.email.input_type, self.email.max_length, self.email.autocomplete = "email", 254, "off"
+        self.appointment_date.input_type = "date"
+
+    def problems(self) -> list[tuple[str, str]]:
+        return [(f"#{f.id}", f.errors[0]) for f in self if f.errors and f.name != "csrf_token"]
+
+
+class LinkForm(FlaskForm):
+    """Revoke the patient's link, or issue a new one (optionally emailed)."""
+
+    send_email = BooleanField(_l("Email the new link to the patient"), default=True)
 
 
 class PlanEditForm(VersionedForm):

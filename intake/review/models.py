@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import StaffUser
@@ -85,6 +85,8 @@ class Decision(db.Model):
     defer_until: Mapped[dt.date | None]
     #: For "more information needed": the question for the patient.
     question: Mapped[str] = mapped_column(EncryptedText, default="")
+    #: For "more information needed": the answer sections reopened for the patient.
+    reopened_sections: Mapped[list[str] | None] = mapped_column(JSON)
     note: Mapped[str] = mapped_column(EncryptedText, default="")
     #: The plan agreed (the practitioner's edit, else the suggestion); None without a plan.
     plan: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)

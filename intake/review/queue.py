@@ -1,7 +1,10 @@
 """The review queue: one SQL query for a page of rows, one for the counts per status.
 
-Nothing here loads every intake: filters, sort and the open-flag count are SQL over indexed
-columns (the latest assessment and decision per intake are grouped subqueries).
+Nothing here loads every intake. Filters and the default sort read only the intake table:
+its review_status, latest_outcome and queue_sort columns are kept by the operations
+(intake/operations.py, intake/review/service.py), and the composite index
+ix_intake_queue (review_status, queue_sort, appointment_date, id) serves the first page in
+index order. The open-flag count is computed for the rows of the page only.
 """
 
 from __future__ import annotations
@@ -11,21 +14,20 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy import Select, func, select
 
 from ..extensions import db
-from ..models import Assessment, Intake, IntakeStatus
+from ..models import SEVERITY_RANK, Assessment, Intake
 from ..protection import matching_search
-from .models import Decision, FlagReview
+from .models import FlagReview
 
 PER_PAGE = 25
 #: Review statuses in the order the queue lists them; "awaiting_review" is where work waits.
-STATUSES = ("awaiting_review", "draft", "more_information_needed", "deferred", "approved",
+STATUSES = ("awaiting_review", "invited", "draft", "more_information_needed", "deferred", "approved",
             "approved_with_precautions", "not_suitable")
 SEVERITIES = ("contraindicated", "defer", "precaution", "suitable")
 #: No sort by name: names are encrypted at rest (intake.protection), the database cannot order them.
 SORTS = ("severity", "appointment", "submitted")
-SEVERITY_RANK = {"suitable": 0, "precaution": 1, "defer": 2, "contraindicated": 3}
 
 
 @dataclass
@@ -62,31 +64,11 @@ class QueuePage:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def _joined(columns: list[Any]) -> tuple[Select[Any], ColumnElement[str]]:
-    latest = (select(Assessment.intake_id, func.max(Assessment.id).label("assessment_id"))
-              .group_by(Assessment.intake_id).subquery("latest_assessment"))
-    decided = (select(Decision.intake_id, func.max(Decision.id).label("decision_id"))
-               .group_by(Decision.intake_id).subquery("latest_decision"))
-    status = case(
-        (Intake.status == IntakeStatus.DRAFT, "draft"),
-        # A decision on an earlier assessment does not cover a resubmitted intake.
-        (or_(Decision.id.is_(None), Decision.assessment_id != Assessment.id), "awaiting_review"),
-        else_=Decision.outcome,
-    )
-    query = (
-        select(*columns, status.label("review_status"))
-        .select_from(Intake)
-        .outerjoin(latest, latest.c.intake_id == Intake.id)
-        .outerjoin(Assessment, Assessment.id == latest.c.assessment_id)
-        .outerjoin(decided, decided.c.intake_id == Intake.id)
-        .outerjoin(Decision, Decision.id == decided.c.decision_id)
-    )
-    return query, status
-
-
 def _filtered(query: Select[Any], wanted: QueueFilter) -> Select[Any]:
-    if wanted.severity:
-        query = query.where(Assessment.outcome == wanted.severity)
+    if wanted.severity in SEVERITY_RANK:
+        # The same rows as latest_outcome == severity, as a range of the queue index.
+        low = (3 - SEVERITY_RANK[wanted.severity]) * 2
+        query = query.where(Intake.queue_sort.between(low, low + 1))
     if wanted.appointment_from:
         query = query.where(Intake.appointment_date >= wanted.appointment_from)
     if wanted.appointment_to:
@@ -97,43 +79,51 @@ def _filtered(query: Select[Any], wanted: QueueFilter) -> Select[Any]:
 
 
 def _order(sort: str) -> list[Any]:
-    rank = case(SEVERITY_RANK, value=Assessment.outcome, else_=-1)
     no_date_last = Intake.appointment_date.is_(None)
     orders = {
-        "severity": [rank.desc(), no_date_last, Intake.appointment_date],
-        "appointment": [no_date_last, Intake.appointment_date, rank.desc()],
+        # queue_sort: most severe first, then booked before not booked (see models.queue_sort_key).
+        "severity": [Intake.queue_sort, Intake.appointment_date],
+        "appointment": [no_date_last, Intake.appointment_date, Intake.queue_sort],
         "submitted": [Intake.submitted_at.is_(None), Intake.submitted_at],
     }
     return [*orders.get(sort, orders["severity"]), Intake.id]
 
 
-def queue_page(wanted: QueueFilter) -> QueuePage:
-    """One page of the queue with its total and the count of every status under the same filters."""
+def _open_flags(intake_ids: list[int]) -> dict[int, int]:
+    """Flags of the latest assessment not yet acknowledged or overridden, per intake (one page's rows)."""
+    if not intake_ids:
+        return {}
+    latest = (select(func.max(Assessment.id)).where(Assessment.intake_id.in_(intake_ids))
+              .group_by(Assessment.intake_id))
     reviewed = (select(func.count(func.distinct(FlagReview.rule_id)))
                 .where(FlagReview.assessment_id == Assessment.id).correlate(Assessment).scalar_subquery())
     open_flags = func.coalesce(Assessment.flag_count, 0) - reviewed
-    query, status = _joined([Intake.id, Intake.full_name, Intake.email, Intake.appointment_date,
-                             Intake.submitted_at, Assessment.outcome, open_flags.label("open_flags")])
-    query = _filtered(query, wanted)
+    return {intake_id: max(0, number or 0) for intake_id, number in db.session.execute(
+        select(Assessment.intake_id, open_flags).where(Assessment.id.in_(latest)))}
 
-    counted, counted_status = _joined([func.count().label("n")])
+
+def queue_page(wanted: QueueFilter) -> QueuePage:
+    """One page of the queue with its total and the count of every status under the same filters."""
     counts = {name: 0 for name in STATUSES}
-    for name, number in db.session.execute(
-        _filtered(counted, wanted).with_only_columns(counted_status, func.count()).group_by(counted_status)
-    ):
+    counted = _filtered(select(Intake.review_status, func.count()).select_from(Intake), wanted)
+    for name, number in db.session.execute(counted.group_by(Intake.review_status)):
         counts[name] = number
 
+    query = _filtered(select(Intake.id, Intake.full_name, Intake.email, Intake.appointment_date,
+                             Intake.submitted_at, Intake.review_status, Intake.latest_outcome), wanted)
     if wanted.status in STATUSES:
-        query = query.where(status == wanted.status)
+        query = query.where(Intake.review_status == wanted.status)
         total = counts[wanted.status]
     else:
         total = sum(counts.values())
     pages = max(1, math.ceil(total / PER_PAGE))
     page = min(max(1, wanted.page), pages)
+    found = db.session.execute(query.order_by(*_order(wanted.sort)).limit(PER_PAGE)
+                               .offset((page - 1) * PER_PAGE)).all()
+    open_flags = _open_flags([row.id for row in found])
     rows = [
         QueueRow(row.id, row.full_name, row.email, row.appointment_date, row.submitted_at, row.review_status,
-                 row.outcome, max(0, row.open_flags or 0))
-        for row in db.session.execute(query.order_by(*_order(wanted.sort)).limit(PER_PAGE)
-                                      .offset((page - 1) * PER_PAGE))
+                 row.latest_outcome, open_flags.get(row.id, 0))
+        for row in found
     ]
     return QueuePage(rows, total, page, pages, counts)

@@ -12,10 +12,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..answers import SECTIONS
 from ..assessment import Ruleset
 from ..auth.models import StaffUser
 from ..extensions import db
-from ..models import Assessment, AuditEntry, Intake, utcnow
+from ..models import Assessment, AuditEntry, Intake, IntakeStatus, hash_token, new_token, utcnow
 from ..operations import record
 from .models import APPROVALS, Decision, FlagAction, FlagReview, Outcome, PlanEdit
 
@@ -119,11 +120,16 @@ def record_view(intake: Intake, user: StaffUser, what: str = "viewed") -> None:
     db.session.commit()
 
 
-def _claim(intake: Intake, expected_version: int) -> ReviewState:
-    """Bump the intake's version from ``expected_version``, or raise Conflict (nothing written)."""
+def _claim(intake: Intake, expected_version: int, **changes: Any) -> ReviewState:
+    """Bump the intake's version from ``expected_version``, or raise Conflict (nothing written).
+
+    ``changes`` are set on the intake in the same UPDATE (one version step per operation).
+    """
     if intake.version != expected_version:
         raise Conflict(intake, expected_version, changes_since(intake, expected_version))
     intake.updated_at = utcnow()
+    for name, value in changes.items():
+        setattr(intake, name, value)
     try:
         # UPDATE … WHERE version = expected: of two writers on the same version only one matches.
         db.session.flush()
@@ -323,8 +329,14 @@ def record_decision(
     defer_until: dt.date | None = None,
     question: str = "",
     note: str = "",
+    reopen: list[str] | None = None,
 ) -> Decision:
-    """Sign a decision on the latest assessment: who, when, which ruleset, which plan."""
+    """Sign a decision on the latest assessment: who, when, which ruleset, which plan.
+
+    "More information needed" reopens the ``reopen`` sections for the patient and gives them a
+    fresh private link: its token is on the returned decision as ``patient_link_token``
+    (never stored; the caller shows or sends it once).
+    """
     _reviewable(intake)
     question, note = question.strip(), note.strip()
     try:
@@ -337,6 +349,9 @@ def record_decision(
         problems.append(("defer_until", "Give the date treatment is deferred until, after today."))
     if chosen is Outcome.MORE_INFORMATION_NEEDED and not question:
         problems.append(("question", "Write the question for the patient."))
+    reopen = [section for section in SECTIONS if section in set(reopen or [])]
+    if chosen is Outcome.MORE_INFORMATION_NEEDED and not reopen:
+        problems.append(("reopen", "Choose the sections the patient should answer again."))
     if chosen is Outcome.NOT_SUITABLE and not note:
         problems.append(("note", "Write a note saying why this intake is not suitable."))
     if chosen in APPROVALS:
@@ -350,12 +365,23 @@ def record_decision(
                                  "written reason before approving."))
     if problems:
         raise ReviewRefused(problems)
-    state = _claim(intake, expected_version)
+    # The intake's own changes go into the claiming UPDATE: one version step for the decision.
+    changes: dict[str, Any] = {"review_status": str(chosen)}
+    token = None
+    if chosen is Outcome.MORE_INFORMATION_NEEDED:
+        token = new_token()
+        changes.update(status=IntakeStatus.REOPENED, reopened_sections=reopen, token_hash=hash_token(token),
+                       link_issued_at=utcnow(), link_revoked_at=None)
+    elif intake.status == IntakeStatus.REOPENED:
+        # A later decision closes the patient's reopened sections.
+        changes.update(status=IntakeStatus.SUBMITTED, reopened_sections=[])
+    state = _claim(intake, expected_version, **changes)
     assert state.assessment is not None  # nosec B101 # narrows the type: only assessed intakes get here
     decision = Decision(
         intake_id=intake.id, assessment_id=state.assessment.id, outcome=chosen,
         defer_until=defer_until if chosen is Outcome.DEFERRED else None,
         question=question if chosen is Outcome.MORE_INFORMATION_NEEDED else "", note=note,
+        reopened_sections=reopen if chosen is Outcome.MORE_INFORMATION_NEEDED else None,
         plan=state.current_plan if chosen in APPROVALS else None,
         staff_user_id=user.id, signed_at=utcnow(), ruleset_version=state.assessment.ruleset_version,
     )
@@ -365,5 +391,11 @@ def record_decision(
            outcome=str(chosen), decision_id=decision.id, ruleset_version=decision.ruleset_version,
            defer_until=decision.defer_until.isoformat() if decision.defer_until else None,
            version=intake.version)
+    if token is not None:
+        record(user.actor, "intake.reopened", intake, f"Sections reopened for the patient: {', '.join(reopen)}",
+               sections=reopen, question=question, version=intake.version)
+        record(user.actor, "link.issued", intake, "New private link issued for the patient's answer",
+               version=intake.version)
     _commit(intake)
+    decision.patient_link_token = token  # type: ignore[attr-defined]
     return decision

@@ -15,8 +15,9 @@ from ..auth.access import requires_role
 from ..auth.models import Role, as_utc
 from ..extensions import db
 from ..models import Intake
-from ..operations import clinic_today
+from ..operations import clinic_today, link_expires_at, link_is_live
 from ..patient.summary import describe_answers
+from ..patient.views import private_link
 from ..ruleset import active_ruleset
 from . import blueprint, service
 from .forms import (
@@ -26,6 +27,7 @@ from .forms import (
     STATUS_LABELS,
     DecisionForm,
     FlagReviewForm,
+    LinkForm,
     PlanEditForm,
     QueueFilterForm,
     plan_form_class,
@@ -113,6 +115,8 @@ def _render_record(intake: Intake, *, status: int = 200, problems: list[Any] | N
         template, intake=intake, state=state, sections=describe_answers(intake.answers),
         flag_forms=_flag_forms(state, flag_form), plan_form=plan_form or _plan_form(state),
         decision_form=decision_form, bounds=bounds, history=service.history(intake),
+        earlier_assessments=intake.assessments[:-1], link_form=LinkForm(formdata=None),
+        link_live=link_is_live(intake), link_expires_at=link_expires_at(intake),
         problems=problems or [], conflict=conflict, now=accounts.now(), staff_names=_staff_names(),
     ), status
 
@@ -205,14 +209,24 @@ def record_decision(intake_id: int) -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _render_record(intake, status=422, problems=form.problems(), decision_form=form)
     try:
-        service.record_decision(
+        decision = service.record_decision(
             intake, form.outcome.data or "", current_user, form.expected_version(), today=clinic_today(),
             defer_until=form.defer_until.data, question=form.question.data or "", note=form.note.data or "",
+            reopen=form.reopen.data or [],
         )
     except service.ReviewRefused as refused:
         return _refused(intake, refused, decision_form=form)
     except service.Conflict as conflict:
         return _conflict(intake, conflict, decision_form=form)
+    token = getattr(decision, "patient_link_token", None)
+    if token:
+        # The patient needs the new link to answer: show it once, and email it.
+        from .invitations import render_link, send_patient_link
+
+        emailed = send_patient_link(intake, private_link(token), current_user.actor, reason="more_information",
+                                    question=decision.question)
+        db.session.commit()
+        return render_link(intake, token, reason="more_information", emailed=emailed)
     flash(gettext("Decision recorded and signed."), "info")
     return redirect(url_for("review.show_intake", intake_id=intake.id, _anchor="decision"))
 
@@ -228,3 +242,11 @@ def age(value: dt.datetime | None, now: dt.datetime) -> str:
             count = int(seconds // size)
             return f"{count} {unit}{'' if count == 1 else 's'}"
     return gettext("less than a minute")
+
+
+@blueprint.app_template_filter("section_title")
+def section_title(section: str) -> str:
+    """The translated title of an answers section ("health" → "Your health")."""
+    from ..answers import SECTION_TITLES
+
+    return gettext(SECTION_TITLES.get(section, section))

@@ -45,6 +45,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "SECRET_KEY": "browser-test-secret-key-0123456789-abcdefghij",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
         "TODAY": TODAY,
+        "MAIL_BACKEND": "locmem",
     })
     with app.app_context():
         db.create_all()

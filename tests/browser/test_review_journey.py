@@ -15,6 +15,7 @@ from intake.auth import service
 from intake.demo_intakes import seed_intakes
 from intake.extensions import db, limiter
 from intake.models import Intake
+from intake.protection import matching_search
 from tests.browser.conftest import assert_accessible, watch_console
 from tests.conftest import TODAY
 
@@ -32,7 +33,7 @@ def review_site(live_server) -> str:
     with live_server.app.app_context():
         if service.find_user(PRACTITIONER) is None:
             service.create_user(PRACTITIONER, "Robin Reviewer", "practitioner", PASSWORD)
-        if db.session.scalar(select(Intake).where(Intake.full_name == "Chloé Martin")) is None:
+        if db.session.scalar(select(Intake).where(matching_search("Chloé Martin"))) is None:
             seed_intakes(TODAY)
     return live_server.url
 
@@ -138,3 +139,79 @@ def test_review_an_intake_from_queue_to_print(page: Page, review_site: str, cons
     if SHOTS:
         Path(f"{SHOTS}/record.pdf").write_bytes(pdf)
         shot(page, "print")
+
+
+def sign_in_as_practitioner(page: Page, review_site: str) -> None:
+    page.goto(f"{review_site}/staff/queue")
+    page.get_by_label("Email address").fill(PRACTITIONER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Review queue")
+
+
+def test_invite_a_patient_and_ask_for_more_information(chromium, page: Page, review_site: str,
+                                                        console_errors: list[str]) -> None:
+    sign_in_as_practitioner(page, review_site)
+
+    # Invite a booked patient from the staff navigation.
+    page.get_by_role("navigation", name="Staff").get_by_role("link", name="Invite a patient").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Invite a patient")
+    assert_accessible(page)
+    page.get_by_label("Patient's full name").fill("Iris Novak")
+    page.get_by_label("Patient's email").fill("iris@example.org")
+    page.get_by_label("Appointment date").fill("2026-12-20")
+    page.get_by_role("button", name="Create the invitation").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Private link for Iris Novak")
+    expect(page.get_by_role("status")).to_contain_text("The link was emailed to iris@example.org.")
+    assert page.get_by_label("Private link (shown only now: the clinic keeps no copy)").input_value().startswith(
+        f"{review_site}/i/")
+    assert_accessible(page)
+    page.get_by_role("link", name="Back to the queue").click()
+    page.get_by_label("Status", exact=True).select_option("invited")
+    page.get_by_role("button", name="Show intakes").click()
+    expect(page.get_by_role("table")).to_contain_text("Iris Novak")
+    assert_accessible(page)
+
+    # Ask a patient a question, reopening one section.
+    page.get_by_label("Status", exact=True).select_option("awaiting_review")
+    page.get_by_label("Name or email contains").fill("nina")
+    page.get_by_role("button", name="Show intakes").click()
+    page.get_by_role("table").get_by_role("link", name="Nina Petrova").click()
+    page.get_by_label("More information needed (ask the patient a question)").check()
+    page.get_by_label("Question for the patient").fill("Have you had a cold sore this year?")
+    page.get_by_role("group", name="Sections the patient should answer again").get_by_label("Your skin").check()
+    page.get_by_role("button", name="Sign and record the decision").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Private link for Nina Petrova")
+    assert_accessible(page)
+    link = page.get_by_label("Private link (shown only now: the clinic keeps no copy)").input_value()
+
+    # The patient answers through the new link, in a browser of their own.
+    context = chromium.new_context(viewport={"width": 400, "height": 850})
+    patient = context.new_page()
+    watch_console(patient, console_errors)
+    patient.goto(link)
+    expect(patient.get_by_role("heading", level=1)).to_have_text("The clinic needs more information")
+    expect(patient.get_by_role("region", name="The practitioner's question")).to_contain_text(
+        "Have you had a cold sore this year?")
+    expect(patient.get_by_role("link", name="Change Your goals")).to_have_count(0)
+    assert_accessible(patient)
+    patient.get_by_role("link", name="Change Your skin").click()
+    assert_accessible(patient)
+    patient.get_by_role("button", name="Continue").click()
+    expect(patient.get_by_role("heading", level=1)).to_have_text("The clinic needs more information")
+    patient.get_by_role("button", name="Send my answers again").click()
+    expect(patient.get_by_role("heading", level=1)).not_to_have_text("The clinic needs more information")
+    context.close()
+
+    # Back in the queue, awaiting review, with the earlier assessment kept on the record.
+    page.goto(f"{review_site}/staff/queue?q=nina")
+    expect(page.get_by_role("table")).to_contain_text("Nina Petrova")
+    page.get_by_role("table").get_by_role("link", name="Nina Petrova").click()
+    expect(page.get_by_role("heading", name="Earlier assessments")).to_be_visible()
+    expect(page.get_by_role("table", name="Everything done to this intake, newest first")).to_contain_text(
+        "Resubmitted with more information")
+    assert_accessible(page)
+
+    page.get_by_role("navigation", name="Staff").get_by_role("link", name="Reports").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Overrides per rule")
+    assert_accessible(page)

@@ -42,3 +42,54 @@ def test_migrations_match_the_models(empty_database):
         downgrade(revision="base")
         assert sa.inspect(db.engine).get_table_names() == ["alembic_version"]
         db.engine.dispose()
+
+
+def test_the_queue_columns_are_filled_from_existing_intakes(empty_database):
+    """Revision b5a1e7c05001 computes review_status, latest_outcome and queue_sort as the queue used to."""
+    import datetime as dt
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database})
+    now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    with app.app_context():
+        upgrade(revision="4df1aa69dfeb")
+        tables = sa.MetaData()
+        tables.reflect(db.engine)
+        intake, assessment, decision = tables.tables["intake"], tables.tables["assessment"], tables.tables["decision"]
+
+        def intake_row(number, status, appointment):
+            return {"id": number, "token_hash": f"{number:064d}", "status": status, "answers": {},
+                    "completed_sections": [], "full_name": f"P{number}", "email": None,
+                    "appointment_date": appointment, "created_at": now, "updated_at": now,
+                    "submitted_at": now if status == "submitted" else None, "version": 1}
+
+        def assessment_row(number, intake_id, outcome):
+            return {"id": number, "intake_id": intake_id, "created_at": now, "assessed_on": now.date(),
+                    "ruleset_version": "v", "outcome": outcome, "defer_until": None, "document": {"flags": []}}
+
+        def decision_row(number, intake_id, assessment_id, outcome):
+            return {"id": number, "intake_id": intake_id, "assessment_id": assessment_id, "outcome": outcome,
+                    "defer_until": None, "question": "", "note": "", "plan": None, "staff_user_id": 1,
+                    "signed_at": now, "ruleset_version": "v"}
+
+        booked = dt.date(2026, 12, 1)
+        with db.engine.begin() as connection:
+            connection.execute(tables.tables["staff_user"].insert(), [{
+                "id": 1, "email": "p@x.org", "display_name": "P", "role": "practitioner", "password_hash": "x",
+                "active": True, "failed_attempts": 0, "created_at": now, "session_generation": 0}])
+            connection.execute(intake.insert(), [intake_row(1, "draft", None), intake_row(2, "submitted", booked),
+                                                 intake_row(3, "submitted", None), intake_row(4, "submitted", booked)])
+            connection.execute(assessment.insert(), [
+                assessment_row(1, 2, "defer"), assessment_row(2, 3, "suitable"),
+                assessment_row(3, 4, "precaution"), assessment_row(4, 4, "contraindicated")])
+            connection.execute(decision.insert(), [
+                decision_row(1, 3, 2, "approved"),  # on the latest assessment: it counts
+                decision_row(2, 4, 3, "approved")])  # on an earlier assessment: awaiting review again
+        upgrade()
+        with db.engine.connect() as connection:
+            found = connection.execute(sa.text(
+                "SELECT id, review_status, latest_outcome, queue_sort FROM intake ORDER BY id")).all()
+        assert [tuple(row) for row in found] == [
+            (1, "draft", None, 9), (2, "awaiting_review", "defer", 2), (3, "approved", "suitable", 7),
+            (4, "awaiting_review", "contraindicated", 0)]
+        downgrade(revision="base")
+        db.engine.dispose()

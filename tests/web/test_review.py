@@ -122,7 +122,7 @@ def test_the_queue_lists_highest_severity_then_soonest_appointment(signed_in, de
     assert names(html) == DEFAULT_ORDER
     assert "<caption>12 intakes</caption>" in html
     assert re.search(r"Awaiting review <span class=\"count\">12</span>", html)
-    assert re.search(r"Not submitted yet <span class=\"count\">1</span>", html)
+    assert re.search(r"Started, not submitted <span class=\"count\">1</span>", html)
     assert '<label class="label" for="q">Name or email (a word or its first letters)</label>' in html
     assert '<th scope="col">Open flags</th>' in html
 
@@ -320,12 +320,13 @@ def test_more_information_needed_keeps_the_question(app, signed_in, demo):
     intake_id = demo["Chloé Martin"]
     response = signed_in.post(f"{record_url(intake_id)}/decision",
                               {"version": version(app, intake_id), "outcome": "more_information_needed",
-                               "question": "When was your last cold sore?"}, page=record_url(intake_id))
-    assert response.status_code == 302
+                               "question": "When was your last cold sore?", "reopen": "skin"},
+                              page=record_url(intake_id))
+    assert response.status_code == 200  # the page with the patient's new link
     with app.app_context():
         decision = db.session.scalar(select(Decision))
-        assert (decision.outcome, decision.question, decision.plan) == (
-            "more_information_needed", "When was your last cold sore?", None)
+        assert (decision.outcome, decision.question, decision.plan, decision.reopened_sections) == (
+            "more_information_needed", "When was your last cold sore?", None, ["skin"])
 
 
 # --- the plan -----------------------------------------------------------------------------------
@@ -478,7 +479,8 @@ def test_the_queue_is_a_fixed_number_of_queries_whatever_the_clinic_size(app, si
         assert signed_in.client.get("/staff/queue?status=all").status_code == 200
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    # The signed-in user, the counts per status and one page of rows: no query per intake.
+    # The signed-in user, the counts per status, one page of rows and the open flags of that
+    # page's rows: no query per intake.
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) <= 3, selects
+    assert len(selects) <= 4, selects
     assert not any("FROM assessment" in s and "WHERE assessment.intake_id =" in s for s in selects)
