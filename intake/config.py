@@ -67,6 +67,8 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         or f"sqlite:///{instance_path / 'meso-intake.sqlite'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "RULES_DIR": env.get("RULES_DIR", str(REPO_ROOT / "rules")),
+        # Layered rule folders, defaults first, clinic last (os.pathsep-separated); empty: RULES_DIR alone.
+        "RULES_DIRS": [part for part in env.get("RULES_DIRS", "").split(os.pathsep) if part.strip()],
         "CLINIC_NAME": env.get("CLINIC_NAME", "Demo Mesotherapy Clinic"),
         # Big enough for a long intake, small enough to refuse abuse.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 256 * 1024)),

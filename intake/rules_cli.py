@@ -26,21 +26,31 @@ from .config import REPO_ROOT
 rules = click.Group("rules", help="Check, test and explain the rule files.")
 
 
-def _configured_root() -> Path:
-    """The rules in force: the app's RULES_DIR inside an app, else the environment's or the default."""
+def _configured_root() -> Path | list[Path]:
+    """The rules in force: the app's RULES_DIRS/RULES_DIR inside an app, else the environment's or the default.
+
+    One folder as a Path; layered folders (RULES_DIRS, defaults first) as a list.
+    """
     if has_app_context():
-        return Path(current_app.config["RULES_DIR"])
-    return Path(os.environ.get("RULES_DIR") or REPO_ROOT / "rules")
+        folders = [Path(f) for f in current_app.config.get("RULES_DIRS") or [current_app.config["RULES_DIR"]]]
+    else:
+        layered = [part for part in os.environ.get("RULES_DIRS", "").split(os.pathsep) if part.strip()]
+        folders = [Path(f) for f in layered] or [Path(os.environ.get("RULES_DIR") or REPO_ROOT / "rules")]
+    return folders[0] if len(folders) == 1 else folders
 
 
-def _load(root: Path) -> Ruleset | None:
-    """The ruleset of ``root``, or None after printing every error."""
+def _name(root: Path | list[Path]) -> str:
+    return os.pathsep.join(str(f) for f in root) if isinstance(root, list) else str(root)
+
+
+def _load(root: Path | list[Path]) -> Ruleset | None:
+    """The ruleset of ``root`` (one folder or layered folders), or None after printing every error."""
     try:
         return load_ruleset(root)
     except RulesetInvalid as invalid:
         for error in invalid.errors:
             click.echo(str(error))
-        click.echo(f"{root}: {len(invalid.errors)} error(s)", err=True)
+        click.echo(f"{_name(root)}: {len(invalid.errors)} error(s)", err=True)
         return None
 
 
@@ -49,13 +59,14 @@ def _load(root: Path) -> Ruleset | None:
 def check(paths: Sequence[Path]) -> None:
     """Check rule folders (default: the configured RULES_DIR); print every error."""
     failed = False
-    for root in paths or (_configured_root(),):
+    roots: Sequence[Path | list[Path]] = paths or (_configured_root(),)
+    for root in roots:
         ruleset = _load(root)
         if ruleset is None:
             failed = True
             continue
         classes = len(ruleset.lexicon.classes) if ruleset.lexicon is not None else 0
-        click.echo(f"{root}: {len(ruleset.rules)} rules, {classes} medication classes, "
+        click.echo(f"{_name(root)}: {len(ruleset.rules)} rules, {classes} medication classes, "
                    f"{'protocols, ' if ruleset.protocols is not None else ''}version {ruleset.version[:12]}")
     if failed:
         raise click.exceptions.Exit(1)
@@ -68,8 +79,11 @@ def check(paths: Sequence[Path]) -> None:
 def test(paths: Sequence[Path], min_coverage: float | None) -> None:
     """Run the rule tests of rule folders or of single test files (default: RULES_DIR)."""
     # A test file belongs to the ruleset of the folder above its tests/ folder.
-    selected: dict[Path, list[Path] | None] = {}
-    for path in paths or (_configured_root(),):
+    selected: dict[Path | tuple[Path, ...], list[Path] | None] = {}
+    if not paths:
+        configured = _configured_root()
+        selected[tuple(configured) if isinstance(configured, list) else configured] = None
+    for path in paths:
         if path.is_dir():
             selected[path] = None
         else:
@@ -79,7 +93,7 @@ def test(paths: Sequence[Path], min_coverage: float | None) -> None:
                 files.append(path)
     failed = False
     for root, files in selected.items():
-        ruleset = _load(root)
+        ruleset = _load(list(root) if isinstance(root, tuple) else root)
         if ruleset is None:
             failed = True
             continue
@@ -142,3 +156,34 @@ def _flatten(messages: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str,
     if isinstance(messages, list):
         return [item for message in messages for item in _flatten(message, path)]
     return [(path, str(messages))]
+
+
+@rules.command("show")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+def show(paths: Sequence[Path]) -> None:
+    """Print the effective ruleset of layered folders (default: RULES_DIRS), with each rule's origin."""
+    root = list(paths) if paths else _configured_root()
+    ruleset = _load(root)
+    if ruleset is None:
+        raise click.exceptions.Exit(1)
+    folders = ruleset.roots
+    click.echo(f"Folders (defaults first): {', '.join(str(f) for f in folders)}")
+    click.echo(f"Version {ruleset.version[:12]}: {len(ruleset.rules)} rules")
+    for rule in ruleset.rules:
+        origin = f"{rule.folder or ruleset.root}/{rule.file}:{rule.line}"
+        mark = " (override)" if rule.override else ""
+        click.echo(f"  {rule.id:<32} {rule.severity:<16} {origin}{mark}")
+    for note in ruleset.notes:
+        if note.action == "disable":
+            click.echo(f"  disabled {note.rule_id} by {note.folder}/{note.file}:{note.line}")
+        elif note.action == "override":
+            click.echo(f"  {note.rule_id} overrides {note.replaced}")
+    if ruleset.lexicon is not None:
+        click.echo(f"Medication classes: {len(ruleset.lexicon.classes)}")
+    if ruleset.protocols is not None:
+        click.echo(f"Protocols from: {_protocols_origin(ruleset)}")
+
+
+def _protocols_origin(ruleset: Ruleset) -> str:
+    having = [folder for folder in ruleset.roots if (folder / "protocols.yaml").is_file()]
+    return str(having[-1] / "protocols.yaml") if having else "-"
