@@ -177,7 +177,7 @@ def show(paths: Sequence[Path]) -> None:
         if note.action == "disable":
             click.echo(f"  disabled {note.rule_id} by {note.folder}/{note.file}:{note.line}")
         elif note.action == "override":
-            click.echo(f"  {note.rule_id} overrides {note.replaced}")
+            click.echo(f"  override of {note.rule_id} replaces {note.replaced}")
     if ruleset.lexicon is not None:
         click.echo(f"Medication classes: {len(ruleset.lexicon.classes)}")
     if ruleset.protocols is not None:
