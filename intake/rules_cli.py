@@ -187,3 +187,34 @@ def show(paths: Sequence[Path]) -> None:
 def _protocols_origin(ruleset: Ruleset) -> str:
     having = [folder for folder in ruleset.roots if (folder / "protocols.yaml").is_file()]
     return str(having[-1] / "protocols.yaml") if having else "-"
+
+
+def form_questions() -> set[str]:
+    """The answers the patient form asks, as ``section.field`` (for lint)."""
+    from wtforms.fields.core import UnboundField
+
+    from .patient.forms import FORMS
+
+    return {f"{section}.{name}" for section, form in FORMS.items() for name in dir(form)
+            if isinstance(getattr(form, name, None), UnboundField)}
+
+
+@rules.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--no-info", is_flag=True, help="Leave out the info findings (form questions no rule reads).")
+def lint_command(paths: Sequence[Path], no_info: bool) -> None:
+    """Lint layered folders (default: RULES_DIRS): exits 1 on any error finding."""
+    from .assessment.lint import lint
+
+    root = list(paths) if paths else _configured_root()
+    ruleset = _load(root)
+    if ruleset is None:
+        raise click.exceptions.Exit(1)
+    findings = lint(ruleset, form_questions())
+    shown = [f for f in findings if not (no_info and f.level == "info")]
+    for finding in shown:
+        click.echo(str(finding))
+    counts = {level: sum(1 for f in findings if f.level == level) for level in ("error", "warning", "info")}
+    click.echo(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info")
+    if counts["error"]:
+        raise click.exceptions.Exit(1)
