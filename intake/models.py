@@ -86,6 +86,10 @@ class Assessment(db.Model):
     defer_until: Mapped[dt.date | None]
     #: Assessment.to_dict() of the core: flags, instructions, plan.
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The ruleset version activated in the database that produced it (None: the rule folders).
+    ruleset_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ruleset_version.id", ondelete="SET NULL"), index=True
+    )
 
     intake: Mapped[Intake] = relationship(back_populates="assessments")
 
@@ -107,5 +111,6 @@ class AuditEntry(db.Model):
     __table_args__ = (Index("ix_audit_entry_intake_at", "intake_id", "at"),)
 
 
+from .admin.models import ReassessRun, RulesetActivation, RulesetVersion  # noqa: E402, F401 - rules versions
 from .api.models import ApiToken  # noqa: E402, F401 - API tokens are part of the metadata
 from .auth.models import StaffUser  # noqa: E402, F401 - staff accounts are part of the metadata

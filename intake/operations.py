@@ -128,7 +128,7 @@ def submit_intake(intake: Intake, ruleset: Ruleset, today: dt.date, actor: str =
     if claimed.rowcount != 1:
         db.session.rollback()
         raise AlreadySubmitted
-    stored = store_assessment(intake, result)
+    stored = store_assessment(intake, result, getattr(ruleset, "db_version_id", None))
     record(
         actor, "intake.submitted", intake, f"Submitted; outcome {result.outcome}",
         outcome=result.outcome, ruleset_version=result.ruleset_version,
@@ -138,9 +138,10 @@ def submit_intake(intake: Intake, ruleset: Ruleset, today: dt.date, actor: str =
     return stored
 
 
-def store_assessment(intake: Intake, result: Any) -> Assessment:
-    """Add the core's assessment of an intake to the current transaction."""
+def store_assessment(intake: Intake, result: Any, ruleset_version_id: int | None = None) -> Assessment:
+    """Add the core's assessment of an intake to the current transaction (``ruleset_version_id``: its DB version)."""
     stored = Assessment(
+        ruleset_version_id=ruleset_version_id,
         intake_id=intake.id,
         assessed_on=result.on,
         ruleset_version=result.ruleset_version,

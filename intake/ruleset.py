@@ -25,6 +25,9 @@ def init_ruleset(app: Flask) -> None:
     except RulesetInvalid as invalid:
         where = ", ".join(str(folder) for folder in folders)
         raise SystemExit(f"Meso Intake cannot start: the rules in {where} are invalid.\n{invalid}") from invalid
+    from .admin.service import install
+
+    install(app)
 
 
 def active_ruleset() -> Ruleset:
