@@ -72,6 +72,8 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         # How often (seconds) each worker looks for a newly activated ruleset version in the database.
         "RULES_REFRESH_SECONDS": float(env.get("RULES_REFRESH_SECONDS", 5)),
         # Limits of a rule upload (one file, or each file of a zip) and of the files of a clinic folder.
+        # Where ruleset versions from the database are written out for the rules engine (default: instance/rulesets).
+        "RULES_VERSIONS_DIR": env.get("RULES_VERSIONS_DIR", ""),
         "RULES_UPLOAD_MAX_BYTES": int(env.get("RULES_UPLOAD_MAX_BYTES", 200 * 1024)),
         "RULES_UPLOAD_MAX_FILES": int(env.get("RULES_UPLOAD_MAX_FILES", 100)),
         # Re-assess open intakes in a background thread after an activation (off: in the request).

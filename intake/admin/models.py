@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..auth.models import StaffUser
 from ..extensions import db
 from ..models import utcnow
+
+if TYPE_CHECKING:
+    from ..auth.models import StaffUser
 
 
 class RulesetVersion(db.Model):
@@ -30,7 +32,7 @@ class RulesetVersion(db.Model):
     #: The version this one was made from (an edit or upload), if any.
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("ruleset_version.id", ondelete="SET NULL"))
 
-    author: Mapped[StaffUser | None] = relationship()
+    author: Mapped[StaffUser | None] = relationship("StaffUser")
 
 
 class RulesetActivation(db.Model):
@@ -47,7 +49,7 @@ class RulesetActivation(db.Model):
     #: "activate" or "rollback".
     kind: Mapped[str] = mapped_column(String(20), default="activate")
 
-    staff_user: Mapped[StaffUser | None] = relationship()
+    staff_user: Mapped[StaffUser | None] = relationship("StaffUser")
 
 
 class ReassessRun(db.Model):

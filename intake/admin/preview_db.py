@@ -9,13 +9,16 @@ from sqlalchemy import func, select
 
 from ..assessment.preview import PastIntake
 from ..extensions import db
-from ..models import Intake, IntakeStatus
+from ..models import Assessment, Intake, IntakeStatus
 
 BATCH = 500
 
 
 def _query(last: int | None, since: dt.date | None, until: dt.date | None):  # type: ignore[no-untyped-def]
-    query = select(Intake.id, Intake.full_name, Intake.answers, Intake.submitted_at).where(
+    # Each intake is previewed on the day of its latest assessment, under both rulesets.
+    assessed_on = (select(func.max(Assessment.assessed_on)).where(Assessment.intake_id == Intake.id)
+                   .correlate(Intake).scalar_subquery())
+    query = select(Intake.id, Intake.full_name, Intake.answers, Intake.submitted_at, assessed_on).where(
         Intake.status != IntakeStatus.DRAFT, Intake.submitted_at.is_not(None))
     if since is not None:
         query = query.where(Intake.submitted_at >= dt.datetime.combine(since, dt.time(), dt.UTC))
@@ -41,5 +44,5 @@ def stream_past_intakes(
     Read ``batch`` rows at a time on a server-side cursor: the whole table is never in memory.
     """
     rows = db.session.execute(_query(last, since, until).execution_options(yield_per=batch, stream_results=True))
-    for intake_id, name, answers, submitted_at in rows:
-        yield PastIntake(intake_id, name or f"#{intake_id}", answers or {}, submitted_at.date())
+    for intake_id, name, answers, submitted_at, assessed_on in rows:
+        yield PastIntake(intake_id, name or f"#{intake_id}", answers or {}, assessed_on or submitted_at.date())

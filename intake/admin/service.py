@@ -30,6 +30,7 @@ from ..assessment import RuleFileError, Ruleset, RulesetInvalid, load_ruleset
 from ..assessment.lint import Finding, lint
 from ..assessment.ruletests import RuleTestReport, run_rule_tests
 from ..extensions import db
+from ..models import utcnow as _utcnow  # noqa: F401 - intake.models first: it closes an import cycle
 from ..operations import record
 from ..ruleset import folder_ruleset, rule_dirs, set_ruleset
 from .models import RulesetActivation, RulesetVersion
@@ -162,6 +163,10 @@ def with_zip(files: Mapping[str, Any], raw: bytes) -> dict[str, Any]:
     if len(members) > max_files:
         raise UploadRefused([f"the zip holds {len(members)} files; the limit is {max_files}"])
     names = [info.filename for info in members]
+    unsafe = [name for name in names
+              if name.startswith("/") or "\\" in name or ".." in name.split("/") or ":" in name.split("/")[0]]
+    if unsafe:
+        raise UploadRefused([f"'{name}' is not a path inside the rules folder" for name in unsafe])
     # A zip of the folder itself ("clinic/precautions/a.yaml"): drop the common top folder.
     tops = {name.split("/", 1)[0] for name in names}
     strip = len(tops) == 1 and all("/" in name for name in names) and not ALLOWED_PATH.match(names[0])
@@ -199,7 +204,7 @@ def digest(files: Mapping[str, Any]) -> str:
 
 def materialise(files: Mapping[str, Any], base: Path | None = None) -> list[Path]:
     """The layers written as folders (kept, by digest, under the instance folder); returns them in order."""
-    base = base or Path(current_app.instance_path) / "rulesets"
+    base = base or Path(current_app.config.get("RULES_VERSIONS_DIR") or Path(current_app.instance_path) / "rulesets")
     target = base / digest(files)[:32]
     layers = files["layers"]
     folders = [target / f"{i}-{re.sub(r'[^A-Za-z0-9_-]', '_', layer['name'])}" for i, layer in enumerate(layers)]
@@ -251,7 +256,7 @@ def _shorten(errors: list[RuleFileError]) -> list[RuleFileError]:
     shortened = []
     for error in errors:
         name = error.file
-        match = re.search(r"/rulesets/[0-9a-f]{32}/\d+-([^/]+)/(.*)$", name)
+        match = re.search(r"/[0-9a-f]{32}/\d+-([^/]+)/(.*)$", name)
         if match:
             name = f"{match.group(1)}/{match.group(2)}"
         shortened.append(RuleFileError(name, error.line, error.column, error.rule_id, error.message))
@@ -260,7 +265,7 @@ def _shorten(errors: list[RuleFileError]) -> list[RuleFileError]:
 
 def display_path(path: str) -> str:
     """A materialised path as 'layer/relative' (for rule origins on the admin pages)."""
-    match = re.search(r"/rulesets/[0-9a-f]{32}/\d+-([^/]+)(?:/(.*))?$", path)
+    match = re.search(r"/[0-9a-f]{32}/\d+-([^/]+)(?:/(.*))?$", path)
     if not match:
         return path
     return f"{match.group(1)}/{match.group(2)}" if match.group(2) else match.group(1)

@@ -57,6 +57,16 @@ def _error_rows(errors: list[RuleFileError]) -> list[tuple[str, str]]:
     return rows
 
 
+def _base() -> tuple[dict[str, Any], RulesetVersion | None]:
+    """What a change starts from: the version named by ``from`` (a candidate), else the active rules."""
+    wanted = (request.values.get("from") or "").strip()
+    if wanted.isdigit():
+        version = db.session.get(RulesetVersion, int(wanted))
+        if version is not None:
+            return dict(version.files), version
+    return service.base_files(), service.active_version()
+
+
 @blueprint.get("/")
 def index() -> str:
     """The active ruleset, rule by rule, in plain words."""
@@ -69,12 +79,14 @@ def index() -> str:
 @blueprint.get("/change")
 def change() -> str:
     """Upload a rule file or a zip of the clinic folder, or pick a clinic file to edit."""
-    return render_template("admin/change.html", clinic=service.clinic_files(service.base_files()), problems=[])
+    files, origin = _base()
+    return render_template("admin/change.html", clinic=service.clinic_files(files), origin=origin, problems=[])
 
 
 def _bad_change(problems: list[tuple[str, str]], status: int = 422) -> tuple[str, int]:
-    clinic = service.clinic_files(service.base_files())
-    return render_template("admin/change.html", clinic=clinic, problems=problems), status
+    files, origin = _base()
+    return render_template("admin/change.html", clinic=service.clinic_files(files), origin=origin,
+                           problems=problems), status
 
 
 @blueprint.post("/upload")
@@ -86,7 +98,7 @@ def upload() -> Response | tuple[str, int]:
         return _bad_change([("#file", gettext("Choose a rule file (.yaml) or a zip of your rules folder."))])
     raw = uploaded.read()
     name = uploaded.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
-    base = service.base_files()
+    base, origin = _base()
     try:
         if name.lower().endswith(".zip"):
             files = service.with_zip(base, raw)
@@ -101,7 +113,7 @@ def upload() -> Response | tuple[str, int]:
     result = service.check(files)
     if result.ruleset is None:
         return _bad_change(_error_rows(result.errors))
-    version = service.save_candidate(files, current_user, note, service.active_version(), how="upload")
+    version = service.save_candidate(files, current_user, note, origin, how="upload")
     flash(gettext("Saved as version %(id)s. Check its tests and preview it before activating.", id=version.id),
           "info")
     return redirect(url_for("admin.show_version", version_id=version.id))
@@ -110,14 +122,14 @@ def upload() -> Response | tuple[str, int]:
 @blueprint.route("/edit", methods=["GET", "POST"])
 def edit() -> Response | str | tuple[str, int]:
     """Edit one clinic file in a textarea; errors are shown with the typed text kept."""
-    base = service.base_files()
+    base, origin = _base()
     path = (request.values.get("path") or "").strip()
     problem = service.check_path(path) if path else None
     if request.method == "GET":
         if problem:
             abort(404)
         text = service.clinic_files(base).get(path, "") if path else ""
-        return render_template("admin/edit.html", path=path, text=text, note="", problems=[])
+        return render_template("admin/edit.html", path=path, text=text, note="", origin=origin, problems=[])
     text = request.form.get("text") or ""
     note = (request.form.get("note") or "").strip()[:MAX_NOTE]
     problems: list[tuple[str, str]] = []
@@ -136,8 +148,9 @@ def edit() -> Response | str | tuple[str, int]:
         if result.ruleset is None:
             problems.extend(("#text", message) for _, message in _error_rows(result.errors))
     if problems or files is None:
-        return render_template("admin/edit.html", path=path, text=text, note=note, problems=problems), 422
-    version = service.save_candidate(files, current_user, note, service.active_version(), how="edit")
+        return render_template("admin/edit.html", path=path, text=text, note=note, origin=origin,
+                               problems=problems), 422
+    version = service.save_candidate(files, current_user, note, origin, how="edit")
     flash(gettext("Saved as version %(id)s. Check its tests and preview it before activating.", id=version.id),
           "info")
     return redirect(url_for("admin.show_version", version_id=version.id))
