@@ -237,8 +237,25 @@ def load_files(files: Mapping[str, Any]) -> Ruleset:
     return load_ruleset(materialise(files))
 
 
+#: Recent checks by digest of the files: a version's page, preview and activation check it again.
+_CHECKS: dict[str, Check] = {}
+_CHECKS_KEPT = 8
+
+
 def check(files: Mapping[str, Any], asked: set[str] | None = None) -> Check:
-    """Validate the files, run their rule tests, lint them."""
+    """Validate the files, run their rule tests, lint them (remembered for the last few file sets)."""
+    key = digest(files)
+    if asked is None and key in _CHECKS:
+        return _CHECKS[key]
+    result = _check(files, asked)
+    if asked is None:
+        if len(_CHECKS) >= _CHECKS_KEPT:
+            _CHECKS.pop(next(iter(_CHECKS)))
+        _CHECKS[key] = result
+    return result
+
+
+def _check(files: Mapping[str, Any], asked: set[str] | None) -> Check:
     try:
         ruleset = load_files(files)
     except RulesetInvalid as invalid:

@@ -53,10 +53,10 @@ BROKEN = """\
 """
 
 PAGES = ["/staff/rules/", "/staff/rules/change", "/staff/rules/edit", "/staff/rules/history",
-         "/staff/rules/versions/1", "/staff/rules/versions/1/preview", "/staff/rules/versions/1/diff/1",
-         "/staff/rules/reassess/1"]
-POSTS = ["/staff/rules/upload", "/staff/rules/edit", "/staff/rules/versions/1/activate",
-         "/staff/rules/versions/1/rollback"]
+         "/staff/rules/versions/{v}", "/staff/rules/versions/{v}/preview", "/staff/rules/versions/{v}/diff/{v}",
+         "/staff/rules/reassess/{r}"]
+POSTS = ["/staff/rules/upload", "/staff/rules/edit", "/staff/rules/versions/{v}/activate",
+         "/staff/rules/versions/{v}/rollback"]
 
 
 @pytest.fixture
@@ -119,7 +119,8 @@ def activate(forms, version_id: int, note: str = "Clinic smoking advice"):
 @pytest.mark.parametrize("path", PAGES + POSTS)
 def test_anonymous_visitors_are_sent_to_sign_in(rules_app, client, path):
     token = csrf_token(client.get("/staff/sign-in").get_data(as_text=True))
-    method = "POST" if path in POSTS and not path.endswith("/edit") or path == "/staff/rules/upload" else "GET"
+    method = "POST" if path in POSTS else "GET"
+    path = path.format(v=1, r=1)
     response = client.open(path, method=method, data={"csrf_token": token} if method == "POST" else None)
     assert response.status_code == 302
     assert response.location.split("?")[0].endswith("/staff/sign-in")
@@ -129,18 +130,21 @@ def test_a_practitioner_can_neither_see_nor_change_the_rules(rules_app, forms):
     make_user(rules_app)
     sign_in(forms)
     for path in PAGES:
-        assert forms.client.get(path).status_code == 403, path
+        assert forms.client.get(path.format(v=1, r=1)).status_code == 403, path
     token = csrf_token(forms.client.get("/staff/queue").get_data(as_text=True))
     for path in POSTS:
-        assert forms.client.post(path, data={"csrf_token": token, "note": "x"}).status_code == 403, path
+        response = forms.client.post(path.format(v=1, r=1), data={"csrf_token": token, "note": "x"})
+        assert response.status_code == 403, path
     assert versions(rules_app) == []
 
 
 def test_every_page_opens_for_an_admin(rules_app, admin_forms, demo):
     version_id = new_version(admin_forms)
-    assert activate(admin_forms, version_id).status_code == 302
+    response = activate(admin_forms, version_id)
+    assert response.status_code == 302
+    run_id = int(response.location.rsplit("/", 1)[1])
     for path in PAGES:
-        assert admin_forms.client.get(path).status_code == 200, path
+        assert admin_forms.client.get(path.format(v=version_id, r=run_id)).status_code == 200, path
 
 
 # --- the active ruleset, readably --------------------------------------------------------------
@@ -161,13 +165,14 @@ def test_an_upload_becomes_a_checked_candidate_and_nothing_goes_live(rules_app, 
         before = active_ruleset().version
     response = upload(admin_forms, "ours.yaml", GOOD, note="smoking")
     assert response.status_code == 302
-    assert versions(rules_app) == [(1, False)]
+    [(version_id, active)] = versions(rules_app)
+    assert not active
     page = admin_forms.client.get(response.location).get_data(as_text=True)
     assert "Rule tests pass" in page and "current-smoker" in page
     assert "+++ b/clinic/precautions/ours.yaml" in page
     with rules_app.app_context():
         assert active_ruleset().version == before
-        stored = db.session.get(RulesetVersion, 1)
+        stored = db.session.get(RulesetVersion, version_id)
         assert service.clinic_files(stored.files) == {"precautions/ours.yaml": GOOD}
         assert stored.note == "smoking" and stored.hash
     assert audit_actions(rules_app) == ["rules.candidate_saved"]
@@ -207,8 +212,9 @@ def test_a_zip_replaces_the_clinic_folder_and_path_traversal_is_refused(rules_ap
     response = upload(admin_forms, "clinic.zip", zipped({"clinic/precautions/ours.yaml": GOOD,
                                                           "clinic/disabled.yaml": "- keloid-scarring\n"}))
     assert response.status_code == 302
+    [(version_id, _)] = versions(rules_app)
     with rules_app.app_context():
-        assert sorted(service.clinic_files(db.session.get(RulesetVersion, 1).files)) == [
+        assert sorted(service.clinic_files(db.session.get(RulesetVersion, version_id).files)) == [
             "disabled.yaml", "precautions/ours.yaml"]
     for bad in ({"../precautions/evil.yaml": GOOD}, {"precautions/../../evil.yaml": GOOD},
                 {"/abs/precautions/x.yaml": GOOD}, {"precautions/run.sh": "echo"}):
@@ -218,7 +224,7 @@ def test_a_zip_replaces_the_clinic_folder_and_path_traversal_is_refused(rules_ap
     rules_app.config["RULES_UPLOAD_MAX_FILES"] = 2
     many = zipped({f"precautions/r{i}.yaml": "" for i in range(3)})
     assert "the limit is 2" in upload(admin_forms, "many.zip", many).get_data(as_text=True)
-    assert versions(rules_app) == [(1, False)]
+    assert versions(rules_app) == [(version_id, False)]
 
 
 def test_an_edit_with_errors_keeps_the_typed_text(rules_app, admin_forms):
@@ -264,7 +270,7 @@ def test_activation_reassesses_open_intakes_keeping_earlier_assessments(rules_ap
     response = activate(admin_forms, version_id)
     assert response.status_code == 302 and "/staff/rules/reassess/" in response.location
     page = admin_forms.client.get(response.location).get_data(as_text=True)
-    assert "Done: 12 open intakes re-assessed under version 1" in page
+    assert f"Done: 12 open intakes re-assessed under version {version_id}" in page
     with rules_app.app_context():
         run = db.session.scalars(select(ReassessRun)).one()
         assert (run.status, run.total, run.done, run.changed) == ("done", 12, 12, 0)
@@ -325,13 +331,14 @@ def test_preview_figures_on_the_demo_intakes(rules_app, admin_forms, demo):
     strict = new_version(admin_forms, STRICT)
     assert f'name="from" value="{strict}"' in admin_forms.client.get(
         f"/staff/rules/change?from={strict}").get_data(as_text=True)
-    assert upload(admin_forms, "disabled.yaml", "- heavy-drinking\n", base=strict).status_code == 302
-    version_id = 2
+    response = upload(admin_forms, "disabled.yaml", "- heavy-drinking\n", base=strict)
+    assert response.status_code == 302
+    version_id = int(response.location.rsplit("/", 1)[1])
     response = admin_forms.client.get(f"/staff/rules/versions/{version_id}/preview?last=200")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     summary = re.sub(r"\s+", " ", re.search(r'<p id="preview-summary">(.*?)</p>', html, re.S).group(1))
-    assert summary == ("12 intakes assessed under the active rules and under version 2: "
+    assert summary == (f"12 intakes assessed under the active rules and under version {version_id}: "
                        "2 change, 1 of them in outcome.")
     rows = re.findall(r'<th scope="row"><a href="/staff/intakes/\d+">([^<]+)</a></th>\s*'
                       r"<td>([^<]+)</td><td>([^<]*)</td><td>([^<]*)</td>", html)
@@ -355,4 +362,4 @@ def test_preview_figures_on_the_demo_intakes(rules_app, admin_forms, demo):
     assert bad.status_code == 422
     assert "Enter a whole number" in bad.get_data(as_text=True)
     assert "Enter a date as YYYY-MM-DD" in bad.get_data(as_text=True)
-    assert versions(rules_app) == [(1, False), (2, False)]
+    assert versions(rules_app) == [(strict, False), (version_id, False)]
