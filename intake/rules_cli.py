@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
 import click
 from flask import current_app, has_app_context
+from flask.cli import with_appcontext
 from marshmallow import ValidationError
 
 from .answers import load_answers
@@ -218,3 +220,53 @@ def lint_command(paths: Sequence[Path], no_info: bool) -> None:
     click.echo(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info")
     if counts["error"]:
         raise click.exceptions.Exit(1)
+
+
+@rules.command("preview")
+@click.argument("candidate", metavar="CANDIDATE_DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Intakes submitted on or after this day (YYYY-MM-DD).")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Intakes submitted on or before this day (YYYY-MM-DD).")
+@click.option("--last", type=click.IntRange(min=1), default=None, help="Only the last N submitted intakes.")
+@click.option("--alone", is_flag=True,
+              help="CANDIDATE_DIR is a complete ruleset (default: a clinic folder over the default folders).")
+@click.option("--rows", type=click.IntRange(min=0), default=50, show_default=True,
+              help="How many changed intakes to list.")
+@with_appcontext
+def preview_command(  # noqa: PLR0913 - one parameter per option
+    candidate: Path, since: dt.datetime | None, until: dt.datetime | None, last: int | None, alone: bool, rows: int,
+) -> None:
+    """Preview CANDIDATE_DIR against the active rules on past intakes: outcomes before → after, flags per rule."""
+    from .admin.preview_db import count_past_intakes, stream_past_intakes
+    from .assessment.preview import preview
+    from .ruleset import active_ruleset, rule_dirs
+
+    if since is None and until is None and last is None:
+        raise click.UsageError("give --since DATE, --until DATE or --last N")
+    defaults = rule_dirs(current_app.config)
+    if len(defaults) > 1:
+        defaults = defaults[:-1]  # the configured clinic folder is what the candidate replaces
+    folders: Path | list[Path] = candidate if alone else [*defaults, candidate]
+    ruleset = _load(folders)
+    if ruleset is None:
+        raise click.exceptions.Exit(1)
+    day = {name: value.date() if value else None for name, value in (("since", since), ("until", until))}
+    total = count_past_intakes(last, day["since"], day["until"])
+    with click.progressbar(length=total, label="Assessing past intakes", file=sys.stderr,
+                           show_pos=True) as bar:
+        result = preview(stream_past_intakes(last, day["since"], day["until"]), active_ruleset(), ruleset,
+                         max_rows=rows, progress=bar.update)
+    click.echo(f"{result.total} intakes: {result.changed_count} change, {result.outcome_changed} in outcome")
+    for (before, after), count in sorted(result.transitions.items()):
+        click.echo(f"  {before} -> {after}: {count}")
+    for change in result.changes:
+        flags = " ".join([f"+{rule}" for rule in change.added] + [f"-{rule}" for rule in change.removed])
+        click.echo(f"  #{change.id} {change.label}: {change.before} -> {change.after} {flags}".rstrip())
+    click.echo("Per rule (intakes flagged before -> after):")
+    for total_row in result.rule_totals():
+        if total_row.added or total_row.removed:
+            click.echo(f"  {total_row.rule_id}: {total_row.before} -> {total_row.after} "
+                       f"(+{total_row.added} -{total_row.removed})")
+    if result.skipped:
+        click.echo(f"{len(result.skipped)} intake(s) skipped: their stored answers no longer load")

@@ -363,3 +363,28 @@ def test_preview_figures_on_the_demo_intakes(rules_app, admin_forms, demo):
     assert "Enter a whole number" in bad.get_data(as_text=True)
     assert "Enter a date as YYYY-MM-DD" in bad.get_data(as_text=True)
     assert versions(rules_app) == [(strict, False), (version_id, False)]
+
+
+def test_cli_preview_of_a_clinic_folder(rules_app, demo, tmp_path):
+    from intake import rules_cli
+
+    if "rules" not in rules_app.cli.commands:
+        rules_app.cli.add_command(rules_cli.rules)
+    clinic = tmp_path / "clinic"
+    (clinic / "precautions").mkdir(parents=True)
+    (clinic / "precautions" / "ours.yaml").write_text(STRICT)
+    (clinic / "disabled.yaml").write_text("- heavy-drinking\n")
+    runner = rules_app.test_cli_runner()
+    result = runner.invoke(args=["rules", "preview", str(clinic), "--since", "2000-01-01"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "12 intakes: 2 change, 1 in outcome" in lines
+    assert "  precaution -> defer: 1" in lines
+    assert any(line.endswith("Chloé Martin: precaution -> defer -heavy-drinking") for line in lines)
+    assert any(line.endswith("Tom Becker: precaution -> precaution +current-smoker -heavy-drinking") for line in lines)
+    assert "  heavy-drinking: 2 -> 0 (+0 -2)" in lines
+    assert "  current-smoker: 0 -> 1 (+1 -0)" in lines
+    assert "2 change" in runner.invoke(args=["rules", "preview", str(clinic), "--last", "12"]).output
+    assert runner.invoke(args=["rules", "preview", str(clinic)]).exit_code == 2
+    nothing = runner.invoke(args=["rules", "preview", str(clinic), "--since", "2999-01-01"])
+    assert "0 intakes: 0 change, 0 in outcome" in nothing.output
