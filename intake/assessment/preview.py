@@ -17,9 +17,11 @@ from typing import Any, NamedTuple
 
 from marshmallow import ValidationError
 
-from ..answers import load_answers
-from .facts import derive_facts
+from ..answers import AnswersSchema
+from .facts import Facts, derive_facts
 from .rules import Ruleset, assess_facts
+
+SCHEMAS_KEPT = 400
 
 
 class PastIntake(NamedTuple):
@@ -77,10 +79,17 @@ class PreviewResult:
                       key=lambda r: (-(r.added + r.removed), r.rule_id))
 
 
-def _flags(answers: Mapping[str, Any], ruleset: Ruleset, on: dt.date) -> tuple[str, frozenset[str]]:
-    facts = derive_facts(answers, ruleset.lexicon, on, ruleset.catalogue)
-    assessment = assess_facts(facts, ruleset)
+def _flags(facts: Facts, ruleset: Ruleset) -> tuple[str, frozenset[str]]:
+    assessment = assess_facts(facts, ruleset, plan=False)  # the plan changes neither flags nor outcome
     return assessment.outcome, frozenset(flag.rule_id for flag in assessment.flags)
+
+
+def same_facts(current: Ruleset, candidate: Ruleset) -> bool:
+    """True when both rulesets derive the same facts (same lexicon text, same catalogue)."""
+    if current.lexicon is None or candidate.lexicon is None:
+        return False
+    return (current.lexicon.version_text == candidate.lexicon.version_text
+            and list(current.catalogue.fields) == list(candidate.catalogue.fields))
 
 
 def preview(
@@ -98,16 +107,28 @@ def preview(
         rules[rule.id] = RuleTotal(rule.id)
     for rule in candidate.rules:
         rules.setdefault(rule.id, RuleTotal(rule.id))
+    # One schema per assessment date, reused: a new AnswersSchema per intake (what
+    # load_answers makes) costs more than the validation itself.
+    schemas: dict[dt.date, AnswersSchema] = {}
+    shared = same_facts(current, candidate)
     for intake in intakes:
         if progress is not None:
             progress(1)
+        schema = schemas.get(intake.on)
+        if schema is None:
+            if len(schemas) >= SCHEMAS_KEPT:
+                schemas.clear()
+            schema = schemas[intake.on] = AnswersSchema(today=intake.on)
         try:
-            answers = load_answers(intake.answers, today=intake.on)
+            answers = schema.load(intake.answers)
         except (ValidationError, ValueError, TypeError, KeyError) as error:
             result.skipped.append((intake.id, str(error)[:200]))
             continue
-        before, flags_before = _flags(answers, current, intake.on)
-        after, flags_after = _flags(answers, candidate, intake.on)
+        facts = derive_facts(answers, current.lexicon, intake.on, current.catalogue)
+        before, flags_before = _flags(facts, current)
+        if not shared:
+            facts = derive_facts(answers, candidate.lexicon, intake.on, candidate.catalogue)
+        after, flags_after = _flags(facts, candidate)
         result.total += 1
         result.outcomes_before[before] += 1
         result.outcomes_after[after] += 1

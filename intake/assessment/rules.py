@@ -642,8 +642,10 @@ def assess(
     return assess_facts(facts, ruleset, format_date=format_date)
 
 
-def assess_facts(facts: Facts, ruleset: Ruleset, *, format_date: DateFormatter = english_date) -> Assessment:
-    """Run every rule on already derived facts."""
+def assess_facts(
+    facts: Facts, ruleset: Ruleset, *, format_date: DateFormatter = english_date, plan: bool = True
+) -> Assessment:
+    """Run every rule on already derived facts (``plan=False``: without the session plan, as a preview needs)."""
     # _test_all gives, for each rule that is not false and not skipped, its handler (the
     # _Check's fired or asked) and its result; each handler returns (sort key, flag,
     # (sort key, instruction) or None).
@@ -658,9 +660,9 @@ def assess_facts(facts: Facts, ruleset: Ruleset, *, format_date: DateFormatter =
     # The first flag is the most severe: its rank is the outcome's (as outcome_of says).
     outcome = OUTCOMES[SEVERITY_RANK[flags[0].severity]] if flags else OUTCOMES[0]
     defer_until = defer_until_of(flags, outcome) if outcome == "defer" else None
-    plan = None
-    if ruleset.protocols is not None:
-        plan = ruleset.protocols.build(facts, flags, outcome, defer_until, facts.on)
+    built = None
+    if plan and ruleset.protocols is not None:
+        built = ruleset.protocols.build(facts, flags, outcome, defer_until, facts.on)
     return construct(
         Assessment,
         on=facts.on,
@@ -670,7 +672,7 @@ def assess_facts(facts: Facts, ruleset: Ruleset, *, format_date: DateFormatter =
         flags=flags,
         instructions=tuple(map(_second, dated)),
         ruleset_version=ruleset.version,
-        plan=plan,
+        plan=built,
     )
 
 
