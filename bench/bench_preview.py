@@ -39,6 +39,7 @@ from bench_rules import ON, make_intake  # noqa: E402
 
 from intake import create_app  # noqa: E402
 from intake.admin.preview_db import stream_past_intakes  # noqa: E402
+from intake.answers import dump_answers, load_answers  # noqa: E402
 from intake.assessment import load_ruleset  # noqa: E402
 from intake.assessment.preview import preview  # noqa: E402
 from intake.extensions import db  # noqa: E402
@@ -78,14 +79,15 @@ def reset_peak_rss() -> bool:
 
 def fill(count: int, seed: int, batch: int = 5000) -> None:
     rng = random.Random(seed)
-    submitted = dt.datetime.combine(ON, dt.time(12), dt.UTC)
+    submitted = dt.datetime.combine(ON, dt.time(), dt.UTC)
     rows = []
     for i in range(count):
-        answers = make_intake(i, rng)
+        # Stored as the app stores a submission: validated, then dumped.
+        answers = dump_answers(load_answers(make_intake(i, rng), today=ON))
         about = answers["about"]
         rows.append({"token_hash": f"{i:064x}", "status": IntakeStatus.SUBMITTED, "answers": answers,
                      "completed_sections": [], "full_name": about["full_name"], "email": about["email"],
-                     "submitted_at": submitted - dt.timedelta(milliseconds=400 * i), "version": 1})
+                     "submitted_at": submitted + dt.timedelta(milliseconds=400 * i), "version": 1})
         if len(rows) == batch:
             db.session.execute(insert(Intake), rows)
             rows = []
