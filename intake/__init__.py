@@ -72,6 +72,7 @@ def register_ruleset(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from . import api
+    from .admin.views import blueprint as admin
     from .auth import blueprint as auth
     from .patient import blueprint as patient
     from .review import blueprint as review
@@ -79,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(patient)
     app.register_blueprint(auth)
     app.register_blueprint(review)
+    app.register_blueprint(admin)
     api.init_app(app)
 
 

@@ -117,6 +117,17 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         or f"sqlite:///{instance_path / 'meso-intake.sqlite'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "RULES_DIR": env.get("RULES_DIR", str(REPO_ROOT / "rules")),
+        # Layered rule folders, defaults first, clinic last (os.pathsep-separated); empty: RULES_DIR alone.
+        "RULES_DIRS": [part for part in env.get("RULES_DIRS", "").split(os.pathsep) if part.strip()],
+        # How often (seconds) each worker looks for a newly activated ruleset version in the database.
+        "RULES_REFRESH_SECONDS": float(env.get("RULES_REFRESH_SECONDS", 5)),
+        # Limits of a rule upload (one file, or each file of a zip) and of the files of a clinic folder.
+        # Where ruleset versions from the database are written out for the rules engine (default: instance/rulesets).
+        "RULES_VERSIONS_DIR": env.get("RULES_VERSIONS_DIR", ""),
+        "RULES_UPLOAD_MAX_BYTES": int(env.get("RULES_UPLOAD_MAX_BYTES", 200 * 1024)),
+        "RULES_UPLOAD_MAX_FILES": int(env.get("RULES_UPLOAD_MAX_FILES", 100)),
+        # Re-assess open intakes in a background thread after an activation (off: in the request).
+        "REASSESS_IN_BACKGROUND": env.get("REASSESS_IN_BACKGROUND", "1") not in ("0", "false", "no"),
         "CLINIC_NAME": env.get("CLINIC_NAME", "Demo Mesotherapy Clinic"),
         # Big enough for a long intake, small enough to refuse abuse.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 256 * 1024)),

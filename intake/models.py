@@ -137,6 +137,10 @@ class Assessment(db.Model):
     document: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     #: How many flags the document holds, in clear so the queue never decrypts documents.
     flag_count: Mapped[int] = mapped_column(default=0)
+    #: The ruleset version activated in the database that produced it (None: the rule folders).
+    ruleset_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ruleset_version.id", ondelete="SET NULL"), index=True
+    )
 
     intake: Mapped[Intake] = relationship(back_populates="assessments")
 
@@ -185,5 +189,6 @@ class SearchTerm(db.Model):
     )
 
 
+from .admin.models import ReassessRun, RulesetActivation, RulesetVersion  # noqa: E402, F401 - rules versions
 from .api.models import ApiToken  # noqa: E402, F401 - API tokens are part of the metadata
 from .auth.models import StaffUser  # noqa: E402, F401 - staff accounts are part of the metadata

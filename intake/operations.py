@@ -220,7 +220,7 @@ def submit_intake(intake: Intake, ruleset: Ruleset, today: dt.date, actor: str =
         raise AlreadySubmitted
     if (answers["about"]["full_name"], answers["about"]["email"]) != (intake.full_name, intake.email):
         reindex(db.session, intake.id, answers["about"]["full_name"], answers["about"]["email"])
-    stored = store_assessment(intake, result)
+    stored = store_assessment(intake, result, getattr(ruleset, "db_version_id", None))
     if resubmission:
         record(actor, "intake.resubmitted", intake, f"Resubmitted with more information; outcome {result.outcome}",
                outcome=result.outcome, ruleset_version=result.ruleset_version, version=intake.version + 1)
@@ -232,10 +232,11 @@ def submit_intake(intake: Intake, ruleset: Ruleset, today: dt.date, actor: str =
     return stored
 
 
-def store_assessment(intake: Intake, result: Any) -> Assessment:
-    """Add the core's assessment of an intake to the current transaction."""
+def store_assessment(intake: Intake, result: Any, ruleset_version_id: int | None = None) -> Assessment:
+    """Add the core's assessment of an intake to the current transaction (``ruleset_version_id``: its DB version)."""
     document = result.to_dict()
     stored = Assessment(
+        ruleset_version_id=ruleset_version_id,
         intake_id=intake.id,
         assessed_on=result.on,
         ruleset_version=result.ruleset_version,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
 import click
 from flask import current_app, has_app_context
+from flask.cli import with_appcontext
 from marshmallow import ValidationError
 
 from .answers import load_answers
@@ -26,21 +28,31 @@ from .config import REPO_ROOT
 rules = click.Group("rules", help="Check, test and explain the rule files.")
 
 
-def _configured_root() -> Path:
-    """The rules in force: the app's RULES_DIR inside an app, else the environment's or the default."""
+def _configured_root() -> Path | list[Path]:
+    """The rules in force: the app's RULES_DIRS/RULES_DIR inside an app, else the environment's or the default.
+
+    One folder as a Path; layered folders (RULES_DIRS, defaults first) as a list.
+    """
     if has_app_context():
-        return Path(current_app.config["RULES_DIR"])
-    return Path(os.environ.get("RULES_DIR") or REPO_ROOT / "rules")
+        folders = [Path(f) for f in current_app.config.get("RULES_DIRS") or [current_app.config["RULES_DIR"]]]
+    else:
+        layered = [part for part in os.environ.get("RULES_DIRS", "").split(os.pathsep) if part.strip()]
+        folders = [Path(f) for f in layered] or [Path(os.environ.get("RULES_DIR") or REPO_ROOT / "rules")]
+    return folders[0] if len(folders) == 1 else folders
 
 
-def _load(root: Path) -> Ruleset | None:
-    """The ruleset of ``root``, or None after printing every error."""
+def _name(root: Path | list[Path]) -> str:
+    return os.pathsep.join(str(f) for f in root) if isinstance(root, list) else str(root)
+
+
+def _load(root: Path | list[Path]) -> Ruleset | None:
+    """The ruleset of ``root`` (one folder or layered folders), or None after printing every error."""
     try:
         return load_ruleset(root)
     except RulesetInvalid as invalid:
         for error in invalid.errors:
             click.echo(str(error))
-        click.echo(f"{root}: {len(invalid.errors)} error(s)", err=True)
+        click.echo(f"{_name(root)}: {len(invalid.errors)} error(s)", err=True)
         return None
 
 
@@ -49,13 +61,14 @@ def _load(root: Path) -> Ruleset | None:
 def check(paths: Sequence[Path]) -> None:
     """Check rule folders (default: the configured RULES_DIR); print every error."""
     failed = False
-    for root in paths or (_configured_root(),):
+    roots: Sequence[Path | list[Path]] = paths or (_configured_root(),)
+    for root in roots:
         ruleset = _load(root)
         if ruleset is None:
             failed = True
             continue
         classes = len(ruleset.lexicon.classes) if ruleset.lexicon is not None else 0
-        click.echo(f"{root}: {len(ruleset.rules)} rules, {classes} medication classes, "
+        click.echo(f"{_name(root)}: {len(ruleset.rules)} rules, {classes} medication classes, "
                    f"{'protocols, ' if ruleset.protocols is not None else ''}version {ruleset.version[:12]}")
     if failed:
         raise click.exceptions.Exit(1)
@@ -68,8 +81,11 @@ def check(paths: Sequence[Path]) -> None:
 def test(paths: Sequence[Path], min_coverage: float | None) -> None:
     """Run the rule tests of rule folders or of single test files (default: RULES_DIR)."""
     # A test file belongs to the ruleset of the folder above its tests/ folder.
-    selected: dict[Path, list[Path] | None] = {}
-    for path in paths or (_configured_root(),):
+    selected: dict[Path | tuple[Path, ...], list[Path] | None] = {}
+    if not paths:
+        configured = _configured_root()
+        selected[tuple(configured) if isinstance(configured, list) else configured] = None
+    for path in paths:
         if path.is_dir():
             selected[path] = None
         else:
@@ -79,7 +95,7 @@ def test(paths: Sequence[Path], min_coverage: float | None) -> None:
                 files.append(path)
     failed = False
     for root, files in selected.items():
-        ruleset = _load(root)
+        ruleset = _load(list(root) if isinstance(root, tuple) else root)
         if ruleset is None:
             failed = True
             continue
@@ -142,3 +158,115 @@ def _flatten(messages: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str,
     if isinstance(messages, list):
         return [item for message in messages for item in _flatten(message, path)]
     return [(path, str(messages))]
+
+
+@rules.command("show")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+def show(paths: Sequence[Path]) -> None:
+    """Print the effective ruleset of layered folders (default: RULES_DIRS), with each rule's origin."""
+    root = list(paths) if paths else _configured_root()
+    ruleset = _load(root)
+    if ruleset is None:
+        raise click.exceptions.Exit(1)
+    folders = ruleset.roots
+    click.echo(f"Folders (defaults first): {', '.join(str(f) for f in folders)}")
+    click.echo(f"Version {ruleset.version[:12]}: {len(ruleset.rules)} rules")
+    for rule in ruleset.rules:
+        origin = f"{rule.folder or ruleset.root}/{rule.file}:{rule.line}"
+        mark = " (override)" if rule.override else ""
+        click.echo(f"  {rule.id:<32} {rule.severity:<16} {origin}{mark}")
+    for note in ruleset.notes:
+        if note.action == "disable":
+            click.echo(f"  disabled {note.rule_id} by {note.folder}/{note.file}:{note.line}")
+        elif note.action == "override":
+            click.echo(f"  override of {note.rule_id} replaces {note.replaced}")
+    if ruleset.lexicon is not None:
+        click.echo(f"Medication classes: {len(ruleset.lexicon.classes)}")
+    if ruleset.protocols is not None:
+        click.echo(f"Protocols from: {_protocols_origin(ruleset)}")
+
+
+def _protocols_origin(ruleset: Ruleset) -> str:
+    having = [folder for folder in ruleset.roots if (folder / "protocols.yaml").is_file()]
+    return str(having[-1] / "protocols.yaml") if having else "-"
+
+
+def form_questions() -> set[str]:
+    """The answers the patient form asks, as ``section.field`` (for lint)."""
+    from wtforms.fields.core import UnboundField
+
+    from .patient.forms import FORMS
+
+    return {f"{section}.{name}" for section, form in FORMS.items() for name in dir(form)
+            if isinstance(getattr(form, name, None), UnboundField)}
+
+
+@rules.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--no-info", is_flag=True, help="Leave out the info findings (form questions no rule reads).")
+def lint_command(paths: Sequence[Path], no_info: bool) -> None:
+    """Lint layered folders (default: RULES_DIRS): exits 1 on any error finding."""
+    from .assessment.lint import lint
+
+    root = list(paths) if paths else _configured_root()
+    ruleset = _load(root)
+    if ruleset is None:
+        raise click.exceptions.Exit(1)
+    findings = lint(ruleset, form_questions())
+    shown = [f for f in findings if not (no_info and f.level == "info")]
+    for finding in shown:
+        click.echo(str(finding))
+    counts = {level: sum(1 for f in findings if f.level == level) for level in ("error", "warning", "info")}
+    click.echo(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info")
+    if counts["error"]:
+        raise click.exceptions.Exit(1)
+
+
+@rules.command("preview")
+@click.argument("candidate", metavar="CANDIDATE_DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Intakes submitted on or after this day (YYYY-MM-DD).")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Intakes submitted on or before this day (YYYY-MM-DD).")
+@click.option("--last", type=click.IntRange(min=1), default=None, help="Only the last N submitted intakes.")
+@click.option("--alone", is_flag=True,
+              help="CANDIDATE_DIR is a complete ruleset (default: a clinic folder over the default folders).")
+@click.option("--rows", type=click.IntRange(min=0), default=50, show_default=True,
+              help="How many changed intakes to list.")
+@with_appcontext
+def preview_command(  # noqa: PLR0913 - one parameter per option
+    candidate: Path, since: dt.datetime | None, until: dt.datetime | None, last: int | None, alone: bool, rows: int,
+) -> None:
+    """Preview CANDIDATE_DIR against the active rules on past intakes: outcomes before → after, flags per rule."""
+    from .admin.preview_db import count_past_intakes, stream_past_intakes
+    from .assessment.preview import preview
+    from .ruleset import active_ruleset, rule_dirs
+
+    if since is None and until is None and last is None:
+        raise click.UsageError("give --since DATE, --until DATE or --last N")
+    defaults = rule_dirs(current_app.config)
+    if len(defaults) > 1:
+        defaults = defaults[:-1]  # the configured clinic folder is what the candidate replaces
+    folders: Path | list[Path] = candidate if alone else [*defaults, candidate]
+    ruleset = _load(folders)
+    if ruleset is None:
+        raise click.exceptions.Exit(1)
+    day = {name: value.date() if value else None for name, value in (("since", since), ("until", until))}
+    total = count_past_intakes(last, day["since"], day["until"])
+    with click.progressbar(length=total, label="Assessing past intakes", file=sys.stderr,
+                           show_pos=True) as bar:
+        result = preview(stream_past_intakes(last, day["since"], day["until"]), active_ruleset(), ruleset,
+                         max_rows=rows, progress=bar.update)
+    click.echo(f"{result.total} intakes: {result.changed_count} change, {result.outcome_changed} in outcome")
+    for (before, after), count in sorted(result.transitions.items()):
+        click.echo(f"  {before} -> {after}: {count}")
+    for change in result.changes:
+        flags = " ".join([f"+{rule}" for rule in change.added] + [f"-{rule}" for rule in change.removed])
+        click.echo(f"  #{change.id} {change.label}: {change.before} -> {change.after} {flags}".rstrip())
+    click.echo("Per rule (intakes flagged before -> after):")
+    for total_row in result.rule_totals():
+        if total_row.added or total_row.removed:
+            click.echo(f"  {total_row.rule_id}: {total_row.before} -> {total_row.after} "
+                       f"(+{total_row.added} -{total_row.removed})")
+    if result.skipped:
+        click.echo(f"{len(result.skipped)} intake(s) skipped: their stored answers no longer load")

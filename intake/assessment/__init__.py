@@ -10,7 +10,7 @@ from __future__ import annotations
 from .errors import RuleFileError, RulesetInvalid
 from .facts import MISSING, Catalogue, Facts, derive_facts
 from .model import OUTCOMES, SEVERITIES, Assessment, Flag, Instruction, Trigger
-from .rules import Rule, Ruleset, assess, assess_facts, english_date, load_ruleset
+from .rules import LayerNote, Rule, Ruleset, assess, assess_facts, english_date, load_ruleset, rule_folders
 
 __all__ = [
     "MISSING",
@@ -21,6 +21,7 @@ __all__ = [
     "Facts",
     "Flag",
     "Instruction",
+    "LayerNote",
     "Rule",
     "RuleFileError",
     "Ruleset",
@@ -31,4 +32,5 @@ __all__ = [
     "derive_facts",
     "english_date",
     "load_ruleset",
+    "rule_folders",
 ]

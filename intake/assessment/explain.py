@@ -121,3 +121,48 @@ def _tree_lines(node: Mapping[str, Any], depth: int, lines: list[str]) -> None:
     lines.append(text)
     for part in node.get("parts", ()):
         _tree_lines(part, depth + 1, lines)
+
+
+#: Operators in plain words, for the rules page of the admin ("{field} {words} {value}").
+OPERATOR_WORDS = {
+    "equals": "is", "not_equals": "is not", "in": "is one of", "not_in": "is none of",
+    "includes_any": "includes any of", "includes_all": "includes all of", "includes_none": "includes none of",
+    "less_than": "is less than", "at_most": "is at most", "greater_than": "is more than",
+    "at_least": "is at least", "answered": "is answered", "is_empty": "is empty",
+    "within_days_before": "was within this many days before the appointment:",
+    "within_days_after": "is within this many days after the appointment:",
+}
+
+
+def _field_words(name: str) -> str:
+    return name.replace("derived.", "").replace(".", " → ").replace("_", " ")
+
+
+def describe_condition(node: Node) -> str:
+    """A rule's condition in plain words: 'lifestyle → alcohol drinks per week is at least 1'."""
+    return _describe(node, nested=False)
+
+
+def _describe(node: Node, *, nested: bool = True) -> str:
+    from .conditions import Leaf
+
+    if isinstance(node, Leaf):
+        operand = node.operand
+        if node.operator == "answered":
+            return f"{_field_words(node.field.name)} {'is answered' if operand else 'is not answered'}"
+        if node.operator == "is_empty":
+            return f"{_field_words(node.field.name)} {'is empty' if operand else 'is not empty'}"
+        if isinstance(operand, bool):
+            value = "yes" if operand else "no"
+        elif isinstance(operand, (tuple, list, frozenset, set)):
+            value = ", ".join(str(item) for item in operand)
+        else:
+            value = format_value(operand)
+        return f"{_field_words(node.field.name)} {OPERATOR_WORDS.get(node.operator, node.operator)} {value}"
+    parts = [_describe(child) for child in node.children]
+    if node.kind == "not":
+        return f"not ({_describe(node.children[0], nested=False)})"
+    if len(parts) == 1:
+        return parts[0]
+    joined = (" and " if node.kind == "all" else " or ").join(parts)
+    return f"({joined})" if nested else joined

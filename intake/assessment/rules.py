@@ -15,8 +15,8 @@ import hashlib
 import importlib
 import importlib.util
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -58,6 +58,8 @@ PLACEHOLDER: Final = re.compile(r"\{([^{}]*)\}")
 LEXICON_FILE: Final = "medications.yaml"
 PROTOCOLS_FILE: Final = "protocols.yaml"
 PRECAUTIONS_DIR: Final = "precautions"
+#: In a clinic (later) folder: a list of rule ids from earlier folders to switch off.
+DISABLED_FILE: Final = "disabled.yaml"
 
 DateFormatter = Callable[[dt.date], str]
 
@@ -88,6 +90,23 @@ class Rule:
     #: The rule file, relative to the ruleset folder (precautions/skin.yaml).
     file: str
     line: int
+    #: ``override: true`` in the file: replaces the rule of the same id of an earlier folder.
+    override: bool = False
+    #: The rules folder the rule comes from (set by load_ruleset; "" when parsed alone).
+    folder: str = ""
+
+
+@dataclass(frozen=True)
+class LayerNote:
+    """What a later folder did to the rules of the earlier ones (see load_ruleset)."""
+
+    action: str  #: "override", "override-unknown" (an override of an id no earlier folder has), "disable"
+    rule_id: str
+    folder: str
+    file: str
+    line: int
+    #: For "override": where the replaced rule was (folder/file:line).
+    replaced: str = ""
 
 
 # --- the schema of a rule file -----------------------------------------------------------
@@ -154,6 +173,7 @@ class _RuleSchema(Schema):
         validate=validate.Length(min=1, error="needs at least one source reference, such as [S10]"),
         error_messages=_messages("a list of source references, such as [S10, S22]"),
     )
+    override = fields.Boolean(truthy={True}, falsy={False}, error_messages=_messages("true or false"))
 
     @validates_schema
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
@@ -224,6 +244,9 @@ class Ruleset:
         files: Iterable[str],
         root: Path,
         protocols: Any = None,
+        *,
+        roots: Sequence[Path] | None = None,
+        notes: Iterable[LayerNote] = (),
     ):
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.lexicon = lexicon
@@ -235,6 +258,10 @@ class Ruleset:
         self.root = root
         #: The session-plan protocols (intake.assessment.plan), or None.
         self.protocols = protocols
+        #: Every rules folder, defaults first, clinic last (one folder: just ``root``).
+        self.roots: tuple[Path, ...] = tuple(roots) if roots else (root,)
+        #: Overrides and disabled rules of the later folders, in the order applied.
+        self.notes: tuple[LayerNote, ...] = tuple(notes)
         self._by_id = {rule.id: rule for rule in self.rules}
         #: A _Check per rule, in file order, and every rule's test as one function that
         #: returns (handler, result) for the rules to flag (see assess_facts).
@@ -265,11 +292,16 @@ class Ruleset:
 
 @dataclass
 class _Reading:
-    """What load_ruleset has read so far: file contents for the version, and every error."""
+    """What load_ruleset has read so far from one folder: file contents for the version, and every error.
+
+    Several readings (one per layered folder) share ``errors`` and ``contents``; the
+    contents of a later folder are keyed ``layer<N>/<relative path>``.
+    """
 
     root: Path
     errors: list[RuleFileError] = field(default_factory=list)
     contents: dict[str, bytes] = field(default_factory=dict)
+    prefix: str = ""
 
     def display(self, relative: str) -> str:
         return str(self.root / relative)
@@ -282,7 +314,7 @@ class _Reading:
             problem = f"cannot read the file: {error}"
             self.errors.append(RuleFileError(self.display(relative), 0, 0, None, problem))
             return None
-        self.contents[relative] = raw
+        self.contents[self.prefix + relative] = raw
         return text
 
     def version(self) -> str:
@@ -294,64 +326,169 @@ class _Reading:
         return digest.hexdigest()
 
 
-def load_ruleset(root: str | Path) -> Ruleset:
-    """Load every rule file under ``root``; RulesetInvalid lists every problem of every file."""
-    reading = _Reading(Path(root))
-    if not reading.root.is_dir():
-        raise RulesetInvalid([RuleFileError(str(root), 0, 0, None, "no such rules folder")])
-    lexicon = _load_lexicon(reading)
+def rule_folders(root: str | Path | Sequence[str | Path]) -> list[Path]:
+    """``root`` as a list of folders: one folder, or a sequence of them (defaults first)."""
+    if isinstance(root, (str, Path)):
+        return [Path(root)]
+    return [Path(folder) for folder in root]
+
+
+def load_ruleset(root: str | Path | Sequence[str | Path]) -> Ruleset:
+    """Load every rule file of one folder, or of layered folders (defaults first, clinic last).
+
+    RulesetInvalid lists every problem of every file. In a later folder, a rule whose id
+    an earlier folder has replaces it only when marked ``override: true`` (else it is a
+    duplicate); ``disabled.yaml`` lists ids to switch off; other rules are added. A later
+    ``medications.yaml`` adds its classes and names to the lexicon; a later
+    ``protocols.yaml`` replaces the earlier one whole; rule tests are layered by file name
+    (see intake.assessment.ruletests.case_files).
+    """
+    roots = rule_folders(root)
+    if not roots:
+        raise RulesetInvalid([RuleFileError("RULES_DIRS", 0, 0, None, "no rules folder given")])
+    missing = [RuleFileError(str(folder), 0, 0, None, "no such rules folder") for folder in roots
+               if not folder.is_dir()]
+    if missing:
+        raise RulesetInvalid(missing)
+    first = _Reading(roots[0])
+    readings = [first] + [_Reading(folder, first.errors, first.contents, f"layer{i}/")
+                          for i, folder in enumerate(roots[1:], start=1)]
+    lexicon = _load_lexicon(readings)
     catalogue = Catalogue(None if lexicon is None else lexicon.classes.keys())
-    rules = _load_precautions(reading, catalogue)
-    protocols = _load_protocols(reading, catalogue, [rule.id for rule in rules])
-    if reading.errors:
-        raise RulesetInvalid(reading.errors)
+    notes: list[LayerNote] = []
+    rules = _load_precautions(readings, catalogue, notes)
+    protocols = _load_protocols(readings, catalogue, [rule.id for rule in rules])
+    if first.errors:
+        raise RulesetInvalid(first.errors)
     return Ruleset(
-        rules, lexicon, catalogue, reading.version(), sorted(reading.contents), reading.root, protocols
+        rules, lexicon, catalogue, first.version(), sorted(first.contents), roots[-1], protocols,
+        roots=roots, notes=notes,
     )
 
 
-def _load_lexicon(reading: _Reading) -> Lexicon | None:
-    from .medications import Lexicon
+def _load_lexicon(readings: list[_Reading]) -> Lexicon | None:
+    from .medications import Lexicon, _parse
 
-    if not (reading.root / LEXICON_FILE).is_file():
-        reading.errors.append(RuleFileError(reading.display(LEXICON_FILE), 0, 0, None,
-                                            "the medication lexicon is missing"))
+    base = readings[0]
+    if not (base.root / LEXICON_FILE).is_file():
+        base.errors.append(RuleFileError(base.display(LEXICON_FILE), 0, 0, None,
+                                         "the medication lexicon is missing"))
         return None
-    text = reading.read(LEXICON_FILE)
+    merged: dict[str, Any] = {}
+    texts: list[str] = []
+    failed = False
+    for index, reading in enumerate(readings):
+        if index and not (reading.root / LEXICON_FILE).is_file():
+            continue
+        text = reading.read(LEXICON_FILE)
+        if text is None:
+            failed = True
+            continue
+        try:
+            data = _parse(text, reading.display(LEXICON_FILE))
+        except RulesetInvalid as invalid:
+            reading.errors.extend(invalid.errors)
+            failed = True
+            continue
+        texts.append(text)
+        if index == 0:
+            merged = data
+        else:
+            _merge_lexicon(merged, data)
+    if failed or not merged:
+        return None
+    if len(texts) == 1:
+        return Lexicon(merged, texts[0])
+    return Lexicon(merged, "\n".join(texts))
+
+
+def _merge_lexicon(merged: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """A clinic lexicon's classes into the earlier ones: names added to a known class, new classes added."""
+    by_id = {cls["id"]: cls for cls in merged["classes"]}
+    for cls in extra.get("classes") or []:
+        known = by_id.get(cls["id"])
+        if known is None:
+            merged["classes"].append(cls)
+            by_id[cls["id"]] = cls
+        else:
+            known["medications"] = list(known["medications"]) + list(cls["medications"])
+    for key, value in extra.items():
+        if key != "classes" and isinstance(value, list):
+            merged[key] = list(merged.get(key) or []) + [v for v in value if v not in (merged.get(key) or [])]
+
+
+def _load_precautions(readings: list[_Reading], catalogue: Catalogue, notes: list[LayerNote]) -> list[Rule]:
+    effective: dict[str, Rule] = {}
+    where: dict[str, str] = {}
+    for index, reading in enumerate(readings):
+        folder = reading.root / PRECAUTIONS_DIR
+        paths = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+        if not paths and index == 0:
+            reading.errors.append(RuleFileError(reading.display(PRECAUTIONS_DIR), 0, 0, None,
+                                                "no rule files (precautions/*.yaml)"))
+        seen_here: dict[str, str] = {}
+        for path in paths:
+            relative = f"{PRECAUTIONS_DIR}/{path.name}"
+            text = reading.read(relative)
+            if text is None:
+                continue
+            display = reading.display(relative)
+            for rule, id_node in parse_rules(text, relative, display, catalogue, reading.errors):
+                here = f"{display}:{id_node.line}"
+                rule = replace(rule, folder=str(reading.root))
+                if rule.id in seen_here:
+                    reading.errors.append(RuleFileError(
+                        display, id_node.line, id_node.column, rule.id,
+                        f"duplicate rule id '{rule.id}': first defined at {seen_here[rule.id]}",
+                    ))
+                    continue
+                seen_here[rule.id] = here
+                if rule.id in effective:
+                    if not (index and rule.override):
+                        reading.errors.append(RuleFileError(
+                            display, id_node.line, id_node.column, rule.id,
+                            f"duplicate rule id '{rule.id}': first defined at {where[rule.id]}"
+                            + (" (add 'override: true' to replace it)" if index else ""),
+                        ))
+                        continue
+                    notes.append(LayerNote("override", rule.id, str(reading.root), relative, rule.line,
+                                           where[rule.id]))
+                elif rule.override:
+                    notes.append(LayerNote("override-unknown", rule.id, str(reading.root), relative, rule.line))
+                effective[rule.id] = rule
+                where[rule.id] = here
+        if index and (reading.root / DISABLED_FILE).is_file():
+            _apply_disabled(reading, effective, notes)
+    return list(effective.values())
+
+
+def _apply_disabled(reading: _Reading, effective: dict[str, Rule], notes: list[LayerNote]) -> None:
+    text = reading.read(DISABLED_FILE)
     if text is None:
-        return None
+        return
+    display = reading.display(DISABLED_FILE)
     try:
-        return Lexicon.from_text(text, reading.display(LEXICON_FILE))
+        document = load_located(text, display)
     except RulesetInvalid as invalid:
         reading.errors.extend(invalid.errors)
-        return None
-
-
-def _load_precautions(reading: _Reading, catalogue: Catalogue) -> list[Rule]:
-    folder = reading.root / PRECAUTIONS_DIR
-    paths = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
-    if not paths:
-        reading.errors.append(RuleFileError(reading.display(PRECAUTIONS_DIR), 0, 0, None,
-                                            "no rule files (precautions/*.yaml)"))
-    rules: list[Rule] = []
-    first_seen: dict[str, tuple[str, int]] = {}
-    for path in paths:
-        relative = f"{PRECAUTIONS_DIR}/{path.name}"
-        text = reading.read(relative)
-        if text is None:
-            continue
-        display = reading.display(relative)
-        for rule, id_node in parse_rules(text, relative, display, catalogue, reading.errors):
-            if rule.id in first_seen:
-                where, line = first_seen[rule.id]
-                reading.errors.append(RuleFileError(
-                    reading.display(relative), id_node.line, id_node.column, rule.id,
-                    f"duplicate rule id '{rule.id}': first defined at {where}:{line}",
-                ))
-                continue
-            first_seen[rule.id] = (reading.display(relative), id_node.line)
-            rules.append(rule)
-    return rules
+        return
+    if document.is_scalar and document.value is None:
+        return
+    if not document.is_sequence:
+        reading.errors.append(RuleFileError(display, document.line, document.column, None,
+                                            "disabled.yaml is a list of rule ids, each on a line starting with '- '"))
+        return
+    for item in document.items_():
+        rule_id = item.value
+        if not isinstance(rule_id, str) or not item.is_scalar:
+            reading.errors.append(RuleFileError(display, item.line, item.column, None, "needs a rule id"))
+        elif rule_id not in effective:
+            hint = suggestion(rule_id, list(effective)) or ""
+            reading.errors.append(RuleFileError(display, item.line, item.column, rule_id,
+                                                f"cannot disable '{rule_id}': no earlier rule has that id{hint}"))
+        else:
+            del effective[rule_id]
+            notes.append(LayerNote("disable", rule_id, str(reading.root), DISABLED_FILE, item.line))
 
 
 def parse_rules(
@@ -413,13 +550,17 @@ def _parse_rule(
         source=tuple(data["source"]),
         file=relative,
         line=node.line,
+        override=bool(data.get("override", False)),
     )
 
 
-def _load_protocols(reading: _Reading, catalogue: Catalogue, rule_ids: list[str]) -> Any:
-    path = reading.root / PROTOCOLS_FILE
-    if not path.is_file() or importlib.util.find_spec(f"{__package__}.plan") is None:
+def _load_protocols(readings: list[_Reading], catalogue: Catalogue, rule_ids: list[str]) -> Any:
+    """The protocols of the last folder that has a protocols.yaml (a later one replaces it whole)."""
+    having = [reading for reading in readings if (reading.root / PROTOCOLS_FILE).is_file()]
+    if not having or importlib.util.find_spec(f"{__package__}.plan") is None:
         return None
+    reading = having[-1]
+    path = reading.root / PROTOCOLS_FILE
     plan = importlib.import_module(f"{__package__}.plan")
     load_protocols = getattr(plan, "load_protocols", None)
     if load_protocols is None:
@@ -501,8 +642,10 @@ def assess(
     return assess_facts(facts, ruleset, format_date=format_date)
 
 
-def assess_facts(facts: Facts, ruleset: Ruleset, *, format_date: DateFormatter = english_date) -> Assessment:
-    """Run every rule on already derived facts."""
+def assess_facts(
+    facts: Facts, ruleset: Ruleset, *, format_date: DateFormatter = english_date, plan: bool = True
+) -> Assessment:
+    """Run every rule on already derived facts (``plan=False``: without the session plan, as a preview needs)."""
     # _test_all gives, for each rule that is not false and not skipped, its handler (the
     # _Check's fired or asked) and its result; each handler returns (sort key, flag,
     # (sort key, instruction) or None).
@@ -517,9 +660,9 @@ def assess_facts(facts: Facts, ruleset: Ruleset, *, format_date: DateFormatter =
     # The first flag is the most severe: its rank is the outcome's (as outcome_of says).
     outcome = OUTCOMES[SEVERITY_RANK[flags[0].severity]] if flags else OUTCOMES[0]
     defer_until = defer_until_of(flags, outcome) if outcome == "defer" else None
-    plan = None
-    if ruleset.protocols is not None:
-        plan = ruleset.protocols.build(facts, flags, outcome, defer_until, facts.on)
+    built = None
+    if plan and ruleset.protocols is not None:
+        built = ruleset.protocols.build(facts, flags, outcome, defer_until, facts.on)
     return construct(
         Assessment,
         on=facts.on,
@@ -529,7 +672,7 @@ def assess_facts(facts: Facts, ruleset: Ruleset, *, format_date: DateFormatter =
         flags=flags,
         instructions=tuple(map(_second, dated)),
         ruleset_version=ruleset.version,
-        plan=plan,
+        plan=built,
     )
 
 

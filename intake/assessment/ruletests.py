@@ -204,10 +204,19 @@ class RuleTestReport:
 # --- running ------------------------------------------------------------------------------
 
 
-def case_files(root: Path) -> list[Path]:
-    """The case files of a ruleset folder: tests/*.yaml except the bases."""
-    folder = root / "tests"
-    return [p for p in sorted(folder.glob("*.yaml")) if p.name != BASES_FILE] if folder.is_dir() else []
+def case_files(root: Path | Sequence[Path]) -> list[Path]:
+    """The case files of a ruleset folder: tests/*.yaml except the bases.
+
+    For layered folders (defaults first), a later folder's tests/NAME.yaml replaces an
+    earlier one of the same name; other files add.
+    """
+    by_name: dict[str, Path] = {}
+    for base in [root] if isinstance(root, Path) else root:
+        folder = base / "tests"
+        for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+            if path.name != BASES_FILE:
+                by_name[path.name] = path
+    return [by_name[name] for name in sorted(by_name)]
 
 
 def run_rule_tests(
@@ -218,7 +227,8 @@ def run_rule_tests(
 ) -> RuleTestReport:
     """Run the cases of ``paths`` (default: the ruleset's tests/*.yaml) and measure coverage."""
     errors: list[RuleFileError] = []
-    files = list(paths) if paths is not None else case_files(ruleset.root)
+    roots = getattr(ruleset, "roots", (ruleset.root,))
+    files = list(paths) if paths is not None else case_files(list(roots))
     if not files:
         errors.append(RuleFileError(str(ruleset.root / "tests"), 0, 0, None, "no test files (tests/*.yaml)"))
     bases: dict[Path, dict[str, Located] | None] = {}
@@ -227,17 +237,27 @@ def run_rule_tests(
         for node in rule.when.nodes:
             coverage.seen[(rule.id, node.id)] = set()
     results: list[CaseResult] = []
+    # Layered folders share their bases: a later tests/bases.yaml adds and replaces names.
+    layer_tests = [root / "tests" for root in roots]
+    shared: dict[str, Located] | None = None
+    if len(roots) > 1:
+        for folder in layer_tests:
+            found = _load_bases(folder / BASES_FILE, errors)
+            if found is not None:
+                shared = {**(shared or {}), **found}
     for path in files:
         folder = path.parent
         if folder not in bases:
-            bases[folder] = _load_bases(folder / BASES_FILE, errors)
+            bases[folder] = shared if len(roots) > 1 and folder in layer_tests else _load_bases(
+                folder / BASES_FILE, errors)
         results.extend(_run_file(path, bases[folder], ruleset, coverage, errors))
     for rule in ruleset.rules:
         for node in rule.when.nodes:
             outcomes = coverage.seen[(rule.id, node.id)]
             never = tuple(outcome for outcome in (True, False) if outcome not in outcomes)
             if never:
-                coverage.uncovered.append(UncoveredBranch(rule.id, str(ruleset.root / rule.file), node.line,
+                where = str(Path(rule.folder or ruleset.root) / rule.file)
+                coverage.uncovered.append(UncoveredBranch(rule.id, where, node.line,
                                                           node.id, node.description, never))
     return RuleTestReport(results, sorted(errors), coverage, min_coverage)
 

@@ -61,7 +61,8 @@ def test_the_staff_routes_found_include_the_known_ones(app):
 def concrete_url(rule, intake_id: int) -> str:
     values = {}
     for argument in rule.arguments:
-        values[argument] = {"intake_id": intake_id, "rule_id": "pregnancy"}.get(argument, "x")
+        # Other arguments are ids (versions, runs…): 1 builds for int and string converters alike.
+        values[argument] = {"intake_id": intake_id, "rule_id": "pregnancy"}.get(argument, 1)
     return rule.build(values, append_unknown=False)[1]
 
 

@@ -1,0 +1,157 @@
+"""Print how long a ruleset preview takes against many stored intakes, and its peak memory.
+
+Run from the repo root:
+
+    .venv/bin/python bench/bench_preview.py [--count 100000] [--database sqlite|URL] [--batch 500]
+
+Figures, not assertions (DESIGN.md). It fills a database with ``--count`` submitted
+intakes (synthetic answers from bench_rules.make_intake, bulk inserted; a fresh SQLite
+file by default, or the PostgreSQL URL given, whose tables it creates and empties), then
+previews a candidate clinic folder (a stricter cold-sore rule, a new precaution, a
+disabled rule) against the repo's rules over every intake, as /staff/rules/…/preview
+and `flask rules preview` do: intakes streamed in batches (yield_per), both rulesets.
+
+Printed: the preview's wall time and intakes per second; the peak of Python allocations
+during the preview (tracemalloc, run separately: it slows Python down) and the process's
+resident memory before, after and at its peak during the preview (VmHWM, reset first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+from sqlalchemy import delete, insert
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from bench_rules import ON, make_intake  # noqa: E402
+
+from intake import create_app  # noqa: E402
+from intake.admin.preview_db import stream_past_intakes  # noqa: E402
+from intake.answers import dump_answers, load_answers  # noqa: E402
+from intake.assessment import load_ruleset  # noqa: E402
+from intake.assessment.preview import preview  # noqa: E402
+from intake.extensions import db  # noqa: E402
+from intake.models import Assessment, Intake, IntakeStatus  # noqa: E402
+
+CLINIC = """\
+- id: cold-sore-history
+  override: true
+  severity: defer
+  defer_for_days: 90
+  when: {field: skin.cold_sore_history, equals: true}
+  message: We defer patients with cold sores until they have seen their GP.
+  source: [clinic]
+
+- id: current-smoker
+  severity: precaution
+  when: {field: lifestyle.smoking, equals: current}
+  message: Smoking slows healing.
+  source: [clinic]
+"""
+
+
+def rss_kib(field: str = "VmRSS") -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def reset_peak_rss() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM (Linux >= 4.0)
+        return True
+    except OSError:
+        return False
+
+
+def fill(count: int, seed: int, batch: int = 5000) -> None:
+    rng = random.Random(seed)
+    submitted = dt.datetime.combine(ON, dt.time(), dt.UTC)
+    rows = []
+    for i in range(count):
+        # Stored as the app stores a submission: validated, then dumped.
+        answers = dump_answers(load_answers(make_intake(i, rng), today=ON))
+        about = answers["about"]
+        rows.append({"token_hash": f"{i:064x}", "status": IntakeStatus.SUBMITTED, "answers": answers,
+                     "completed_sections": [], "full_name": about["full_name"], "email": about["email"],
+                     "submitted_at": submitted + dt.timedelta(milliseconds=400 * i), "version": 1})
+        if len(rows) == batch:
+            db.session.execute(insert(Intake), rows)
+            rows = []
+    if rows:
+        db.session.execute(insert(Intake), rows)
+    db.session.commit()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=20261130)
+    parser.add_argument("--database", default="sqlite", help="sqlite (a fresh file) or a PostgreSQL URL")
+    parser.add_argument("--batch", type=int, default=500, help="rows per fetch (yield_per)")
+    parser.add_argument("--keep", action="store_true", help="leave the intakes in the database")
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="bench-preview-"))
+    url = f"sqlite:///{scratch / 'bench.sqlite'}" if args.database == "sqlite" else args.database
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-" * 8, "TESTING": True})
+    clinic = scratch / "clinic"
+    (clinic / "precautions").mkdir(parents=True)
+    (clinic / "precautions" / "ours.yaml").write_text(CLINIC)
+    (clinic / "disabled.yaml").write_text("- heavy-drinking\n")
+    current = load_ruleset(REPO / "rules")
+    candidate = load_ruleset([REPO / "rules", clinic])
+    backend = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
+    print(f"bench_preview: {args.count:,} intakes on {backend}, batch {args.batch}, Python "
+          f"{platform.python_version()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
+          f"{dt.date.today()}")
+    with app.app_context():
+        db.create_all()
+        db.session.execute(delete(Assessment))
+        db.session.execute(delete(Intake))
+        db.session.commit()
+        start = time.perf_counter()
+        fill(args.count, args.seed)
+        print(f"  filled in {time.perf_counter() - start:.1f} s (bulk insert)")
+        db.session.expunge_all()
+
+        before = rss_kib()
+        peak_reset = reset_peak_rss()
+        start = time.perf_counter()
+        result = preview(stream_past_intakes(batch=args.batch, since=dt.date(2000, 1, 1)), current, candidate)
+        elapsed = time.perf_counter() - start
+        after, peak = rss_kib(), rss_kib("VmHWM")
+        db.session.rollback()
+        print(f"  preview: {result.total:,} intakes in {elapsed:.1f} s ({result.total / elapsed:,.0f} intakes/s); "
+              f"{result.changed_count:,} change, {result.outcome_changed:,} in outcome, "
+              f"{len(result.skipped)} skipped")
+        print(f"  resident memory: {before / 1024:.0f} MiB before, {after / 1024:.0f} MiB after, "
+              f"peak during the preview {peak / 1024:.0f} MiB" + ("" if peak_reset else " (peak not reset)"))
+        for (old, new), count in sorted(result.transitions.items()):
+            print(f"    {old} -> {new}: {count:,}")
+
+        tracemalloc.start()
+        result = preview(stream_past_intakes(batch=args.batch, since=dt.date(2000, 1, 1)), current, candidate)
+        _, traced_peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        db.session.rollback()
+        print(f"  tracemalloc peak during a second preview: {traced_peak / 2**20:.1f} MiB")
+        if not args.keep:
+            db.session.execute(delete(Intake))
+            db.session.commit()
+
+
+if __name__ == "__main__":
+    main()

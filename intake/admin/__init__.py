@@ -1,0 +1,1 @@
+"""Clinic admin: ruleset versions (upload, edit, check, preview, activate, roll back); see views.blueprint."""

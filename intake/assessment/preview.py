@@ -1,0 +1,214 @@
+"""Preview a candidate ruleset against past intakes: what it would change, intake by intake and rule by rule.
+
+``preview(intakes, current, candidate)`` assesses every intake under both rulesets and
+counts: outcome before → after, flags added and removed per intake, and totals per rule.
+``intakes`` is any iterable of :class:`PastIntake` (the caller streams them from the
+database); only the intakes that change are kept (up to ``max_rows``), so memory stays
+bounded whatever the number of intakes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from marshmallow import Schema, ValidationError, fields
+
+from ..answers import AnswersSchema
+from .facts import Facts, derive_facts
+from .rules import Ruleset, assess_facts
+
+SCHEMAS_KEPT = 400
+
+
+def _date_plan(schema: Schema) -> dict[str, Any]:
+    """Where the answers schema has dates: name -> "date", a nested plan, or ("items", plan)."""
+    plan: dict[str, Any] = {}
+    for name, declared in schema.fields.items():
+        if isinstance(declared, fields.Date) and not isinstance(declared, fields.DateTime):
+            plan[name] = "date"
+        elif isinstance(declared, fields.Nested):
+            inner = _date_plan(declared.schema)
+            if inner:
+                plan[name] = inner
+        elif isinstance(declared, fields.List) and isinstance(declared.inner, fields.Nested):
+            inner = _date_plan(declared.inner.schema)
+            if inner:
+                plan[name] = ("items", inner)
+    return plan
+
+
+_DATES: dict[str, Any] = _date_plan(AnswersSchema())
+
+
+def _revive(document: Mapping[str, Any], plan: Mapping[str, Any]) -> dict[str, Any]:
+    revived = dict(document)
+    for name, how in plan.items():
+        value = revived.get(name)
+        if value is None:
+            continue
+        if how == "date":
+            revived[name] = dt.date.fromisoformat(value)
+        elif isinstance(how, tuple):
+            revived[name] = [_revive(item, how[1]) for item in value]
+        else:
+            revived[name] = _revive(value, how)
+    return revived
+
+
+def revive_stored(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored (validated, then dumped) answers document back in loaded form: its ISO dates as dates.
+
+    What AnswersSchema.load gives for such a document, without validating it again (a
+    test checks they agree); ValueError, TypeError, KeyError or AttributeError on a
+    document that was not stored that way (then preview validates it with the schema).
+    """
+    for section in _DATES:
+        if not isinstance(document.get(section), Mapping):
+            raise KeyError(section)
+    return _revive(document, _DATES)
+
+
+class PastIntake(NamedTuple):
+    """One stored intake to preview: its id, a label (the patient's name), its answers (JSON form), its date."""
+
+    id: int
+    label: str
+    answers: Mapping[str, Any]
+    on: dt.date
+
+
+@dataclass(frozen=True)
+class IntakeChange:
+    """How one intake's assessment changes."""
+
+    id: int
+    label: str
+    before: str
+    after: str
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+@dataclass
+class RuleTotal:
+    """How many intakes a rule flags before and after, and how many it starts or stops flagging."""
+
+    rule_id: str
+    before: int = 0
+    after: int = 0
+    added: int = 0
+    removed: int = 0
+
+
+@dataclass
+class PreviewResult:
+    """Everything preview() counted."""
+
+    total: int = 0
+    changed_count: int = 0
+    outcome_changed: int = 0
+    #: The changed intakes, up to max_rows, in the order read.
+    changes: list[IntakeChange] = field(default_factory=list)
+    outcomes_before: Counter[str] = field(default_factory=Counter)
+    outcomes_after: Counter[str] = field(default_factory=Counter)
+    #: (before, after) -> how many intakes, for the outcomes that changed.
+    transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    rules: dict[str, RuleTotal] = field(default_factory=dict)
+    #: Intakes whose stored answers no longer load (id, why); not counted in the totals.
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+    def rule_totals(self) -> list[RuleTotal]:
+        """Rules whose count changes first (most changed first), then the rest by id."""
+        return sorted(self.rules.values(),
+                      key=lambda r: (-(r.added + r.removed), r.rule_id))
+
+
+def _flags(facts: Facts, ruleset: Ruleset) -> tuple[str, frozenset[str]]:
+    assessment = assess_facts(facts, ruleset, plan=False)  # the plan changes neither flags nor outcome
+    return assessment.outcome, frozenset(flag.rule_id for flag in assessment.flags)
+
+
+def same_facts(current: Ruleset, candidate: Ruleset) -> bool:
+    """True when both rulesets derive the same facts (same lexicon text, same catalogue)."""
+    if current.lexicon is None or candidate.lexicon is None:
+        return False
+    return (current.lexicon.version_text == candidate.lexicon.version_text
+            and list(current.catalogue.fields) == list(candidate.catalogue.fields))
+
+
+def preview(
+    intakes: Iterable[PastIntake],
+    current: Ruleset,
+    candidate: Ruleset,
+    *,
+    max_rows: int = 500,
+    progress: Callable[[int], None] | None = None,
+    trusted: bool = True,
+) -> PreviewResult:
+    """Assess every intake under ``current`` and ``candidate``; count what changes.
+
+    ``trusted``: the answers are stored submissions (validated when submitted), read back
+    with revive_stored; otherwise (and when that fails) each is validated again.
+    """
+    result = PreviewResult()
+    rules = result.rules
+    for rule in current.rules:
+        rules[rule.id] = RuleTotal(rule.id)
+    for rule in candidate.rules:
+        rules.setdefault(rule.id, RuleTotal(rule.id))
+    # One schema per assessment date, reused: a new AnswersSchema per intake (what
+    # load_answers makes) costs more than the validation itself.
+    schemas: dict[dt.date, AnswersSchema] = {}
+    shared = same_facts(current, candidate)
+    for intake in intakes:
+        if progress is not None:
+            progress(1)
+        facts = None
+        if trusted:
+            try:
+                answers = revive_stored(intake.answers)
+                facts = derive_facts(answers, current.lexicon, intake.on, current.catalogue)
+            except (ValueError, TypeError, KeyError, AttributeError):
+                facts = None  # not a stored submission after all: validate it below
+        if facts is None:
+            schema = schemas.get(intake.on)
+            if schema is None:
+                if len(schemas) >= SCHEMAS_KEPT:
+                    schemas.clear()
+                schema = schemas[intake.on] = AnswersSchema(today=intake.on)
+            try:
+                answers = schema.load(intake.answers)
+            except (ValidationError, ValueError, TypeError, KeyError) as error:
+                result.skipped.append((intake.id, str(error)[:200]))
+                continue
+            facts = derive_facts(answers, current.lexicon, intake.on, current.catalogue)
+        before, flags_before = _flags(facts, current)
+        if not shared:
+            facts = derive_facts(answers, candidate.lexicon, intake.on, candidate.catalogue)
+        after, flags_after = _flags(facts, candidate)
+        result.total += 1
+        result.outcomes_before[before] += 1
+        result.outcomes_after[after] += 1
+        for rule_id in flags_before:
+            rules[rule_id].before += 1
+        for rule_id in flags_after:
+            rules[rule_id].after += 1
+        if before == after and flags_before == flags_after:
+            continue
+        added = tuple(sorted(flags_after - flags_before))
+        removed = tuple(sorted(flags_before - flags_after))
+        for rule_id in added:
+            rules[rule_id].added += 1
+        for rule_id in removed:
+            rules[rule_id].removed += 1
+        result.changed_count += 1
+        if before != after:
+            result.outcome_changed += 1
+            result.transitions[(before, after)] += 1
+        if len(result.changes) < max_rows:
+            result.changes.append(IntakeChange(intake.id, intake.label, before, after, added, removed))
+    return result

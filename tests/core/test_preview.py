@@ -1,0 +1,89 @@
+"""The preview core: both rulesets on a known set of intakes, exact figures; stored answers read back as loaded."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from intake.answers import dump_answers, load_answers
+from intake.assessment import load_ruleset
+from intake.assessment.preview import PastIntake, preview, revive_stored
+from intake.demo_intakes import demo_documents
+
+RULES = Path(__file__).resolve().parents[2] / "rules"
+ON = dt.date(2026, 11, 25)
+
+CLINIC = """\
+- id: cold-sore-history
+  override: true
+  severity: defer
+  defer_for_days: 90
+  when: {field: skin.cold_sore_history, equals: true}
+  message: Deferred until seen by the GP.
+  source: [clinic]
+
+- id: current-smoker
+  severity: precaution
+  when: {field: lifestyle.smoking, equals: current}
+  message: Smoking slows healing.
+  source: [clinic]
+"""
+
+
+@pytest.fixture(scope="module")
+def stored() -> list[PastIntake]:
+    """The demo intakes as the app stores them (validated, then dumped), assessed on ON."""
+    return [PastIntake(i, document["about"]["full_name"], dump_answers(load_answers(document, today=ON)), ON)
+            for i, document in enumerate(demo_documents(ON), start=1)]
+
+
+@pytest.fixture(scope="module")
+def rulesets(tmp_path_factory: pytest.TempPathFactory):
+    clinic = tmp_path_factory.mktemp("clinic")
+    (clinic / "precautions").mkdir()
+    (clinic / "precautions" / "ours.yaml").write_text(CLINIC)
+    (clinic / "disabled.yaml").write_text("- heavy-drinking\n")
+    return load_ruleset(RULES), load_ruleset([RULES, clinic])
+
+
+def test_revived_answers_equal_loaded_answers(stored: list[PastIntake]) -> None:
+    for intake in stored:
+        assert revive_stored(intake.answers) == load_answers(intake.answers, today=ON)
+    with pytest.raises(KeyError):
+        revive_stored({"about": {}})
+
+
+def test_exact_figures_on_the_demo_intakes(stored: list[PastIntake], rulesets) -> None:
+    current, candidate = rulesets
+    seen: list[int] = []
+    result = preview(stored, current, candidate, progress=seen.append)
+    assert len(seen) == len(stored) == 12
+    assert (result.total, result.changed_count, result.outcome_changed) == (12, 2, 1)
+    assert dict(result.transitions) == {("precaution", "defer"): 1}
+    assert dict(result.outcomes_before) == {"suitable": 1, "precaution": 4, "defer": 4, "contraindicated": 3}
+    assert dict(result.outcomes_after) == {"suitable": 1, "precaution": 3, "defer": 5, "contraindicated": 3}
+    changes = {(c.label, c.before, c.after, c.added, c.removed) for c in result.changes}
+    assert changes == {("Chloé Martin", "precaution", "defer", (), ("heavy-drinking",)),
+                       ("Tom Becker", "precaution", "precaution", ("current-smoker",), ("heavy-drinking",))}
+    totals = {t.rule_id: (t.before, t.after, t.added, t.removed) for t in result.rule_totals()}
+    assert totals["heavy-drinking"] == (2, 0, 0, 2)
+    assert totals["current-smoker"] == (0, 1, 1, 0)
+    assert totals["cold-sore-history"] == (1, 1, 0, 0)
+    assert result.rule_totals()[0].rule_id == "heavy-drinking"  # most changed first
+    # Validating every document again gives the same figures.
+    again = preview(stored, current, candidate, trusted=False)
+    assert (again.total, again.changed_count, again.outcome_changed) == (12, 2, 1)
+    assert preview(stored, current, candidate, max_rows=1).changes == result.changes[:1]
+
+
+def test_a_document_that_no_longer_loads_is_skipped(stored: list[PastIntake], rulesets) -> None:
+    current, candidate = rulesets
+    broken = copy.deepcopy(stored[0].answers)
+    broken["about"]["date_of_birth"] = "15 June 1991"
+    result = preview([stored[1], PastIntake(99, "Broken", broken, ON)], current, candidate)
+    assert result.total == 1
+    assert [intake_id for intake_id, _ in result.skipped] == [99]
+    assert preview([], current, current).total == 0
