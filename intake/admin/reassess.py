@@ -53,8 +53,7 @@ def start(version_id: int, ruleset: Ruleset, actor: str) -> ReassessRun:
 
 def _run(app: Flask, run_id: int, ids: list[int], ruleset: Ruleset, version_id: int, actor: str) -> None:
     with app.app_context():
-        run = db.session.get(ReassessRun, run_id)
-        assert run is not None
+        run = db.session.get_one(ReassessRun, run_id)
         try:
             today = clinic_today()
             for start_at in range(0, len(ids), BATCH):
@@ -75,8 +74,7 @@ def _run(app: Flask, run_id: int, ids: list[int], ruleset: Ruleset, version_id: 
             run.status = "done"
         except Exception as error:  # noqa: BLE001 - the run records any failure for the progress page
             db.session.rollback()
-            run = db.session.get(ReassessRun, run_id)
-            assert run is not None
+            run = db.session.get_one(ReassessRun, run_id)
             run.status, run.error = "failed", str(error)[:500]
             app.logger.exception("re-assessment run %s failed", run_id)
         run.finished_at = utcnow()

@@ -257,14 +257,13 @@ def show_preview(version_id: int) -> tuple[str, int]:
     if since is None and until is None and last is None:
         last = DEFAULT_LAST
     form = {"last": last_text, "since": request.args.get("since", ""), "until": request.args.get("until", "")}
-    result = service.check(version.files)
-    if result.ruleset is None:
+    candidate = service.check(version.files).ruleset
+    if candidate is None:
         problems.append(("", gettext("This version does not load; fix its errors first.")))
-    if problems:
+    if problems or candidate is None:
         return render_template("admin/preview.html", version=version, form=form, problems=problems,
                                preview=None), 422
-    assert result.ruleset is not None
-    outcome = preview(stream_past_intakes(last, since, until), active_ruleset(), result.ruleset)
+    outcome = preview(stream_past_intakes(last, since, until), active_ruleset(), candidate)
     return render_template("admin/preview.html", version=version, form=form, problems=[], preview=outcome,
                            expected=count_past_intakes(last, since, until)), 200
 
