@@ -98,16 +98,17 @@ def test_every_staff_member_can_invite_and_read_the_report(app, forms, practitio
         assert forms.client.get(url).status_code == 200, url
 
 
-def test_the_navigation_shows_accounts_to_admins_only(app, forms, practitioner, admin):
+def test_the_navigation_shows_accounts_and_rules_to_admins_only(app, forms, practitioner, admin):
     sign_in(forms)
     html = forms.client.get(INVITE).get_data(as_text=True)
     assert 'href="/staff/queue"' in html and 'href="/staff/reports/overrides"' in html
     assert '<a href="/staff/invite" aria-current="page">' in html
-    assert 'href="/staff/accounts"' not in html
+    assert 'href="/staff/accounts"' not in html and 'href="/staff/rules/"' not in html
     forms.client.post("/staff/sign-out", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"',
                                                                           html).group(1)})
     sign_in(forms, "ada@demo.clinic")
-    assert 'href="/staff/accounts"' in forms.client.get(REPORT).get_data(as_text=True)
+    html = forms.client.get(REPORT).get_data(as_text=True)
+    assert 'href="/staff/accounts"' in html and 'href="/staff/rules/"' in html
 
 
 # --- invitations --------------------------------------------------------------------------------
