@@ -174,7 +174,7 @@ def test_invite_a_patient_and_ask_for_more_information(chromium, page: Page, rev
 
     # Ask a patient a question, reopening one section.
     page.get_by_label("Status", exact=True).select_option("awaiting_review")
-    page.get_by_label("Name or email contains").fill("nina")
+    page.get_by_label("Name or email (a word or its first letters)").fill("nina")
     page.get_by_role("button", name="Show intakes").click()
     page.get_by_role("table").get_by_role("link", name="Nina Petrova").click()
     page.get_by_label("More information needed (ask the patient a question)").check()

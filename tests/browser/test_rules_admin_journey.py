@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 
 from intake.admin import service as rules_service
 from intake.admin.models import RulesetVersion
+from intake.admin.reassess import open_intake_ids
 from intake.auth import service
 from intake.demo_intakes import seed_intakes
 from intake.extensions import db, limiter
@@ -68,7 +69,8 @@ def page(chromium) -> Iterator[Page]:
     assert [e for e in errors if "422" not in e] == []
 
 
-def test_upload_preview_activate_roll_back(page: Page, rules_site: str, tmp_path: Path) -> None:
+def test_upload_preview_activate_roll_back(page: Page, rules_site: str, live_server, tmp_path: Path) -> None:
+    live_app = live_server.app
     page.goto(f"{rules_site}/staff/rules/")
     page.get_by_label("Email address").fill(ADMIN)
     page.get_by_label("Password").fill(PASSWORD)
@@ -109,8 +111,11 @@ def test_upload_preview_activate_roll_back(page: Page, rules_site: str, tmp_path
     page.get_by_role("button", name="Activate this version").click()
     expect(page.get_by_role("alert")).to_contain_text("Say why this version goes live")
     page.get_by_label("Why it goes live (kept in the history)").fill("Clinic smoking advice")
+    # Other browser tests may have decided some demo intakes on the shared server: count the open ones now.
+    with live_app.app_context():
+        still_open = len(list(open_intake_ids()))
     page.get_by_role("button", name="Activate this version").click()
-    expect(page.get_by_role("status").last).to_contain_text(re.compile(r"Done: 1[2-9] open intakes re-assessed"))
+    expect(page.get_by_role("status").last).to_contain_text(f"Done: {still_open} open intakes re-assessed")
     assert_accessible(page)
 
     # A second version, edited in the browser, then activated.
