@@ -174,6 +174,19 @@ class AuditEntry(db.Model):
     )
 
 
+class RuleTally(db.Model):
+    """How many assessments flagged each rule: counts only, tied to no intake (the override report).
+
+    The flags themselves live in the encrypted assessment documents; counting them there
+    would mean decrypting every assessment the clinic ever made for one report.
+    """
+
+    __tablename__ = "rule_tally"
+
+    rule_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    flagged: Mapped[int] = mapped_column(default=0)
+
+
 class SearchTerm(db.Model):
     """A keyed digest of a word (or prefix) of an intake's name or email (intake.protection)."""
 

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import StaleDataError
 
 from .answers import SECTIONS, dump_answers, load_answers
 from .assessment import Ruleset, assess
 from .extensions import db
-from .models import Assessment, AuditEntry, Intake, IntakeStatus, hash_token, new_token, queue_sort_key, utcnow
+from .models import (
+    Assessment,
+    AuditEntry,
+    Intake,
+    IntakeStatus,
+    RuleTally,
+    hash_token,
+    new_token,
+    queue_sort_key,
+    utcnow,
+)
 from .protection import reindex
 
 
@@ -246,4 +258,17 @@ def store_assessment(intake: Intake, result: Any, ruleset_version_id: int | None
         flag_count=len(document.get("flags") or []),
     )
     db.session.add(stored)
+    tally_flags({flag["rule_id"] for flag in document.get("flags") or []})
     return stored
+
+
+def tally_flags(rule_ids: Iterable[str]) -> None:
+    """Count one more assessment flagging each of ``rule_ids`` (in the current transaction)."""
+    # Sorted: concurrent submissions lock the tally rows in the same order, so they never deadlock.
+    rows = [{"rule_id": rule_id, "flagged": 1} for rule_id in sorted(rule_ids)]
+    if not rows:
+        return
+    upsert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = upsert(RuleTally).values(rows)
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=[RuleTally.rule_id], set_={"flagged": RuleTally.flagged + statement.excluded.flagged}))

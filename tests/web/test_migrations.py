@@ -93,3 +93,30 @@ def test_the_queue_columns_are_filled_from_existing_intakes(empty_database):
             (4, "awaiting_review", "contraindicated", 0)]
         downgrade(revision="base")
         db.engine.dispose()
+
+
+def test_the_rule_tally_counts_the_flags_of_existing_assessments(empty_database):
+    """Revision e8d4b0f09001 counts, from the encrypted documents, how many assessments flagged each rule."""
+    import datetime as dt
+
+    from intake.models import Assessment, Intake, hash_token
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database})
+    with app.app_context():
+        upgrade(revision="c6b2f8d06001")
+        flags = [["pregnancy", "alcohol"], ["alcohol"], [], ["alcohol", "alcohol"]]
+        for number, rule_ids in enumerate(flags, start=1):
+            intake = Intake(token_hash=hash_token(f"t{number}"), status="submitted", answers={})
+            db.session.add(intake)
+            db.session.flush()
+            db.session.add(Assessment(intake_id=intake.id, assessed_on=dt.date(2026, 11, 1), ruleset_version="v",
+                                      outcome="precaution", document={"flags": [{"rule_id": r} for r in rule_ids]},
+                                      flag_count=len(rule_ids)))
+        db.session.commit()
+        upgrade()
+        with db.engine.connect() as connection:
+            tally = dict(connection.execute(sa.text("SELECT rule_id, flagged FROM rule_tally")).all())
+        assert tally == {"alcohol": 3, "pregnancy": 1}
+        db.session.remove()
+        downgrade(revision="base")
+        db.engine.dispose()
