@@ -281,10 +281,14 @@ def _shorten(errors: list[RuleFileError]) -> list[RuleFileError]:
 
 
 def display_path(path: str) -> str:
-    """A materialised path as 'layer/relative' (for rule origins on the admin pages)."""
+    """A rule folder as its layer name, 'layer/relative' inside a materialised version (admin pages).
+
+    A configured folder shows as its own name ("rules", "clinic"): the server's directory
+    layout is not the clinic's business and made the origins too wide to read.
+    """
     match = re.search(r"/[0-9a-f]{32}/\d+-([^/]+)(?:/(.*))?$", path)
     if not match:
-        return path
+        return Path(path).name or path
     return f"{match.group(1)}/{match.group(2)}" if match.group(2) else match.group(1)
 
 

@@ -13,6 +13,7 @@ from intake.admin import service
 from intake.admin.models import ReassessRun, RulesetActivation, RulesetVersion
 from intake.demo_intakes import seed_intakes
 from intake.extensions import db
+from intake.config import REPO_ROOT
 from intake.models import Assessment, AuditEntry, Intake, queue_sort_key
 from intake.protection import matching_search
 from intake.ruleset import active_ruleset, folder_ruleset, set_ruleset
@@ -156,6 +157,8 @@ def test_the_active_rules_in_plain_words(rules_app, admin_forms):
     assert "no version activated yet" in html
     assert "allergies → local anaesthetic allergy is yes" in html
     assert "rules/precautions/allergies.yaml:" in html
+    # Origins name the layer, never the server's directories.
+    assert "<code>rules/precautions/allergies.yaml:" in html and str(REPO_ROOT) not in html
 
 
 # --- upload and edit ----------------------------------------------------------------------------
