@@ -11,9 +11,9 @@ from sqlalchemy import func, select, update
 
 from intake.admin import service
 from intake.admin.models import ReassessRun, RulesetActivation, RulesetVersion
+from intake.config import REPO_ROOT
 from intake.demo_intakes import seed_intakes
 from intake.extensions import db
-from intake.config import REPO_ROOT
 from intake.models import Assessment, AuditEntry, Intake, queue_sort_key
 from intake.protection import matching_search
 from intake.ruleset import active_ruleset, folder_ruleset, set_ruleset
