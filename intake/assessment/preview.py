@@ -75,10 +75,14 @@ def revive_stored(document: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class PastIntake(NamedTuple):
-    """One stored intake to preview: its id, a label (the patient's name), its answers (JSON form), its date."""
+    """One stored intake to preview: its id, a label (the patient's name), its answers (JSON form), its date.
+
+    ``label`` may be a function giving it: called only for the intakes kept as changes
+    (the database stream decrypts a patient's name only then).
+    """
 
     id: int
-    label: str
+    label: str | Callable[[], str]
     answers: Mapping[str, Any]
     on: dt.date
 
@@ -253,5 +257,6 @@ def preview(
             result.outcome_changed += 1
             result.transitions[(before, after)] += 1
         if len(result.changes) < max_rows:
-            result.changes.append(IntakeChange(intake.id, intake.label, before, after, added, removed))
+            label = intake.label if isinstance(intake.label, str) else intake.label()
+            result.changes.append(IntakeChange(intake.id, label, before, after, added, removed))
     return result

@@ -161,3 +161,16 @@ def test_fast_path_equals_plain_path_on_hypothesis_intakes(rulesets, stricter, d
     past = [PastIntake(1, "x", dump_answers(load_answers(document, today=ON)), ON)]
     for other in (candidate, stricter):
         assert preview(past, current, other) == preview(past, current, other, fast=False)
+
+
+def test_a_label_function_is_called_only_for_the_changes_kept(stored: list[PastIntake], rulesets) -> None:
+    current, candidate = rulesets
+    asked: list[int] = []
+
+    def label_of(intake: PastIntake):
+        return lambda: asked.append(intake.id) or intake.label
+
+    lazy = [intake._replace(label=label_of(intake)) for intake in stored]
+    result = preview(lazy, current, candidate, max_rows=1)
+    assert result.changed_count == 2 and len(asked) == 1
+    assert result.changes == preview(stored, current, candidate, max_rows=1).changes
