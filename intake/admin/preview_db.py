@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, func, select, type_coerce
 
 from ..assessment.preview import PastIntake
 from ..extensions import db
 from ..models import Assessment, Intake, IntakeStatus
+from ..protection import active_keyring
 
 BATCH = 500
 
@@ -18,8 +19,9 @@ def _query(last: int | None, since: dt.date | None, until: dt.date | None):  # t
     # Each intake is previewed on the day of its latest assessment, under both rulesets.
     assessed_on = (select(func.max(Assessment.assessed_on)).where(Assessment.intake_id == Intake.id)
                    .correlate(Intake).scalar_subquery())
-    query = select(Intake.id, Intake.full_name, Intake.answers, Intake.submitted_at, assessed_on).where(
-        Intake.status != IntakeStatus.DRAFT, Intake.submitted_at.is_not(None))
+    # The name as stored (a Fernet token): decrypted only for the intakes the preview keeps.
+    query = select(Intake.id, type_coerce(Intake.full_name, Text), Intake.answers, Intake.submitted_at,
+                   assessed_on).where(Intake.status != IntakeStatus.DRAFT, Intake.submitted_at.is_not(None))
     if since is not None:
         query = query.where(Intake.submitted_at >= dt.datetime.combine(since, dt.time(), dt.UTC))
     if until is not None:
@@ -43,6 +45,13 @@ def stream_past_intakes(
 
     Read ``batch`` rows at a time on a server-side cursor: the whole table is never in memory.
     """
+    decrypt = active_keyring().decrypt
     rows = db.session.execute(_query(last, since, until).execution_options(yield_per=batch, stream_results=True))
     for intake_id, name, answers, submitted_at, assessed_on in rows:
-        yield PastIntake(intake_id, name or f"#{intake_id}", answers or {}, assessed_on or submitted_at.date())
+        yield PastIntake(intake_id, _label(decrypt, intake_id, name), answers or {},
+                         assessed_on or submitted_at.date())
+
+
+def _label(decrypt: Callable[[str], str], intake_id: int, token: str | None) -> Callable[[], str]:
+    """The patient's name, decrypted when asked for (only for the intakes a preview keeps)."""
+    return lambda: (decrypt(token) if token else "") or f"#{intake_id}"

@@ -18,8 +18,10 @@ from typing import Any, NamedTuple
 from marshmallow import Schema, ValidationError, fields
 
 from ..answers import AnswersSchema
+from .conditions import Leaf, Node
 from .facts import Facts, derive_facts
-from .rules import Ruleset, assess_facts
+from .model import OUTCOMES, SEVERITY_RANK
+from .rules import Rule, Ruleset, assess_facts
 
 SCHEMAS_KEPT = 400
 
@@ -73,10 +75,14 @@ def revive_stored(document: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class PastIntake(NamedTuple):
-    """One stored intake to preview: its id, a label (the patient's name), its answers (JSON form), its date."""
+    """One stored intake to preview: its id, a label (the patient's name), its answers (JSON form), its date.
+
+    ``label`` may be a function giving it: called only for the intakes kept as changes
+    (the database stream decrypts a patient's name only then).
+    """
 
     id: int
-    label: str
+    label: str | Callable[[], str]
     answers: Mapping[str, Any]
     on: dt.date
 
@@ -132,6 +138,34 @@ def _flags(facts: Facts, ruleset: Ruleset) -> tuple[str, frozenset[str]]:
     return assessment.outcome, frozenset(flag.rule_id for flag in assessment.flags)
 
 
+def _node_key(node: Node) -> tuple[Any, ...]:
+    """What a condition node tests, comparable across two loads (repr of operands: an
+    operand without a value repr makes the keys differ, which only costs speed)."""
+    if isinstance(node, Leaf):
+        return ("leaf", node.field, node.operator, repr(node.operand), node.index, repr(node.evidence_of),
+                node.description)
+    return (type(node).__name__, node.description, tuple(_node_key(child) for child in node.children))
+
+
+def _flag_key(rule: Rule) -> tuple[Any, ...]:
+    """Everything that decides whether a rule flags an intake, and at which severity."""
+    return (rule.id, rule.severity, rule.if_unanswered, rule.defer_for_days, _node_key(rule.when.root))
+
+
+def rule_delta(current: Ruleset, candidate: Ruleset) -> tuple[frozenset[str], Ruleset]:
+    """The candidate's rules that flag exactly as the current ones (by id), and a ruleset of the others.
+
+    Only meaningful when both rulesets derive the same facts (same_facts): then a kept
+    rule gives the same flag (id and severity) on the same facts under either ruleset, so
+    the candidate's flags are the current kept ones plus what the small ruleset flags.
+    """
+    before = {rule.id: _flag_key(rule) for rule in current.rules}
+    kept = frozenset(rule.id for rule in candidate.rules if before.get(rule.id) == _flag_key(rule))
+    changed = [rule for rule in candidate.rules if rule.id not in kept]
+    return kept, Ruleset(changed, candidate.lexicon, candidate.catalogue, candidate.version, candidate.files,
+                         candidate.root, roots=candidate.roots)
+
+
 def same_facts(current: Ruleset, candidate: Ruleset) -> bool:
     """True when both rulesets derive the same facts (same lexicon text, same catalogue)."""
     if current.lexicon is None or candidate.lexicon is None:
@@ -148,6 +182,7 @@ def preview(
     max_rows: int = 500,
     progress: Callable[[int], None] | None = None,
     trusted: bool = True,
+    fast: bool = True,
 ) -> PreviewResult:
     """Assess every intake under ``current`` and ``candidate``; count what changes.
 
@@ -164,6 +199,9 @@ def preview(
     # load_answers makes) costs more than the validation itself.
     schemas: dict[dt.date, AnswersSchema] = {}
     shared = same_facts(current, candidate)
+    # With the same facts, only the rules that differ are run for the candidate (fast=False:
+    # every candidate rule, the plain path the tests compare with).
+    kept, delta = rule_delta(current, candidate) if shared and fast else (frozenset(), None)
     for intake in intakes:
         if progress is not None:
             progress(1)
@@ -186,10 +224,19 @@ def preview(
                 result.skipped.append((intake.id, str(error)[:200]))
                 continue
             facts = derive_facts(answers, current.lexicon, intake.on, current.catalogue)
-        before, flags_before = _flags(facts, current)
-        if not shared:
-            facts = derive_facts(answers, candidate.lexicon, intake.on, candidate.catalogue)
-        after, flags_after = _flags(facts, candidate)
+        if delta is not None:
+            assessed = assess_facts(facts, current, plan=False)
+            before, flags_before = assessed.outcome, frozenset(flag.rule_id for flag in assessed.flags)
+            extra = assess_facts(facts, delta, plan=False).flags
+            rank = max([SEVERITY_RANK[flag.severity] for flag in assessed.flags if flag.rule_id in kept]
+                       + [SEVERITY_RANK[flag.severity] for flag in extra], default=0)
+            after = OUTCOMES[rank]  # as outcome_of: info ranks 0 like suitable
+            flags_after = (flags_before & kept) | frozenset(flag.rule_id for flag in extra)
+        else:
+            before, flags_before = _flags(facts, current)
+            if not shared:
+                facts = derive_facts(answers, candidate.lexicon, intake.on, candidate.catalogue)
+            after, flags_after = _flags(facts, candidate)
         result.total += 1
         result.outcomes_before[before] += 1
         result.outcomes_after[after] += 1
@@ -210,5 +257,6 @@ def preview(
             result.outcome_changed += 1
             result.transitions[(before, after)] += 1
         if len(result.changes) < max_rows:
-            result.changes.append(IntakeChange(intake.id, intake.label, before, after, added, removed))
+            label = intake.label if isinstance(intake.label, str) else intake.label()
+            result.changes.append(IntakeChange(intake.id, label, before, after, added, removed))
     return result

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import random
+import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
 
 from intake.answers import dump_answers, load_answers
-from intake.assessment import load_ruleset
-from intake.assessment.preview import PastIntake, preview, revive_stored
+from intake.assessment import Ruleset, load_ruleset
+from intake.assessment.preview import PastIntake, preview, revive_stored, rule_delta
 from intake.demo_intakes import demo_documents
+
+from .test_engine_properties import SETTINGS, intakes
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from bench_rules import make_intake  # noqa: E402
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 ON = dt.date(2026, 11, 25)
@@ -87,3 +95,82 @@ def test_a_document_that_no_longer_loads_is_skipped(stored: list[PastIntake], ru
     assert result.total == 1
     assert [intake_id for intake_id, _ in result.skipped] == [99]
     assert preview([], current, current).total == 0
+
+
+# --- the fast path (only the rules that differ run for the candidate) equals the plain path ---
+
+STRICTER = """\
+- id: cold-sore-history
+  override: true
+  severity: contraindicated
+  if_unanswered: ask
+  when: {field: skin.cold_sore_history, equals: true}
+  message: Not with cold sores.
+  source: [clinic]
+
+- id: current-smoker
+  severity: info
+  when: {field: lifestyle.smoking, equals: current}
+  message: Smoking slows healing.
+  source: [clinic]
+"""
+
+
+@pytest.fixture(scope="module")
+def stricter(tmp_path_factory) -> Ruleset:
+    clinic = tmp_path_factory.mktemp("stricter")
+    (clinic / "precautions").mkdir()
+    (clinic / "precautions" / "ours.yaml").write_text(STRICTER)
+    (clinic / "disabled.yaml").write_text("- heavy-drinking\n- pregnancy\n")
+    return load_ruleset([RULES, clinic])
+
+
+def test_rule_delta_keeps_exactly_the_unchanged_rules(rulesets) -> None:
+    current, candidate = rulesets
+    kept, delta = rule_delta(current, candidate)
+    assert {rule.id for rule in delta.rules} == {"cold-sore-history", "current-smoker"}
+    assert kept == {rule.id for rule in candidate.rules} - {"cold-sore-history", "current-smoker"}
+    assert "heavy-drinking" not in kept
+    same, nothing = rule_delta(current, load_ruleset(RULES))  # loaded again: new objects, same rules
+    assert same == {rule.id for rule in current.rules} and nothing.rules == ()
+
+
+def test_fast_path_equals_plain_path_on_the_demo_intakes(stored: list[PastIntake], rulesets, stricter) -> None:
+    current, candidate = rulesets
+    for other in (candidate, stricter, current):
+        fast = preview(stored, current, other)
+        assert fast == preview(stored, current, other, fast=False)
+    assert preview(stored, current, stricter).changed_count > 0
+
+
+def test_fast_path_equals_plain_path_on_random_intakes(rulesets, stricter) -> None:
+    current, candidate = rulesets
+    rng = random.Random(20261201)
+    documents = [dump_answers(load_answers(make_intake(i, rng), today=ON)) for i in range(400)]
+    past = [PastIntake(i, f"#{i}", document, ON + dt.timedelta(days=i % 40)) for i, document in enumerate(documents)]
+    for other in (candidate, stricter):
+        fast = preview(past, current, other)
+        assert fast == preview(past, current, other, fast=False)
+        assert fast.changed_count > 0
+
+
+@SETTINGS
+@given(document=intakes())
+def test_fast_path_equals_plain_path_on_hypothesis_intakes(rulesets, stricter, document) -> None:
+    current, candidate = rulesets
+    past = [PastIntake(1, "x", dump_answers(load_answers(document, today=ON)), ON)]
+    for other in (candidate, stricter):
+        assert preview(past, current, other) == preview(past, current, other, fast=False)
+
+
+def test_a_label_function_is_called_only_for_the_changes_kept(stored: list[PastIntake], rulesets) -> None:
+    current, candidate = rulesets
+    asked: list[int] = []
+
+    def label_of(intake: PastIntake):
+        return lambda: asked.append(intake.id) or intake.label
+
+    lazy = [intake._replace(label=label_of(intake)) for intake in stored]
+    result = preview(lazy, current, candidate, max_rows=1)
+    assert result.changed_count == 2 and len(asked) == 1
+    assert result.changes == preview(stored, current, candidate, max_rows=1).changes
