@@ -257,6 +257,8 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         # CSRF token) must outlive an hour spent on one page.
         "STAFF_SESSION_MINUTES": staff_session_minutes,
         "STAFF_SESSION_LIFETIME": dt.timedelta(minutes=staff_session_minutes),
+        # However active, a staff session ends this long after sign-in (intake.auth.session_store).
+        "STAFF_SESSION_MAX_HOURS": env.number("STAFF_SESSION_MAX_HOURS", 12),
         # Per client address; several workers need a shared store (redis://…) to count together.
         "RATELIMIT_STORAGE_URI": env.text("RATELIMIT_STORAGE_URI", "memory://"),
         "SIGN_IN_RATE_LIMIT": env.text("SIGN_IN_RATE_LIMIT", "10 per minute"),

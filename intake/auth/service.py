@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import utcnow
 from ..operations import record
+from . import session_store
 from .models import Role, StaffUser, as_utc
 
 MIN_PASSWORD_LENGTH = 12
@@ -106,6 +107,7 @@ def set_password(user: StaffUser, password: str, *, actor: str = "system") -> No
     check_password_rules(password)
     user.password_hash = _hasher.hash(password)
     user.session_generation = user.session_generation + 1
+    session_store.close_all(user.id, "password_changed", now())
     user.failed_attempts = 0
     user.locked_until = None
     record(actor, "staff.password_set", None, f"Password set for {user.email}", **_about(user))
@@ -184,6 +186,7 @@ def record_sign_out(user: StaffUser, reason: str = "requested") -> None:
         "requested": "Signed out",
         "inactive": "Signed out after inactivity",
         "deactivated": "Signed out: account deactivated",
+        "expired": "Signed out: the session reached its longest lifetime",
     }
     record(
         user.actor,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime, gettext
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
 from ..extensions import limiter
-from . import blueprint, service
+from . import blueprint, service, session_store
 from .access import admin_required, end_session, public, safe_next, touch_session
 from .forms import SignInForm
 from .models import StaffUser
@@ -79,8 +79,10 @@ def too_many_requests(_error: Exception) -> Response:
 
 def _start_session(user: StaffUser) -> None:
     # Nothing from before sign-in survives into the signed-in session (session fixation).
-    end_session()
+    end_session("replaced")
+    token = session_store.open_session(user.id, service.now())
     login_user(user)
+    session[session_store.TOKEN_KEY] = token
     touch_session(service.now())
 
 
