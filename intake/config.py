@@ -262,6 +262,11 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         # Per client address; several workers need a shared store (redis://…) to count together.
         "RATELIMIT_STORAGE_URI": env.text("RATELIMIT_STORAGE_URI", "memory://"),
         "SIGN_IN_RATE_LIMIT": env.text("SIGN_IN_RATE_LIMIT", "10 per minute"),
+        # Failed sign-ins per email and client address, and per email from anywhere (browsers that
+        # never signed in to it), before sign-in is refused for SIGN_IN_LOCK_MINUTES (intake.auth.throttle).
+        "SIGN_IN_MAX_FAILURES": env.integer("SIGN_IN_MAX_FAILURES", 5, minimum=1),
+        "SIGN_IN_ACCOUNT_MAX_FAILURES": env.integer("SIGN_IN_ACCOUNT_MAX_FAILURES", 20, minimum=1),
+        "SIGN_IN_LOCK_MINUTES": env.integer("SIGN_IN_LOCK_MINUTES", 15, minimum=1),
         # A clinic's front-desk tablet starts many intakes from one address: generous, but a script is stopped.
         "INTAKE_START_RATE_LIMIT": env.text("INTAKE_START_RATE_LIMIT", "60 per hour"),
         "INTAKE_SUBMIT_RATE_LIMIT": env.text("INTAKE_SUBMIT_RATE_LIMIT", "60 per hour"),

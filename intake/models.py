@@ -206,3 +206,4 @@ from .admin.models import ReassessRun, RulesetActivation, RulesetVersion  # noqa
 from .api.models import ApiToken  # noqa: E402, F401 - API tokens are part of the metadata
 from .auth.models import StaffUser  # noqa: E402, F401 - staff accounts are part of the metadata
 from .auth.session_store import StaffSession  # noqa: E402, F401 - server-side staff sessions
+from .auth.throttle import SignInThrottle  # noqa: E402, F401 - sign-in failure counts

@@ -40,10 +40,6 @@ class StaffUser(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     #: A deactivated account cannot sign in, and its open sessions end on their next request.
     active: Mapped[bool] = mapped_column(default=True)
-    #: Consecutive failed sign-ins since the last success or lock.
-    failed_attempts: Mapped[int] = mapped_column(default=0)
-    #: Sign-in is refused until then (UTC) after too many failures.
-    locked_until: Mapped[dt.datetime | None]
     last_login_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     #: Bumped when the password changes: every session signed in before then stops working.
@@ -65,10 +61,6 @@ class StaffUser(UserMixin, db.Model):
     def get_id(self) -> str:
         # The generation travels in the session, so a password reset signs out every other session.
         return f"{self.id}.{self.session_generation}"
-
-    def locked_at(self, now: dt.datetime) -> bool:
-        locked_until = as_utc(self.locked_until)
-        return locked_until is not None and locked_until > now
 
     def __repr__(self) -> str:
         return f"<StaffUser {self.id} {self.email} {self.role}>"

@@ -10,7 +10,7 @@ from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
 from ..extensions import limiter
-from . import blueprint, service, session_store
+from . import blueprint, service, session_store, throttle
 from .access import admin_required, end_session, public, safe_next, touch_session
 from .forms import SignInForm
 from .models import StaffUser
@@ -31,12 +31,14 @@ def sign_in() -> Response | str:
         if current_user.is_authenticated:
             return redirect(form.next.data or url_for("auth.home"))
     if form.validate_on_submit():
-        result = service.authenticate(
-            form.email.data or "", form.password.data or "", service.now(), ip=request.remote_addr
-        )
+        email = service.normalise_email(form.email.data or "")
+        result = service.authenticate(email, form.password.data or "", service.now(), ip=request.remote_addr,
+                                      known_device=throttle.is_known_device(request, email))
         if isinstance(result, StaffUser):
             _start_session(result)
-            return redirect(safe_next(form.next.data) or url_for("auth.home"))
+            response = redirect(safe_next(form.next.data) or url_for("auth.home"))
+            throttle.remember_device(request, response, email)
+            return response
         problems = _refusal_problems(form, result)
     else:
         problems = form.problems()
@@ -64,7 +66,9 @@ def home() -> str:
 @admin_required
 def list_accounts() -> str:
     """Clinic admins: every staff account, its role and status."""
-    return render_template("auth/accounts.html", accounts=service.list_users(), now=service.now())
+    accounts, now = service.list_users(), service.now()
+    return render_template("auth/accounts.html", accounts=accounts, now=now,
+                           throttled={user.id: service.throttled_until(user, now) for user in accounts})
 
 
 @blueprint.errorhandler(429)
