@@ -281,6 +281,9 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         "TRUSTED_PROXIES": env.integer("TRUSTED_PROXIES", 0),
         # Fernet keys: the first encrypts, all decrypt (intake.protection; `flask keys rotate`).
         "ENCRYPTION_KEYS": encryption_keys,
+        # Where `flask audit checkpoint` appends the audit log's sealed checkpoints (default:
+        # instance/audit-checkpoints.jsonl); ship the file off the machine.
+        "AUDIT_CHECKPOINT_FILE": env.text("AUDIT_CHECKPOINT_FILE"),
         # Drafts not submitted this many days after their last change are deleted by `flask data purge`.
         "DRAFT_RETENTION_DAYS": env.integer("DRAFT_RETENTION_DAYS", 30),
         # A patient's private link stops working this many days after it was issued.

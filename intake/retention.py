@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import delete, select
 
+from . import audit
 from .audit import ERASED, allow_rewrite
 from .extensions import db
 from .models import Assessment, AuditEntry, Intake, IntakeStatus, SearchTerm, utcnow
@@ -35,6 +36,11 @@ def rotate_keys(batch: int = BATCH) -> dict[str, int]:
     locks for long; running it again after an interruption is harmless.
     """
     keyring = active_keyring()
+    # Before anything changes: re-sealing a chain that does not verify would hide the tampering.
+    audit_result = audit.verify(db.session)
+    if not audit_result.ok:
+        raise audit.CheckpointError(f"the audit log does not verify at entry {audit_result.broken_id}: "
+                                    f"{audit_result.problem}; investigate before rotating")
     counts: dict[str, int] = {}
     for table_name, columns in ENCRYPTED_COLUMNS.items():
         table = sa.table(table_name, sa.column("id", sa.Integer), *(sa.column(c, sa.Text) for c in columns))
@@ -55,6 +61,7 @@ def rotate_keys(batch: int = BATCH) -> dict[str, int]:
             db.session.commit()
         counts[table_name] = done
     counts["search_index"] = reindex_all(batch)
+    counts["audit_seals"] = audit.reseal(db.session, batch)
     record("system", "keys.rotated", None, "Encrypted data re-encrypted with the first key; search index rebuilt",
            rows=counts)
     db.session.commit()
