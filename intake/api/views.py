@@ -57,7 +57,7 @@ def json_error(error: HTTPException) -> tuple[dict[str, Any], int, dict[str, str
                   by_location.items()}
         body["message"] = "Some query parameters are not valid."
     if errors is not None:
-        body["errors"] = errors
+        body["errors"] = _with_string_keys(errors)
     headers = dict(getattr(error, "extra_headers", {}))
     if isinstance(data, dict):
         headers.update(data.get("headers") or {})
@@ -70,6 +70,15 @@ def json_error(error: HTTPException) -> tuple[dict[str, Any], int, dict[str, str
         body["message"] = (f"The request body is larger than the {current_app.config['MAX_CONTENT_LENGTH']} "
                            "bytes accepted.")
     return body, code, headers
+
+
+def _with_string_keys(errors: Any) -> Any:
+    """marshmallow keys list items' errors by position (0, 1…) beside names ("_schema"): JSON wants strings."""
+    if isinstance(errors, dict):
+        return {str(key): _with_string_keys(value) for key, value in errors.items()}
+    if isinstance(errors, list):
+        return [_with_string_keys(value) for value in errors]
+    return errors
 
 
 # The app's HTML pages for these codes would be found before a class-wide handler.

@@ -97,8 +97,8 @@ def enforce_staff_session() -> None:
     if "_user_id" not in session:
         return
     now = service.now()
+    user = current_user._get_current_object()  # with its server-side session, one query (load_staff_user)
     record = session_store.find(session.get(session_store.TOKEN_KEY))
-    user = current_user
     if record is None or user.is_anonymous or record.staff_user_id != user.id:
         # Signed out (a copy of the cookie kept from before), the password was changed since
         # this session signed in, or the account is gone.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
+from flask import has_request_context, session
 from flask_login import UserMixin
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -72,7 +73,13 @@ def load_staff_user(session_id: str) -> StaffUser | None:
     user_id, _, generation = session_id.partition(".")
     if not (user_id.isdigit() and generation.isdigit()):
         return None
-    user = db.session.scalar(select(StaffUser).where(StaffUser.id == int(user_id)))
+    if has_request_context() and "_user_id" in session:
+        # A request's signed-in user also needs the server-side session its cookie names (sign-out ends it).
+        from .session_store import TOKEN_KEY, find_with_user
+
+        user = find_with_user(session.get(TOKEN_KEY), StaffUser, int(user_id))
+    else:
+        user = db.session.scalar(select(StaffUser).where(StaffUser.id == int(user_id)))
     if user is None or user.session_generation != int(generation):
         return None
     return user

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import Any
 
 from flask import current_app, g
 from sqlalchemy import ForeignKey, String, select, update
@@ -67,6 +68,18 @@ def find(token: object) -> StaffSession | None:
         select(StaffSession).where(StaffSession.token_hash == _hash(token), StaffSession.ended_at.is_(None)))
     g._staff_session = (token, found)
     return found
+
+
+def find_with_user(token: object, user_model: type, user_id: int) -> Any:
+    """The user ``user_id`` if ``token`` is one of their open sessions, in one query (the session is kept for find)."""
+    if not isinstance(token, str) or not token or len(token) > 100:
+        return None
+    row = db.session.execute(
+        select(user_model, StaffSession).join(StaffSession, StaffSession.staff_user_id == user_model.id)
+        .where(user_model.id == user_id, StaffSession.token_hash == _hash(token), StaffSession.ended_at.is_(None))
+    ).first()
+    g._staff_session = (token, row[1] if row else None)
+    return row[0] if row else None
 
 
 def expired(record: StaffSession, now: dt.datetime) -> bool:

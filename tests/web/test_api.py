@@ -387,3 +387,14 @@ def test_the_openapi_document_lists_every_endpoint(client):
 def test_pages_outside_the_api_keep_their_html_errors(client):
     response = client.get("/i/not-a-token")
     assert response.status_code == 404 and response.mimetype == "text/html"
+
+
+def test_errors_on_list_items_and_on_the_list_itself_are_named_together(app, client, secret):
+    """Found by schemathesis: an item's error (key 0) beside the list's own (key "_schema") gave a 500."""
+    answers = document(about={"appointment_date": None},
+                       events={"has_upcoming_events": False, "items": [{"kind": "other", "on": "2000-01-01"}]})
+    response = post_intake(client, secret, answers)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    errors = response.json["errors"]["events"]["items"]
+    assert set(errors) >= {"0"} and all(isinstance(key, str) for key in errors)
+    assert count(app, Intake) == 0
