@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, abort, request
+from werkzeug.routing import IntegerConverter, Map
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -35,8 +38,21 @@ def init_app(app: Flask) -> None:
         return response
 
 
+#: The largest id a route accepts: the databases' 64-bit integers. A larger one is a 404, not an overflow.
+MAX_ID = 2**63 - 1
+
+
+class DatabaseIntegerConverter(IntegerConverter):
+    """``<int:…>`` in every route: a non-negative integer that fits the database's 64-bit columns."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 def init_request_checks(app: Flask) -> None:
     """Refuse malformed bodies before anything reads them (registered ahead of the CSRF check)."""
+    app.url_map.converters["int"] = DatabaseIntegerConverter
 
     @app.before_request
     def refuse_malformed_forms() -> None:
