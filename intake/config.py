@@ -242,6 +242,12 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         # Limits of a rule upload (one file, or each file of a zip) and of the files of a clinic folder.
         "RULES_UPLOAD_MAX_BYTES": env.integer("RULES_UPLOAD_MAX_BYTES", 200 * 1024, minimum=1),
         "RULES_UPLOAD_MAX_FILES": env.integer("RULES_UPLOAD_MAX_FILES", 100, minimum=1),
+        # The most a clinic folder may hold, all its files together (an uploaded zip, unpacked): the whole
+        # default rules folder is about 140 KB.
+        "RULES_UPLOAD_MAX_TOTAL_BYTES": env.integer("RULES_UPLOAD_MAX_TOTAL_BYTES", 1024 * 1024, minimum=1),
+        # Stored ruleset versions kept beyond the active one and those assessments were made under
+        # (older candidates are deleted when a new one is saved).
+        "RULES_VERSIONS_KEPT": env.integer("RULES_VERSIONS_KEPT", 50, minimum=1),
         # Re-assess open intakes in a background thread after an activation (off: in the request).
         "REASSESS_IN_BACKGROUND": env.boolean("REASSESS_IN_BACKGROUND", True),
         "CLINIC_NAME": env.text("CLINIC_NAME", "Demo Mesotherapy Clinic"),

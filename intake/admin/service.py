@@ -14,26 +14,29 @@ import json
 import os
 import re
 import shutil
+import struct
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..assessment import RuleFileError, Ruleset, RulesetInvalid, load_ruleset
 from ..assessment.lint import Finding, lint
 from ..assessment.ruletests import RuleTestReport, run_rule_tests
 from ..extensions import db
+from ..models import Assessment
 from ..models import utcnow as _utcnow  # noqa: F401 - intake.models first: it closes an import cycle
 from ..operations import record
 from ..ruleset import folder_ruleset, rule_dirs, set_ruleset
-from .models import RulesetActivation, RulesetVersion
+from .models import ReassessRun, RulesetActivation, RulesetVersion
 
 #: The files a rules folder may hold, relative to it.
 ALLOWED_PATH = re.compile(
@@ -142,6 +145,10 @@ def with_file(files: Mapping[str, Any], path: str, raw: bytes | str) -> dict[str
     clinic[path] = text.replace("\r\n", "\n")
     if len(clinic) > max_files:
         raise UploadRefused([f"the clinic folder would hold {len(clinic)} files; the limit is {max_files}"])
+    total = sum(len(content.encode("utf-8")) for content in clinic.values())
+    if total > max_total_bytes():
+        raise UploadRefused([f"the clinic folder would hold {total:,} bytes; the limit is {max_total_bytes():,} "
+                             "(RULES_UPLOAD_MAX_TOTAL_BYTES)"])
     return with_clinic_files(files, clinic)
 
 
@@ -157,7 +164,7 @@ def with_zip(files: Mapping[str, Any], raw: bytes) -> dict[str, Any]:
     max_bytes, max_files = _limits()
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error):
         raise UploadRefused(["the file is not a zip archive"]) from None
     members = [info for info in archive.infolist() if not info.is_dir()]
     if len(members) > max_files:
@@ -183,11 +190,12 @@ def with_zip(files: Mapping[str, Any], raw: bytes) -> dict[str, Any]:
             problems.append(f"'{name}' is {info.file_size:,} bytes; the limit is {max_bytes:,}")
             continue
         total += info.file_size
-        if total > max_bytes * max_files:
-            problems.append("the zip unpacks to too much data")
+        if total > max_total_bytes():
+            problems.append(f"the zip unpacks to more than {max_total_bytes():,} bytes, the limit for a clinic "
+                            "folder (RULES_UPLOAD_MAX_TOTAL_BYTES)")
             break
         try:
-            clinic[name] = _text(name, archive.read(info), max_bytes).replace("\r\n", "\n")
+            clinic[name] = _text(name, _unpack(archive, info, name), max_bytes).replace("\r\n", "\n")
         except UploadRefused as refused:
             problems.extend(refused.problems)
     if problems:
@@ -195,6 +203,27 @@ def with_zip(files: Mapping[str, Any], raw: bytes) -> dict[str, Any]:
     if not clinic:
         raise UploadRefused(["the zip holds no rule files"])
     return with_clinic_files(files, clinic)
+
+
+def max_total_bytes() -> int:
+    """RULES_UPLOAD_MAX_TOTAL_BYTES: the most a clinic folder may hold, all files together (a zip unpacked)."""
+    return int(current_app.config["RULES_UPLOAD_MAX_TOTAL_BYTES"])
+
+
+def _unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
+    """One member of an uploaded zip, or UploadRefused saying in words why it cannot be read."""
+    if info.flag_bits & 0x1:
+        raise UploadRefused([f"'{name}' is encrypted in the zip: zip the folder again without a password"])
+    try:
+        return archive.read(info)
+    except NotImplementedError:
+        raise UploadRefused([f"'{name}' is compressed in a way this server does not read: zip the folder again "
+                             "with the usual (deflate) compression"]) from None
+    except RuntimeError:  # zipfile's "password required" for an encryption it found later
+        raise UploadRefused([f"'{name}' is encrypted in the zip: zip the folder again without a password"]) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, struct.error):
+        raise UploadRefused([f"'{name}' is damaged in the zip (it does not unpack to what the zip says): "
+                             "zip the folder again"]) from None
 
 
 def digest(files: Mapping[str, Any]) -> str:
@@ -329,8 +358,33 @@ def save_candidate(files: Mapping[str, Any], user: Any, note: str = "", parent: 
     db.session.flush()
     record(_actor(user), "rules.candidate_saved", None, f"Rules version {version.id} saved ({how})",
            version_id=version.id, how=how, hash=version_hash)
+    prune_candidates(int(current_app.config["RULES_VERSIONS_KEPT"]), _actor(user))
     db.session.commit()
     return version
+
+
+def prune_candidates(keep: int, actor: str) -> list[int]:
+    """Delete the oldest candidate versions beyond the newest ``keep`` (in the current transaction).
+
+    Only candidates go: a version that is or was ever active stays (the activation history
+    names it), and so does any version an assessment was made under (its flags are explained
+    by it). Each upload stores a version, so without this an admin could fill the database.
+    """
+    activated = select(RulesetActivation.version_id)
+    assessed = select(Assessment.ruleset_version_id).where(Assessment.ruleset_version_id.is_not(None))
+    candidates = list(db.session.scalars(
+        select(RulesetVersion.id).where(RulesetVersion.active.is_(False), RulesetVersion.id.not_in(activated),
+                                        RulesetVersion.id.not_in(assessed))
+        .order_by(RulesetVersion.id.desc()).offset(keep)))
+    if candidates:
+        db.session.execute(update(RulesetVersion).where(RulesetVersion.parent_id.in_(candidates))
+                           .values(parent_id=None))
+        db.session.execute(delete(ReassessRun).where(ReassessRun.version_id.in_(candidates)))
+        db.session.execute(delete(RulesetVersion).where(RulesetVersion.id.in_(candidates)))
+        record(actor, "rules.candidates_pruned", None,
+               f"{len(candidates)} old candidate rules versions deleted (RULES_VERSIONS_KEPT={keep})",
+               version_ids=sorted(candidates))
+    return candidates
 
 
 def activate(version: RulesetVersion, user: Any, note: str, kind: str = "activate") -> RulesetActivation:
