@@ -133,9 +133,19 @@ def last_hash(connection: Any) -> str:
 
 
 def lock_chain(connection: Any) -> None:
-    """Serialise audit writers until the end of the transaction (PostgreSQL)."""
+    """Serialise audit writers until the end of the transaction, before the last hash is read.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: the database's write lock, taken
+    now (BEGIN IMMEDIATE; a busy writer is waited for) rather than at the first INSERT: the
+    Python driver reads outside any transaction until a statement writes, so two writers
+    read the same last hash and the second one's insert broke the unique prev_hash.
+    """
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    elif connection.dialect.name == "sqlite":
+        driver = connection.connection.driver_connection
+        if driver is not None and not driver.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def allow_rewrite(connection: Any) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .answers import SECTIONS, dump_answers, load_answers
 from .assessment import Ruleset, assess
+from .audit import lock_chain
 from .extensions import db
 from .models import (
     Assessment,
@@ -28,6 +29,9 @@ from .models import (
     utcnow,
 )
 from .protection import reindex
+
+#: How often save_section tries again when a concurrent save of the same intake got in first.
+SAVE_ATTEMPTS = 5
 
 
 class AlreadySubmitted(Exception):
@@ -161,19 +165,25 @@ def _copy_contact_details(intake: Intake, index: bool = True) -> None:
 def save_section(intake: Intake, section: str, loaded: Mapping[str, Any]) -> None:
     """Store one validated section of a draft (``loaded``: the section schema's output)."""
     # Two tabs of the same patient saving at once: both writes are theirs, so the later
-    # one wins on its own section instead of failing (the other sections are kept).
-    for attempt in range(2):
+    # one wins on its own section instead of failing (the other sections are kept). Under
+    # a burst a save can lose the race a few times; after the last, StaleDataError answers
+    # a 503 that keeps what was typed (intake.outage).
+    for attempt in range(SAVE_ATTEMPTS):
         try:
             _save_section_once(intake, section, loaded)
             return
         except StaleDataError:
             db.session.rollback()
-            db.session.refresh(intake)
-            if attempt:
+            if attempt == SAVE_ATTEMPTS - 1:
                 raise
+            db.session.refresh(intake)
 
 
 def _save_section_once(intake: Intake, section: str, loaded: Mapping[str, Any]) -> None:
+    # Saves of one intake wait for each other instead of racing: the row is locked and read
+    # afresh (on SQLite the database's write lock is taken first, as audit writers do).
+    lock_chain(db.session.connection())
+    db.session.refresh(intake, with_for_update=True)
     if not intake.may_edit(section):
         raise AlreadySubmitted
     if intake.started_at is None:
