@@ -35,6 +35,11 @@ def init_app(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config["ENV_NAME"] == "production":
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # Every page is built for one request and most carry health data (records, queue, print view,
+        # reports, exports, API reads, a patient's answers): no browser or proxy keeps a copy. Only the
+        # vendored CSS and JS are cached.
+        if not (request.endpoint or "").endswith("static"):
+            headers["Cache-Control"] = "no-store"
         return response
 
 
