@@ -24,6 +24,10 @@ def demo() -> None:
     """Prepare the demo clinic (run after `flask db upgrade`) and print where to go."""
     from . import demo as demo_data
 
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException("flask demo creates demo staff accounts and example patients: it does not run "
+                                   "in production mode (MESO_ENV=production). Create real accounts with "
+                                   "`flask users create`.")
     created = demo_data.seed()
     staff = demo_data.seed_staff()
     click.echo(f"Demo clinic: {current_app.config['CLINIC_NAME']}")
