@@ -1,5 +1,5 @@
 """security hardening (issue 14): server-side staff sessions, sign-in throttle per email and address,
-sealed audit entries and TRUNCATE refused
+sealed audit entries and TRUNCATE refused, API token scopes and expiry
 
 The existing audit entries are sealed (HMAC of their hash) with the audit key derived from the
 app's first encryption key, as new ones are.
@@ -56,6 +56,11 @@ def upgrade():
         op.execute(sa.text(TRUNCATE_TRIGGER_FUNCTION))
         op.execute(sa.text(TRUNCATE_TRIGGER))
 
+    # Tokens made before scopes could create intakes: they keep write, and never expire (as before).
+    with op.batch_alter_table('api_token') as batch_op:
+        batch_op.add_column(sa.Column('scope', sa.String(length=10), nullable=False, server_default='write'))
+        batch_op.add_column(sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True))
+
     # The per-account lock (which anyone could set off, and only for real accounts) is gone.
     with op.batch_alter_table('staff_user') as batch_op:
         batch_op.drop_column('failed_attempts')
@@ -88,6 +93,9 @@ def downgrade():
 
         op.execute(sa.text(DROP_TRUNCATE_TRIGGER))
         op.execute(sa.text(DROP_TRUNCATE_FUNCTION))
+    with op.batch_alter_table('api_token') as batch_op:
+        batch_op.drop_column('expires_at')
+        batch_op.drop_column('scope')
     with op.batch_alter_table('audit_entry') as batch_op:
         batch_op.drop_column('key_id')
         batch_op.drop_column('mac')

@@ -101,14 +101,17 @@ def test_tokens_are_stored_hashed(app, token):
 def test_api_tokens_create_prints_the_token_once_and_audits_it(app, client, runner, admin):
     result = runner.invoke(args=["api-tokens", "create", "--name", "Booking system", "--by", "ADA@demo.clinic"])
     assert result.exit_code == 0, result.output
-    token_id = int(re.search(r"Created API token (\d+) \(Booking system\)\.", result.output).group(1))
+    token_id = int(re.search(r"Created API token (\d+) \(Booking system\), scope read, until \S+ \S+ UTC\.",
+                             result.output).group(1))
     secret = result.output.strip().splitlines()[-1]
     assert client.get(INTAKES, headers=bearer(secret)).status_code == 200
     listed = runner.invoke(args=["api-tokens", "list"])
     assert secret not in listed.output
     (entry,) = audit(app, "api_token.created")
     assert entry.actor == "system"
-    assert entry.data == {"token_id": token_id, "name": "Booking system", "created_by": admin}
+    assert entry.data | {"expires_at": None} == {"token_id": token_id, "name": "Booking system", "created_by": admin,
+                                                 "scope": "read", "expires_at": None}
+    assert entry.data["expires_at"]  # a year from now, unless --no-expiry
 
 
 @pytest.mark.parametrize(("by", "message"), [
@@ -138,8 +141,10 @@ def test_api_tokens_list(app, client, runner, admin):
     runner.invoke(args=["api-tokens", "revoke", str(second)])
     output = runner.invoke(args=["api-tokens", "list"]).output
     when = r"\S+ \S+ UTC"
-    assert re.search(rf"^{first}\s+Booking system\s+ada@demo.clinic\s+{when}\s+{when}\s+active$", output, re.M)
-    assert re.search(rf"^{second}\s+Records\s+ada@demo.clinic\s+{when}\s+never\s+revoked {when}$", output, re.M)
+    assert re.search(rf"^{first}\s+Booking system\s+write\s+ada@demo.clinic\s+{when}\s+never\s+{when}\s+active$",
+                     output, re.M)
+    assert re.search(rf"^{second}\s+Records\s+write\s+ada@demo.clinic\s+{when}\s+never\s+never\s+revoked {when}$",
+                     output, re.M)
 
 
 def test_api_tokens_revoke(app, runner, token):
