@@ -43,12 +43,13 @@ def init_app(app: Flask) -> None:
         return response
 
 
-#: The largest id a route accepts: the databases' 64-bit integers. A larger one is a 404, not an overflow.
-MAX_ID = 2**63 - 1
+#: The largest id a route accepts: ids are INTEGER columns, 32-bit on PostgreSQL. A larger one is a
+#: 404, not an overflow in the database (a 500).
+MAX_ID = 2**31 - 1
 
 
 class DatabaseIntegerConverter(IntegerConverter):
-    """``<int:…>`` in every route: a non-negative integer that fits the database's 64-bit columns."""
+    """``<int:…>`` in every route: a non-negative integer that fits the database's id columns."""
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
         kwargs.setdefault("max", MAX_ID)

@@ -18,7 +18,7 @@ from schemathesis.config import SchemathesisConfig
 
 from tests.web.api_helpers import make_admin, make_token
 
-EXAMPLES = int(os.environ.get("MESO_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("MESO_FUZZ_EXAMPLES", "30"))
 #: Every check stays on. One is told what JSON Schema cannot say: a schema-valid answers document
 #: can still break a rule across fields or dates ("the appointment date cannot be in the past",
 #: "choose at least one goal, or describe yours"), which the API answers with a 422 naming each field.
