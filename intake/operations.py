@@ -98,8 +98,18 @@ def replace_link_token(intake: Intake) -> str:
     return token
 
 
+def lock_intake(intake: Intake) -> None:
+    """Make the intake's writers wait for each other: the chain's lock, then the row's, then a fresh read.
+
+    The same order as every audit writer, so two of them never wait for each other's lock.
+    """
+    lock_chain(db.session.connection())
+    db.session.refresh(intake, with_for_update=True)
+
+
 def issue_new_link(intake: Intake, actor: str, reason: str = "") -> str:
     """Replace the patient's private link (the old one stops working); returns the new token."""
+    lock_intake(intake)
     token = replace_link_token(intake)
     db.session.flush()
     record(actor, "link.issued", intake, "New private link issued" + (f": {reason}" if reason else ""),
@@ -110,6 +120,7 @@ def issue_new_link(intake: Intake, actor: str, reason: str = "") -> str:
 
 def revoke_link(intake: Intake, actor: str) -> None:
     """Stop the patient's current private link from working (staff can issue a new one)."""
+    lock_intake(intake)
     intake.link_revoked_at = utcnow()
     db.session.flush()
     record(actor, "link.revoked", intake, "Private link revoked", version=intake.version)
@@ -180,10 +191,8 @@ def save_section(intake: Intake, section: str, loaded: Mapping[str, Any]) -> Non
 
 
 def _save_section_once(intake: Intake, section: str, loaded: Mapping[str, Any]) -> None:
-    # Saves of one intake wait for each other instead of racing: the row is locked and read
-    # afresh (on SQLite the database's write lock is taken first, as audit writers do).
-    lock_chain(db.session.connection())
-    db.session.refresh(intake, with_for_update=True)
+    # Saves of one intake wait for each other instead of racing.
+    lock_intake(intake)
     if not intake.may_edit(section):
         raise AlreadySubmitted
     if intake.started_at is None:

@@ -53,3 +53,31 @@ def test_parallel_saves_of_one_intake_all_succeed_or_get_a_clear_retry(app):
         entries = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
                                     .where(AuditEntry.action == "intake.section_saved"))
     assert entries == saved + 1  # the "about" save and every save answered 302
+
+
+def test_parallel_link_changes_by_staff_never_fail(app, as_practitioner, clinic):
+    """Found by scripts/scan: wapiti's parallel link/new and link/revoke posts lost the optimistic race."""
+    intake_id = clinic["Nina Petrova"]
+    page = f"/staff/intakes/{intake_id}"
+    clients = []
+    for _ in range(12):
+        client = app.test_client()
+        client.set_cookie("session", as_practitioner.client.get_cookie("session").value, domain="localhost")
+        clients.append((client, csrf_token(client.get(page).get_data(as_text=True))))
+    ready = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def post(number: int) -> None:
+        client, token = clients[number]
+        action = "new" if number % 2 else "revoke"
+        ready.wait()
+        statuses.append(client.post(f"{page}/link/{action}", data={"csrf_token": token}).status_code)
+
+    threads = [threading.Thread(target=post, args=(number,)) for number in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(set(statuses)) <= [200, 302], statuses
+    with app.app_context():
+        assert audit.verify(db.session).ok
