@@ -252,8 +252,9 @@ def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
     expected = [rule.id for rule in ruleset.rules]
     written = list(HANDWRITTEN_ORDER)
     if expected != written:
+        missing, extra = sorted(set(expected) - set(written)), sorted(set(written) - set(expected))
         raise SystemExit("bench_rules: the hand-written function does not cover the ruleset's rules in order: "
-                         f"missing {sorted(set(expected) - set(written))}, extra {sorted(set(written) - set(expected))}")
+                         f"missing {missing}, extra {extra}")
     SEX, AGE = ix["about.sex"], ix["derived.age"]  # noqa: N806
     PREG, TTC, BF = ix["health.pregnant"], ix["health.trying_to_conceive"], ix["health.breastfeeding"]  # noqa: N806
     RGB, DELIV = ix["health.recently_gave_birth"], ix["health.delivery_date"]  # noqa: N806

@@ -12,7 +12,7 @@ import pytest
 
 from intake.answers import load_answers
 from intake.assessment import MISSING, Assessment, Ruleset, assess, derive_facts, load_ruleset
-from intake.assessment.rules import english_date
+from intake.assessment.dates import english_date
 
 ON = dt.date(2026, 11, 25)  # a Wednesday; the appointment is Thursday 3 December
 

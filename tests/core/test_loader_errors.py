@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from intake.assessment import RulesetInvalid, load_ruleset
-from intake.assessment.source import load_located
+from intake.assessment.yamlkit import load_located
 
 LEXICON = """\
 classes:

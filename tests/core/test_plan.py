@@ -131,7 +131,7 @@ def applied(plan: Plan) -> list[str]:
 
 def test_the_shipped_protocol_file_loads_with_every_flag_reference_checked(catalogue: Catalogue) -> None:
     ruleset = load_ruleset(RULES)
-    loaded = load_protocols(RULES / "protocols.yaml", catalogue, ruleset.lexicon,
+    loaded = load_protocols(RULES / "protocols.yaml", catalogue,
                             rule_ids=[rule.id for rule in ruleset.rules])
     assert [p.id for p in loaded.protocols] == [
         "hydration_glow", "fine_lines_rejuvenation", "pigmentation_tone", "acne_scars", "under_eye",

@@ -261,7 +261,7 @@ class _Plan:
 
 
 class _Protocols:
-    def build(self, *_args: object) -> _Plan:
+    def build(self, *_args: object, **_options: object) -> _Plan:
         return _Plan()
 
 
