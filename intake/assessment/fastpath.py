@@ -1,4 +1,6 @@
-"""The one fast path of conditions: every condition of a ruleset tested by one generated function.
+"""The engine's fast path: generated functions, each tested equal to the plain path it replaces.
+
+``batch_test``: every condition of a ruleset tested by one generated function.
 
 The engine tests every rule on every intake; most do not fire. Walking each condition's
 nodes (:meth:`~intake.assessment.conditions.Node.evaluate`, the one evaluator, which
@@ -11,10 +13,16 @@ values of every type, that both give the same result for every condition.
 Why code generation: measured with ``bench/bench_rules.py`` (10,000 intakes, one core),
 the rules on derived facts run within 3x of one hand-written function only this way:
 the generated function is 2.4x from it, while the fastest closures of the previous engine
-(one closure per node, specialised for the common operators) were 4.5x. This is the only
-module of the core that uses ``exec``; the source it runs is made of catalogue indexes,
-operator expressions and generated names only: every value from a rule file reaches the
-function as a constant in its globals, never as text.
+(one closure per node, specialised for the common operators) were 4.5x.
+
+``remembered``: per rule, the flag it builds, remembered by the values it depends on.
+Each intake runs one per rule that flags (about 7); written out as one small function
+per rule it costs what closures over ``itemgetter`` cost less 2-3 µs per intake, which
+the full assessment with the plan needed to reach 20,000/s (bench/README.md).
+
+This is the only module of the core that uses ``exec``; the source it runs is made of
+catalogue indexes, operator expressions and generated names only: every value from a
+rule file reaches the function as a constant in its globals, never as text.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from .conditions import DATE_OPERATORS, All, AnyOf, Condition, Leaf, Node, Not
+from .dates import english_date
 from .facts import LIST_TYPES, MISSING, REFERENCE_INDEX
 
 #: ``batch(values)`` -> ``[(tag, result), ...]`` for the conditions that are not false.
@@ -155,3 +164,58 @@ def batch_test(conditions: Sequence[Condition], when_true: Sequence[Any], when_u
     exec(code, namespace)  # noqa: S102  # nosec B102 # generated from compiled nodes, rule values as constants
     batch: Batch = namespace["batch"]
     return batch
+
+
+def remembered(
+    reads: Sequence[int],
+    *,
+    typed: Sequence[int],
+    text_lists: Sequence[int],
+    memo: dict[Any, Any],
+    build: Callable[..., Any],
+    remember: Callable[[dict[Any, Any], Any, Any], Any],
+    formatted: bool,
+    uses_on: bool,
+    medicines: bool,
+) -> Callable[..., Any]:
+    """``handle(result, facts, format_date)``: ``build(...)``, remembered in ``memo`` by a key of
+    the values at ``reads``, the types of the values at ``typed``, the date (``uses_on``) and
+    the medicines' identities (``medicines``). A tuple at a ``text_lists`` index must hold
+    text only, and every key part must be hashable, else it is built without the memo; with
+    ``formatted`` and another formatter than english_date it is always built afresh."""
+    source = ["def handle(result, facts, format_date):"]
+    if formatted:
+        source += ["    if format_date is not english_date:", "        return build(result, facts, format_date)"]
+    source += ["    values = facts.values", "    try:"]
+    parts = []
+    for index in reads:
+        source.append(f"        v{index} = values[{int(index)}]")
+        parts.append(f"v{index}")
+        if index in text_lists:
+            source += [f"        if v{index}.__class__ is tuple:", f"            join(v{index})"]
+        elif index in typed:
+            parts.append(f"v{index}.__class__")
+    if uses_on:
+        parts.append("facts.on")
+    if medicines:
+        # Medicines by identity (Facts.medicines_key): the memo keeps them alive with the flag.
+        parts.append("facts.medicines_key()")
+    source += [
+        f"        key = ({', '.join(parts)},)",
+        "        found = memo_get(key)",
+        "    except TypeError:",
+        "        return build(result, facts, format_date)",
+        "    if found is None:",
+        "        entry = build(result, facts, format_date)",
+        # With medicines, the memo holds them too: (entry, the medicines).
+        "        remember(memo, key, (entry, tuple(facts.medications)) if medicines else entry)",
+        "        return entry",
+        "    return found[0]" if medicines else "    return found",
+    ]
+    namespace: dict[str, Any] = {"english_date": english_date, "build": build, "join": "".join, "memo": memo,
+                                 "memo_get": memo.get, "remember": remember, "medicines": medicines}
+    # exec of the text above: indexes and fixed names only, no value from a rule file.
+    code = compile("\n".join(source) + "\n", "<intake.assessment.fastpath.remembered>", "exec")
+    exec(code, namespace)  # noqa: S102  # nosec B102 # generated above from indexes and fixed names
+    handle: Callable[..., Any] = namespace["handle"]
+    return handle

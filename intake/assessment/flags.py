@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from operator import itemgetter
 from typing import Any, Final
 
 from .conditions import DATE_OPERATORS, Leaf, Trace
 from .dates import DateFormatter, english_date, instruction_start, relative_day
 from .facts import DERIVED_BOOKED, LIST_TYPES, REFERENCE_INDEX, Catalogue, Facts, FieldSpec
-from .fastpath import batch_test
+from .fastpath import batch_test, remembered
 from .model import SEVERITY_RANK, Flag, Instruction, Trigger
 from .rules import InstructionSpec, Rule
 
@@ -273,39 +272,13 @@ def _handler(
     answer must hold text only (str.join raises TypeError otherwise; an unhashable value
     does too), else the flag is built without the memo. With another date formatter than
     english_date, a flag whose instruction shows a date is never remembered: it may not be
-    pure. This runs for every flag of every intake.
+    pure. This runs for every flag of every intake: written as one small generated
+    function per rule (fastpath.remembered).
     """
     answers = [index for index in reads if index in fields and not fields[index].derived]
-    lists = tuple(index for index in answers if fields[index].type in LIST_TYPES)
-    scalars = [index for index in answers if fields[index].type not in LIST_TYPES]
-    read = itemgetter(*reads)  # a tuple of the values (a single value when there is one)
-    read_typed = itemgetter(*scalars) if scalars else None
-    several_typed = len(scalars) > 1
-    get = memo.get
-
-    def handle(result: Any, facts: Facts, format_date: DateFormatter) -> Entry:
-        if formatted and format_date is not english_date:
-            return build(result, facts, format_date)
-        values = facts.values
-        try:
-            for index in lists:
-                value = values[index]
-                if value.__class__ is tuple:
-                    _join(value)
-            types: Any = None
-            if read_typed is not None:
-                typed = read_typed(values)
-                types = tuple(map(type, typed)) if several_typed else typed.__class__
-            key = (read(values), types, facts.on if uses_on else None,
-                   facts.medicines_key() if medicines else None)
-            found = get(key)
-        except TypeError:
-            return build(result, facts, format_date)
-        if found is None:
-            entry = build(result, facts, format_date)
-            # With medicines, the memo holds them too (the key holds their ids): (entry, the medicines).
-            remember(memo, key, (entry, tuple(facts.medications)) if medicines else entry)
-            return entry
-        return found[0] if medicines else found  # type: ignore[no-any-return]
-
-    return handle
+    return remembered(
+        reads,
+        typed=[index for index in answers if fields[index].type not in LIST_TYPES],
+        text_lists=[index for index in answers if fields[index].type in LIST_TYPES],
+        memo=memo, build=build, remember=remember, formatted=formatted, uses_on=uses_on, medicines=medicines,
+    )

@@ -20,7 +20,7 @@ from typing import Any, Final
 from ..dates import long_date
 from ..facts import MISSING, Catalogue, Facts
 from ..fastpath import batch_test
-from ..model import Flag, construct
+from ..model import Flag
 from .model import (
     AREA_ORDER,
     DEFAULT_EVENT_WINDOW_DAYS,
@@ -121,6 +121,8 @@ class Protocols:
         self._scopes = tuple((a, frozenset(a.protocols)) for a in self.adjustments)
         #: Plans before their dates, by (goals, areas, other goal, what the adjustments decided).
         self._courses: dict[tuple[Any, ...], _Course] = {}
+        #: Schedules (sessions and their clash notes) by (series, first date, event dates).
+        self._dated: dict[tuple[Any, ...], tuple[tuple[Session, ...], tuple[str, ...]]] = {}
         #: The fast path of the adjustments' conditions (see _decide).
         self._batch = batch_test(
             [a.when for a in self.adjustments], range(len(self.adjustments)),
@@ -178,45 +180,45 @@ class Protocols:
                 notes=("Practitioner to discuss: no plan or schedule is suggested.",),
                 first_session_reason="no schedule: contraindicated, practitioner to discuss",
             )
-        other = other_goal.strip() if isinstance(other_goal, str) and other_goal.strip() else None
-        key = (_strings(goals), _strings(areas), other, self._decide(facts, flags, fast))
+        goals, areas = _strings(goals), _strings(areas)
+        # The course depends on the goals and areas as sets; only the notes about goals no
+        # protocol serves and areas none treats follow the patient's order (see _notes).
+        key = (frozenset(goals), frozenset(areas), self._decide(facts, flags, fast))
         course = self._courses.get(key) if fast else None
         if course is None:
             course = self._course(*key, fast=fast)
             if fast:
-                _remember(self._courses, key, course)
+                _remember(self._courses, key, course, COURSE_MEMO_LIMIT)
+        other = other_goal.strip() if isinstance(other_goal, str) and other_goal.strip() else None
+        notes = course.notes_for(goals, areas, other)
         series = course.series
         if series is None:
             return _plan(
                 status="no_schedule", reference_date=reference,
                 reason="no protocol fits the goals and areas chosen: practitioner to plan",
                 first_session_reason="no schedule: no protocol fits, practitioner to plan",
-                notes=course.notes, adjustments=course.applied, no_numbing_cream=course.no_numbing,
+                notes=notes, adjustments=course.applied, no_numbing_cream=course.no_numbing,
                 excluded_actives=course.excluded,
             )
         if events is not None:
             event_dates = sorted(set(events))
         else:
             event_dates = [next_event] if isinstance(next_event, dt.date) else []
-        return self._schedule(series, course, reference, booked, flags, outcome, defer_until, event_dates)
+        return self._schedule(series, course, notes, reference, booked, flags, outcome, defer_until, event_dates,
+                              fast)
 
     def _course(
-        self, goals: tuple[str, ...], areas: tuple[str, ...], other: str | None, decided: tuple[Any, ...],
-        *, fast: bool,
+        self, goals: frozenset[str], areas: frozenset[str], decided: tuple[Any, ...], *, fast: bool,
     ) -> _Course:
-        """Everything of a plan before it is dated: it depends only on the goals, areas, other
-        goal and what the adjustments decided, so the fast path remembers it by them."""
-        notes: list[str] = []
-        picks = self._choose(goals, areas, other, notes)
-        drafts, applied, no_numbing = self._adjust(picks, decided, notes, fast=fast)
+        """Everything of a plan before it is dated: it depends only on the goals and areas chosen
+        and what the adjustments decided, so the fast path remembers it by them."""
+        head: list[str] = []
+        picks = self._choose(goals, areas, head)
+        middle: list[str] = []
+        drafts, applied, no_numbing = self._adjust(picks, decided, middle, fast=fast)
         # Reported even for a protocol that drops out: it explains why it did.
         excluded = tuple(e for d in drafts for e in d.excluded)
-        kept = self._drop_empty(drafts, notes)
-        treated = {area for d in kept for area in d.areas}
-        for area in areas:
-            if area not in treated:
-                notes.append(f"Area {area} was chosen but no protocol in the plan treats it: "
-                             "practitioner to plan.")
+        kept = self._drop_empty(drafts, middle)
         series = None
         if kept:
             series = self._series.get(kept) if fast else None
@@ -224,19 +226,19 @@ class Protocols:
                 series = self._combine(kept)
                 if fast:
                     _remember(self._series, kept, series)
-            notes += series.notes
-        return _Course(tuple(notes), tuple(applied), no_numbing, excluded, series)
+        unserved = frozenset(goal for goal in goals if goal not in self._goal_protocol)
+        treated = frozenset(area for d in kept for area in d.areas)
+        return _Course(tuple(head), tuple(middle), series, unserved, treated, tuple(applied), no_numbing, excluded)
 
     # -- choosing protocols -----------------------------------------------------------------
 
     def _choose(
-        self, goals: tuple[str, ...], areas: tuple[str, ...], other: str | None, notes: list[str]
+        self, goals: frozenset[str], areas: frozenset[str], notes: list[str]
     ) -> list[tuple[int, tuple[str, ...], tuple[str, ...]]]:
         """The protocols for these goals and areas: (position, goals served, areas treated)."""
         picks = []
-        chosen = set(goals)
         for position, protocol, serves, treatable in self._choices:  # file order is the priority order
-            if serves.isdisjoint(chosen):
+            if serves.isdisjoint(goals):
                 continue
             served = tuple(g for g in protocol.goals if g in goals)
             treated = tuple(a for a in treatable if a in areas)
@@ -247,11 +249,6 @@ class Protocols:
                 )
                 continue
             picks.append((position, served, treated))
-        for goal in goals:
-            if goal not in self._goal_protocol:
-                notes.append(f"No protocol serves the goal {goal}: practitioner to plan.")
-        if other is not None:
-            notes.append(f"Other goal in the patient's words: \u201c{other}\u201d: practitioner to plan.")
         return picks
 
     # -- adjustments ------------------------------------------------------------------------
@@ -264,11 +261,17 @@ class Protocols:
 
     def _values(self, facts: Facts, flags: Sequence[Flag]) -> list[Any]:
         """The facts' values with the ids of the rules that fired in the ``flags.fired`` slot."""
-        values = list(facts.values)
-        if self.flags_index is not None:
-            values.extend([MISSING] * (self.flags_index + 1 - len(values)))
-            # A question ("not answered, ask") is not a rule that fired.
-            values[self.flags_index] = tuple(f.rule_id for f in flags if not f.unanswered)  # is_question
+        values = facts.values
+        index = self.flags_index
+        if index is None:
+            return values
+        # A question ("not answered, ask") is not a rule that fired.
+        fired = tuple([f.rule_id for f in flags if not f.unanswered])  # not f.is_question
+        if len(values) == index:
+            return [*values, fired]
+        values = list(values)
+        values.extend([MISSING] * (index + 1 - len(values)))
+        values[index] = fired
         return values
 
     def _decide(self, facts: Facts, flags: Sequence[Flag], fast: bool) -> tuple[Any, ...]:
@@ -422,25 +425,33 @@ class Protocols:
         self,
         series: _Series,
         course: _Course,
+        all_notes: tuple[str, ...],
         reference: dt.date,
         booked: bool,
         flags: Sequence[Flag],
         outcome: str,
         defer_until: dt.date | None,
         events: list[dt.date],
+        fast: bool,
     ) -> Plan:
         trace = dict(series.trace)  # every plan its own mappings: a Plan's dicts are its own
         first, constraint, why, first_by = _first_date(reference, booked, flags, outcome, defer_until, events,
                                                        self.event_window_days)
         schedule: tuple[Session, ...] = ()
         maintenance_on = None
-        notes = course.unique_notes
+        notes = course.unique_notes(all_notes)
         if first is not None:
             trace["first_session_on"] = TraceEntry(first_by, why)
-            clashes: list[str] = []
-            schedule = self._sessions(first, series, events, clashes)
+            key = (series, first, *events)
+            dated = self._dated.get(key) if fast else None
+            if dated is None:
+                clashes: list[str] = []
+                dated = (self._sessions(first, series, events, clashes), tuple(clashes))
+                if fast:
+                    _remember(self._dated, key, dated, COURSE_MEMO_LIMIT)
+            schedule, clashes = dated
             if clashes:
-                notes = _unique((*course.notes, *clashes))
+                notes = _unique((*all_notes, *clashes))
             maintenance_on = schedule[-1].on + dt.timedelta(days=series.maintenance_days)
             trace["maintenance_on"] = series.maintenance_on
         return _plan(
@@ -489,7 +500,8 @@ class Protocols:
                            "still show; the practitioner may move this session.")
                 notes.append(f"Session {number} falls within {window} days before the event "
                              f"on {long_date(clash)}.")
-            found.append(construct(Session, number=number, on=day, areas=areas, warning=warning))
+            # The class's own __init__, not model.construct: schedules are remembered (see _schedule).
+            found.append(Session(number, day, areas, warning))
         return tuple(found)
 
 
@@ -498,8 +510,13 @@ class Protocols:
 PLAN_MEMO_LIMIT: Final = 2048
 
 
-def _remember(memo: dict[Any, Any], key: Any, value: Any) -> Any:
-    if len(memo) < PLAN_MEMO_LIMIT:
+#: Plans before their dates are remembered by goals, areas and adjustments decided: more
+#: combinations than adjusted protocols, each small (its tuples are shared).
+COURSE_MEMO_LIMIT: Final = 8192
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any, limit: int = PLAN_MEMO_LIMIT) -> Any:
+    if len(memo) < limit:
         memo[key] = value
     return value
 
@@ -516,18 +533,49 @@ class _Adjusted(_Draft):
 
 
 class _Course:
-    """A plan before it is dated: notes, adjustments applied, actives left out, the series (or None)."""
+    """A plan before it is dated: its notes, adjustments applied, actives left out, the series (or None).
 
-    __slots__ = ("notes", "unique_notes", "applied", "no_numbing", "excluded", "series")
+    The notes come in the order docs/rules.md gives: the protocols' (``head``), then one
+    per goal no protocol serves and the patient's other goal, then the adjustments'
+    (``middle``), then one per chosen area no protocol treats, then the series' notes.
+    The two in the patient's order are made per plan by ``notes_for``.
+    """
 
-    def __init__(self, notes: tuple[str, ...], applied: tuple[AppliedAdjustment, ...], no_numbing: bool,
-                 excluded: tuple[ExcludedActive, ...], series: _Series | None):
-        self.notes = notes
-        self.unique_notes = _unique(notes)
+    __slots__ = ("head", "middle", "series", "unserved", "treated", "applied", "no_numbing", "excluded",
+                 "_plain", "_plain_unique")
+
+    def __init__(self, head: tuple[str, ...], middle: tuple[str, ...], series: _Series | None,
+                 unserved: frozenset[str], treated: frozenset[str], applied: tuple[AppliedAdjustment, ...],
+                 no_numbing: bool, excluded: tuple[ExcludedActive, ...]):
+        self.head = head
+        self.middle = middle
+        self.series = series
+        self.unserved = unserved
+        self.treated = treated
         self.applied = applied
         self.no_numbing = no_numbing
         self.excluded = excluded
-        self.series = series
+        #: The notes when every goal is served, every area treated and no other goal given.
+        self._plain = (*head, *middle, *(series.notes if series is not None else ()))
+        self._plain_unique = _unique(self._plain)
+
+    def notes_for(self, goals: tuple[str, ...], areas: tuple[str, ...], other: str | None) -> tuple[str, ...]:
+        """The notes of a plan with these goals and areas (in the patient's order) and other goal."""
+        unserved = [f"No protocol serves the goal {goal}: practitioner to plan."
+                    for goal in goals if goal in self.unserved] if self.unserved else []
+        if other is not None:
+            unserved.append(f"Other goal in the patient's words: \u201c{other}\u201d: practitioner to plan.")
+        treated = self.treated
+        untreated = [f"Area {area} was chosen but no protocol in the plan treats it: practitioner to plan."
+                     for area in areas if area not in treated]
+        if not unserved and not untreated:
+            return self._plain
+        tail = self.series.notes if self.series is not None else ()
+        return (*self.head, *unserved, *self.middle, *untreated, *tail)
+
+    def unique_notes(self, notes: tuple[str, ...]) -> tuple[str, ...]:
+        """``notes`` (from notes_for) without repeats."""
+        return self._plain_unique if notes is self._plain else _unique(notes)
 
 
 class _Series:
@@ -590,7 +638,7 @@ def _strings(value: Any) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         return (value,) if value else ()
-    return tuple(str(v) for v in value)
+    return tuple(map(str, value))
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:
