@@ -15,6 +15,7 @@ import pytest
 
 from intake.assessment import Catalogue, Ruleset, load_ruleset
 from intake.assessment.medications import Lexicon
+from intake.assessment.plan import Protocols, load_protocols
 
 from .support import SHIPPED_RULES, SMALL_LEXICON
 
@@ -35,6 +36,12 @@ def lexicon() -> Lexicon:
 def catalogue(lexicon: Lexicon) -> Catalogue:
     """The facts catalogue of the shipped lexicon."""
     return Catalogue(lexicon.classes.keys())
+
+
+@pytest.fixture(scope="session")
+def protocols(catalogue: Catalogue) -> Protocols:
+    """The shipped protocol file, compiled."""
+    return load_protocols(SHIPPED_RULES / "protocols.yaml", catalogue)
 
 
 @pytest.fixture(scope="session")

@@ -21,14 +21,7 @@ from intake.assessment.facts import Facts
 from intake.assessment.fastpath import batch_test
 from intake.assessment.model import Flag, Trigger, construct
 
-from .test_engine import ON, answers, document, make_rules, medicine, taking
-
-SHIPPED = Path(__file__).resolve().parents[2] / "rules"
-
-
-@pytest.fixture(scope="module")
-def shipped() -> Ruleset:
-    return load_ruleset(SHIPPED)
+from .support import ON, answers, document, make_rules, medicine, taking
 
 
 @pytest.fixture()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -11,11 +10,7 @@ from intake.answers import load_answers
 from intake.assessment import RulesetInvalid, assess, load_ruleset
 from intake.assessment.ruletests import run_rule_tests
 
-from .test_engine import document, make_rules
-from .test_ruletests import BASES
-from .test_ruletests import LEXICON as SMALL_LEXICON
-
-ON = dt.date(2026, 11, 25)
+from .support import BASES, ON, SMALL_LEXICON, document, make_rules
 
 CLINIC_RULES = """\
 - id: alcohol

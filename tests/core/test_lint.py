@@ -12,7 +12,7 @@ from intake.assessment.explain import describe_condition
 from intake.assessment.lint import lint
 from intake.rules_cli import form_questions, rules
 
-from .test_engine import make_rules
+from .support import make_rules
 
 TWINS = """\
 - id: drinks

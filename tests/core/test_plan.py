@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
@@ -16,70 +15,8 @@ from intake.assessment import Catalogue, Flag, RulesetInvalid, assess, derive_fa
 from intake.assessment.medications import Lexicon
 from intake.assessment.plan import Plan, Protocols, load_protocols
 
-RULES = Path(__file__).resolve().parents[2] / "rules"
-ON = dt.date(2026, 11, 25)
-APPOINTMENT = dt.date(2026, 12, 3)
-
-
-def base_document() -> dict[str, Any]:
-    """An intake that triggers no adjustment: hydration for the face, booked for 3 December."""
-    return {
-        "about": {
-            "full_name": "Ana Silva", "date_of_birth": "1986-04-02", "sex": "female",
-            "email": "ana@example.org", "phone": "", "appointment_date": APPOINTMENT.isoformat(),
-        },
-        "goals": {"goals": ["hydration"], "other_goal": "", "areas": ["face"]},
-        "skin": {
-            "concerns": [], "fitzpatrick_type": 2, "sensitive_skin": False,
-            "active_infection_at_area": False, "active_cold_sore": False,
-            "cold_sore_history": False, "keloid_scarring": False,
-        },
-        "health": {
-            "pregnant": False, "trying_to_conceive": False, "breastfeeding": False,
-            "recently_gave_birth": False, "hormonal_contraception": False, "conditions": [],
-            "recent_illness": False, "recent_antibiotics": False,
-        },
-        "medications": {"has_medications": False, "items": []},
-        "allergies": {
-            "local_anaesthetic_allergy": False, "anaphylaxis_history": False,
-            "injection_reaction": False, "active_allergies": [],
-        },
-        "lifestyle": {"alcohol_drinks_per_week": 0, "smoking": "never", "recent_tanning": False},
-        "treatments": {"had_mesotherapy_before": True, "has_recent_treatments": False, "items": []},
-        "events": {"has_upcoming_events": False, "items": []},
-        "consent": {
-            "understands_procedure": True, "accepts_after_effects": True,
-            "answers_accurate": True, "data_processing": True, "signature": "Ana Silva",
-        },
-    }
-
-
-def document_with(changes: dict[str, Any]) -> dict[str, Any]:
-    """The base document with dotted answers changed (``about.sex: male``)."""
-    document = copy.deepcopy(base_document())
-    for dotted, value in changes.items():
-        section, name = dotted.split(".", 1)
-        document[section][name] = value
-    if document["about"]["sex"] == "male":
-        for name in ("pregnant", "trying_to_conceive", "breastfeeding", "recently_gave_birth",
-                     "hormonal_contraception"):
-            document["health"].pop(name, None)
-    return document
-
-
-@pytest.fixture(scope="session")
-def lexicon() -> Lexicon:
-    return Lexicon.load(RULES / "medications.yaml")
-
-
-@pytest.fixture(scope="session")
-def catalogue(lexicon: Lexicon) -> Catalogue:
-    return Catalogue(lexicon.classes.keys())
-
-
-@pytest.fixture(scope="session")
-def protocols(catalogue: Catalogue) -> Protocols:
-    return load_protocols(RULES / "protocols.yaml", catalogue)
+from .support import APPOINTMENT, ON, base_document, document_with, flag
+from .support import SHIPPED_RULES as RULES
 
 
 class Planner:
@@ -106,12 +43,6 @@ class Planner:
 @pytest.fixture
 def plan_for(protocols: Protocols, lexicon: Lexicon, catalogue: Catalogue) -> Planner:
     return Planner(protocols, lexicon, catalogue)
-
-
-def flag(rule_id: str, severity: str = "defer", lifts_on: dt.date | None = None,
-         unanswered: tuple[str, ...] = ()) -> Flag:
-    return Flag(rule_id=rule_id, severity=severity, message="", source=("S1",), file="x.yaml", line=1,
-                lifts_on=lifts_on, unanswered=unanswered)
 
 
 def dates(plan: Plan) -> list[dt.date]:
