@@ -272,6 +272,33 @@ base:
     signature: Ana Silva
 """
 
+#: Three rules the PASSING cases exercise.
+RULETEST_RULES = """\
+- id: anticoagulant
+  severity: contraindicated
+  when: {field: medications.taking, includes_any: [doac]}
+  message: Anticoagulant.
+  instruction: {text: Keep taking it.}
+  source: [S19]
+
+- id: alcohol
+  severity: precaution
+  when:
+    any:
+      - {field: lifestyle.alcohol_drinks_per_week, at_least: 1}
+      - {field: lifestyle.smoking, equals: current}
+  message: Alcohol or smoking.
+  instruction: {days_before: 2, text: "From {start}: no alcohol."}
+  source: [S10]
+
+- id: recent-filler
+  severity: defer
+  when: {field: treatments.last_on.filler, within_days_before: 14}
+  message: Recent filler.
+  source: [S34]
+"""
+
+
 PASSING = """\
 - name: a healthy patient is suitable
   on: 2026-11-25

@@ -10,32 +10,9 @@ from intake.assessment import load_ruleset
 from intake.assessment.ruletests import RuleTestReport, run_rule_tests
 
 from .support import BASES, PASSING
+from .support import RULETEST_RULES as RULES
 from .support import SMALL_LEXICON as LEXICON
 
-RULES = """\
-- id: anticoagulant
-  severity: contraindicated
-  when: {field: medications.taking, includes_any: [doac]}
-  message: Anticoagulant.
-  instruction: {text: Keep taking it.}
-  source: [S19]
-
-- id: alcohol
-  severity: precaution
-  when:
-    any:
-      - {field: lifestyle.alcohol_drinks_per_week, at_least: 1}
-      - {field: lifestyle.smoking, equals: current}
-  message: Alcohol or smoking.
-  instruction: {days_before: 2, text: "From {start}: no alcohol."}
-  source: [S10]
-
-- id: recent-filler
-  severity: defer
-  when: {field: treatments.last_on.filler, within_days_before: 14}
-  message: Recent filler.
-  source: [S34]
-"""
 
 @pytest.fixture
 def rules_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
