@@ -417,6 +417,8 @@ def has_evidence(name: str) -> bool:
 
 
 def _date(value: Any) -> Any:
+    if value.__class__ is dt.date:  # what a loaded answers document holds: the commonest case first
+        return value
     if isinstance(value, str):
         try:
             return dt.date.fromisoformat(value)

@@ -104,37 +104,36 @@ def _emit(node: Node, source: _Source, depth: int, target: str) -> None:
         raise TypeError(f"no code for {type(node).__name__}")
 
 
-def _emit_leaf(leaf: Leaf, source: _Source, depth: int, target: str) -> None:
+def _leaf_parts(leaf: Leaf, source: _Source, depth: int) -> tuple[str, str, bool]:
+    """Loads the leaf's value into a temporary; returns (that temporary, the expression of its
+    result when the value is not MISSING, whether MISSING makes the result unknown)."""
     value = source.temporary()
     source.line(depth, f"{value} = values[{leaf.index}]")
     operator, wanted = leaf.operator, leaf.wanted
     if operator == "answered":
-        source.line(depth, f"{target} = ({value} is not MISSING and {value} is not None) is {bool(wanted)}")
-        return
+        return value, f"({value} is not MISSING and {value} is not None) is {bool(wanted)}", False
     if operator in DATE_OPERATORS:
         days = source.constant(wanted)
-        source.line(depth, f"if {value} is MISSING:")
-        source.line(depth + 1, f"{target} = None")
-        source.line(depth, "else:")
         if operator == "within_days_before":
             test = f"0 <= (values[{REFERENCE_INDEX}] - {value}).days < {days}"
         else:
             test = f"0 <= ({value} - values[{REFERENCE_INDEX}]).days <= {days}"
-        source.line(depth + 1, f"{target} = {value} is not None and {test}")
-        return
+        return value, f"{value} is not None and {test}", True
     if operator in ("equals", "not_equals"):
         constant = source.constant(wanted)
         equals = f"frozenset({value}) == {constant}" if leaf.field.type in LIST_TYPES else f"{value} == {constant}"
-        if operator == "equals":
-            source.line(depth, f"{target} = None if {value} is MISSING else {equals}")
-        else:
-            source.line(depth, f"{target} = None if {value} is MISSING else not ({equals})")
-        return
+        return value, equals if operator == "equals" else f"not ({equals})", True
     if operator == "is_empty":
-        source.line(depth, f"{target} = None if {value} is MISSING else (len({value}) == 0) is {bool(wanted)}")
-        return
-    expression = _EXPRESSIONS[operator].format(v=value, c=source.constant(wanted))
-    source.line(depth, f"{target} = None if {value} is MISSING else {expression}")
+        return value, f"(len({value}) == 0) is {bool(wanted)}", True
+    return value, _EXPRESSIONS[operator].format(v=value, c=source.constant(wanted)), True
+
+
+def _emit_leaf(leaf: Leaf, source: _Source, depth: int, target: str) -> None:
+    value, expression, unknown = _leaf_parts(leaf, source, depth)
+    if unknown:
+        source.line(depth, f"{target} = None if {value} is MISSING else {expression}")
+    else:
+        source.line(depth, f"{target} = {expression}")
 
 
 def batch_test(conditions: Sequence[Condition], when_true: Sequence[Any], when_unknown: Sequence[Any]) -> Batch:
@@ -146,16 +145,31 @@ def batch_test(conditions: Sequence[Condition], when_true: Sequence[Any], when_u
     source.line(0, "def batch(values):")
     source.line(1, "found = []")
     for condition, true_tag, unknown_tag in zip(conditions, when_true, when_unknown, strict=True):
+        true_name = source.constant(true_tag)
+        unknown_name = None if unknown_tag is None else source.constant(unknown_tag)
         result = source.temporary()
+        if isinstance(condition.root, Leaf):
+            # One test (most rules): decide on the value straight away, without a result of three values.
+            value, expression, unknown = _leaf_parts(condition.root, source, 1)
+            depth = 1
+            if unknown:
+                source.line(1, f"if {value} is MISSING:")
+                source.line(2, f"found.append(({unknown_name}, None))" if unknown_name is not None else "pass")
+                source.line(1, "else:")
+                depth = 2
+            source.line(depth, f"{result} = {expression}")
+            source.line(depth, f"if {result} is not False:")
+            source.line(depth + 1, f"found.append(({true_name}, {result}))")
+            continue
         _emit(condition.root, source, 1, result)
-        if unknown_tag is None:
+        if unknown_name is None:
             source.line(1, f"if {result} is not False and {result} is not None:")
-            source.line(2, f"found.append(({source.constant(true_tag)}, {result}))")
+            source.line(2, f"found.append(({true_name}, {result}))")
             continue
         source.line(1, f"if {result} is None:")
-        source.line(2, f"found.append(({source.constant(unknown_tag)}, None))")
+        source.line(2, f"found.append(({unknown_name}, None))")
         source.line(1, f"elif {result} is not False:")
-        source.line(2, f"found.append(({source.constant(true_tag)}, {result}))")
+        source.line(2, f"found.append(({true_name}, {result}))")
     source.line(1, "return found")
     namespace: dict[str, Any] = {"MISSING": MISSING, **source.constants}
     # exec of text written above from compiled nodes only: indexes, operator expressions
