@@ -250,7 +250,6 @@ def plain_checker(ruleset: Any) -> Callable[[Any], Outcome]:
     rules = tuple((rule.id, rule.when, rule.if_unanswered) for rule in ruleset.rules)
 
     def check(facts: Any) -> Outcome:
-        values_ = facts.values
         fired: list[str] = []
         asked: list[str] = []
         for rule_id, when, if_unanswered in rules:

@@ -183,30 +183,33 @@ class Leaf(Node):
             return value is not None and 0 <= (reference - value).days < wanted
         if operator == "within_days_after":
             return value is not None and 0 <= (value - reference).days <= wanted
+        result: Result  # what the operators give (bool for the values facts hold)
         if operator in ("equals", "not_equals"):
             equal = (frozenset(value) == wanted) if self.field.type in LIST_TYPES else (value == wanted)
-            return equal if operator == "equals" else not equal
-        if operator == "in":
-            return value in wanted
-        if operator == "not_in":
-            return value not in wanted
-        if operator == "includes_any":
-            return not wanted.isdisjoint(value)
-        if operator == "includes_all":
-            return wanted.issubset(value)
-        if operator == "includes_none":
-            return wanted.isdisjoint(value)
-        if operator == "less_than":
-            return value < wanted
-        if operator == "at_most":
-            return value <= wanted
-        if operator == "greater_than":
-            return value > wanted
-        if operator == "at_least":
-            return value >= wanted
-        if operator == "is_empty":
-            return (len(value) == 0) is bool(wanted)
-        raise ValueError(f"unknown operator {operator}")  # pragma: no cover - the compiler allows none
+            result = equal if operator == "equals" else not equal
+        elif operator == "in":
+            result = value in wanted
+        elif operator == "not_in":
+            result = value not in wanted
+        elif operator == "includes_any":
+            result = not wanted.isdisjoint(value)
+        elif operator == "includes_all":
+            result = wanted.issubset(value)
+        elif operator == "includes_none":
+            result = wanted.isdisjoint(value)
+        elif operator == "less_than":
+            result = value < wanted
+        elif operator == "at_most":
+            result = value <= wanted
+        elif operator == "greater_than":
+            result = value > wanted
+        elif operator == "at_least":
+            result = value >= wanted
+        elif operator == "is_empty":
+            result = (len(value) == 0) is bool(wanted)
+        else:  # pragma: no cover - the compiler allows no other
+            raise ValueError(f"unknown operator {operator}")
+        return result
 
     def evaluate(self, values: Sequence[Any], trace: Trace) -> Result:
         value = values[self.index] if self.index < len(values) else MISSING

@@ -588,9 +588,9 @@ def _medication_facts(
     _fill_none(values, slots.stopped_on_runs)
     stopped_on = slots.stopped_on
     for class_id, on in latest.items():
-        index = stopped_on.get(class_id)
-        if index is not None:
-            values[index] = on
+        slot = stopped_on.get(class_id)
+        if slot is not None:
+            values[slot] = on
     return medicines
 
 

@@ -230,7 +230,7 @@ def _layer_text(layer: Layer, relative: str, errors: list[RuleFileError]) -> str
     if problem is not None:
         errors.append(RuleFileError(layer.display(relative), 0, 0, None, problem))
         return None
-    return raw
+    return raw if isinstance(raw, str) else None
 
 
 def _disk_text(path: Path, errors: list[RuleFileError]) -> str | None:

@@ -189,23 +189,24 @@ class _Composer(yaml.SafeLoader):
         #: Anchors whose node is still being composed: an alias to one of them is a loop.
         self.open: set[str] = set()
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # PyYAML's stubs leave it untyped
+        mark: Any = event.start_mark
         if isinstance(event, yaml.AliasEvent):
             if event.anchor in self.open:
                 raise Refused(problem=f"the alias *{event.anchor} is inside the anchor &{event.anchor} "
-                                      "it refers to", problem_mark=event.start_mark)
-            node: yaml.Node = super().compose_node(parent, index)
+                                      "it refers to", problem_mark=mark)
+            node = super().compose_node(parent, index)
             self.expanded += self.sizes[id(node)]
             if self.expanded > ALIAS_BUDGET:
                 raise Refused(problem=f"the aliases up to here stand for more than {ALIAS_BUDGET:,} values "
                                       "once expanded; write the values out instead of repeating anchors",
-                              problem_mark=event.start_mark)
+                              problem_mark=mark)
             return node
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise Refused(problem=f"lists and mappings are nested more than {MAX_DEPTH} levels deep here",
-                          problem_mark=event.start_mark)
+                          problem_mark=mark)
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
             self.open.add(anchor)

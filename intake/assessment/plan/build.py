@@ -449,11 +449,12 @@ class Protocols:
                 dated = (self._sessions(first, series, events, clashes), tuple(clashes))
                 if fast:
                     _remember(self._dated, key, dated, COURSE_MEMO_LIMIT)
-            schedule, clashes = dated
-            if clashes:
-                notes = _unique((*all_notes, *clashes))
+            schedule, found = dated
+            if found:
+                notes = _unique((*all_notes, *found))
             maintenance_on = schedule[-1].on + dt.timedelta(days=series.maintenance_days)
-            trace["maintenance_on"] = series.maintenance_on
+            if series.maintenance_on is not None:
+                trace["maintenance_on"] = series.maintenance_on
         return _plan(
             status="proposed",
             reference_date=reference,
@@ -698,11 +699,11 @@ def _interval(drafts: list[_Draft]) -> tuple[int, TraceEntry]:
     shortest = min(drafts, key=_by_interval_default)
     strictest = max(drafts, key=_by_interval_min)
     if strictest.interval_min > shortest.interval_default:
-        by = tuple(dict.fromkeys((strictest.protocol.id, strictest.interval_min_by)))
+        raised_by = tuple(dict.fromkeys((strictest.protocol.id, strictest.interval_min_by)))
         how = (f"shortest default {shortest.interval_default} days ({shortest.protocol.id}) raised to the "
                f"minimum {strictest.interval_min} days ({strictest.interval_min_by})")
-        return strictest.interval_min, TraceEntry(by, how)
-    by = [shortest.protocol.id]
+        return strictest.interval_min, TraceEntry(raised_by, how)
+    by: list[str] = [shortest.protocol.id]
     how = f"the shortest default interval: {shortest.protocol.id} {shortest.interval_default} days"
     if shortest.interval_default != shortest.protocol.interval_default:
         how += f" (raised from {shortest.protocol.interval_default} by {shortest.interval_min_by})"
@@ -775,6 +776,7 @@ def _first_date(
     Returns (date or None, constraint word, reason in words, the ids behind it).
     """
     first = reference
+    by: tuple[str, ...]
     if booked:
         constraint, why, by = "appointment", "appointment date", ("about.appointment_date",)
     else:

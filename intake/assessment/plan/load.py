@@ -41,7 +41,7 @@ from .model import (
 # --- loading and checking the file ------------------------------------------------------------
 
 
-def _messages(what: str) -> dict[str, str]:
+def _messages(what: str) -> dict[str, str | list[Any] | dict[Any, Any]]:
     return {"required": "missing", "null": f"needs {what}, not nothing (null)", "invalid": f"needs {what}"}
 
 
@@ -68,7 +68,7 @@ def _depth_field(required: bool = True) -> fields.Float:
     )
 
 
-def _choices(choices: tuple[str, ...], what: str, minimum: int = 1) -> fields.List:
+def _choices(choices: tuple[str, ...], what: str, minimum: int = 1) -> fields.List[Any]:
     shown = ", ".join(choices)
     return fields.List(
         fields.String(
@@ -80,7 +80,7 @@ def _choices(choices: tuple[str, ...], what: str, minimum: int = 1) -> fields.Li
     )
 
 
-def _texts(required: bool = True) -> fields.List:
+def _texts(required: bool = True) -> fields.List[Any]:
     return fields.List(
         fields.String(validate=validate.Length(min=1, error="needs some text"),
                       error_messages=_messages("text")),
@@ -88,7 +88,7 @@ def _texts(required: bool = True) -> fields.List:
     )
 
 
-def _sources() -> fields.List:
+def _sources() -> fields.List[Any]:
     return fields.List(
         fields.String(
             validate=validate.Regexp(SOURCE_REF, error="must be an S-number such as S10, or rule-default"),
@@ -275,8 +275,8 @@ class _Loader:
             if item_id is not None:
                 actives = item.get("actives")
                 self.declared[item_id] = {
-                    a.get("id").value for a in (actives.items_() if actives is not None else [])
-                    if a.get("id") is not None and isinstance(a.get("id").value, str)
+                    active_id for a in (actives.items_() if actives is not None else [])
+                    if isinstance(active_id := _id_of(a), str)
                 }
             data = self.validate(_ProtocolSchema(), item, item_id) if item.is_mapping else None
             if not item.is_mapping:
