@@ -800,3 +800,15 @@ def test_a_broken_protocol_file_fails_the_whole_ruleset(tmp_path: Path) -> None:
     with pytest.raises(RulesetInvalid) as raised:
         load_ruleset(copied)
     assert any(e.rule_id == "acne_scars" and "depth" in e.message for e in raised.value.errors)
+
+
+def test_a_protocol_without_goals_or_areas_is_an_error_not_a_crash(tmp_path: Path, catalogue: Catalogue) -> None:
+    """Found by the loader's fuzz target (tests/core/test_fuzz_loader.py): a KeyError before."""
+    text = (RULES / "protocols.yaml").read_text()
+    path = tmp_path / "protocols.yaml"
+    path.write_text(text.replace("    goals: [hydration, dull_skin, skin_rejuvenation]\n", "", 1)
+                    .replace("    areas: [face, neck, decolletage]\n", "", 1))
+    with pytest.raises(RulesetInvalid) as raised:
+        load_protocols(path, catalogue)
+    assert [(error.rule_id, error.message) for error in raised.value.errors] == [
+        ("hydration_glow", "missing 'areas'"), ("hydration_glow", "missing 'goals'")]

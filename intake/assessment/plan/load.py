@@ -68,13 +68,14 @@ def _depth_field(required: bool = True) -> fields.Float:
     )
 
 
-def _choices(choices: tuple[str, ...], what: str, minimum: int = 1) -> fields.List[Any]:
+def _choices(choices: tuple[str, ...], what: str, minimum: int = 1, *, required: bool = False) -> fields.List[Any]:
     shown = ", ".join(choices)
     return fields.List(
         fields.String(
             validate=validate.OneOf(choices, error=f"{{input}} is not a known {what}; use one of: {shown}"),
             error_messages=_messages(f"a {what}"),
         ),
+        required=required,
         validate=validate.Length(min=minimum, error=f"needs at least {minimum} {what}"),
         error_messages=_messages(f"a list of {what}s, such as [{choices[0]}]"),
     )
@@ -148,14 +149,14 @@ class _ProtocolSchema(_Strict):
                                                                    "like hydration_glow"),
                        error_messages=_messages("an id such as hydration_glow"))
     label = _text()
-    goals = _choices(GOAL_ORDER, "goal")
+    goals = _choices(GOAL_ORDER, "goal", required=True)
     actives = fields.List(fields.Nested(_ActiveSchema), required=True,
                           validate=validate.Length(min=1, error="needs at least one active"),
                           error_messages=_messages("a list of actives, each with id and label"))
     sessions = fields.Nested(_SessionsSchema, required=True, error_messages=_messages("{min, max, default}"))
     interval_days = fields.Nested(_IntervalSchema, required=True, error_messages=_messages("{min, default}"))
     depth_mm = fields.Nested(_DepthSchema, required=True, error_messages=_messages("{min, max}"))
-    areas = _choices(AREA_ORDER, "area")
+    areas = _choices(AREA_ORDER, "area", required=True)
     maintenance_interval_days = _whole(1, "a whole number of days")
     downtime = _text()
     after_effects = _texts()
