@@ -28,14 +28,13 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any, Final, Literal
 
 from marshmallow import fields, validate
+from rapidfuzz import fuzz, process
 
 from ..answers import SECTIONS
-
-if TYPE_CHECKING:
-    from .medications import Lexicon, MedicationMatch
+from .medications import Lexicon, MedicationMatch
 
 FieldType = Literal["bool", "number", "text", "choice", "choice_list", "text_list", "date", "datetime"]
 LIST_TYPES: Final = frozenset({"choice_list", "text_list"})
@@ -285,8 +284,6 @@ def _family(name: str) -> str:
 
 def suggestion(word: str, known: Sequence[str]) -> str:
     """' (did you mean 'x'?)' for the closest known word, or ''."""
-    from rapidfuzz import fuzz, process
-
     best = process.extractOne(word, known, scorer=fuzz.ratio, score_cutoff=70)
     if best is None and "." not in word:
         # A field name written without its section: "pregnant" for health.pregnant.

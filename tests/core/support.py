@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import random
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -442,8 +443,6 @@ def property_ruleset() -> Ruleset:
     try:
         return load_ruleset(SHIPPED_RULES)
     except RulesetInvalid:
-        import tempfile
-
         root = Path(tempfile.mkdtemp(prefix="meso-rules-"))
         (root / "precautions").mkdir()
         (root / "medications.yaml").write_text(SMALL_LEXICON)
