@@ -245,6 +245,9 @@ class _Slots:
             for section, keys in self.answers.items()
         )
         self.age = fields[DERIVED_AGE].index
+        #: The answers the reference date and the age come from (None if the schema had none).
+        self.appointment = fields["about.appointment_date"].index if "about.appointment_date" in fields else None
+        self.birth = fields["about.date_of_birth"].index if "about.date_of_birth" in fields else None
         self.booked = fields[DERIVED_BOOKED].index
         self.medication_lists = tuple(fields[name].index for name in MEDICATION_LISTS)
         self.unrecognised = fields[UNRECOGNISED].index
@@ -522,13 +525,16 @@ def derive_facts(
                 values[index] = value if convert is None else convert(value)
 
     about = answers.get("about") or {}
-    appointment = _date(about.get("appointment_date"))
+    # Both dates are in their slots already (converted as above) when "about" is a plain dict.
+    plain = about.__class__ is dict
+    appointment = (values[slots.appointment] if plain and slots.appointment is not None
+                   else _date(about.get("appointment_date")))
     booked = isinstance(appointment, dt.date)
     if "appointment_date" in about:
         values[slots.booked] = booked
     reference = appointment if booked else on
     values[REFERENCE_INDEX] = reference
-    birth = _date(about.get("date_of_birth"))
+    birth = values[slots.birth] if plain and slots.birth is not None else _date(about.get("date_of_birth"))
     if isinstance(birth, dt.date):
         values[slots.age] = age_on(birth, reference)
 
@@ -538,12 +544,13 @@ def derive_facts(
     return Facts(catalogue, values, on, reference, medicines)
 
 
-def _items(answers: Mapping[str, Any], section: str, flag: str) -> list[Mapping[str, Any]] | None:
+def _items(answers: Mapping[str, Any], section: str, flag: str) -> Sequence[Mapping[str, Any]] | None:
     """The items of a list section; None when the patient did not answer its yes/no question."""
     given = answers.get(section) or {}
-    if given.get(flag) is None:
+    answered = given.get(flag)
+    if answered is None:
         return None
-    return list(given.get("items") or []) if given.get(flag) else []
+    return (given.get("items") or []) if answered else []
 
 
 def _medication_facts(
