@@ -12,13 +12,14 @@ values of every type, that both give the same result for every condition.
 
 Why code generation: measured with ``bench/bench_rules.py`` (10,000 intakes, one core),
 the rules on derived facts run within 3x of one hand-written function only this way:
-the generated function is 2.4x from it, while the fastest closures of the previous engine
-(one closure per node, specialised for the common operators) were 4.5x.
+the generated function is 2.3x from it, while the fastest closures of the previous engine
+(one closure per node, specialised for the common operators) were 5.5x, and the plain
+evaluator (which also records the trace) is about 30x.
 
 ``remembered``: per rule, the flag it builds, remembered by the values it depends on.
-Each intake runs one per rule that flags (about 7); written out as one small function
-per rule it costs what closures over ``itemgetter`` cost less 2-3 µs per intake, which
-the full assessment with the plan needed to reach 20,000/s (bench/README.md).
+Each intake runs one per rule that flags (about 7). Written out as one small function per
+rule it costs 2-3 µs less per intake than closures around ``itemgetter`` (measured:
+about 5 % of a full assessment, which its goal of 20,000/s needs; bench/README.md).
 
 This is the only module of the core that uses ``exec``; the source it runs is made of
 catalogue indexes, operator expressions and generated names only: every value from a
