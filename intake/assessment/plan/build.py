@@ -20,7 +20,7 @@ from typing import Any, Final
 from ..dates import long_date
 from ..facts import MISSING, Catalogue, Facts
 from ..fastpath import batch_test
-from ..model import Flag
+from ..model import Flag, construct
 from .model import (
     AREA_ORDER,
     DEFAULT_EVENT_WINDOW_DAYS,
@@ -121,8 +121,6 @@ class Protocols:
         self._scopes = tuple((a, frozenset(a.protocols)) for a in self.adjustments)
         #: Plans before their dates, by (goals, areas, other goal, what the adjustments decided).
         self._courses: dict[tuple[Any, ...], _Course] = {}
-        #: Schedules (sessions and their clash notes) by (series, first date, event dates).
-        self._dated: dict[tuple[Any, ...], tuple[tuple[Session, ...], tuple[str, ...]]] = {}
         #: The fast path of the adjustments' conditions (see _decide).
         self._batch = batch_test(
             [a.when for a in self.adjustments], range(len(self.adjustments)),
@@ -204,8 +202,7 @@ class Protocols:
             event_dates = sorted(set(events))
         else:
             event_dates = [next_event] if isinstance(next_event, dt.date) else []
-        return self._schedule(series, course, notes, reference, booked, flags, outcome, defer_until, event_dates,
-                              fast)
+        return self._schedule(series, course, notes, reference, booked, flags, outcome, defer_until, event_dates)
 
     def _course(
         self, goals: frozenset[str], areas: frozenset[str], decided: tuple[Any, ...], *, fast: bool,
@@ -432,7 +429,6 @@ class Protocols:
         outcome: str,
         defer_until: dt.date | None,
         events: list[dt.date],
-        fast: bool,
     ) -> Plan:
         trace = dict(series.trace)  # every plan its own mappings: a Plan's dicts are its own
         first, constraint, why, first_by = _first_date(reference, booked, flags, outcome, defer_until, events,
@@ -442,16 +438,10 @@ class Protocols:
         notes = course.unique_notes(all_notes)
         if first is not None:
             trace["first_session_on"] = TraceEntry(first_by, why)
-            key = (series, first, *events)
-            dated = self._dated.get(key) if fast else None
-            if dated is None:
-                clashes: list[str] = []
-                dated = (self._sessions(first, series, events, clashes), tuple(clashes))
-                if fast:
-                    _remember(self._dated, key, dated, COURSE_MEMO_LIMIT)
-            schedule, found = dated
-            if found:
-                notes = _unique((*all_notes, *found))
+            clashes: list[str] = []
+            schedule = self._sessions(first, series, events, clashes)
+            if clashes:
+                notes = _unique((*all_notes, *clashes))
             maintenance_on = schedule[-1].on + dt.timedelta(days=series.maintenance_days)
             if series.maintenance_on is not None:
                 trace["maintenance_on"] = series.maintenance_on
@@ -501,8 +491,7 @@ class Protocols:
                            "still show; the practitioner may move this session.")
                 notes.append(f"Session {number} falls within {window} days before the event "
                              f"on {long_date(clash)}.")
-            # The class's own __init__, not model.construct: schedules are remembered (see _schedule).
-            found.append(Session(number, day, areas, warning))
+            found.append(construct(Session, number=number, on=day, areas=areas, warning=warning))
         return tuple(found)
 
 
