@@ -12,9 +12,9 @@ values of every type, that both give the same result for every condition.
 
 Why code generation: measured with ``bench/bench_rules.py`` (10,000 intakes, one core),
 the rules on derived facts run within 3x of one hand-written function only this way:
-the generated function is 2.3x from it, while the fastest closures of the previous engine
-(one closure per node, specialised for the common operators) were 5.5x, and the plain
-evaluator (which also records the trace) is about 30x.
+the generated function is 2.35x from it, while the fastest closures of the previous engine
+(one closure per node, specialised for the common operators) were 5.7x, and the plain
+evaluator (which also records the trace) is about 32x.
 
 ``remembered``: per rule, the flag it builds, remembered by the values it depends on.
 Each intake runs one per rule that flags (about 7). Written out as one small function per
