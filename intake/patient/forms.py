@@ -29,7 +29,7 @@ from wtforms.fields import (
     TextAreaField,
 )
 from wtforms.validators import ValidationError as FieldError
-from wtforms.widgets import DateInput, EmailInput, TelInput, TextInput
+from wtforms.widgets import CheckboxInput, DateInput, EmailInput, RadioInput, TelInput, TextInput
 
 from .. import answers as doc
 from ..answers import N_
@@ -65,7 +65,6 @@ class AnswerField:
         self.summary_label = summary_label
         self.max_length: int | None = None
         self.autocomplete: str | None = None
-        self.input_type = "text"
         self.inputmode: str | None = None
 
     def answer(self) -> Any:
@@ -98,7 +97,6 @@ class TextField(AnswerField, StringField):
         widgets = {"email": EmailInput(), "tel": TelInput(), "text": TextInput()}
         super().__init__(*args, widget=widgets[input_type], **kwargs)
         self.autocomplete = autocomplete
-        self.input_type = input_type
 
     def process_formdata(self, valuelist: list[str]) -> None:
         self.data = valuelist[0].strip() if valuelist else None
@@ -119,7 +117,6 @@ class DateAnswerField(AnswerField, Field):
     def __init__(self, *args: Any, autocomplete: str | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.autocomplete = autocomplete
-        self.input_type = "date"
 
     def process_formdata(self, valuelist: list[str]) -> None:
         text = valuelist[0].strip() if valuelist else ""
@@ -174,6 +171,7 @@ class ChoiceField(AnswerField, Field):
     """
 
     template_kind = "radios"
+    option_widget: Any = RadioInput()
 
     def __init__(self, *args: Any, choices: Any = (), coerce_answer: Any = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -217,6 +215,7 @@ class SelectAnswerField(ChoiceField):
     """One of a list, as a drop-down (in list rows, where radios would be too long)."""
 
     template_kind = "select"
+    option_widget = None
 
     @property
     def error_target(self) -> str:
@@ -227,6 +226,7 @@ class ChecklistField(AnswerField, Field):
     """Several of a list, as checkboxes. With ``none_label``, an explicit "None of these"."""
 
     template_kind = "checkboxes"
+    option_widget = CheckboxInput()
 
     def __init__(self, *args: Any, choices: Any = (), none_label: str | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -291,7 +291,6 @@ class RowsField(AnswerField, FieldList):
                            **kwargs)
         self.required_message = self.invalid_message = self.summary_label = None
         self.max_length = self.autocomplete = self.inputmode = None
-        self.input_type = "text"
         self.row_numbers: list[int] = []
         self.list_errors: list[str] = []
 
