@@ -51,7 +51,7 @@ def answers_schema(output: str | None) -> None:
     """Print the answers document's JSON Schema."""
     import json
 
-    from .answers_jsonschema import answers_json_schema
+    from .answers.jsonschema import answers_json_schema
 
     _write(json.dumps(answers_json_schema(), indent=2, ensure_ascii=False) + "\n", output)
 
@@ -60,7 +60,7 @@ def answers_schema(output: str | None) -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 def answers_reference(output: str | None) -> None:
     """Print the answers document's reference page (Markdown)."""
-    from .answers_jsonschema import answers_reference as reference
+    from .answers.jsonschema import answers_reference as reference
 
     _write(reference() + "\n", output)
 

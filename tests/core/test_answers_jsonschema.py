@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from intake.answers_jsonschema import answers_json_schema, answers_reference
+from intake.answers.jsonschema import answers_json_schema, answers_reference
 
 from .test_answers import complete_document
 

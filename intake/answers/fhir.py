@@ -14,8 +14,8 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from .. import answers as answers_module
-from ..answers import SECTION_TITLES, SECTIONS
+from . import sections as answers_module
+from .sections import SECTION_TITLES, SECTIONS
 
 QUESTIONNAIRE_ID = "meso-intake"
 #: Bumped when the Questionnaire's shape changes in a way a reader must notice.

@@ -13,7 +13,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from .answers import SECTION_TITLES, SECTIONS, AnswersSchema, refuse_control_characters
+from .sections import SECTION_TITLES, SECTIONS, AnswersSchema, refuse_control_characters
 
 #: The same refusal as refuse_control_characters: tab, newline and carriage return are the only controls allowed.
 NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
@@ -99,7 +99,7 @@ def _choice_table(values: list[Any], choice_lists: list[tuple[tuple[Any, str], .
 
 def answers_reference() -> str:
     """A Markdown page describing every field of the answers document."""
-    from . import answers
+    from . import sections as answers
 
     labels = [
         value
