@@ -1,9 +1,13 @@
-"""The answers document as JSON Schema (draft 2020-12), generated from the marshmallow schemas.
+"""The answers document as JSON Schema (draft 2020-12), and its reference page, through apispec.
 
-Booking systems and API users build intakes from it; `docs/answers.schema.json` is this
-output, and a test keeps the two identical. Rules the JSON Schema cannot express (a
-follow-up required when its question is answered "yes", dates relative to today) are
-listed in each object's description and enforced by the marshmallow schema.
+One converter makes both this JSON Schema and the answers part of the API's OpenAPI
+document: apispec's marshmallow plugin, taught by :class:`AnswersPlugin` what our fields
+carry (each question's label and hint, the labels of its choices, when it is asked, the
+refusal of control characters). The API registers the same plugin, so the two cannot
+drift. `docs/answers.schema.json` is this output and a test keeps them identical; rules
+JSON Schema does not enforce (a follow-up required when its question is answered "yes",
+dates relative to today) are named on each property (``x-askedIf``) and enforced by the
+marshmallow schema.
 """
 
 from __future__ import annotations
@@ -11,9 +15,13 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
+from marshmallow import fields, validate
 
-from .sections import SECTION_TITLES, SECTIONS, AnswersSchema, refuse_control_characters
+from .document import AnswersSchema
+from .questions import When, question_of, refuse_control_characters
+from .sections import SECTION_TITLES, SECTIONS
 
 #: The same refusal as refuse_control_characters: tab, newline and carriage return are the only controls allowed.
 NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
@@ -21,125 +29,129 @@ NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-
 SCHEMA_ID = "https://meso-intake.example/schemas/answers.schema.json"
 
 
-def _validators(field: fields.Field) -> list[Any]:
-    found = field.validators if isinstance(field.validators, list) else list(field.validators)
+def question_properties(self: Any, field: fields.Field[Any], **_kwargs: Any) -> dict[str, Any]:
+    """A question's wording: its label as ``title``, its hint as ``description``, when it is asked."""
+    question = question_of(field)
+    if question is None:
+        return {}
+    found: dict[str, Any] = {"title": question.label}
+    if question.hint:
+        found["description"] = question.hint
+    if question.asked_if is not None:
+        found["x-askedIf"] = asked_if(question.asked_if)
     return found
 
 
-def _apply_validators(field: fields.Field, schema: dict[str, Any]) -> None:
-    for validator in _validators(field):
-        if isinstance(validator, validate.OneOf):
-            schema["enum"] = list(validator.choices)
-        elif isinstance(validator, validate.Length):
-            prefix = "Items" if schema.get("type") == "array" else "Length"
-            if validator.min is not None and validator.min > 0:
-                schema[f"min{prefix}"] = validator.min
-            if validator.max is not None:
-                schema[f"max{prefix}"] = validator.max
-        elif isinstance(validator, validate.Range):
-            if validator.min is not None:
-                schema["minimum"] = validator.min
-            if validator.max is not None:
-                schema["maximum"] = validator.max
-        elif isinstance(validator, validate.Equal):
-            schema["const"] = validator.comparable
-        elif validator is refuse_control_characters:
-            schema["pattern"] = NO_CONTROL_CHARACTERS
+def asked_if(condition: When) -> dict[str, Any]:
+    """A follow-up's condition: the answer it reads (a sibling, or ``section.field``) and the values that ask it."""
+    return {"answer": condition.answer, "values": list(condition.values)}
 
 
-def _field_schema(field: fields.Field) -> dict[str, Any]:
-    schema: dict[str, Any]
-    if isinstance(field, fields.Nested):
-        nested = field.nested if inspect.isclass(field.nested) else type(field.nested)
-        schema = object_schema(nested)  # type: ignore[arg-type]
-    elif isinstance(field, fields.List):
-        schema = {"type": "array", "items": _field_schema(field.inner)}
-    elif isinstance(field, fields.Boolean):
-        schema = {"type": "boolean"}
-    elif isinstance(field, fields.Integer):
-        schema = {"type": "integer"}
-    elif isinstance(field, fields.AwareDateTime):
-        schema = {"type": "string", "format": "date-time"}
-    elif isinstance(field, fields.Date):
-        schema = {"type": "string", "format": "date"}
-    elif isinstance(field, fields.Email):
-        schema = {"type": "string", "format": "email"}
-    elif isinstance(field, fields.String):
-        schema = {"type": "string"}
-    else:  # pragma: no cover - a new field type must be taught here first
-        raise TypeError(f"no JSON Schema for {type(field).__name__}")
-    _apply_validators(field, schema)
-    if field.allow_none:
-        if "enum" in schema:
-            schema["enum"] = [*schema["enum"], None]
-        schema["type"] = [schema["type"], "null"]
-    if field.metadata.get("description"):
-        schema["description"] = field.metadata["description"]
-    return schema
+def choice_labels(self: Any, field: fields.Field[Any], **_kwargs: Any) -> dict[str, Any]:
+    """The label of each choice, in the order of ``enum`` (the ``x-enumNames`` convention)."""
+    for validator in field.validators:
+        if isinstance(validator, validate.OneOf) and validator.labels:
+            return {"x-enumNames": list(validator.labels)}
+    return {}
 
 
-def object_schema(schema_class: type[Schema]) -> dict[str, Any]:
-    """The JSON Schema of one marshmallow schema (unknown keys refused, as on load)."""
-    instance = schema_class()
-    properties = {name: _field_schema(field) for name, field in instance.fields.items()}
-    required = [name for name, field in instance.fields.items() if field.required]
-    result: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
-    if required:
-        result["required"] = required
-    doc = schema_class.__dict__.get("__doc__")
-    if doc:
-        result["description"] = inspect.cleandoc(doc)
-    return result
+def no_control_characters(self: Any, field: fields.Field[Any], **_kwargs: Any) -> dict[str, Any]:
+    """The pattern refusing what refuse_control_characters refuses."""
+    return {"pattern": NO_CONTROL_CHARACTERS} if refuse_control_characters in field.validators else {}
 
 
-def _choice_table(values: list[Any], choice_lists: list[tuple[tuple[Any, str], ...]]) -> str:
-    labels = next((dict(c) for c in choice_lists if {v for v, _ in c} == set(values)), {})
-    return "<br>".join(f"`{value}`: {labels.get(value, '')}".rstrip(": ") for value in values)
+class AnswersPlugin(MarshmallowPlugin):
+    """apispec's marshmallow plugin, plus what the answers fields carry (used by the API's OpenAPI too)."""
+
+    def init_spec(self, spec: APISpec) -> None:
+        super().init_spec(spec)
+        assert self.converter is not None  # nosec B101 # set by MarshmallowPlugin.init_spec just above
+        for attribute in (question_properties, choice_labels, no_control_characters):
+            self.converter.add_attribute_function(attribute)
+
+
+def json_schema_converter() -> OpenAPIConverter:
+    """The converter with OpenAPI 3.1 conventions (JSON Schema 2020-12), nested schemas written in place."""
+    plugin = AnswersPlugin(schema_name_resolver=lambda _schema: None)
+    APISpec(title="Meso Intake answers document", version="1", openapi_version="3.1.0", plugins=[plugin])
+    assert plugin.converter is not None  # nosec B101 # set when the spec initialises the plugin
+    return plugin.converter
+
+
+def answers_json_schema() -> dict[str, Any]:
+    """The whole answers document, each section titled as the patient sees it."""
+    schema = json_schema_converter().schema2jsonschema(AnswersSchema)
+    for name in SECTIONS:
+        schema["properties"][name]["title"] = SECTION_TITLES[name]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "Meso Intake answers document",
+        "description": inspect.cleandoc(AnswersSchema.__doc__ or ""),
+        **schema,
+    }
+
+
+# -- the reference page (docs/answers.md) ---------------------------------------------------
+
+#: docs/answers.md is written by hand around its reference, which is generated between these lines.
+REFERENCE_START = "<!-- reference: generated by `flask answers reference -o docs/answers.md`; do not edit by hand -->"
+REFERENCE_END = "<!-- end of reference -->"
+
+
+def with_reference(page: str, reference: str) -> str:
+    """``page`` with the text between its reference markers replaced by ``reference``."""
+    before, start, rest = page.partition(REFERENCE_START)
+    _old, end, after = rest.partition(REFERENCE_END)
+    if not start or not end:
+        raise ValueError(f"the page has no {REFERENCE_START!r} … {REFERENCE_END!r} markers")
+    return f"{before}{REFERENCE_START}\n{reference}\n{REFERENCE_END}{after}"
+
+
+def reference_in(page: str) -> str:
+    """The reference part of a page (what lies between its markers)."""
+    return page.partition(REFERENCE_START)[2].partition(REFERENCE_END)[0].strip("\n")
 
 
 def answers_reference() -> str:
-    """A Markdown page describing every field of the answers document."""
-    from . import sections as answers
-
-    labels = [
-        value
-        for name, value in vars(answers).items()
-        if name.isupper() and isinstance(value, tuple) and value and isinstance(value[0], tuple)
-    ]
+    """The reference part of docs/answers.md: every field of the document, from the JSON Schema."""
     lines = [
-        "# The answers document",
-        "",
-        "One complete intake, as JSON. The patient form produces it, the JSON API accepts it,",
-        "the rules read it by the dotted names `section.field`. Machine-readable:",
-        "[`answers.schema.json`](answers.schema.json). Generated by `flask answers reference`;",
-        "do not edit by hand.",
-        "",
         "Dates are ISO `YYYY-MM-DD`. Unknown fields are refused. When the intake is submitted,",
         "dates are also checked against the day: no birth date in the future, no appointment",
         "in the past, no stop date or treatment date after today, events within two years.",
+        "A follow-up is required when the answer it depends on has one of the values given;",
+        "otherwise it may be left out.",
         "",
     ]
     document = answers_json_schema()
     for section, section_schema in document["properties"].items():
-        lines += [f"## `{section}`: {section_schema['title']}", ""]
-        if section_schema.get("description"):
-            lines += [section_schema["description"], ""]
-        lines += ["| field | type | required | values |", "| --- | --- | --- | --- |"]
+        lines += [f"### `{section}`: {section_schema['title']}", ""]
+        lines += ["| field | question | type | required | values |", "| --- | --- | --- | --- | --- |"]
         for field, spec in section_schema["properties"].items():
             required = field in section_schema.get("required", [])
-            lines.append(_reference_row(f"{section}.{field}", spec, required, labels))
+            lines.append(_reference_row(f"{section}.{field}", spec, required))
             item = spec.get("items", {})
             if item.get("type") == "object":
                 for sub, sub_spec in item["properties"].items():
                     required = sub in item.get("required", [])
-                    lines.append(_reference_row(f"{section}.{field}[].{sub}", sub_spec, required, labels))
+                    lines.append(_reference_row(f"{section}.{field}[].{sub}", sub_spec, required))
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines).rstrip("\n")
 
 
-def _reference_row(
-    name: str, spec: dict[str, Any], required: bool, labels: list[tuple[tuple[Any, str], ...]]
-) -> str:
+def _choice_table(spec: dict[str, Any]) -> str:
+    labels = dict(zip(spec.get("enum", []), spec.get("x-enumNames", []), strict=False))
+    return "<br>".join(f"`{value}`: {labels[value]}" for value in spec["enum"] if value is not None)
+
+
+def _when(spec: dict[str, Any]) -> str:
+    condition = spec["x-askedIf"]
+    shown = " or ".join(f"`{str(value).lower() if isinstance(value, bool) else value}`"
+                        for value in condition["values"])
+    return f"if `{condition['answer']}` is {shown}"
+
+
+def _reference_row(name: str, spec: dict[str, Any], required: bool) -> str:
     kind = spec.get("type")
     kinds = kind if isinstance(kind, list) else [kind]
     described = " or ".join(k for k in kinds if k)
@@ -147,25 +159,14 @@ def _reference_row(
         described += f" ({spec['format']})"
     if "items" in spec and "enum" in spec["items"]:
         described = "list of choices"
-        values = _choice_table(spec["items"]["enum"], labels)
-    elif "enum" in spec:
-        values = _choice_table([v for v in spec["enum"] if v is not None], labels)
-    elif "const" in spec:
-        values = f"must be `{str(spec['const']).lower()}`"
+        values = _choice_table(spec["items"])
+    elif "enum" in spec and "x-enumNames" in spec:
+        values = _choice_table(spec)
+    elif spec.get("enum") == [True]:
+        values = "must be `true`"
     else:
         bounds = [f"{k} {spec[k]}" for k in ("minimum", "maximum", "minLength", "maxLength", "maxItems") if k in spec]
         values = ", ".join(bounds)
-    return f"| `{name}` | {described} | {'yes' if required else 'no'} | {values} |"
-
-
-def answers_json_schema() -> dict[str, Any]:
-    """The whole answers document, each section titled as the patient sees it."""
-    schema = object_schema(AnswersSchema)
-    for name in SECTIONS:
-        schema["properties"][name]["title"] = SECTION_TITLES[name]
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": SCHEMA_ID,
-        "title": "Meso Intake answers document",
-        **schema,
-    }
+    needed = "yes" if required else _when(spec) if "x-askedIf" in spec else "no"
+    question = spec.get("title", "").replace("|", "\\|")
+    return f"| `{name}` | {question} | {described} | {needed} | {values} |"

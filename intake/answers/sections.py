@@ -1,213 +1,85 @@
-"""The answers document: one complete intake, as the patient gave it.
+"""The questions of the intake, section by section: the one place each question is declared.
 
-This is the contract of the whole product. The patient form produces it, the JSON API
-accepts it, the rules read it (by the dotted names ``section.field`` used here), the
-database stores it and the exports are made from it. It is pure data plus marshmallow:
-no Flask, no database, so the rules core can import it.
+Each section is a marshmallow schema; each question is one field of it, made by a
+function of ``questions.py`` that carries the question's wording (label, hint, choice
+labels, when it is asked, what to say when it is left blank) next to its type and
+validation. The patient form, the JSON Schema, the FHIR Questionnaire, the summary of
+answers and the facts the rules read are all generated from these classes: adding a
+question is adding one line here (docs/answers.md, "Adding a question").
 
-User-facing labels are wrapped in ``N_`` (a no-op marker): they are extracted by Babel
-and translated where they are shown, never here.
+The field name is the answer's name in the document and in the rule files
+(``health.pregnant``); the order is the order the patient is asked in.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import (
-    RAISE,
-    Schema,
-    ValidationError,
-    fields,
-    validate,
-    validates_schema,
+from marshmallow import ValidationError, validates_schema
+
+from .questions import (
+    Gate,
+    Section,
+    agreement,
+    checklist,
+    choice,
+    date,
+    email_address,
+    item_list,
+    phone_number,
+    text,
+    timestamp,
+    when,
+    whole_number,
+    yes_no,
+)
+from .vocabulary import (
+    ACTIVE_ALLERGIES,
+    AREAS,
+    CONDITIONS,
+    EVENT_KINDS,
+    FITZPATRICK_TYPES,
+    GOALS,
+    MEDICATION_STATUS,
+    N_,
+    SEX,
+    SKIN_CONCERNS,
+    SMOKING,
+    TREATMENT_AREAS,
+    TREATMENT_KINDS,
 )
 
-
-def N_(text: str) -> str:  # noqa: N802 - the conventional gettext no-op name
-    """Mark a string for translation without translating it (done where it is shown)."""
-    return text
-
-
-# Choices are (value, label) pairs; the value is the vocabulary, the label is for people.
-SEX = (
-    ("female", N_("Female")),
-    ("male", N_("Male")),
-    ("prefer_not_to_say", N_("Prefer not to say")),
-)
-GOALS = (
-    ("skin_rejuvenation", N_("Skin rejuvenation")),
-    ("fine_lines", N_("Fine lines and wrinkles")),
-    ("hydration", N_("Hydration")),
-    ("even_tone", N_("Even skin tone and blemishes")),
-    ("pigmentation", N_("Pigmentation")),
-    ("acne_scars", N_("Acne scars")),
-    ("under_eye", N_("Under-eye bags and dark circles")),
-    ("dull_skin", N_("Dull skin")),
-    ("hair_loss", N_("Hair loss")),
-    ("lift", N_("Non-surgical lift")),
-)
-AREAS = (
-    ("face", N_("Face")),
-    ("under_eye", N_("Under the eyes")),
-    ("neck", N_("Neck")),
-    ("decolletage", N_("Décolletage (upper chest)")),
-    ("scalp", N_("Scalp")),
-)
-SKIN_CONCERNS = (
-    ("dryness", N_("Dryness or tightness")),
-    ("oiliness", N_("Oiliness")),
-    ("redness", N_("Redness")),
-    ("enlarged_pores", N_("Enlarged pores")),
-    ("breakouts", N_("Spots or breakouts")),
-    ("dark_spots", N_("Dark spots")),
-    ("uneven_texture", N_("Uneven texture")),
-    ("sagging", N_("Loss of firmness")),
-)
-FITZPATRICK_TYPES = (
-    (1, N_("Type I: very fair, always burns, never tans")),
-    (2, N_("Type II: fair, usually burns, tans with difficulty")),
-    (3, N_("Type III: medium, sometimes burns, tans gradually")),
-    (4, N_("Type IV: olive or light brown, rarely burns, tans easily")),
-    (5, N_("Type V: brown, very rarely burns, tans very easily")),
-    (6, N_("Type VI: dark brown or black, never burns")),
-)
-CONDITIONS = (
-    ("bleeding_disorder", N_("A bleeding or clotting disorder (for example haemophilia, "
-                             "von Willebrand disease, low platelets)")),
-    ("blood_clots", N_("A blood clot in the past (deep vein thrombosis, pulmonary embolism) or a stroke")),
-    ("autoimmune", N_("An autoimmune disease (for example lupus, rheumatoid arthritis)")),
-    ("diabetes", N_("Diabetes")),
-    ("cancer_treatment", N_("Cancer treatment now or in the last 12 months (chemotherapy, radiotherapy)")),
-    ("epilepsy", N_("Epilepsy or seizures")),
-    ("immune_suppression", N_("A weakened immune system or an organ transplant")),
-    ("heart_condition", N_("A heart condition")),
-    ("skin_disease_at_area", N_("A skin disease where you want treatment "
-                                "(for example eczema, psoriasis, rosacea)")),
-    ("other", N_("Another condition")),
-)
-MEDICATION_STATUS = (
-    ("taking", N_("Still taking")),
-    ("stopped", N_("Stopped")),
-)
-ACTIVE_ALLERGIES = (
-    ("hyaluronic_acid", N_("Hyaluronic acid")),
-    ("vitamins", N_("Vitamins in injections or supplements")),
-    ("polynucleotides_fish", N_("Fish or salmon-derived products (polynucleotides)")),
-    ("tranexamic_acid", N_("Tranexamic acid")),
-    ("minoxidil", N_("Minoxidil")),
-)
-SMOKING = (
-    ("never", N_("Never")),
-    ("former", N_("I used to")),
-    ("current", N_("Yes, currently (including vaping)")),
-)
-TREATMENT_KINDS = (
-    ("filler", N_("Dermal filler")),
-    ("skin_booster", N_("Skin booster (for example Profhilo)")),
-    ("botulinum_toxin", N_("Anti-wrinkle injections (botulinum toxin)")),
-    ("laser", N_("Laser or IPL")),
-    ("chemical_peel", N_("Chemical peel")),
-    ("microneedling", N_("Microneedling")),
-    ("microdermabrasion", N_("Microdermabrasion")),
-    ("mesotherapy", N_("Mesotherapy")),
-    ("facial_surgery", N_("Facial surgery")),
-    ("dental_work", N_("Dental work")),
-)
-TREATMENT_AREAS = AREAS + (("other", N_("Elsewhere")),)
-EVENT_KINDS = (
-    ("wedding", N_("Wedding")),
-    ("holiday", N_("Holiday")),
-    ("photos", N_("Photos or filming")),
-    ("other", N_("Something else")),
-)
-
-MAX_TEXT = 500
-MAX_LIST = 20
-#: Medication and treatment dates older than this are not asked for.
-EARLIEST_DATE = dt.date(1900, 1, 1)
+#: The pregnancy questions are asked only of patients recorded as female or "prefer not to say".
+MAY_BE_PREGNANT = when("about.sex", "female", "prefer_not_to_say")
+HAS_DIABETES = when("conditions", "diabetes", intro=N_("If you ticked diabetes…"))
 
 
-def values(choices: tuple[tuple[Any, str], ...]) -> list[Any]:
-    """The vocabulary values of a choice list, in order."""
-    return [value for value, _label in choices]
-
-
-def label_of(choices: tuple[tuple[Any, str], ...], value: Any) -> str:
-    """The (untranslated) label of ``value`` in a choice list, or the value itself."""
-    return next((label for v, label in choices if v == value), str(value))
-
-
-def _one_of(choices: tuple[tuple[Any, str], ...]) -> validate.OneOf:
-    return validate.OneOf(values(choices), error=N_("Choose one of the options given."))
-
-
-#: Invisible characters that have no place in an answer: C0 controls but tab and newline, DEL, C1 controls.
-_CONTROL_CHARACTERS = frozenset(chr(code) for code in [*range(32), *range(127, 160)]) - {"\t", "\n", "\r"}
-CONTROL_CHARACTER_MESSAGE = N_("Remove the invisible control characters (they may come from copying and pasting).")
-#: What a decoder puts in place of bytes that were not valid UTF-8: the answer as sent was garbled.
-REPLACEMENT_CHARACTER = "\ufffd"
-UNREADABLE_TEXT_MESSAGE = N_("Some characters of this answer could not be read: type it again.")
-
-
-def refuse_control_characters(value: str) -> None:
-    """Refuse text with control characters other than tab and line breaks (a pasted NUL, ESC, bell…),
-    or with characters that arrived garbled (invalid UTF-8, decoded to U+FFFD)."""
-    if not _CONTROL_CHARACTERS.isdisjoint(value):
-        raise ValidationError(CONTROL_CHARACTER_MESSAGE)
-    if REPLACEMENT_CHARACTER in value:
-        raise ValidationError(UNREADABLE_TEXT_MESSAGE)
-
-
-def _text(required: bool = False, max_length: int = MAX_TEXT, **kwargs: Any) -> fields.String:
-    length = (
-        validate.Length(min=1, max=max_length, error=N_("Use between {min} and {max} characters."))
-        if required
-        else validate.Length(max=max_length, error=N_("Use at most {max} characters."))
-    )
-    return fields.String(required=required, validate=[length, refuse_control_characters], **kwargs)
-
-
-def _choice_list(
-    choices: tuple[tuple[Any, str], ...], min_length: int = 0, error: str | None = None, **kwargs: Any
-) -> fields.List:
-    return fields.List(
-        fields.String(validate=_one_of(choices)),
-        validate=validate.Length(min=min_length, max=len(choices), error=error),
-        **kwargs,
-    )
-
-
-class _Section(Schema):
-    class Meta:
-        unknown = RAISE
-        ordered = True
-
-
-def _required_if(data: Mapping[str, Any], condition: bool, field: str, message: str) -> dict[str, list[str]]:
-    if condition and data.get(field) in (None, "", []):
-        return {field: [message]}
-    return {}
-
-
-class AboutSchema(_Section):
-    full_name = _text(required=True, max_length=120)
-    date_of_birth = fields.Date(required=True)
+class AboutSchema(Section):
+    full_name = text(N_("Full name"), max_length=120, autocomplete="name", required=N_("Enter your full name."))
+    date_of_birth = date(N_("Date of birth"), autocomplete="bday", required=N_("Enter your date of birth."),
+                         invalid=N_("Enter your date of birth as a real date."))
     #: Sex recorded at birth: drinking thresholds and some hair-loss actives depend on it.
-    sex = fields.String(required=True, validate=_one_of(SEX))
-    email = fields.Email(required=True, validate=validate.Length(max=254))
-    phone = _text(max_length=40, load_default="")
+    sex = choice(SEX, N_("Sex recorded at birth"),
+                 hint=N_("Some advice depends on it, for example safe drinking levels and some hair-loss treatments."),
+                 required=N_("Select your sex recorded at birth."))
+    email = email_address(N_("Email address"), hint=N_("The clinic uses it only about your appointment."),
+                  required=N_("Enter your email address."),
+                  invalid=N_("Enter an email address like name@example.com."))
+    phone = phone_number(N_("Phone number (optional)"), summary_label=N_("Phone number"), width=20)
     #: None means "not booked yet".
-    appointment_date = fields.Date(required=True, allow_none=True)
-
-
-class GoalsSchema(_Section):
-    goals = _choice_list(GOALS, load_default=list)
-    other_goal = _text(load_default="")
-    areas = _choice_list(
-        AREAS, required=True, min_length=1, error=N_("Choose at least one area.")
+    appointment_date = date(
+        N_("Date of your appointment"), required=N_("Enter the date of your appointment."),
+        gate=Gate("appointment_booked", N_("Have you booked your appointment?"), no=N_("Not booked yet"),
+                  required=N_("Say whether you have booked your appointment.")),
     )
+
+
+class GoalsSchema(Section):
+    goals = checklist(GOALS, N_("What would you like to improve?"), optional=True, hint=N_("Tick all that apply."))
+    other_goal = text(N_("Anything else you would like to improve? (optional)"), optional=True,
+                      hint=N_("In your own words."), summary_label=N_("Anything else"))
+    areas = checklist(AREAS, N_("Which areas would you like treated?"), min_choices=1,
+                      too_few=N_("Choose at least one area."), hint=N_("Tick all that apply."))
 
     @validates_schema
     def _some_goal(self, data: dict[str, Any], **_: Any) -> None:
@@ -215,172 +87,216 @@ class GoalsSchema(_Section):
             raise ValidationError(N_("Choose at least one goal, or describe yours."), "goals")
 
 
-class SkinSchema(_Section):
-    concerns = _choice_list(SKIN_CONCERNS, load_default=list)
-    fitzpatrick_type = fields.Integer(
-        required=True, validate=_one_of(FITZPATRICK_TYPES), strict=True
+class SkinSchema(Section):
+    concerns = checklist(SKIN_CONCERNS, N_("Do you have any of these skin concerns? (optional)"), optional=True,
+                         hint=N_("Tick all that apply."), summary_label=N_("Skin concerns"))
+    fitzpatrick_type = choice(
+        FITZPATRICK_TYPES, N_("Which best describes your skin in the sun?"),
+        hint=N_("This is your skin type (the Fitzpatrick scale). It helps the practitioner choose what suits "
+                "your skin."),
+        required=N_("Select the description closest to your skin."),
     )
-    sensitive_skin = fields.Boolean(required=True)
+    sensitive_skin = yes_no(N_("Is your skin sensitive or easily irritated?"),
+                            required=N_("Select yes if your skin is sensitive."))
     #: Breakouts, infection, rash or a wound at the treatment area today.
-    active_infection_at_area = fields.Boolean(required=True)
-    active_cold_sore = fields.Boolean(required=True)
-    cold_sore_history = fields.Boolean(required=True)
-    keloid_scarring = fields.Boolean(required=True)
-
-
-class HealthSchema(_Section):
-    # The pregnancy questions are not asked of patients recorded as male.
-    pregnant = fields.Boolean(allow_none=True, load_default=None)
-    pregnancy_weeks = fields.Integer(
-        allow_none=True, load_default=None, strict=True,
-        validate=validate.Range(min=1, max=45, error=N_("Enter a number of weeks from 1 to 45.")),
+    active_infection_at_area = yes_no(
+        N_("Do you have spots, an infection, a rash or a wound where you want treatment?"),
+        hint=N_("Now, or in the last few days."),
+        required=N_("Select yes if you have spots, an infection, a rash or a wound there."),
     )
-    trying_to_conceive = fields.Boolean(allow_none=True, load_default=None)
-    breastfeeding = fields.Boolean(allow_none=True, load_default=None)
-    recently_gave_birth = fields.Boolean(allow_none=True, load_default=None)
-    delivery_date = fields.Date(allow_none=True, load_default=None)
-    hormonal_contraception = fields.Boolean(allow_none=True, load_default=None)
-    conditions = _choice_list(CONDITIONS, required=True)
-    other_condition = _text(load_default="")
-    diabetes_controlled = fields.Boolean(allow_none=True, load_default=None)
-    uses_insulin = fields.Boolean(allow_none=True, load_default=None)
+    active_cold_sore = yes_no(N_("Do you have a cold sore now, or feel one starting?"),
+                              required=N_("Select yes if you have a cold sore now."))
+    cold_sore_history = yes_no(N_("Have you ever had cold sores?"),
+                               required=N_("Select yes if you have ever had cold sores."))
+    keloid_scarring = yes_no(N_("Do you get raised or thick scars (keloid scars)?"),
+                             hint=N_("Scars that grow bigger than the wound that caused them."),
+                             required=N_("Select yes if you get raised or thick scars."))
+
+
+class HealthSchema(Section):
+    pregnant = yes_no(N_("Are you pregnant?"), asked_if=MAY_BE_PREGNANT, heading=N_("Pregnancy and hormones"),
+                      required=N_("Select yes if you are pregnant."))
+    pregnancy_weeks = whole_number(
+        N_("How many weeks pregnant are you?"), minimum=1, maximum=45, asked_if=when("pregnant", True),
+        out_of_range=N_("Enter a number of weeks from 1 to 45."), hint=N_("An estimate is fine."),
+        required=N_("Say how many weeks pregnant you are."),
+        invalid=N_("Enter the number of weeks as a whole number, like 12."), width=4,
+    )
+    trying_to_conceive = yes_no(N_("Are you trying to get pregnant?"), asked_if=MAY_BE_PREGNANT,
+                                required=N_("Select yes if you are trying to get pregnant."))
+    breastfeeding = yes_no(N_("Are you breastfeeding?"), asked_if=MAY_BE_PREGNANT,
+                           required=N_("Select yes if you are breastfeeding."))
+    recently_gave_birth = yes_no(N_("Have you given birth in the last 12 months?"), asked_if=MAY_BE_PREGNANT,
+                                 required=N_("Select yes if you have given birth in the last 12 months."))
+    delivery_date = date(N_("Date you gave birth"), asked_if=when("recently_gave_birth", True),
+                         required=N_("Enter the date you gave birth."))
+    hormonal_contraception = yes_no(
+        N_("Do you use hormonal contraception or hormone therapy? (optional)"), optional=True,
+        asked_if=MAY_BE_PREGNANT, hint=N_("For example the pill, an implant, an injection, a hormonal coil or HRT."),
+        summary_label=N_("Hormonal contraception or hormone therapy"),
+    )
+    conditions = checklist(
+        CONDITIONS, N_("Do you have, or have you had, any of these?"), none_label=N_("None of these"),
+        hint=N_("Tick all that apply."), heading=N_("Medical conditions"),
+        required=N_("Tick the conditions that apply to you, or “None of these”."),
+        summary_label=N_("Medical conditions"),
+    )
+    other_condition = text(N_("What is the other condition?"), required=N_("Describe the other condition."),
+                           asked_if=when("conditions", "other", intro=N_("If you ticked another condition…")))
+    diabetes_controlled = yes_no(
+        N_("Is your diabetes well controlled?"), asked_if=HAS_DIABETES,
+        hint=N_("For example, your doctor or nurse is happy with your recent blood sugar results."),
+        required=N_("Answer this question about your diabetes."),
+    )
+    uses_insulin = yes_no(N_("Do you use insulin?"), asked_if=HAS_DIABETES,
+                          required=N_("Answer this question about your diabetes."))
     #: Unwell or feverish in the last two weeks.
-    recent_illness = fields.Boolean(required=True)
+    recent_illness = yes_no(N_("Have you been unwell or had a fever in the last 2 weeks?"),
+                            heading=N_("Recent illness"),
+                            required=N_("Select yes if you have been unwell or had a fever."))
     #: Antibiotics in the last two weeks.
-    recent_antibiotics = fields.Boolean(required=True)
-
-    @validates_schema
-    def _follow_ups(self, data: dict[str, Any], **_: Any) -> None:
-        conditions = data.get("conditions") or []
-        errors: dict[str, list[str]] = {}
-        errors |= _required_if(data, bool(data.get("pregnant")), "pregnancy_weeks",
-                               N_("Say how many weeks pregnant you are."))
-        errors |= _required_if(data, bool(data.get("recently_gave_birth")), "delivery_date",
-                               N_("Enter the date you gave birth."))
-        errors |= _required_if(data, "other" in conditions, "other_condition",
-                               N_("Describe the other condition."))
-        for field in ("diabetes_controlled", "uses_insulin"):
-            if "diabetes" in conditions and data.get(field) is None:
-                errors[field] = [N_("Answer this question about your diabetes.")]
-        if errors:
-            raise ValidationError(errors)
+    recent_antibiotics = yes_no(N_("Have you taken antibiotics in the last 2 weeks?"),
+                                required=N_("Select yes if you have taken antibiotics."))
 
 
-class MedicationSchema(_Section):
+class MedicationSchema(Section):
     #: As the patient typed it; the medication lexicon recognises it.
-    name = _text(required=True, max_length=120)
-    dose = _text(max_length=60, load_default="")
-    status = fields.String(required=True, validate=_one_of(MEDICATION_STATUS))
-    stopped_on = fields.Date(allow_none=True, load_default=None)
+    name = text(N_("Name of the medicine or supplement"), max_length=120,
+                hint=N_("As written on the packet, for example Eliquis or fish oil."),
+                required=N_("Enter the name of the medicine or supplement."))
+    dose = text(N_("Dose (optional)"), optional=True, max_length=60, hint=N_("For example 5 mg twice a day."),
+                summary_label=N_("Dose"))
+    status = choice(MEDICATION_STATUS, N_("Are you still taking it?"), inline=True,
+                    required=N_("Say whether you are still taking it."), summary_label=N_("Status"))
+    stopped_on = date(N_("Date you stopped"), summary_label=N_("Stopped on"),
+                      required=N_("Enter the date you stopped."),
+                      asked_if=when("status", "stopped", intro=N_("If stopped…"),
+                                    otherwise=N_("Leave the date empty if you are still taking it.")))
     #: Prescribed by a doctor (a prescribed antithrombotic is never to be stopped).
-    prescribed = fields.Boolean(required=True)
-
-    @validates_schema
-    def _stopped_on(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("status") == "stopped" and data.get("stopped_on") is None:
-            raise ValidationError(N_("Enter the date you stopped."), "stopped_on")
-        if data.get("status") == "taking" and data.get("stopped_on") is not None:
-            raise ValidationError(N_("Leave the date empty if you are still taking it."), "stopped_on")
+    prescribed = yes_no(N_("Was it prescribed by a doctor?"), required=N_("Select yes if a doctor prescribed it."),
+                        summary_label=N_("Prescribed"))
 
 
-class MedicationsSchema(_Section):
-    has_medications = fields.Boolean(required=True)
-    items = fields.List(fields.Nested(MedicationSchema), load_default=list,
-                        validate=validate.Length(max=MAX_LIST))
-
-    @validates_schema
-    def _items_match_answer(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("has_medications") and not data.get("items"):
-            raise ValidationError(N_("Add at least one medication or supplement."), "items")
-        if data.get("has_medications") is False and data.get("items"):
-            raise ValidationError(N_("You said you take none: remove the list or change the answer."),
-                                  "items")
-
-
-class AllergiesSchema(_Section):
-    local_anaesthetic_allergy = fields.Boolean(required=True)
-    anaphylaxis_history = fields.Boolean(required=True)
-    injection_reaction = fields.Boolean(required=True)
-    injection_reaction_details = _text(load_default="")
-    active_allergies = _choice_list(ACTIVE_ALLERGIES, load_default=list)
-    other_allergies = _text(load_default="")
-
-    @validates_schema
-    def _details(self, data: dict[str, Any], **_: Any) -> None:
-        errors = _required_if(data, bool(data.get("injection_reaction")), "injection_reaction_details",
-                              N_("Describe the reaction you had."))
-        if errors:
-            raise ValidationError(errors)
-
-
-class LifestyleSchema(_Section):
-    alcohol_drinks_per_week = fields.Integer(
-        required=True, strict=True,
-        validate=validate.Range(min=0, max=200, error=N_("Enter a number from 0 to 200.")),
+class MedicationsSchema(Section):
+    has_medications = yes_no(
+        N_("Do you take any medicines or supplements, or have you stopped any in the last 6 months?"),
+        hint=N_("Include medicines from your doctor, painkillers you buy yourself, creams you put on your skin, "
+                "vitamins and herbal supplements."),
+        required=N_("Select yes if you take any medicines or supplements."),
     )
-    smoking = fields.String(required=True, validate=_one_of(SMOKING))
+    items = item_list(MedicationSchema, N_("Your medicines and supplements"), row_title=N_("Medicine or supplement"),
+                  required=N_("Add at least one medication or supplement."),
+                  asked_if=when("has_medications", True, intro=N_("If yes, list each one…"),
+                                otherwise=N_("You said you take none: remove the list or change the answer.")))
+
+
+class AllergiesSchema(Section):
+    local_anaesthetic_allergy = yes_no(
+        N_("Have you ever had an allergic reaction to a local anaesthetic?"),
+        hint=N_("For example lidocaine, a numbing cream such as EMLA, or a dental injection."),
+        required=N_("Select yes if you have reacted to a local anaesthetic."),
+    )
+    anaphylaxis_history = yes_no(
+        N_("Have you ever had a severe allergic reaction (anaphylaxis)?"),
+        hint=N_("For example swelling of the throat, difficulty breathing, or needing an adrenaline pen."),
+        required=N_("Select yes if you have ever had a severe allergic reaction."),
+    )
+    injection_reaction = yes_no(N_("Have you reacted badly to an injection or a skincare product before?"),
+                                required=N_("Select yes if you have reacted badly to an injection or skincare."))
+    injection_reaction_details = text(N_("What happened?"), long=True, asked_if=when("injection_reaction", True),
+                                      required=N_("Describe the reaction you had."))
+    active_allergies = checklist(ACTIVE_ALLERGIES, N_("Are you allergic to any of these? (optional)"), optional=True,
+                                 hint=N_("Tick all that apply. Leave blank if none."), summary_label=N_("Allergic to"))
+    other_allergies = text(N_("Any other allergies? (optional)"), long=True, optional=True,
+                           hint=N_("For example foods, plasters, latex or medicines."),
+                           summary_label=N_("Other allergies"))
+
+
+class LifestyleSchema(Section):
+    alcohol_drinks_per_week = whole_number(
+        N_("How many alcoholic drinks do you have in a typical week?"), minimum=0, maximum=200,
+        out_of_range=N_("Enter a number from 0 to 200."),
+        hint=N_("One drink is a small glass of wine, half a pint of beer or a single measure of spirits. "
+                "Enter 0 if you do not drink."),
+        required=N_("Enter how many drinks you have in a typical week."),
+        invalid=N_("Enter a whole number of drinks, like 0 or 6."), width=4,
+    )
+    smoking = choice(SMOKING, N_("Do you smoke or vape?"), required=N_("Say whether you smoke or vape."))
     #: Sunburn, sunbeds or unprotected sun in the last two weeks.
-    recent_tanning = fields.Boolean(required=True)
+    recent_tanning = yes_no(
+        N_("In the last 2 weeks, have you been sunburnt, used a sunbed or spent long in strong sun without "
+           "protection?"),
+        required=N_("Select yes if you have been sunburnt, used a sunbed or been in strong sun."),
+    )
 
 
-class TreatmentSchema(_Section):
-    kind = fields.String(required=True, validate=_one_of(TREATMENT_KINDS))
-    on = fields.Date(required=True)
-    area = fields.String(allow_none=True, load_default=None, validate=_one_of(TREATMENT_AREAS))
+class TreatmentSchema(Section):
+    kind = choice(TREATMENT_KINDS, N_("Treatment"), drop_down=True, required=N_("Choose the treatment."))
+    on = date(N_("Date of the treatment"), required=N_("Enter the date of the treatment."),
+              hint=N_("If you are not sure of the day, choose the first of the month."), summary_label=N_("Date"))
+    area = choice(TREATMENT_AREAS, N_("Area treated (optional)"), drop_down=True, optional=True,
+                  summary_label=N_("Area"))
 
 
-class TreatmentsSchema(_Section):
-    had_mesotherapy_before = fields.Boolean(required=True)
+class TreatmentsSchema(Section):
+    had_mesotherapy_before = yes_no(N_("Have you had mesotherapy before?"),
+                                    required=N_("Select yes if you have had mesotherapy before."))
     #: Any cosmetic or dental treatment in the last six months.
-    has_recent_treatments = fields.Boolean(required=True)
-    items = fields.List(fields.Nested(TreatmentSchema), load_default=list,
-                        validate=validate.Length(max=MAX_LIST))
-
-    @validates_schema
-    def _items_match_answer(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("has_recent_treatments") and not data.get("items"):
-            raise ValidationError(N_("Add the treatment and its date."), "items")
-        if data.get("has_recent_treatments") is False and data.get("items"):
-            raise ValidationError(N_("You said you had none: remove the list or change the answer."), "items")
-
-
-class EventSchema(_Section):
-    kind = fields.String(required=True, validate=_one_of(EVENT_KINDS))
-    on = fields.Date(required=True)
-    description = _text(max_length=120, load_default="")
+    has_recent_treatments = yes_no(
+        N_("Have you had any cosmetic or dental treatment in the last 6 months?"),
+        hint=N_("For example fillers, anti-wrinkle injections, laser, a peel, microneedling or dental work."),
+        required=N_("Select yes if you have had any treatment in the last 6 months."),
+    )
+    items = item_list(TreatmentSchema, N_("Your recent treatments"), row_title=N_("Treatment"),
+                  required=N_("Add the treatment and its date."),
+                  asked_if=when("has_recent_treatments", True, intro=N_("If yes, list each one…"),
+                                otherwise=N_("You said you had none: remove the list or change the answer.")))
 
 
-class EventsSchema(_Section):
-    has_upcoming_events = fields.Boolean(required=True)
-    items = fields.List(fields.Nested(EventSchema), load_default=list,
-                        validate=validate.Length(max=MAX_LIST))
-
-    @validates_schema
-    def _items_match_answer(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("has_upcoming_events") and not data.get("items"):
-            raise ValidationError(N_("Add the event and its date."), "items")
-        if data.get("has_upcoming_events") is False and data.get("items"):
-            raise ValidationError(N_("You said you have none: remove the list or change the answer."),
-                                  "items")
+class EventSchema(Section):
+    kind = choice(EVENT_KINDS, N_("Event"), drop_down=True, required=N_("Choose the kind of event."))
+    on = date(N_("Date of the event"), required=N_("Enter the date of the event."), summary_label=N_("Date"))
+    description = text(N_("Details (optional)"), optional=True, max_length=120,
+                       hint=N_("For example “my sister’s wedding”."), summary_label=N_("Details"))
 
 
-def _must_agree() -> validate.Equal:
-    return validate.Equal(True, error=N_("You need to agree to this to continue."))
+class EventsSchema(Section):
+    has_upcoming_events = yes_no(
+        N_("Do you have an important event coming up, such as a wedding, a holiday or photos?"),
+        hint=N_("Redness and bruising can take a week or more to fade, so the clinic plans around it."),
+        required=N_("Select yes if you have an event coming up."),
+    )
+    items = item_list(EventSchema, N_("Your upcoming events"), row_title=N_("Event"),
+                  required=N_("Add the event and its date."),
+                  asked_if=when("has_upcoming_events", True, intro=N_("If yes, list each one…"),
+                                otherwise=N_("You said you have none: remove the list or change the answer.")))
 
 
-class ConsentSchema(_Section):
-    understands_procedure = fields.Boolean(required=True, validate=_must_agree())
-    accepts_after_effects = fields.Boolean(required=True, validate=_must_agree())
-    answers_accurate = fields.Boolean(required=True, validate=_must_agree())
-    data_processing = fields.Boolean(required=True, validate=_must_agree())
+#: The four statements of consent sit together under one legend.
+YOUR_AGREEMENT = N_("Your agreement")
+
+
+class ConsentSchema(Section):
+    understands_procedure = agreement(N_("I have read what mesotherapy involves."), group=YOUR_AGREEMENT)
+    accepts_after_effects = agreement(
+        N_("I understand the usual after-effects (redness, swelling and bruising for a few days) and the rare "
+           "risks."), group=YOUR_AGREEMENT)
+    answers_accurate = agreement(
+        N_("My answers are accurate and complete, as far as I know. I will tell the clinic if anything changes "
+           "before my appointment."), group=YOUR_AGREEMENT)
+    data_processing = agreement(
+        N_("I agree that the clinic may store and use my health information to decide whether the treatment is "
+           "suitable for me."), group=YOUR_AGREEMENT)
     #: The patient's full name typed as a signature.
-    signature = _text(required=True, max_length=120)
+    signature = text(N_("Type your full name to sign"), max_length=120, autocomplete="name",
+                     hint=N_("Exactly as you gave it in “About you”. We record the date and time you sign."),
+                     required=N_("Type your full name to sign."))
     #: Set by the server when the consent section is saved, never typed.
-    signed_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    signed_at = timestamp(N_("Signed"))
 
 
 #: The sections, in the order the patient sees them.
-SECTIONS: dict[str, type[_Section]] = {
+SECTIONS: dict[str, type[Section]] = {
     "about": AboutSchema,
     "goals": GoalsSchema,
     "skin": SkinSchema,
@@ -405,126 +321,3 @@ SECTION_TITLES = {
     "events": N_("Upcoming events"),
     "consent": N_("Consent"),
 }
-
-
-def _normalise_name(name: str) -> str:
-    return " ".join(name.split()).casefold()
-
-
-class AnswersSchema(Schema):
-    """A complete intake. ``today`` turns on the checks relative to the submission date."""
-
-    class Meta:
-        unknown = RAISE
-        ordered = True
-
-    about = fields.Nested(AboutSchema, required=True)
-    goals = fields.Nested(GoalsSchema, required=True)
-    skin = fields.Nested(SkinSchema, required=True)
-    health = fields.Nested(HealthSchema, required=True)
-    medications = fields.Nested(MedicationsSchema, required=True)
-    allergies = fields.Nested(AllergiesSchema, required=True)
-    lifestyle = fields.Nested(LifestyleSchema, required=True)
-    treatments = fields.Nested(TreatmentsSchema, required=True)
-    events = fields.Nested(EventsSchema, required=True)
-    consent = fields.Nested(ConsentSchema, required=True)
-
-    def __init__(self, *, today: dt.date | None = None, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.today = today
-
-    @validates_schema(skip_on_field_errors=False)
-    def _across_sections(self, data: dict[str, Any], **_: Any) -> None:
-        errors = cross_section_errors(data)
-        if self.today is not None:
-            for section, section_errors in date_errors(data, self.today).items():
-                errors.setdefault(section, {}).update(section_errors)
-        if errors:
-            raise ValidationError(errors)
-
-
-#: Asked only of patients recorded as female or "prefer not to say".
-PREGNANCY_QUESTIONS = ("pregnant", "trying_to_conceive", "breastfeeding", "recently_gave_birth")
-
-
-def asks_pregnancy_questions(sex: str | None) -> bool:
-    """Whether the pregnancy questions apply to a patient of this recorded sex."""
-    return sex in ("female", "prefer_not_to_say")
-
-
-def cross_section_errors(answers: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Answers that depend on another section: pregnancy questions by sex, the signature's name.
-
-    Used for a complete document and for one section with the sections it depends on.
-    """
-    errors: dict[str, dict[str, Any]] = {}
-    about, health = answers.get("about") or {}, answers.get("health")
-    if health is not None and asks_pregnancy_questions(about.get("sex")):
-        for field in PREGNANCY_QUESTIONS:
-            if health.get(field) is None:
-                errors.setdefault("health", {})[field] = [N_("Answer this question.")]
-    consent = answers.get("consent") or {}
-    if about.get("full_name") and consent.get("signature"):
-        if _normalise_name(about["full_name"]) != _normalise_name(consent["signature"]):
-            errors.setdefault("consent", {})["signature"] = [
-                N_("Type your full name exactly as in “About you”.")
-            ]
-    return errors
-
-
-def date_errors(answers: Mapping[str, Any], today: dt.date) -> dict[str, dict[str, Any]]:
-    """Dates that make no sense on ``today``: a birth date in the future, a past appointment…
-
-    Used for a complete document and for a single section (the form checks each page).
-    """
-    errors: dict[str, dict[str, Any]] = {}
-
-    def add(section: str, field: str, message: str, index: int | None = None) -> None:
-        target = errors.setdefault(section, {})
-        if index is None:
-            target[field] = [message]
-        else:
-            target.setdefault("items", {}).setdefault(index, {})[field] = [message]
-
-    about = answers.get("about") or {}
-    birth = about.get("date_of_birth")
-    if birth is not None:
-        if birth > today:
-            add("about", "date_of_birth", N_("Your date of birth cannot be in the future."))
-        elif birth < EARLIEST_DATE:
-            add("about", "date_of_birth", N_("Check the year of your date of birth."))
-    appointment = about.get("appointment_date")
-    if appointment is not None:
-        if appointment < today:
-            add("about", "appointment_date", N_("The appointment date cannot be in the past."))
-        elif appointment > today + dt.timedelta(days=730):
-            add("about", "appointment_date", N_("Enter an appointment within the next two years."))
-    health = answers.get("health") or {}
-    delivery = health.get("delivery_date")
-    if delivery is not None and (delivery > today or delivery < today - dt.timedelta(days=366)):
-        add("health", "delivery_date", N_("Enter a date within the last year."))
-    for index, item in enumerate((answers.get("medications") or {}).get("items") or []):
-        stopped = item.get("stopped_on")
-        if stopped is not None and stopped > today:
-            add("medications", "stopped_on", N_("The date you stopped cannot be in the future."), index)
-        elif stopped is not None and stopped < EARLIEST_DATE:
-            add("medications", "stopped_on", N_("Check the year of this date."), index)
-    for index, item in enumerate((answers.get("treatments") or {}).get("items") or []):
-        on = item.get("on")
-        if on is not None and (on > today or on < EARLIEST_DATE):
-            add("treatments", "on", N_("Enter a past date for this treatment."), index)
-    for index, item in enumerate((answers.get("events") or {}).get("items") or []):
-        on = item.get("on")
-        if on is not None and (on < today or on > today + dt.timedelta(days=730)):
-            add("events", "on", N_("Enter a date in the next two years."), index)
-    return errors
-
-
-def load_answers(document: Mapping[str, Any], today: dt.date | None = None) -> dict[str, Any]:
-    """Validate a complete answers document; raises ValidationError naming each field."""
-    return AnswersSchema(today=today).load(document)
-
-
-def dump_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON-ready form of loaded answers (dates as ISO strings)."""
-    return AnswersSchema().dump(answers)
