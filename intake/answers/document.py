@@ -139,12 +139,14 @@ def date_errors(answers: Mapping[str, Any], today: dt.date) -> dict[str, dict[st
 
 def load_answers(document: Mapping[str, Any], today: dt.date | None = None) -> dict[str, Any]:
     """Validate a complete answers document; raises ValidationError naming each field."""
-    return AnswersSchema(today=today).load(document)
+    loaded: dict[str, Any] = AnswersSchema(today=today).load(document)
+    return loaded
 
 
 def dump_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON-ready form of loaded answers (dates as ISO strings)."""
-    return AnswersSchema().dump(answers)
+    dumped: dict[str, Any] = AnswersSchema().dump(answers)
+    return dumped
 
 
 def all_questions() -> Iterator[tuple[str, Question]]:

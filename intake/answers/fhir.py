@@ -64,6 +64,7 @@ def _enable_when(prefix: str, condition: When, schema: Schema) -> dict[str, Any]
     choices = _choices_of(inner)
     conditions = []
     for value in condition.values:
+        answer: dict[str, Any]
         if choices is not None:
             answer = {"answerCoding": _coding(link_id, choices, value)}
         else:

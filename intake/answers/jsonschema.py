@@ -16,7 +16,8 @@ import inspect
 from typing import Any
 
 from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from marshmallow import fields, validate
 
 from .document import AnswersSchema
@@ -67,12 +68,13 @@ class AnswersPlugin(MarshmallowPlugin):
         super().init_spec(spec)
         assert self.converter is not None  # nosec B101 # set by MarshmallowPlugin.init_spec just above
         for attribute in (question_properties, choice_labels, no_control_characters):
-            self.converter.add_attribute_function(attribute)
+            self.converter.add_attribute_function(attribute)  # type: ignore[no-untyped-call] # apispec is untyped
 
 
 def json_schema_converter() -> OpenAPIConverter:
     """The converter with OpenAPI 3.1 conventions (JSON Schema 2020-12), nested schemas written in place."""
-    plugin = AnswersPlugin(schema_name_resolver=lambda _schema: None)
+    # A resolver answering None writes nested schemas in place (apispec's types say str only).
+    plugin = AnswersPlugin(schema_name_resolver=lambda _schema: None)  # type: ignore[arg-type,return-value]
     APISpec(title="Meso Intake answers document", version="1", openapi_version="3.1.0", plugins=[plugin])
     assert plugin.converter is not None  # nosec B101 # set when the spec initialises the plugin
     return plugin.converter
@@ -80,7 +82,7 @@ def json_schema_converter() -> OpenAPIConverter:
 
 def answers_json_schema() -> dict[str, Any]:
     """The whole answers document, each section titled as the patient sees it."""
-    schema = json_schema_converter().schema2jsonschema(AnswersSchema)
+    schema: dict[str, Any] = json_schema_converter().schema2jsonschema(AnswersSchema)  # type: ignore[no-untyped-call]
     for name in SECTIONS:
         schema["properties"][name]["title"] = SECTION_TITLES[name]
     return {

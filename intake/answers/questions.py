@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -164,7 +164,7 @@ def rows_schema(field: fields.Field[Any]) -> type[Schema] | None:
     """The schema of one item of a list of items (medications.items), or None."""
     if isinstance(field, fields.List) and isinstance(field.inner, fields.Nested):
         nested = field.inner.nested
-        return nested if isinstance(nested, type) else type(nested)  # type: ignore[return-value]
+        return nested if isinstance(nested, type) else type(nested)
     return None
 
 
@@ -201,8 +201,10 @@ class Section(Schema):
 # answer is required; a follow-up (``asked_if``) is required when its condition holds.
 
 
-def _field(field_class: type[fields.Field[Any]], question: Question, *, required: bool, blank: Any,
-           **kwargs: Any) -> Any:
+F = TypeVar("F", bound=fields.Field[Any])
+
+
+def _field(field_class: type[F], question: Question, *, required: bool, blank: Any, **kwargs: Any) -> F:
     """The field, required or defaulting to ``blank`` (None also accepted when blank is None)."""
     if required:
         return field_class(required=True, metadata={"question": question}, **kwargs)
@@ -278,14 +280,16 @@ def choice(choices: Choices, label: str, *, required: str | None = None, optiona
     """One of ``choices``: radios, or a drop-down (``drop_down``, for long lists in list rows)."""
     question = Question("select" if drop_down else "choice", label, hint=hint, summary_label=summary_label,
                         mandatory=not optional, required=required, choices=choices, inline=inline)
-    field_class = fields.Integer if all(isinstance(value, int) for value in values(choices)) else fields.String
-    extra = {"strict": True} if field_class is fields.Integer else {}
-    return _field(field_class, question, required=not optional, blank=None, validate=_one_of(choices), **extra)
+    if all(isinstance(value, int) for value in values(choices)):
+        return _field(fields.Integer, question, required=not optional, blank=None, validate=_one_of(choices),
+                      strict=True)
+    return _field(fields.String, question, required=not optional, blank=None, validate=_one_of(choices))
 
 
 def checklist(choices: Choices, label: str, *, optional: bool = False, required: str | None = None,
               none_label: str | None = None, min_choices: int = 0, too_few: str | None = None,
-              hint: str | None = None, summary_label: str | None = None, heading: str | None = None) -> fields.List:
+              hint: str | None = None, summary_label: str | None = None,
+              heading: str | None = None) -> fields.List[Any]:
     """Any of ``choices``, as tick boxes. With ``none_label``, "None of these" must be ticked to tick none."""
     question = Question("checklist", label, hint=hint, summary_label=summary_label, mandatory=not optional,
                         required=required, choices=choices, none_label=none_label, heading=heading)
@@ -301,7 +305,7 @@ def agreement(label: str, *, group: str | None = None) -> fields.Boolean:
                           metadata={"question": question})
 
 
-def item_list(row: type[Section], label: str, *, row_title: str, asked_if: When, required: str) -> fields.List:
+def item_list(row: type[Section], label: str, *, row_title: str, asked_if: When, required: str) -> fields.List[Any]:
     """A list of items, each a small section of its own (the patient's medicines, treatments, events)."""
     question = Question("rows", label, required=required, asked_if=asked_if, row_title=row_title)
     return fields.List(fields.Nested(row), load_default=list, validate=validate.Length(max=MAX_LIST),
