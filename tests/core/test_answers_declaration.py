@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any, get_args
 
 import pytest
+from marshmallow import validate
 
 from intake.answers import (
     SECTION_TITLES,
@@ -105,30 +106,46 @@ def test_section_titles_are_the_same_everywhere():
     assert [group["text"] for group in questionnaire("urn:test")["item"]] == list(SECTION_TITLES.values())
 
 
-#: Every question answered (the follow-ups' conditions hold), as the JSON form of the document.
-ANSWERED: dict[str, dict[str, Any]] = {
-    "about": {"full_name": "Ana Silva", "date_of_birth": "1990-04-02", "sex": "female", "email": "ana@example.org",
-              "phone": "0770", "appointment_date": "2026-12-03"},
-    "goals": {"goals": ["hydration"], "other_goal": "Glow", "areas": ["face"]},
-    "skin": {"concerns": ["dryness"], "fitzpatrick_type": 3, "sensitive_skin": False,
-             "active_infection_at_area": False, "active_cold_sore": False, "cold_sore_history": True,
-             "keloid_scarring": False},
-    "health": {"pregnant": True, "pregnancy_weeks": 12, "trying_to_conceive": False, "breastfeeding": False,
-               "recently_gave_birth": True, "delivery_date": "2026-03-01", "hormonal_contraception": True,
-               "conditions": ["diabetes", "other"], "other_condition": "Asthma", "diabetes_controlled": True,
-               "uses_insulin": False, "recent_illness": False, "recent_antibiotics": False},
-    "medications": {"has_medications": True, "items": [
-        {"name": "Roaccutane", "dose": "20 mg", "status": "stopped", "stopped_on": "2026-08-01", "prescribed": True}]},
-    "allergies": {"local_anaesthetic_allergy": False, "anaphylaxis_history": False, "injection_reaction": True,
-                  "injection_reaction_details": "Swelling", "active_allergies": ["vitamins"],
-                  "other_allergies": "Latex"},
-    "lifestyle": {"alcohol_drinks_per_week": 6, "smoking": "never", "recent_tanning": False},
-    "treatments": {"had_mesotherapy_before": False, "has_recent_treatments": True,
-                   "items": [{"kind": "filler", "on": "2026-11-20", "area": "face"}]},
-    "events": {"has_upcoming_events": True, "items": [{"kind": "wedding", "on": "2026-12-19", "description": "Mine"}]},
-    "consent": {"understands_procedure": True, "accepts_after_effects": True, "answers_accurate": True,
-                "data_processing": True, "signature": "Ana Silva", "signed_at": "2026-11-25T10:00:00+00:00"},
-}
+def example_answer(question: Question, field: Any) -> Any:
+    """An answer of the right kind for a question (JSON form), whatever the question."""
+    if question.kind in ("choice", "select"):
+        return question.choices[0][0]
+    if question.kind == "checklist":
+        return [question.choices[0][0]]
+    if question.kind == "whole_number":
+        return next(v.min for v in field.validators if isinstance(v, validate.Range))
+    return {"yes_no": True, "agreement": True, "date": "2026-03-01", "email": "ana@example.org", "phone": "0770",
+            "timestamp": "2026-11-25T10:00:00+00:00"}.get(question.kind, f"Typed for {question.label}")
+
+
+def example_document() -> dict[str, dict[str, Any]]:
+    """Every question answered, each follow-up's condition holding, as the JSON form of the document."""
+    asking: dict[str, Any] = {}  # an answer a follow-up depends on -> the value(s) asking every follow-up
+    for name, question in DECLARED.items():
+        if question.asked_if is not None:
+            parent = question.asked_if.answer if question.asked_if.section else (
+                name.rsplit(".", 1)[0] + "." + question.asked_if.answer)
+            value = question.asked_if.values[0]
+            if DECLARED[parent].kind == "checklist":
+                asking[parent] = [*asking.get(parent, []), *([] if value in asking.get(parent, []) else [value])]
+            else:
+                asking[parent] = value
+
+    def answers_of(schema: Any, path: str) -> dict[str, Any]:
+        given = {}
+        for name, question in questions(schema):
+            field = schema._declared_fields[name]
+            row = rows_schema(field)
+            if row is not None:
+                given[name] = [answers_of(row, f"{path}.{name}")]
+            else:
+                given[name] = asking.get(f"{path}.{name}", example_answer(question, field))
+        return given
+
+    return {section: answers_of(schema, section) for section, schema in SECTIONS.items()}
+
+
+ANSWERED = example_document()
 PLAIN = Wording(translate=lambda text: text, long_date=lambda day: f"on {day}",
                 date_time=lambda moment: f"at {moment.isoformat()}")
 
