@@ -635,9 +635,10 @@ def _gate_question(question: Question) -> Question:
 
 
 @functools.cache
-def _form_class(schema: type, base: type[AnswerForm]) -> type[AnswerForm]:
+def _form_class(schema: type, base: type[AnswerForm], section: str = "") -> type[AnswerForm]:
     """The form of one section (or one list row), a field per declared question, in order."""
-    attributes: dict[str, Any] = {"schema": schema, "follow_ups": {}, "gates": {}, "asked_because": {}}
+    attributes: dict[str, Any] = {"schema": schema, "section": section, "follow_ups": {}, "gates": {},
+                                  "asked_because": {}}
     for name, schema_field in schema._declared_fields.items():
         question = question_of(schema_field)
         if question is None or not question.asked:
@@ -656,11 +657,9 @@ def _form_class(schema: type, base: type[AnswerForm]) -> type[AnswerForm]:
 
 
 FORMS: dict[str, type[SectionForm]] = {
-    section: _form_class(schema, SectionForm)  # type: ignore[misc]
+    section: _form_class(schema, SectionForm, section)  # type: ignore[misc]
     for section, schema in doc.SECTIONS.items()
 }
-for _section, _form in FORMS.items():
-    _form.section = _section
 
 
 def section_form(section: str, answers_so_far: Mapping[str, Any], **kwargs: Any) -> SectionForm:
