@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
 
-from .questions import ANSWER_THIS, Question, questions, rows_schema
+from .questions import ANSWER_THIS, Question, When, questions, rows_schema
 from .sections import (
     SECTIONS,
     AboutSchema,
@@ -71,15 +72,10 @@ def cross_section_errors(answers: Mapping[str, Any]) -> dict[str, dict[str, Any]
     Used for a complete document and for one section with the sections it depends on.
     """
     errors: dict[str, dict[str, Any]] = {}
-    for section, schema in SECTIONS.items():
+    for section, name, condition in _asked_because_of_another_section():
         given = answers.get(section)
-        if given is None:
-            continue
-        for name, question in questions(schema):
-            condition = question.asked_if
-            if (condition is not None and condition.section is not None and question.mandatory
-                    and condition.holds(condition.read(answers)) and given.get(name) is None):
-                errors.setdefault(section, {})[name] = [ANSWER_THIS]
+        if given is not None and given.get(name) is None and condition.holds(condition.read(answers)):
+            errors.setdefault(section, {})[name] = [ANSWER_THIS]
     about, consent = answers.get("about") or {}, answers.get("consent") or {}
     if about.get("full_name") and consent.get("signature"):
         if _normalise_name(about["full_name"]) != _normalise_name(consent["signature"]):
@@ -87,6 +83,14 @@ def cross_section_errors(answers: Mapping[str, Any]) -> dict[str, dict[str, Any]
                 N_("Type your full name exactly as in “About you”.")
             ]
     return errors
+
+
+@functools.cache
+def _asked_because_of_another_section() -> tuple[tuple[str, str, When], ...]:
+    """(section, question, condition) of each required question an earlier section's answer asks."""
+    return tuple((section, name, question.asked_if) for section, schema in SECTIONS.items()
+                 for name, question in questions(schema)
+                 if question.asked_if is not None and question.asked_if.section is not None and question.mandatory)
 
 
 def date_errors(answers: Mapping[str, Any], today: dt.date) -> dict[str, dict[str, Any]]:

@@ -16,6 +16,7 @@ marshmallow: no Flask, no WTForms.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -182,10 +183,7 @@ class Section(Schema):
     @validates_schema
     def _follow_ups(self, data: dict[str, Any], **_: Any) -> None:
         errors: dict[str, list[str]] = {}
-        for name, question in questions(self):
-            condition = question.asked_if
-            if condition is None or condition.section is not None:
-                continue  # asked always, or depends on another section (cross_section_errors)
+        for name, question, condition in _follow_ups_of(type(self)):
             parent = data.get(condition.answer)
             if condition.holds(parent):
                 if question.mandatory and _blank(data.get(name)):
@@ -194,6 +192,13 @@ class Section(Schema):
                 errors[name] = [condition.otherwise]
         if errors:
             raise ValidationError(errors)
+
+
+@functools.cache
+def _follow_ups_of(schema: type[Schema]) -> tuple[tuple[str, Question, When], ...]:
+    """The questions of a section asked because of another answer of the same section (read once)."""
+    return tuple((name, question, question.asked_if) for name, question in questions(schema)
+                 if question.asked_if is not None and question.asked_if.section is None)
 
 
 # -- the kinds of question ------------------------------------------------------------------
