@@ -51,18 +51,25 @@ def answers_schema(output: str | None) -> None:
     """Print the answers document's JSON Schema."""
     import json
 
-    from .answers_jsonschema import answers_json_schema
+    from .answers.jsonschema import answers_json_schema
 
     _write(json.dumps(answers_json_schema(), indent=2, ensure_ascii=False) + "\n", output)
 
 
 @answers_group.command("reference")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              help="Write to this file instead of stdout (in docs/answers.md: between its reference markers).")
 def answers_reference(output: str | None) -> None:
-    """Print the answers document's reference page (Markdown)."""
-    from .answers_jsonschema import answers_reference as reference
+    """Print the answers document's reference (Markdown), generated from the declared questions."""
+    from pathlib import Path
 
-    _write(reference() + "\n", output)
+    from .answers.jsonschema import answers_reference as reference
+    from .answers.jsonschema import with_reference
+
+    if output and Path(output).is_file():
+        _write(with_reference(Path(output).read_text(encoding="utf-8"), reference()), output)
+    else:
+        _write(reference() + "\n", output)
 
 
 def _write(text: str, output: str | None) -> None:

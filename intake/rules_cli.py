@@ -15,7 +15,7 @@ from flask import current_app, has_app_context
 from flask.cli import with_appcontext
 from marshmallow import ValidationError
 
-from .answers import load_answers
+from .answers import form_questions, load_answers
 from .assessment import Ruleset, RulesetInvalid, assess, load_ruleset
 from .assessment.explain import explain as explain_text
 from .assessment.explain import why_not, why_not_tree
@@ -189,16 +189,6 @@ def show(paths: Sequence[Path]) -> None:
 def _protocols_origin(ruleset: Ruleset) -> str:
     having = [folder for folder in ruleset.roots if (folder / "protocols.yaml").is_file()]
     return str(having[-1] / "protocols.yaml") if having else "-"
-
-
-def form_questions() -> set[str]:
-    """The answers the patient form asks, as ``section.field`` (for lint)."""
-    from wtforms.fields.core import UnboundField
-
-    from .patient.forms import FORMS
-
-    return {f"{section}.{name}" for section, form in FORMS.items() for name in dir(form)
-            if isinstance(getattr(form, name, None), UnboundField)}
 
 
 @rules.command("lint")

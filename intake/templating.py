@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, current_app
-from flask_babel import format_date, get_locale, gettext
+from flask_babel import format_date, format_datetime, get_locale, gettext
 
 from . import answers
+from .answers import summary
 
 
 def long_date(value: dt.date | str | None) -> str:
@@ -18,6 +20,13 @@ def long_date(value: dt.date | str | None) -> str:
     if isinstance(value, str):
         value = dt.date.fromisoformat(value[:10])
     return format_date(value, "EEEE d MMMM y")
+
+
+def describe_answers(document: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Every section of an answers document with its answers in plain words, in the reader's language."""
+    wording = summary.Wording(translate=gettext, long_date=long_date,
+                              date_time=lambda moment: format_datetime(moment, "d MMMM y, HH:mm"))
+    return summary.describe(document, wording)
 
 
 def choice_label(choices: tuple[tuple[Any, str], ...], value: Any) -> str:

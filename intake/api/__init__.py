@@ -12,6 +12,7 @@ API_PREFIX = "/api/v1"
 
 def init_app(app: Flask) -> None:
     """Register the API (with its OpenAPI document at /api/v1/openapi.json) and the staff exports."""
+    from ..answers.jsonschema import AnswersPlugin
     from ..extensions import csrf
     from . import exports, views
     from .spec import BlueprintScopedApi
@@ -24,6 +25,8 @@ def init_app(app: Flask) -> None:
         "version": "1",
         "openapi_version": "3.0.3",
         "security": [{"bearerAuth": []}],
+        # The converter of docs/answers.schema.json: the answers document is described once.
+        "marshmallow_plugin": AnswersPlugin(),
     })
     api.init_app(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})

@@ -11,11 +11,12 @@ from flask import Response, abort, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 
+from ..answers import fhir
 from ..auth.access import StaffBlueprint
 from ..auth.models import as_utc
 from ..extensions import db
 from ..models import Intake
-from . import fhir, operations
+from . import operations
 from .schemas import IntakeFiltersSchema
 
 blueprint = StaffBlueprint("exports", __name__, url_prefix="/staff")

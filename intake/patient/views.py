@@ -27,9 +27,10 @@ from ..operations import (
 from ..operations import submit_intake as submit_intake_operation
 from ..ratelimits import intake_start_limit, intake_submit_limit
 from ..ruleset import active_ruleset
+from ..templating import describe_answers
 from . import blueprint
 from .forms import RowsField, SectionForm, section_form
-from .summary import describe_answers, describe_problems, patient_instructions, patient_plan
+from .summary import describe_problems, patient_instructions, patient_plan
 
 SECTION_NAMES = list(SECTIONS)
 
@@ -269,12 +270,12 @@ def review_intake(intake: Intake, token: str) -> Any:
 
 
 def render_review(intake: Intake, token: str, problems: list[tuple[str, str]]) -> str:
-    summary = describe_answers(intake.answers, token=token)
-    if intake.is_reopened:
-        # Only the sections the practitioner reopened can change; the rest are read-only.
-        for item in summary:
-            if not intake.may_edit(item["section"]):
-                item["change_url"] = None
+    summary = describe_answers(intake.answers)
+    for item in summary:
+        # Reopened: only the sections the practitioner reopened can change; the rest are read-only.
+        if not intake.is_reopened or intake.may_edit(item["section"]):
+            item["change_url"] = url_for("patient.edit_section", token=token, section=item["section"],
+                                         next="review")
     return render_template(
         "patient/review.html",
         token=token,

@@ -16,9 +16,9 @@ from ..auth.models import Role, as_utc
 from ..extensions import db
 from ..models import Intake
 from ..operations import clinic_today, link_expires_at, link_is_live
-from ..patient.summary import describe_answers
 from ..patient.views import private_link
 from ..ruleset import active_ruleset
+from ..templating import describe_answers
 from . import blueprint, service
 from .forms import (
     OUTCOME_LABELS,

@@ -1,9 +1,11 @@
 """The answers document as FHIR R4: a Questionnaire describing our form, a QuestionnaireResponse per intake.
 
-Both are derived from the marshmallow schemas of intake.answers, so they follow the
-document when it changes. Item linkIds are the document's dotted names (``about.email``,
-``medications.items.name``); choice answers are codes from the same choice lists.
-Plain data in, plain dicts out: no Flask, no database.
+Both are generated from the declaration in ``sections.py``, so they follow the document
+when it changes: each item's text is its question's label, choice answers are codes with
+their labels as display, and a follow-up is enabled only when its question is answered
+the way that asks it (``enableWhen``). Item linkIds are the document's dotted names
+(``about.email``, ``medications.items.name``). Plain data in, plain dicts out: no Flask,
+no database.
 """
 
 from __future__ import annotations
@@ -14,32 +16,26 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from .. import answers as answers_module
-from ..answers import SECTION_TITLES, SECTIONS
+from .questions import When, question_of, rows_schema
+from .sections import SECTION_TITLES, SECTIONS
+from .vocabulary import Choices
 
 QUESTIONNAIRE_ID = "meso-intake"
 #: Bumped when the Questionnaire's shape changes in a way a reader must notice.
 QUESTIONNAIRE_VERSION = "1"
 CODE_SYSTEM_PREFIX = "urn:meso-intake:choices:"
 
-#: Every choice list of the answers document, found by its values.
-_CHOICE_LISTS: dict[tuple[str, ...], tuple[tuple[Any, str], ...]] = {
-    tuple(str(value) for value, _label in choices): choices
-    for name, choices in vars(answers_module).items()
-    if name.isupper() and isinstance(choices, tuple) and choices
-    and all(isinstance(pair, tuple) and len(pair) == 2 for pair in choices)
-}
 
-
-def _choices_of(field: fields.Field) -> tuple[tuple[Any, str], ...] | None:
-    validators = [field.validate] if callable(field.validate) else list(field.validators)
-    for validator in validators:
+def _choices_of(field: fields.Field[Any]) -> Choices | None:
+    """The (value, label) pairs a field accepts, from its OneOf validator; None when it is not a choice."""
+    for validator in field.validators:
         if isinstance(validator, validate.OneOf):
-            return _CHOICE_LISTS.get(tuple(str(choice) for choice in validator.choices))
+            labels = list(validator.labels) or [str(value) for value in validator.choices]
+            return tuple(zip(validator.choices, labels, strict=True))
     return None
 
 
-def _item_type(field: fields.Field) -> str:
+def _item_type(field: fields.Field[Any]) -> str:
     if _choices_of(field) is not None:
         return "choice"
     if isinstance(field, fields.Boolean):
@@ -53,18 +49,44 @@ def _item_type(field: fields.Field) -> str:
     return "string"
 
 
-def _text_of(name: str) -> str:
-    return name.replace("_", " ").capitalize()
+def _text_of(field: fields.Field[Any], name: str) -> str:
+    question = question_of(field)
+    return question.label if question is not None else name.replace("_", " ").capitalize()
 
 
-def _question(link_id: str, field: fields.Field) -> dict[str, Any]:
+def _enable_when(prefix: str, condition: When, schema: Schema) -> dict[str, Any]:
+    """``enableWhen`` for a follow-up: its question's linkId, and one answer per value that asks it."""
+    if condition.section is not None:
+        link_id, parent = condition.answer, SECTIONS[condition.section]().fields[condition.name]
+    else:
+        link_id, parent = f"{prefix}.{condition.answer}", schema.fields[condition.answer]
+    inner = parent.inner if isinstance(parent, fields.List) else parent
+    choices = _choices_of(inner)
+    conditions = []
+    for value in condition.values:
+        answer: dict[str, Any]
+        if choices is not None:
+            answer = {"answerCoding": _coding(link_id, choices, value)}
+        else:
+            answer = {"answerBoolean": value} if isinstance(value, bool) else {"answerString": str(value)}
+        conditions.append({"question": link_id, "operator": "=", **answer})
+    enabled: dict[str, Any] = {"enableWhen": conditions}
+    if len(conditions) > 1:
+        enabled["enableBehavior"] = "any"
+    return enabled
+
+
+def _question(prefix: str, name: str, field: fields.Field[Any], schema: Schema) -> dict[str, Any]:
+    link_id = f"{prefix}.{name}"
+    question = question_of(field)
+    enabled = _enable_when(prefix, question.asked_if, schema) if question and question.asked_if else {}
+    row = rows_schema(field)
+    if row is not None:
+        return {"linkId": link_id, "text": _text_of(field, name), "type": "group", "repeats": True, **enabled,
+                "item": list(_questions(link_id, row()))}
     repeats = isinstance(field, fields.List)
     inner = field.inner if isinstance(field, fields.List) else field
-    if isinstance(inner, fields.Nested):
-        return {"linkId": link_id, "text": _text_of(link_id.rsplit(".", 1)[-1]), "type": "group",
-                "repeats": True, "item": list(_questions(link_id, inner.schema))}
-    item: dict[str, Any] = {"linkId": link_id, "text": _text_of(link_id.rsplit(".", 1)[-1]),
-                            "type": _item_type(inner)}
+    item: dict[str, Any] = {"linkId": link_id, "text": _text_of(field, name), "type": _item_type(inner), **enabled}
     if field.required and not field.allow_none:  # allow_none: "not known yet" is an answer
         item["required"] = True
     if repeats:
@@ -81,10 +103,10 @@ def _question(link_id: str, field: fields.Field) -> dict[str, Any]:
 
 def _questions(prefix: str, schema: Schema) -> Iterator[dict[str, Any]]:
     for name, field in schema.fields.items():
-        yield _question(f"{prefix}.{name}", field)
+        yield _question(prefix, name, field, schema)
 
 
-def _coding(link_id: str, choices: tuple[tuple[Any, str], ...], value: Any) -> dict[str, str]:
+def _coding(link_id: str, choices: Choices, value: Any) -> dict[str, str]:
     label = next((label for v, label in choices if str(v) == str(value)), str(value))
     return {"system": CODE_SYSTEM_PREFIX + link_id, "code": str(value), "display": label}
 
