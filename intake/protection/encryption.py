@@ -1,14 +1,10 @@
-"""Health data at rest: encrypted columns, and a keyed-hash index to search names and emails.
+"""Health data at rest: encrypted columns over a rotating list of keys.
 
 Columns typed ``EncryptedText`` / ``EncryptedJSON`` hold Fernet tokens (AES-128-CBC with an
 HMAC-SHA256), never the clear value. The keys come from ``MESO_ENCRYPTION_KEYS``: a
 comma-separated list, the first one encrypts, every one decrypts (MultiFernet), so a key
 can be rotated in while rows still hold tokens of the old one (``flask keys rotate``).
-
-Encrypted values cannot be searched by SQL, so the queue's search by name or email goes
-through ``search_term``: HMAC-SHA256 digests of the normalised words of the name and the
-email, and of their prefixes of 3 characters or more, under a key derived from the first
-encryption key. ``matching_search(q)`` turns a query into a condition on ``Intake.id``.
+The search index over encrypted names and emails is intake.protection.search.
 """
 
 from __future__ import annotations
@@ -17,20 +13,14 @@ import base64
 import hashlib
 import hmac
 import json
-import re
-import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import ColumnElement, Text, and_, delete, false, insert, select
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
-
-#: The shortest prefix indexed (and searched): shorter ones would match half the clinic.
-MIN_PREFIX = 3
-#: Prefixes of longer words or emails are not indexed beyond this many characters.
-MAX_PREFIX = 64
 
 
 class EncryptionKeyError(ValueError):
@@ -96,18 +86,15 @@ def keyring_for(keys: tuple[str, ...]) -> Keyring:
 _fallback: Keyring | None = None
 
 
-def init_app(app: Any) -> None:
+def init_app(app: Flask) -> None:
     """Build the app's keyring from ENCRYPTION_KEYS (refuses to start with a bad key)."""
     global _fallback
     keyring = keyring_for(tuple(app.config["ENCRYPTION_KEYS"]))
     app.extensions["meso_keyring"] = keyring
     _fallback = keyring
-    from . import audit
-
-    audit.init_app(app)
 
 
-def use_keys(app: Any, keys: Sequence[str]) -> Keyring:
+def use_keys(app: Flask, keys: Sequence[str]) -> Keyring:
     """Put ``keys`` in force for ``app`` (tests, and after changing MESO_ENCRYPTION_KEYS in place)."""
     global _fallback
     keyring = keyring_for(tuple(keys))
@@ -118,8 +105,6 @@ def use_keys(app: Any, keys: Sequence[str]) -> Keyring:
 
 def active_keyring() -> Keyring:
     """The keyring of the current app (or of the last app built, outside an app context)."""
-    from flask import current_app, has_app_context
-
     if has_app_context():
         keyring = current_app.extensions.get("meso_keyring")
         if keyring is not None:
@@ -179,75 +164,3 @@ ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "decision": ("question", "note", "plan"),
     "audit_entry": ("summary", "data"),
 }
-
-
-# --- search index -------------------------------------------------------------------------------
-
-
-def normalise(text: str) -> str:
-    """Case-folded, accents removed: "Zoë O'Brien" → "zoe o'brien"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(char for char in decomposed if not unicodedata.combining(char)).strip()
-
-
-def words(text: str) -> list[str]:
-    return re.findall(r"[^\W_]+", normalise(text))
-
-
-def _prefixes(word: str) -> Iterable[str]:
-    if len(word) < MIN_PREFIX:
-        yield word
-        return
-    for end in range(MIN_PREFIX, min(len(word), MAX_PREFIX) + 1):
-        yield word[:end]
-
-
-def index_terms(full_name: str | None, email: str | None) -> set[str]:
-    """The clear terms indexed for these contact details (stored only as digests)."""
-    terms: set[str] = set()
-    for word in words(full_name or "") + words(email or ""):
-        terms.update("w:" + prefix for prefix in _prefixes(word))
-    if email:
-        terms.update("e:" + prefix for prefix in _prefixes(normalise(email)))
-    return terms
-
-
-def query_terms(q: str) -> list[set[str]]:
-    """What a search asks for: one set of alternative terms per word, every word must match."""
-    q = normalise(q)
-    if not q:
-        return []
-    if "@" in q:
-        return [{"e:" + q[:MAX_PREFIX]}]
-    return [{"w:" + word[:MAX_PREFIX]} for word in words(q)]
-
-
-def reindex(session: Any, intake_id: int, full_name: str | None, email: str | None,
-            keyring: Keyring | None = None) -> None:
-    """Replace the search terms of one intake (in the caller's transaction)."""
-    from .models import SearchTerm
-
-    keyring = keyring or active_keyring()
-    session.execute(delete(SearchTerm).where(SearchTerm.intake_id == intake_id))
-    digests = sorted({keyring.digest(term) for term in index_terms(full_name, email)})
-    if digests:
-        session.execute(insert(SearchTerm), [{"intake_id": intake_id, "digest": d} for d in digests])
-
-
-def matching_search(q: str) -> ColumnElement[bool]:
-    """A condition true for the intakes whose name or email matches ``q``.
-
-    Each word of ``q`` must start a word of the name or the email (``jan`` finds Jane,
-    ``example`` finds jane@example.org); a query with ``@`` must start the email.
-    Words shorter than 3 characters match only whole words.
-    """
-    from .models import Intake, SearchTerm
-
-    groups = query_terms(q)
-    if not groups:
-        return false()
-    keyring = active_keyring()
-    return and_(*[
-        Intake.id.in_(select(SearchTerm.intake_id).where(SearchTerm.digest.in_(sorted(keyring.digest(t) for t in g))))
-        for g in groups
-    ])

@@ -6,23 +6,16 @@ import datetime as dt
 import enum
 
 from flask_login import UserMixin
-from sqlalchemy import String, select
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db, login_manager
-from ..models import utcnow
+from ..clock import as_utc, utcnow
+from ..extensions import db
 
 
 class Role(enum.StrEnum):
     PRACTITIONER = "practitioner"
     ADMIN = "admin"
-
-
-def as_utc(value: dt.datetime | None) -> dt.datetime | None:
-    """A stored timestamp as an aware UTC datetime (SQLite hands them back naive)."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
 
 
 class StaffUser(UserMixin, db.Model):
@@ -72,15 +65,3 @@ class StaffUser(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<StaffUser {self.id} {self.email} {self.role}>"
-
-
-@login_manager.user_loader
-def load_staff_user(session_id: str) -> StaffUser | None:
-    """The user a session belongs to, if that session is still valid for them."""
-    user_id, _, generation = session_id.partition(".")
-    if not (user_id.isdigit() and generation.isdigit()):
-        return None
-    user = db.session.scalar(select(StaffUser).where(StaffUser.id == int(user_id)))
-    if user is None or user.session_generation != int(generation):
-        return None
-    return user

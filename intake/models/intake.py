@@ -1,4 +1,4 @@
-"""Database models: intakes, their assessments, and the audit log."""
+"""An intake, its assessments, and what is kept beside them for the queue, the report and the search."""
 
 from __future__ import annotations
 
@@ -11,19 +11,36 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
-from .protection import EncryptedJSON, EncryptedText
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+from ..assessment import OUTCOMES
+from ..clock import utcnow
+from ..extensions import db
+from ..protection.encryption import EncryptedJSON, EncryptedText
 
 
 class IntakeStatus(enum.StrEnum):
+    """Where the patient's document is: being filled in, submitted, or reopened for more answers."""
+
     DRAFT = "draft"
     SUBMITTED = "submitted"
     #: Submitted, then sent back by a practitioner: only ``reopened_sections`` may change.
     REOPENED = "reopened"
+
+
+class ReviewStatus(enum.StrEnum):
+    """Where an intake stands in the review queue (``Intake.review_status``), in the queue's order.
+
+    Before a decision it says how far the patient got; after one, it is the decision's
+    outcome (the last five, intake.models.review.Outcome).
+    """
+
+    AWAITING_REVIEW = "awaiting_review"
+    INVITED = "invited"
+    DRAFT = "draft"
+    MORE_INFORMATION_NEEDED = "more_information_needed"
+    DEFERRED = "deferred"
+    APPROVED = "approved"
+    APPROVED_WITH_PRECAUTIONS = "approved_with_precautions"
+    NOT_SUITABLE = "not_suitable"
 
 
 def hash_token(token: str) -> str:
@@ -36,13 +53,15 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-#: How the queue ranks an assessment's outcome (higher is more severe).
-SEVERITY_RANK = {"suitable": 0, "precaution": 1, "defer": 2, "contraindicated": 3}
+def severity_band(outcome: str | None) -> int:
+    """Where an outcome sorts in the queue: 0 for the most severe of the core's OUTCOMES, one more per step
+    down, and one past the least severe for an intake not assessed yet."""
+    return len(OUTCOMES) - 1 - OUTCOMES.index(outcome) if outcome in OUTCOMES else len(OUTCOMES)
 
 
 def queue_sort_key(outcome: str | None, appointment_date: dt.date | None) -> int:
     """The queue's default order in one indexable number: most severe first, booked before not booked."""
-    return (3 - SEVERITY_RANK.get(outcome or "", -1)) * 2 + (0 if appointment_date else 1)
+    return severity_band(outcome) * 2 + (0 if appointment_date else 1)
 
 
 class Intake(db.Model):
@@ -58,7 +77,7 @@ class Intake(db.Model):
     answers: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     #: Sections the patient has completed, in the order of intake.answers.SECTIONS.
     completed_sections: Mapped[list[str]] = mapped_column(JSON, default=list)
-    #: Contact details, encrypted; searched through SearchTerm (intake.protection.matching_search).
+    #: Contact details, encrypted; searched through SearchTerm (intake.protection.search).
     full_name: Mapped[str | None] = mapped_column(EncryptedText)
     email: Mapped[str | None] = mapped_column(EncryptedText)
     appointment_date: Mapped[dt.date | None] = mapped_column(index=True)
@@ -79,8 +98,8 @@ class Intake(db.Model):
     reopened_sections: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Kept by the operations so the queue filters and sorts on this table alone (no
     # per-request grouping over assessments and decisions):
-    #: invited, draft, awaiting_review, or the latest decision's outcome (intake.review.queue.STATUSES).
-    review_status: Mapped[str] = mapped_column(String(30), default="draft", index=True)
+    #: invited, draft, awaiting_review, or the latest decision's outcome (ReviewStatus).
+    review_status: Mapped[str] = mapped_column(String(30), default=ReviewStatus.DRAFT, index=True)
     #: The latest assessment's outcome (None before submission).
     latest_outcome: Mapped[str | None] = mapped_column(String(20))
     #: queue_sort_key(latest_outcome, appointment_date).
@@ -145,35 +164,6 @@ class Assessment(db.Model):
     intake: Mapped[Intake] = relationship(back_populates="assessments")
 
 
-class AuditEntry(db.Model):
-    """Who did what to which intake, and when. Written by the operations, never by views."""
-
-    __tablename__ = "audit_entry"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    #: "patient", "staff:<id>", "api:<token id>" or "system".
-    actor: Mapped[str] = mapped_column(String(80))
-    action: Mapped[str] = mapped_column(String(40))
-    #: No foreign key: the log is append-only and outlives the intakes it mentions.
-    intake_id: Mapped[int | None]
-    #: Summary and data are encrypted: they can mention answers and practitioners' reasons.
-    summary: Mapped[str] = mapped_column(EncryptedText, default="")
-    data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
-    #: The chain (intake.audit): sha256 of summary and data, the previous entry's hash, this one's.
-    content_hash: Mapped[str] = mapped_column(String(64))
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
-    #: Summary and data erased at the patient's request (the content hash is kept).
-    redacted: Mapped[bool] = mapped_column(default=False)
-
-    __table_args__ = (
-        Index("ix_audit_entry_intake_at", "intake_id", "at"),
-        # One successor per entry: two writers can never fork the chain.
-        UniqueConstraint("prev_hash", name="uq_audit_entry_prev_hash"),
-    )
-
-
 class RuleTally(db.Model):
     """How many assessments flagged each rule: counts only, tied to no intake (the override report).
 
@@ -188,7 +178,7 @@ class RuleTally(db.Model):
 
 
 class SearchTerm(db.Model):
-    """A keyed digest of a word (or prefix) of an intake's name or email (intake.protection)."""
+    """A keyed digest of a word (or prefix) of an intake's name or email (intake.protection.search)."""
 
     __tablename__ = "search_term"
 
@@ -200,8 +190,3 @@ class SearchTerm(db.Model):
         UniqueConstraint("intake_id", "digest", name="uq_search_term_intake_digest"),
         Index("ix_search_term_digest_intake", "digest", "intake_id"),
     )
-
-
-from .admin.models import ReassessRun, RulesetActivation, RulesetVersion  # noqa: E402, F401 - rules versions
-from .api.models import ApiToken  # noqa: E402, F401 - API tokens are part of the metadata
-from .auth.models import StaffUser  # noqa: E402, F401 - staff accounts are part of the metadata

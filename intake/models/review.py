@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..auth.models import StaffUser
+from ..clock import utcnow
 from ..extensions import db
-from ..models import utcnow
-from ..protection import EncryptedJSON, EncryptedText
+from ..protection.encryption import EncryptedJSON, EncryptedText
+from .intake import ReviewStatus
+from .staff import StaffUser
 
 
 class FlagAction(enum.StrEnum):
@@ -21,11 +22,13 @@ class FlagAction(enum.StrEnum):
 
 
 class Outcome(enum.StrEnum):
-    APPROVED = "approved"
-    APPROVED_WITH_PRECAUTIONS = "approved_with_precautions"
-    MORE_INFORMATION_NEEDED = "more_information_needed"
-    DEFERRED = "deferred"
-    NOT_SUITABLE = "not_suitable"
+    """What a practitioner decides; the intake's review status becomes the same word."""
+
+    APPROVED = ReviewStatus.APPROVED.value
+    APPROVED_WITH_PRECAUTIONS = ReviewStatus.APPROVED_WITH_PRECAUTIONS.value
+    MORE_INFORMATION_NEEDED = ReviewStatus.MORE_INFORMATION_NEEDED.value
+    DEFERRED = ReviewStatus.DEFERRED.value
+    NOT_SUITABLE = ReviewStatus.NOT_SUITABLE.value
 
 
 #: Outcomes that let treatment go ahead (a contraindication must be overridden first).

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..clock import utcnow
 from ..extensions import db
-from ..models import utcnow
-
-if TYPE_CHECKING:
-    from ..auth.models import StaffUser
+from .staff import StaffUser
 
 
 class RulesetVersion(db.Model):

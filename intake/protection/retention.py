@@ -1,6 +1,6 @@
 """What the clinic keeps, for how long, and what a patient can ask for: key rotation,
 draft expiry, a patient's export and erasure, backups. The `flask keys` and `flask data`
-commands (intake.data_cli) call these."""
+commands (intake.cli.data) call these."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import delete, select
 
-from .audit import ERASED, allow_rewrite
-from .extensions import db
-from .models import Assessment, AuditEntry, Intake, IntakeStatus, SearchTerm, utcnow
-from .operations import record
-from .protection import ENCRYPTED_COLUMNS, active_keyring, matching_search, normalise, reindex
-from .review.models import Decision, FlagReview, PlanEdit
+from ..audit import ERASED, allow_rewrite, record
+from ..clock import utcnow
+from ..extensions import db
+from ..models import Assessment, AuditEntry, Decision, FlagReview, Intake, IntakeStatus, PlanEdit, SearchTerm
+from .encryption import ENCRYPTED_COLUMNS, active_keyring
+from .search import matching_search, normalise, reindex
 
 BATCH = 500
 
