@@ -14,13 +14,19 @@ import click
 from flask import current_app, has_app_context
 from flask.cli import with_appcontext
 from marshmallow import ValidationError
+from wtforms.fields.core import UnboundField
 
-from .answers import load_answers
-from .assessment import Ruleset, RulesetInvalid, assess, load_ruleset
-from .assessment.explain import explain as explain_text
-from .assessment.explain import why_not, why_not_tree
-from .assessment.ruletests import run_rule_tests
-from .config import REPO_ROOT
+from ..answers import load_answers
+from ..assessment import Ruleset, RulesetInvalid, assess, load_ruleset
+from ..assessment.explain import explain as explain_text
+from ..assessment.explain import why_not, why_not_tree
+from ..assessment.lint import lint
+from ..assessment.preview import preview
+from ..assessment.ruletests import run_rule_tests
+from ..patient.forms import FORMS
+from .active import active_ruleset
+from .folders import configured_folders, default_layers
+from .past_intakes import count_past_intakes, stream_past_intakes
 
 # A plain click group, registered as a `flask.commands` plugin (pyproject.toml): Flask
 # finds it without building the app, so `flask rules check` still runs, and reports every
@@ -33,11 +39,7 @@ def _configured_root() -> Path | list[Path]:
 
     One folder as a Path; layered folders (RULES_DIRS, defaults first) as a list.
     """
-    if has_app_context():
-        folders = [Path(f) for f in current_app.config.get("RULES_DIRS") or [current_app.config["RULES_DIR"]]]
-    else:
-        layered = [part for part in os.environ.get("RULES_DIRS", "").split(os.pathsep) if part.strip()]
-        folders = [Path(f) for f in layered] or [Path(os.environ.get("RULES_DIR") or REPO_ROOT / "rules")]
+    folders = configured_folders(current_app.config if has_app_context() else os.environ)
     return folders[0] if len(folders) == 1 else folders
 
 
@@ -193,10 +195,6 @@ def _protocols_origin(ruleset: Ruleset) -> str:
 
 def form_questions() -> set[str]:
     """The answers the patient form asks, as ``section.field`` (for lint)."""
-    from wtforms.fields.core import UnboundField
-
-    from .patient.forms import FORMS
-
     return {f"{section}.{name}" for section, form in FORMS.items() for name in dir(form)
             if isinstance(getattr(form, name, None), UnboundField)}
 
@@ -206,8 +204,6 @@ def form_questions() -> set[str]:
 @click.option("--no-info", is_flag=True, help="Leave out the info findings (form questions no rule reads).")
 def lint_command(paths: Sequence[Path], no_info: bool) -> None:
     """Lint layered folders (default: RULES_DIRS): exits 1 on any error finding."""
-    from .assessment.lint import lint
-
     root = list(paths) if paths else _configured_root()
     ruleset = _load(root)
     if ruleset is None:
@@ -238,16 +234,10 @@ def preview_command(  # noqa: PLR0913 - one parameter per option
     candidate: Path, since: dt.datetime | None, until: dt.datetime | None, last: int | None, alone: bool, rows: int,
 ) -> None:
     """Preview CANDIDATE_DIR against the active rules on past intakes: outcomes before → after, flags per rule."""
-    from .admin.preview_db import count_past_intakes, stream_past_intakes
-    from .assessment.preview import preview
-    from .ruleset import active_ruleset, rule_dirs
-
     if since is None and until is None and last is None:
         raise click.UsageError("give --since DATE, --until DATE or --last N")
-    defaults = rule_dirs(current_app.config)
-    if len(defaults) > 1:
-        defaults = defaults[:-1]  # the configured clinic folder is what the candidate replaces
-    folders: Path | list[Path] = candidate if alone else [*defaults, candidate]
+    # The configured clinic folder is what the candidate replaces.
+    folders: Path | list[Path] = candidate if alone else [*default_layers(current_app.config), candidate]
     ruleset = _load(folders)
     if ruleset is None:
         raise click.exceptions.Exit(1)
@@ -255,7 +245,7 @@ def preview_command(  # noqa: PLR0913 - one parameter per option
     total = count_past_intakes(last, day["since"], day["until"])
     with click.progressbar(length=total, label="Assessing past intakes", file=sys.stderr,
                            show_pos=True) as bar:
-        result = preview(stream_past_intakes(last, day["since"], day["until"]), active_ruleset(), ruleset,
+        result = preview(stream_past_intakes(last, day["since"], day["until"]), active_ruleset().ruleset, ruleset,
                          max_rows=rows, progress=bar.update)
     click.echo(f"{result.total} intakes: {result.changed_count} change, {result.outcome_changed} in outcome")
     for (before, after), count in sorted(result.transitions.items()):

@@ -10,7 +10,7 @@ from sqlalchemy import Text, func, select, type_coerce
 from ..assessment.preview import PastIntake
 from ..extensions import db
 from ..models import Assessment, Intake, IntakeStatus
-from ..protection import active_keyring
+from ..protection.encryption import active_keyring
 
 BATCH = 500
 

@@ -1,25 +1,25 @@
 """Re-assess open intakes under the newly active ruleset version, keeping their earlier assessments.
 
 "Open": submitted, and no practitioner decision recorded yet. Each re-assessment is a new
-Assessment row (the earlier ones stay in the intake's history). Runs in a background
-thread with its own app context (REASSESS_IN_BACKGROUND), or in the request (tests).
+Assessment row (the earlier ones stay in the intake's history). Runs as a background job
+with its own app context (REASSESS_IN_BACKGROUND), or in the request (tests).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 from flask import Flask, current_app
 from sqlalchemy import exists, select
 
+from .. import jobs
 from ..answers import load_answers
 from ..assessment import Ruleset, assess
+from ..audit import record
+from ..clock import clinic_today, utcnow
 from ..extensions import db
-from ..models import Intake, IntakeStatus, utcnow
-from ..operations import clinic_today, record, store_assessment
-from ..review.models import Decision
-from .models import ReassessRun
+from ..models import Decision, Intake, IntakeStatus, ReassessRun
+from .assessments import store_assessment
 
 BATCH = 200
 
@@ -42,11 +42,9 @@ def start(version_id: int, ruleset: Ruleset, actor: str) -> ReassessRun:
            f"{version_id}", run_id=run.id, version_id=version_id, total=len(ids))
     db.session.commit()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if app.config.get("REASSESS_IN_BACKGROUND"):
-        threading.Thread(target=_run, args=(app, run.id, ids, ruleset, version_id, actor), daemon=True,
-                         name=f"reassess-{run.id}").start()
-    else:
-        _run(app, run.id, ids, ruleset, version_id, actor)
+    background = bool(app.config.get("REASSESS_IN_BACKGROUND"))
+    jobs.start(_run, app, run.id, ids, ruleset, version_id, actor, name=f"reassess-{run.id}", background=background)
+    if not background:
         db.session.refresh(run)
     return run
 

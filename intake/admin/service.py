@@ -1,0 +1,137 @@
+"""What rules admins change: uploads and edits become candidate versions; activating one
+(or rolling back to one) re-assesses the open intakes. Each change writes its audit entry
+(in intake.rulesets.versions and intake.rulesets.reassess)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app
+
+from ..models import ReassessRun, RulesetVersion, StaffUser
+from ..rulesets import reassess, versions
+from ..rulesets.active import active_ruleset
+from ..rulesets.files import ALLOWED_PATH, check_path, clinic_files, with_clinic_files
+
+#: Top-level rule files; any other uploaded file goes to precautions/ unless a path is given.
+TOP_LEVEL_FILES = ("medications.yaml", "protocols.yaml", "disabled.yaml")
+
+
+class UploadRefused(Exception):
+    """An upload or edit that cannot become a candidate; ``problems`` say why, one per line."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def _limits() -> tuple[int, int]:
+    return int(current_app.config["RULES_UPLOAD_MAX_BYTES"]), int(current_app.config["RULES_UPLOAD_MAX_FILES"])
+
+
+def _text(path: str, raw: bytes, max_bytes: int) -> str:
+    if len(raw) > max_bytes:
+        raise UploadRefused([f"'{path}' is {len(raw):,} bytes; the limit is {max_bytes:,}"])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UploadRefused([f"'{path}' is not UTF-8 text"]) from None
+
+
+def with_file(files: Mapping[str, Any], path: str, raw: bytes | str) -> dict[str, Any]:
+    """``files`` with one clinic file added or replaced (UploadRefused on a bad path or size)."""
+    problem = check_path(path)
+    if problem:
+        raise UploadRefused([problem])
+    max_bytes, max_files = _limits()
+    text = _text(path, raw.encode("utf-8") if isinstance(raw, str) else raw, max_bytes)
+    clinic = clinic_files(files)
+    clinic[path] = text.replace("\r\n", "\n")
+    if len(clinic) > max_files:
+        raise UploadRefused([f"the clinic folder would hold {len(clinic)} files; the limit is {max_files}"])
+    return with_clinic_files(files, clinic)
+
+
+def without_file(files: Mapping[str, Any], path: str) -> dict[str, Any]:
+    """``files`` without one clinic file."""
+    clinic = clinic_files(files)
+    clinic.pop(path, None)
+    return with_clinic_files(files, clinic)
+
+
+def with_zip(files: Mapping[str, Any], raw: bytes) -> dict[str, Any]:
+    """``files`` with the clinic layer replaced by a zip of a rules folder (UploadRefused on anything unsafe)."""
+    max_bytes, max_files = _limits()
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+    except zipfile.BadZipFile:
+        raise UploadRefused(["the file is not a zip archive"]) from None
+    members = [info for info in archive.infolist() if not info.is_dir()]
+    if len(members) > max_files:
+        raise UploadRefused([f"the zip holds {len(members)} files; the limit is {max_files}"])
+    names = [info.filename for info in members]
+    unsafe = [name for name in names
+              if name.startswith("/") or "\\" in name or ".." in name.split("/") or ":" in name.split("/")[0]]
+    if unsafe:
+        raise UploadRefused([f"'{name}' is not a path inside the rules folder" for name in unsafe])
+    # A zip of the folder itself ("clinic/precautions/a.yaml"): drop the common top folder.
+    tops = {name.split("/", 1)[0] for name in names}
+    strip = len(tops) == 1 and all("/" in name for name in names) and not ALLOWED_PATH.match(names[0])
+    problems: list[str] = []
+    clinic: dict[str, str] = {}
+    total = 0
+    for info in members:
+        name = info.filename.split("/", 1)[1] if strip else info.filename
+        problem = check_path(name)
+        if problem:
+            problems.append(problem)
+            continue
+        if info.file_size > max_bytes:
+            problems.append(f"'{name}' is {info.file_size:,} bytes; the limit is {max_bytes:,}")
+            continue
+        total += info.file_size
+        if total > max_bytes * max_files:
+            problems.append("the zip unpacks to too much data")
+            break
+        try:
+            clinic[name] = _text(name, archive.read(info), max_bytes).replace("\r\n", "\n")
+        except UploadRefused as refused:
+            problems.extend(refused.problems)
+    if problems:
+        raise UploadRefused(problems)
+    if not clinic:
+        raise UploadRefused(["the zip holds no rule files"])
+    return with_clinic_files(files, clinic)
+
+
+def with_upload(files: Mapping[str, Any], filename: str, raw: bytes, path: str = "") -> dict[str, Any]:
+    """``files`` with an uploaded file or zip in the clinic layer (UploadRefused on anything unsafe)."""
+    name = filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    if name.lower().endswith(".zip"):
+        return with_zip(files, raw)
+    if not path:
+        path = name if name in TOP_LEVEL_FILES else f"precautions/{name}"
+    return with_file(files, path, raw)
+
+
+def with_edit(files: Mapping[str, Any], path: str, text: str) -> dict[str, Any]:
+    """``files`` with one clinic file replaced by ``text``, or removed when ``text`` is blank."""
+    return with_file(files, path, text) if text.strip() else without_file(files, path)
+
+
+def save_candidate(files: Mapping[str, Any], user: StaffUser, note: str, origin: RulesetVersion | None,
+                   how: str) -> RulesetVersion:
+    """Store the changed files as a new, inactive version."""
+    return versions.save_version(files, user, note, origin, how=how)
+
+
+def activate(version: RulesetVersion, user: StaffUser, note: str, kind: str = "activate") -> ReassessRun:
+    """Make ``version`` the rules in force, then re-assess the open intakes under it.
+
+    Raises versions.NotActivatable (nothing changed) unless it loads, its tests pass and lint finds no error.
+    """
+    versions.activate(version, user, note, kind)
+    return reassess.start(version.id, active_ruleset().ruleset, user.actor)
