@@ -8,16 +8,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..answers import load_answers
-from ..assessment import Ruleset
-from ..auth.models import as_utc
+from ..audit import record
+from ..clock import as_utc, utcnow
 from ..extensions import db
-from ..models import Assessment, Intake, IntakeStatus, hash_token, new_token, utcnow
-from ..operations import record, submit_intake
-from .queries import Page, filtered_intakes, page_of
+from ..models import Assessment, Intake, IntakeStatus, hash_token, new_token
+from ..patient.service import submit_intake
+from ..review.queries import IntakePage, filtered_intakes, page_of
+from ..rulesets.active import ActiveRuleset
 
 
 def create_submitted_intake(
-    document: Mapping[str, Any], actor: str, ruleset: Ruleset, today: dt.date
+    document: Mapping[str, Any], actor: str, rules: ActiveRuleset, today: dt.date
 ) -> tuple[Intake, Assessment, str]:
     """Store a complete answers document as a submitted, assessed intake; returns it with the patient link token.
 
@@ -36,7 +37,7 @@ def create_submitted_intake(
     db.session.flush()
     record(actor, "intake.created", intake, "Intake received through the API")
     # submit_intake validates again, assesses, and commits the whole transaction.
-    assessment = submit_intake(intake, ruleset, today, actor=actor)
+    assessment = submit_intake(intake, rules, today, actor=actor)
     return intake, assessment, token
 
 
@@ -54,7 +55,7 @@ _summaries = {
 
 def list_intakes(filters: Mapping[str, Any], page: int, per_page: int, actor: str) -> dict[str, Any]:
     """One page of the filtered intakes as summaries; the audit entry names every intake returned."""
-    result: Page = page_of(filtered_intakes(filters), page, per_page)
+    result: IntakePage = page_of(filtered_intakes(filters), page, per_page)
     items = [summary(intake, assessment) for intake, assessment in result.items]
     record(actor, "intakes.listed", None, f"Intakes listed through the API (page {page})",
            filters=jsonable_filters(filters), page=page, intake_ids=[item["id"] for item in items])

@@ -18,8 +18,9 @@ from flask_babel import gettext
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
+from ..clock import now as clock_now
+from ..models import Role
 from . import service
-from .models import Role
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -107,7 +108,7 @@ def enforce_staff_session() -> None:
         end_session()
         flash(gettext("This account is deactivated — ask your clinic admin."), "error")
         return
-    now = service.now()
+    now = clock_now()
     lifetime: dt.timedelta = current_app.config["STAFF_SESSION_LIFETIME"]
     last_seen = session.get(LAST_SEEN_KEY)
     if (

@@ -1,18 +1,25 @@
-"""`flask` commands of the web shell (the rules commands live in rules_cli)."""
+"""`flask` commands of the web shell: the demo clinic, the answers document's schema, and
+(from their packages) data protection, API tokens and staff accounts. The `flask rules`
+commands are intake.rulesets.cli, a plugin that runs even when the app cannot start."""
 
 from __future__ import annotations
+
+import json
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from ..answers_jsonschema import answers_json_schema
+from ..answers_jsonschema import answers_reference as reference
+from ..api.cli import api_tokens
+from ..demo import seed, seed_staff
+from . import data
+
 
 def register(app: Flask) -> None:
     """Attach the commands to the app."""
-    from . import data_cli
-    from .api.cli import api_tokens
-
-    data_cli.register(app)
+    data.register(app)
     app.cli.add_command(demo)
     app.cli.add_command(answers_group)
     app.cli.add_command(api_tokens)
@@ -22,10 +29,8 @@ def register(app: Flask) -> None:
 @with_appcontext
 def demo() -> None:
     """Prepare the demo clinic (run after `flask db upgrade`) and print where to go."""
-    from . import demo as demo_data
-
-    created = demo_data.seed()
-    staff = demo_data.seed_staff()
+    created = seed()
+    staff = seed_staff()
     click.echo(f"Demo clinic: {current_app.config['CLINIC_NAME']}")
     if created:
         click.echo(f"  seeded {created} example intakes")
@@ -49,10 +54,6 @@ def answers_group() -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 def answers_schema(output: str | None) -> None:
     """Print the answers document's JSON Schema."""
-    import json
-
-    from .answers_jsonschema import answers_json_schema
-
     _write(json.dumps(answers_json_schema(), indent=2, ensure_ascii=False) + "\n", output)
 
 
@@ -60,8 +61,6 @@ def answers_schema(output: str | None) -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 def answers_reference(output: str | None) -> None:
     """Print the answers document's reference page (Markdown)."""
-    from .answers_jsonschema import answers_reference as reference
-
     _write(reference() + "\n", output)
 
 

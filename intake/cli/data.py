@@ -8,11 +8,26 @@ import sys
 from pathlib import Path
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from ..audit import verify
+from ..config import unsafe_settings
+from ..extensions import db
+from ..protection.encryption import generate_key
+from ..protection.retention import (
+    BackupError,
+    backup,
+    erase_patient,
+    export_patient,
+    intakes_of,
+    purge_drafts,
+    restore,
+    rotate_keys,
+)
 
-def register(app) -> None:  # type: ignore[no-untyped-def]
+
+def register(app: Flask) -> None:
     app.cli.add_command(keys)
     app.cli.add_command(audit_group)
     app.cli.add_command(data)
@@ -26,8 +41,6 @@ def keys() -> None:
 @keys.command("generate")
 def keys_generate() -> None:
     """Print a new random encryption key."""
-    from .protection import generate_key
-
     click.echo(generate_key())
 
 
@@ -40,8 +53,6 @@ def keys_rotate(batch: int) -> None:
     To rotate: put the new key first (MESO_ENCRYPTION_KEYS=NEW,OLD), restart the app, run
     this, then remove OLD from the setting and restart again.
     """
-    from .retention import rotate_keys
-
     counts = rotate_keys(batch=batch)
     for table, number in counts.items():
         click.echo(f"  {table}: {number} rows")
@@ -57,9 +68,6 @@ def audit_group() -> None:
 @with_appcontext
 def audit_verify() -> None:
     """Check the audit log's hash chain; report the first broken entry (exit status 1)."""
-    from .audit import verify
-    from .extensions import db
-
     result = verify(db.session)
     if result.ok:
         click.echo(f"Audit log intact: {result.checked} entries verified"
@@ -80,8 +88,6 @@ def data() -> None:
 @with_appcontext
 def data_purge(days: int | None) -> None:
     """Delete drafts not changed for DRAFT_RETENTION_DAYS days (an audit entry says so)."""
-    from .retention import purge_drafts
-
     days = current_app.config["DRAFT_RETENTION_DAYS"] if days is None else days
     ids = purge_drafts(days)
     click.echo(f"Deleted {len(ids)} unsubmitted intakes untouched for more than {days} days.")
@@ -93,8 +99,6 @@ def data_purge(days: int | None) -> None:
 @with_appcontext
 def data_export(email: str, output: Path | None) -> None:
     """Everything held about a patient, as JSON (their right of access)."""
-    from .retention import export_patient
-
     document = export_patient(email, actor="cli")
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if output:
@@ -111,8 +115,6 @@ def data_export(email: str, output: Path | None) -> None:
 @with_appcontext
 def data_erase(email: str, yes: bool) -> None:
     """Erase a patient's health data; a minimal audit entry records that it happened."""
-    from .retention import erase_patient, intakes_of
-
     found = intakes_of(email)
     if not found:
         click.echo(f"No intake has the email {email}: nothing erased.")
@@ -128,8 +130,6 @@ def data_erase(email: str, yes: bool) -> None:
 @with_appcontext
 def data_backup(path: Path) -> None:
     """Write a consistent backup of the live database to PATH (SQLite file, or pg_dump custom format)."""
-    from .retention import BackupError, backup
-
     try:
         backup(path)
     except BackupError as error:
@@ -144,8 +144,6 @@ def data_backup(path: Path) -> None:
 @with_appcontext
 def data_restore(path: Path, yes: bool) -> None:
     """Replace the database's contents with the backup at PATH."""
-    from .retention import BackupError, restore
-
     if not yes:
         click.confirm("Replace everything in the database with this backup?", abort=True)
     try:
@@ -158,8 +156,6 @@ def data_restore(path: Path, yes: bool) -> None:
 @click.command("check-config")
 def check_config() -> None:
     """Report every setting unsafe for production (exit status 1 if any); needs no app."""
-    from .config import unsafe_settings
-
     problems = unsafe_settings(os.environ)
     if os.environ.get("MESO_ENV", "development") != "production":
         problems.append("MESO_ENV is not 'production': the strict checks and secure cookies are off")

@@ -1,20 +1,22 @@
-"""Demo data, so a newcomer sees a working clinic at once."""
+"""Demo data, so a newcomer sees a working clinic at once: example intakes (intakes) and staff."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
 
+from sqlalchemy import func, select
+
+from ..auth import service
+from ..auth.queries import find_user
+from ..clock import clinic_today
+from ..extensions import db
+from ..models import Intake
+from .intakes import seed_intakes
+
 
 def seed() -> int:
     """Create the demo clinic's example intakes if the clinic has none yet; returns how many."""
-    from sqlalchemy import func, select
-
-    from .demo_intakes import seed_intakes
-    from .extensions import db
-    from .models import Intake
-    from .operations import clinic_today
-
     if db.session.scalar(select(func.count()).select_from(Intake)):
         return 0
     return seed_intakes(clinic_today())
@@ -39,11 +41,9 @@ class DemoStaff:
 
 def seed_staff() -> DemoStaff:
     """Create the demo practitioner and admin if missing, with a password random to this install."""
-    from .auth import service
-
     result = DemoStaff()
     for email, name, role in DEMO_STAFF:
-        if service.find_user(email) is not None:
+        if find_user(email) is not None:
             result.existing.append(email)
             continue
         result.password = result.password or secrets.token_urlsafe(12)

@@ -9,7 +9,10 @@ import copy
 import datetime as dt
 from typing import Any
 
-from .answers import dump_answers
+from ..answers import dump_answers
+from ..extensions import db
+from ..patient.service import start_intake, submit_intake
+from ..rulesets.active import active_ruleset
 
 
 def _healthy(
@@ -125,10 +128,6 @@ def demo_documents(today: dt.date) -> list[dict[str, Any]]:
 
 def seed_intakes(today: dt.date) -> int:
     """Submit the demo intakes (and leave one half-finished draft); returns how many were made."""
-    from .extensions import db
-    from .operations import start_intake, submit_intake
-    from .ruleset import active_ruleset
-
     documents = demo_documents(today)
     for document in documents:
         intake, _token = start_intake()

@@ -10,7 +10,7 @@ from flask import url_for
 from flask_babel import format_datetime, gettext
 
 from .. import answers as doc
-from ..templating import long_date
+from ..web.templating import long_date
 from .forms import (
     AgreementField,
     AnswerField,

@@ -1,4 +1,4 @@
-"""Routes of the patient's intake: HTTP in, operations called, templates out."""
+"""Routes of the patient's intake: HTTP in, the patient service called, templates out."""
 
 from __future__ import annotations
 
@@ -7,29 +7,23 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from marshmallow import ValidationError
-from sqlalchemy import select
 
 from ..answers import SECTION_TITLES, SECTIONS
 from ..assessment.calendar import plan_to_ics
+from ..clock import clinic_today
 from ..extensions import db, limiter
 from ..models import Intake
-from ..operations import (
-    AlreadySubmitted,
-    clinic_today,
-    find_intake_by_token,
-    record,
-    save_section,
-    start_intake,
-)
-from ..operations import submit_intake as submit_intake_operation
-from ..ratelimits import intake_start_limit, intake_submit_limit
-from ..ruleset import active_ruleset
-from . import blueprint
+from ..rulesets.active import active_ruleset
+from ..web.ratelimits import intake_start_limit, intake_submit_limit
+from . import service
 from .forms import RowsField, SectionForm, section_form
+from .queries import find_intake_by_token, patient_question, private_link
 from .summary import describe_answers, describe_problems, patient_instructions, patient_plan
+
+blueprint = Blueprint("patient", __name__)
 
 SECTION_NAMES = list(SECTIONS)
 
@@ -55,17 +49,6 @@ def with_intake(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def patient_question(intake: Intake) -> str:
-    """The practitioner's question to the patient of a reopened intake."""
-    from ..review.models import Decision
-
-    if not intake.is_reopened:
-        return ""
-    return db.session.scalar(
-        select(Decision.question).where(Decision.intake_id == intake.id).order_by(Decision.id.desc()).limit(1)
-    ) or ""
-
-
 def first_incomplete(intake: Intake) -> str | None:
     """The first section the patient has not completed, or None when all are."""
     done = set(intake.completed_sections or [])
@@ -78,10 +61,6 @@ def reachable(intake: Intake, section: str) -> bool:
     return target is None or SECTION_NAMES.index(section) <= SECTION_NAMES.index(target)
 
 
-def private_link(token: str) -> str:
-    return url_for("patient.show_intake", token=token, _external=True)
-
-
 @blueprint.get("/")
 def start() -> str:
     """The clinic's public intake page."""
@@ -92,7 +71,7 @@ def start() -> str:
 @limiter.limit(intake_start_limit)
 def create_intake() -> Response:
     """Begin a new draft and send the patient to its first section, under the private link."""
-    _intake, token = start_intake()
+    _intake, token = service.start_intake()
     return redirect(url_for("patient.edit_section", token=token, section=SECTION_NAMES[0]))
 
 
@@ -107,8 +86,7 @@ def show_intake(intake: Intake, token: str) -> Any:
         if section is None:
             return redirect(url_for("patient.review_intake", token=token))
         return redirect(url_for("patient.edit_section", token=token, section=section))
-    record("patient", "intake.viewed", intake, "Patient opened the confirmation")
-    db.session.commit()
+    service.record_confirmation_viewed(intake)
     assessment = intake.latest_assessment
     document = assessment.document if assessment else {}
     return render_template(
@@ -147,8 +125,8 @@ def edit_section(intake: Intake, token: str, section: str) -> Any:
     if loaded is None:
         return render_section(intake, token, form)
     try:
-        save_section(intake, section, loaded)
-    except AlreadySubmitted:
+        service.save_section(intake, section, loaded)
+    except service.AlreadySubmitted:
         return redirect(url_for("patient.show_intake", token=token))
     if verb == "later":
         return redirect(url_for("patient.show_saved", token=token))
@@ -294,8 +272,8 @@ def submit(intake: Intake, token: str) -> Any:
     if intake.is_submitted and not intake.is_reopened:
         return redirect(url_for("patient.show_intake", token=token))
     try:
-        submit_intake_operation(intake, active_ruleset(), clinic_today())
-    except AlreadySubmitted:
+        service.submit_intake(intake, active_ruleset(), clinic_today())
+    except service.AlreadySubmitted:
         pass
     except ValidationError as invalid:
         db.session.rollback()
@@ -317,7 +295,6 @@ def download_plan(intake: Intake, token: str) -> Any:
         stamp = stamp.replace(tzinfo=dt.UTC)
     body = plan_to_ics(assessment.document["plan"], current_app.config["CLINIC_NAME"],
                        uid_seed=intake.token_hash, dtstamp=stamp)
-    record("patient", "intake.plan_downloaded", intake, "Patient downloaded the proposed session dates")
-    db.session.commit()
+    service.record_plan_downloaded(intake)
     return Response(body, mimetype="text/calendar",
                     headers={"Content-Disposition": 'attachment; filename="mesotherapy-sessions.ics"'})

@@ -6,8 +6,8 @@ from flask import current_app, render_template
 from flask_babel import gettext
 from flask_mailman import EmailMessage
 
-from .models import Intake
-from .operations import record
+from ..audit import record
+from ..models import Intake
 
 
 def send_patient_link(intake: Intake, link: str, actor: str, *, reason: str = "invitation",

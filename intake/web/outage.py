@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, current_app, g, render_template, request
 from flask_babel import gettext
 from sqlalchemy import exc as sa_exc
 
-from .extensions import db
+from ..extensions import db
 
 #: Errors that mean "the database cannot be reached now", not "this request is wrong".
 OUTAGE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 RETRY_AFTER_SECONDS = 30
 logger = logging.getLogger(__name__)
+_UNSAVED_PAGES = "meso_unsaved_pages"
+#: Draws the page just posted with what was typed, from the request alone (None: the generic page).
+UnsavedPage = Callable[[dict[str, Any]], str | None]
 
 
 def reset_session() -> None:
@@ -33,7 +37,9 @@ def reset_session() -> None:
     db.session.remove()
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, unsaved_pages: Mapping[str, UnsavedPage] | None = None) -> None:
+    """Answer outages with a 503; ``unsaved_pages`` redraw the POSTed form of an endpoint with what was typed."""
+    app.extensions[_UNSAVED_PAGES] = dict(unsaved_pages or {})
     for error in OUTAGE_ERRORS:
         app.register_error_handler(error, database_unavailable)
 
@@ -62,10 +68,9 @@ def database_unavailable(error: Exception) -> Any:
         body = {"code": 503, "status": "Service Unavailable",
                 "message": "The database is unavailable; nothing was stored. Try again in a minute."}
         return body, 503, headers
-    if request.endpoint == "patient.edit_section" and request.method == "POST":
-        from .patient.views import render_section_unsaved
-
-        page = render_section_unsaved(request.view_args or {})
+    unsaved_page = current_app.extensions[_UNSAVED_PAGES].get(request.endpoint)
+    if unsaved_page is not None and request.method == "POST":
+        page = unsaved_page(request.view_args or {})
         if page is not None:
             return page, 503, headers
     # Any other form: its fields go back in a form that sends them again (the patient's typing is kept).

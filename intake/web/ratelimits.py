@@ -13,7 +13,7 @@ import time
 from flask import current_app, request
 from flask_limiter.util import get_remote_address
 
-from .extensions import limiter
+from ..extensions import limiter
 
 
 def intake_start_limit() -> str:

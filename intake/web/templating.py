@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, current_app
 from flask_babel import format_date, get_locale, gettext
 
-from . import answers
+from .. import answers
 
 
 def long_date(value: dt.date | str | None) -> str:
