@@ -11,14 +11,13 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select, update
 
-from intake.admin import service as rules_service
-from intake.admin.models import RulesetVersion
-from intake.admin.reassess import open_intake_ids
 from intake.auth import service
-from intake.demo_intakes import seed_intakes
+from intake.demo.intakes import seed_intakes
 from intake.extensions import db, limiter
-from intake.models import Intake
-from intake.protection import matching_search
+from intake.models import Intake, RulesetVersion
+from intake.protection.search import matching_search
+from intake.rulesets import active
+from intake.rulesets.reassess import open_intake_ids
 from tests.browser.conftest import assert_accessible, watch_console
 from tests.conftest import TODAY
 
@@ -52,7 +51,7 @@ def rules_site(live_server, tmp_path_factory) -> Iterator[str]:
     with app.app_context():  # the other browser tests run on the rules folders again
         db.session.execute(update(RulesetVersion).values(active=False))
         db.session.commit()
-        rules_service.refresh(app, force=True)
+        active.refresh(app, force=True)
     app.config.update(saved)
 
 

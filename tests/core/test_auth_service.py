@@ -8,13 +8,15 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from intake.auth import service
+from intake import clock
+from intake.auth import queries, service
 from intake.auth.access import safe_next
-from intake.auth.models import StaffUser, as_utc, load_staff_user
+from intake.auth.queries import load_staff_user
 from intake.auth.service import AccountError, SignInFailure, SignInRefused
+from intake.clock import as_utc
 from intake.config import build_config
 from intake.extensions import db
-from intake.models import AuditEntry
+from intake.models import AuditEntry, StaffUser
 
 T0 = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 PASSWORD = "correct horse battery"
@@ -63,7 +65,7 @@ def test_create_user_stores_a_lowercased_email_and_an_argon2_hash(user):
 def test_create_user_refuses_what_is_not_acceptable(user, email, name, role, password, message):
     with pytest.raises(AccountError, match=message):
         service.create_user(email, name, role, password)
-    assert len(service.list_users()) == 1
+    assert len(queries.list_users()) == 1
 
 
 def test_a_twelve_character_password_is_enough(ctx):
@@ -198,9 +200,9 @@ def test_record_sign_out(user):
 def test_now_is_pinned_by_the_now_setting(app):
     with app.app_context():
         app.config["NOW"] = T0
-        assert service.now() == T0
+        assert clock.now() == T0
         app.config["NOW"] = None
-        assert service.now().tzinfo is not None
+        assert clock.now().tzinfo is not None
 
 
 # --- plain helpers, no database

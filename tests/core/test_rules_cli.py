@@ -9,7 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from intake import create_app, rules_cli
+from intake import create_app
+from intake.rulesets import cli as rules_cli
 
 from .test_engine import RULES, document, make_rules
 from .test_loader_errors import GOOD

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from intake.demo_intakes import seed_intakes
+from intake.demo.intakes import seed_intakes
 from intake.extensions import db, limiter
 from intake.models import Assessment, AuditEntry, Intake
 from tests.conftest import TODAY

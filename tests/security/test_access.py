@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from intake.auth.access import StaffBlueprint
-from intake.auth.models import Role
+from intake.models import Role
 from tests.conftest import csrf_token
 from tests.web.test_auth import sign_in
 

@@ -101,8 +101,10 @@ def seed(app, token: str, until: str | None = None, overrides: Mapping[str, Mapp
     For tests about one later section: the same validation and the same save_section as a
     post, a fraction of the requests.
     """
-    from intake.operations import clinic_today, find_intake_by_token, save_section
+    from intake.clock import clinic_today
     from intake.patient.forms import section_form
+    from intake.patient.queries import find_intake_by_token
+    from intake.patient.service import save_section
 
     with app.test_request_context():
         intake = find_intake_by_token(token)

@@ -7,9 +7,8 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from intake.api.models import ApiToken
 from intake.extensions import db
-from intake.models import Assessment, AuditEntry, Intake
+from intake.models import ApiToken, Assessment, AuditEntry, Intake
 
 from .api_helpers import ANTICOAGULANT, PREGNANT, bearer, document, make_admin, make_token, named, post_intake
 
@@ -290,7 +289,7 @@ def clinic(app, client, secret) -> dict[str, int]:
                                                          "breastfeeding": None, "recently_gave_birth": None})
                            ).json["id"],
     }
-    from intake.operations import start_intake
+    from intake.patient.service import start_intake
 
     with app.app_context():
         ids["eve"] = start_intake({"full_name": "Eve Draft", "email": "eve@example.org"})[0].id

@@ -13,9 +13,8 @@ from sqlalchemy import select
 
 from intake.auth import service
 from intake.auth.access import LAST_SEEN_KEY, StaffBlueprint
-from intake.auth.models import StaffUser
 from intake.extensions import db, limiter
-from intake.models import AuditEntry
+from intake.models import AuditEntry, StaffUser
 from tests.conftest import csrf_token
 
 PASSWORD = "correct horse battery"

@@ -11,13 +11,14 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from intake import audit, create_app
+from intake.cli.data import check_config
 from intake.config import ConfigError, build_config
-from intake.data_cli import check_config
-from intake.demo_intakes import seed_intakes
+from intake.demo.intakes import seed_intakes
 from intake.extensions import db
 from intake.models import Assessment, AuditEntry, Intake, IntakeStatus
-from intake.operations import start_intake
-from intake.protection import generate_key, matching_search, use_keys
+from intake.patient.service import start_intake
+from intake.protection import generate_key, use_keys
+from intake.protection.search import matching_search
 
 from ..conftest import TODAY
 

@@ -16,7 +16,7 @@ from intake.api.exports import csv_cell
 from intake.auth import service
 from intake.extensions import db
 from intake.models import AuditEntry
-from intake.operations import start_intake
+from intake.patient.service import start_intake
 
 from .api_helpers import ANTICOAGULANT, PASSWORD, PREGNANT, make_admin, make_token, named, post_intake
 from .test_auth import sign_in

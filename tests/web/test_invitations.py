@@ -9,11 +9,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-from intake.demo_intakes import seed_intakes
+from intake.demo.intakes import seed_intakes
 from intake.extensions import db, mail
-from intake.models import Assessment, AuditEntry, Intake, IntakeStatus
-from intake.protection import matching_search
-from intake.review.models import Decision
+from intake.models import Assessment, AuditEntry, Decision, Intake, IntakeStatus
+from intake.protection.search import matching_search
 from tests.conftest import TODAY
 from tests.web.patient_helpers import complete, save, start
 from tests.web.test_auth import make_user, sign_in

@@ -520,7 +520,7 @@ def test_a_save_racing_another_tab_keeps_both_sections(app):
 
     from intake.extensions import db
     from intake.models import Intake
-    from intake.operations import save_section, start_intake
+    from intake.patient.service import save_section, start_intake
 
     with app.app_context():
         intake, _token = start_intake()

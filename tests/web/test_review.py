@@ -8,12 +8,11 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from intake.demo_intakes import seed_intakes
+from intake.demo.intakes import seed_intakes
 from intake.extensions import db
-from intake.models import AuditEntry, Intake
-from intake.review import queue as review_queue
+from intake.models import AuditEntry, Decision, FlagReview, Intake, PlanEdit
+from intake.review import queries as review_queue
 from intake.review import service
-from intake.review.models import Decision, FlagReview, PlanEdit
 from tests.conftest import TODAY, csrf_token
 from tests.web.test_auth import make_user, sign_in
 
@@ -434,7 +433,7 @@ def test_two_practitioners_deciding_on_the_same_version_one_wins(app, demo, data
     results: dict[str, str] = {}
 
     def decide(email: str, outcome: str) -> None:
-        from intake.auth.models import StaffUser
+        from intake.models import StaffUser
 
         with app.app_context():
             user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))

@@ -9,14 +9,14 @@ import zipfile
 import pytest
 from sqlalchemy import func, select, update
 
-from intake.admin import service
-from intake.admin.models import ReassessRun, RulesetActivation, RulesetVersion
 from intake.config import REPO_ROOT
-from intake.demo_intakes import seed_intakes
+from intake.demo.intakes import seed_intakes
 from intake.extensions import db
-from intake.models import Assessment, AuditEntry, Intake, queue_sort_key
-from intake.protection import matching_search
-from intake.ruleset import active_ruleset, folder_ruleset, set_ruleset
+from intake.models import Assessment, AuditEntry, Intake, ReassessRun, RulesetActivation, RulesetVersion, queue_sort_key
+from intake.protection.search import matching_search
+from intake.rulesets import active
+from intake.rulesets.active import ActiveRuleset, active_ruleset, folder_ruleset, set_ruleset
+from intake.rulesets.files import clinic_files
 from tests.conftest import TODAY, csrf_token
 from tests.web.test_auth import make_user, sign_in
 
@@ -67,8 +67,8 @@ def rules_app(app, tmp_path):
     yield app
     # The next test starts from the folders again (its database is emptied).
     with app.app_context():
-        set_ruleset(app, folder_ruleset(app))
-    service.install(app)
+        set_ruleset(app, ActiveRuleset(folder_ruleset(app)))
+    active.watch_database(app)
 
 
 @pytest.fixture
@@ -166,7 +166,7 @@ def test_the_active_rules_in_plain_words(rules_app, admin_forms):
 
 def test_an_upload_becomes_a_checked_candidate_and_nothing_goes_live(rules_app, admin_forms):
     with rules_app.app_context():
-        before = active_ruleset().version
+        before = active_ruleset().ruleset.version
     response = upload(admin_forms, "ours.yaml", GOOD, note="smoking")
     assert response.status_code == 302
     [(version_id, active)] = versions(rules_app)
@@ -175,9 +175,9 @@ def test_an_upload_becomes_a_checked_candidate_and_nothing_goes_live(rules_app, 
     assert "Rule tests pass" in page and "current-smoker" in page
     assert "+++ b/clinic/precautions/ours.yaml" in page
     with rules_app.app_context():
-        assert active_ruleset().version == before
+        assert active_ruleset().ruleset.version == before
         stored = db.session.get(RulesetVersion, version_id)
-        assert service.clinic_files(stored.files) == {"precautions/ours.yaml": GOOD}
+        assert clinic_files(stored.files) == {"precautions/ours.yaml": GOOD}
         assert stored.note == "smoking" and stored.hash
     assert audit_actions(rules_app) == ["rules.candidate_saved"]
 
@@ -218,7 +218,7 @@ def test_a_zip_replaces_the_clinic_folder_and_path_traversal_is_refused(rules_ap
     assert response.status_code == 302
     [(version_id, _)] = versions(rules_app)
     with rules_app.app_context():
-        assert sorted(service.clinic_files(db.session.get(RulesetVersion, version_id).files)) == [
+        assert sorted(clinic_files(db.session.get(RulesetVersion, version_id).files)) == [
             "disabled.yaml", "precautions/ours.yaml"]
     for bad in ({"../precautions/evil.yaml": GOOD}, {"precautions/../../evil.yaml": GOOD},
                 {"/abs/precautions/x.yaml": GOOD}, {"precautions/run.sh": "echo"}):
@@ -269,7 +269,7 @@ def test_nothing_goes_live_unless_valid_and_its_tests_pass(rules_app, admin_form
 def test_activation_reassesses_open_intakes_keeping_earlier_assessments(rules_app, admin_forms, demo):
     with rules_app.app_context():
         before = db.session.scalar(select(func.count()).select_from(Assessment))
-        old_version = active_ruleset().version
+        old_version = active_ruleset().ruleset.version
         # Stale queue columns: the re-assessment must write them from the new assessments.
         db.session.execute(update(Intake).values(latest_outcome="stale", queue_sort=99))
         db.session.commit()
@@ -291,7 +291,7 @@ def test_activation_reassesses_open_intakes_keeping_earlier_assessments(rules_ap
         for intake in db.session.scalars(select(Intake).where(Intake.status != "draft")):
             assert intake.latest_outcome == intake.latest_assessment.outcome
             assert intake.queue_sort == queue_sort_key(intake.latest_outcome, intake.appointment_date)
-        assert active_ruleset().db_version_id == version_id
+        assert active_ruleset().version_id == version_id
     actions = audit_actions(rules_app)
     assert actions[-3:] == ["rules.candidate_saved", "rules.activated", "rules.reassess_started"]
 
@@ -303,7 +303,7 @@ def test_history_diffs_and_one_click_roll_back(rules_app, admin_forms):
     assert activate(admin_forms, second, "second").status_code == 302
     assert versions(rules_app) == [(first, False), (second, True)]
     with rules_app.app_context():
-        assert "delays healing" in active_ruleset().rule("current-smoker").message
+        assert "delays healing" in active_ruleset().ruleset.rule("current-smoker").message
     history = admin_forms.client.get("/staff/rules/history").get_data(as_text=True)
     assert f"Roll back to version {first}" in history
     diff = admin_forms.client.get(f"/staff/rules/versions/{second}/diff/{first}").get_data(as_text=True)
@@ -312,7 +312,7 @@ def test_history_diffs_and_one_click_roll_back(rules_app, admin_forms):
     assert response.status_code == 302
     assert versions(rules_app) == [(first, True), (second, False)]
     with rules_app.app_context():
-        assert "slows healing" in active_ruleset().rule("current-smoker").message
+        assert "slows healing" in active_ruleset().ruleset.rule("current-smoker").message
         kinds = [(a.version_id, a.kind, a.previous_version_id) for a in
                  db.session.scalars(select(RulesetActivation).order_by(RulesetActivation.id))]
         assert kinds == [(first, "activate", None), (second, "activate", first), (first, "rollback", second)]
@@ -326,13 +326,13 @@ def test_a_worker_picks_up_a_version_activated_elsewhere(rules_app, admin_forms)
         version.active = True  # as another worker's activation leaves the database
         db.session.commit()
         rules_app.config["RULES_REFRESH_SECONDS"] = 3600
-        service.refresh(rules_app, force=True)
-        assert active_ruleset().db_version_id == version_id
+        active.refresh(rules_app, force=True)
+        assert active_ruleset().version_id == version_id
         version.active = False
         db.session.commit()
-        assert getattr(active_ruleset(), "db_version_id", None) == version_id  # not yet looked again
+        assert active_ruleset().version_id == version_id  # not yet looked again
         rules_app.config["RULES_REFRESH_SECONDS"] = 0
-        assert getattr(active_ruleset(), "db_version_id", None) is None  # back to the folders
+        assert active_ruleset().version_id is None  # back to the folders
 
 
 # --- preview ------------------------------------------------------------------------------------
@@ -377,7 +377,7 @@ def test_preview_figures_on_the_demo_intakes(rules_app, admin_forms, demo):
 
 
 def test_cli_preview_of_a_clinic_folder(rules_app, demo, tmp_path):
-    from intake import rules_cli
+    from intake.rulesets import cli as rules_cli
 
     if "rules" not in rules_app.cli.commands:
         rules_app.cli.add_command(rules_cli.rules)
