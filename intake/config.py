@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .protection import EncryptionKeyError, Keyring, generate_key, parse_keys
+from .protection.encryption import EncryptionKeyError, Keyring, generate_key, parse_keys
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIN_SECRET_KEY_LENGTH = 32
