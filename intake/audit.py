@@ -123,7 +123,7 @@ def _chain_new_entries(session: Session, _context: Any, _instances: Any) -> None
     new = [obj for obj in session.new if isinstance(obj, AuditEntry)]
     if not new:
         return
-    new.sort(key=lambda obj: instance_state(obj).insert_order)
+    new.sort(key=lambda obj: instance_state(obj).insert_order or 0)
     connection = session.connection()
     lock_chain(connection)
     prev = last_hash(connection)

@@ -118,6 +118,7 @@ def _existing(email: str) -> StaffUser:
 def _status(user: StaffUser, now: dt.datetime) -> str:
     if not user.active:
         return "deactivated"
-    if user.locked_at(now):
-        return f"locked until {as_utc(user.locked_until).strftime('%H:%M UTC')}"
+    locked_until = as_utc(user.locked_until)
+    if locked_until is not None and user.locked_at(now):
+        return f"locked until {locked_until.strftime('%H:%M UTC')}"
     return "active"

@@ -46,7 +46,7 @@ def sign_in() -> Response | str:
             return redirect(safe_next(form.next.data) or url_for("auth.home"))
         problems = _refusal_problems(form, result)
     else:
-        problems = form.problems()
+        problems = list[tuple[str | None, str]](form.problems())
     # Never send a password back to the browser, even a wrong one.
     form.password.data = ""
     return render_template("auth/sign_in.html", form=form, problems=problems)

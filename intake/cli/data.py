@@ -68,7 +68,7 @@ def audit_group() -> None:
 @with_appcontext
 def audit_verify() -> None:
     """Check the audit log's hash chain; report the first broken entry (exit status 1)."""
-    result = verify(db.session)
+    result = verify(db.session())
     if result.ok:
         click.echo(f"Audit log intact: {result.checked} entries verified"
                    + (f" ({result.redacted} redacted at a patient's request)." if result.redacted else "."))

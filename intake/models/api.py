@@ -8,10 +8,10 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """One system's bearer token; only its sha256 is stored, the token is shown once at creation."""
 
     __tablename__ = "api_token"

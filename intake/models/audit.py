@@ -9,11 +9,11 @@ from sqlalchemy import Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import utcnow
-from ..extensions import db
+from ..extensions import Model
 from ..protection.encryption import EncryptedJSON, EncryptedText
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """Who did what to which intake, and when. Written by the services (intake.audit.record), never by views."""
 
     __tablename__ = "audit_entry"

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..assessment import OUTCOMES
 from ..clock import utcnow
-from ..extensions import db
+from ..extensions import Model
 from ..protection.encryption import EncryptedJSON, EncryptedText
 
 
@@ -64,7 +64,7 @@ def queue_sort_key(outcome: str | None, appointment_date: dt.date | None) -> int
     return severity_band(outcome) * 2 + (0 if appointment_date else 1)
 
 
-class Intake(db.Model):
+class Intake(Model):
     """One patient's consultation intake, from first draft to submission."""
 
     __tablename__ = "intake"
@@ -138,7 +138,7 @@ class Intake(db.Model):
         return self.is_reopened and section in (self.reopened_sections or [])
 
 
-class Assessment(db.Model):
+class Assessment(Model):
     """What the rules found for an intake under one ruleset version."""
 
     __tablename__ = "assessment"
@@ -164,7 +164,7 @@ class Assessment(db.Model):
     intake: Mapped[Intake] = relationship(back_populates="assessments")
 
 
-class RuleTally(db.Model):
+class RuleTally(Model):
     """How many assessments flagged each rule: counts only, tied to no intake (the override report).
 
     The flags themselves live in the encrypted assessment documents; counting them there
@@ -177,7 +177,7 @@ class RuleTally(db.Model):
     flagged: Mapped[int] = mapped_column(default=0)
 
 
-class SearchTerm(db.Model):
+class SearchTerm(Model):
     """A keyed digest of a word (or prefix) of an intake's name or email (intake.protection.search)."""
 
     __tablename__ = "search_term"

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
-from ..extensions import db
+from ..extensions import Model
 from ..protection.encryption import EncryptedJSON, EncryptedText
 from .intake import ReviewStatus
 from .staff import StaffUser
@@ -35,7 +35,7 @@ class Outcome(enum.StrEnum):
 APPROVALS = frozenset({Outcome.APPROVED, Outcome.APPROVED_WITH_PRECAUTIONS})
 
 
-class FlagReview(db.Model):
+class FlagReview(Model):
     """A practitioner's answer to one flag of one assessment; the latest per flag counts."""
 
     __tablename__ = "flag_review"
@@ -56,7 +56,7 @@ class FlagReview(db.Model):
     __table_args__ = (Index("ix_flag_review_assessment_rule", "assessment_id", "rule_id"),)
 
 
-class PlanEdit(db.Model):
+class PlanEdit(Model):
     """The plan as a practitioner changed it, kept beside the suggestion it started from."""
 
     __tablename__ = "plan_edit"
@@ -74,7 +74,7 @@ class PlanEdit(db.Model):
     staff_user: Mapped[StaffUser] = relationship()
 
 
-class Decision(db.Model):
+class Decision(Model):
     """A signed decision on an intake: who, when, on which ruleset version, with which plan."""
 
     __tablename__ = "decision"

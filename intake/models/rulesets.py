@@ -9,11 +9,11 @@ from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
-from ..extensions import db
+from ..extensions import Model
 from .staff import StaffUser
 
 
-class RulesetVersion(db.Model):
+class RulesetVersion(Model):
     """Every rule file of every layer, as uploaded or edited; at most one is active."""
 
     __tablename__ = "ruleset_version"
@@ -33,7 +33,7 @@ class RulesetVersion(db.Model):
     author: Mapped[StaffUser | None] = relationship("StaffUser")
 
 
-class RulesetActivation(db.Model):
+class RulesetActivation(Model):
     """One activation (or roll back) of a version: who, when, why, and what was active before."""
 
     __tablename__ = "ruleset_activation"
@@ -50,7 +50,7 @@ class RulesetActivation(db.Model):
     staff_user: Mapped[StaffUser | None] = relationship("StaffUser")
 
 
-class ReassessRun(db.Model):
+class ReassessRun(Model):
     """Re-assessing open intakes under a newly active version: its progress, for the progress page."""
 
     __tablename__ = "reassess_run"

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..answers import SECTIONS, dump_answers, load_answers
@@ -126,7 +126,7 @@ def submit_intake(intake: Intake, rules: ActiveRuleset, today: dt.date, actor: s
         )
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:
+    if cast(CursorResult[Any], claimed).rowcount != 1:  # an UPDATE's result counts its rows
         db.session.rollback()
         raise AlreadySubmitted
     if (answers["about"]["full_name"], answers["about"]["email"]) != (intake.full_name, intake.email):

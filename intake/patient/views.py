@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from marshmallow import ValidationError
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..answers import SECTION_TITLES, SECTIONS
 from ..assessment.calendar import plan_to_ics
@@ -69,7 +70,7 @@ def start() -> str:
 
 @blueprint.post("/start")
 @limiter.limit(intake_start_limit)
-def create_intake() -> Response:
+def create_intake() -> WerkzeugResponse:
     """Begin a new draft and send the patient to its first section, under the private link."""
     _intake, token = service.start_intake()
     return redirect(url_for("patient.edit_section", token=token, section=SECTION_NAMES[0]))
@@ -201,6 +202,10 @@ def render_section(intake: Intake | None, token: str, form: SectionForm, focus: 
                    problems: list[tuple[str | None, str]] | None = None) -> str:
     section = form.section
     position = SECTION_NAMES.index(section)
+    if steps is None:
+        if intake is None:
+            raise ValueError("render_section needs the intake, or the progress steps drawn without it")
+        steps = progress(intake, token, section)
     back = None
     if position:
         back = url_for("patient.edit_section", token=token, section=SECTION_NAMES[position - 1])
@@ -211,7 +216,7 @@ def render_section(intake: Intake | None, token: str, form: SectionForm, focus: 
         title=gettext(SECTION_TITLES[section]),
         step=position + 1,
         total=len(SECTION_NAMES),
-        steps=steps if steps is not None else progress(intake, token, section),
+        steps=steps,
         problems=problems if problems is not None else form.problems(),
         back_url=back,
         action_url=url_for("patient.edit_section", token=token, section=section,
@@ -287,7 +292,9 @@ def submit(intake: Intake, token: str) -> Any:
 def download_plan(intake: Intake, token: str) -> Any:
     """The proposed session dates as a calendar file, once the intake is submitted."""
     assessment = intake.latest_assessment
-    plan = patient_plan(assessment.document) if intake.is_submitted and assessment else None
+    if assessment is None or not intake.is_submitted:
+        abort(404)
+    plan = patient_plan(assessment.document)
     if not plan or not plan.get("schedule"):
         abort(404)
     stamp = assessment.created_at

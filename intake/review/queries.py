@@ -15,7 +15,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, func, select
 
@@ -78,7 +78,10 @@ class QueuePage:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def _filtered(query: Select[Any], wanted: QueueFilter) -> Select[Any]:
+_Row = TypeVarTuple("_Row")
+
+
+def _filtered(query: Select[*_Row], wanted: QueueFilter) -> Select[*_Row]:
     if wanted.severity in OUTCOMES:
         # The same rows as latest_outcome == severity, as a range of the queue index.
         low = severity_band(wanted.severity) * 2
@@ -94,7 +97,7 @@ def _filtered(query: Select[Any], wanted: QueueFilter) -> Select[Any]:
 
 def _order(sort: str) -> list[Any]:
     no_date_last = Intake.appointment_date.is_(None)
-    orders = {
+    orders: dict[str, list[Any]] = {
         # queue_sort: most severe first, then booked before not booked (see intake.models.queue_sort_key).
         "severity": [Intake.queue_sort, Intake.appointment_date],
         "appointment": [no_date_last, Intake.appointment_date, Intake.queue_sort],
@@ -118,7 +121,7 @@ def _open_flags(intake_ids: list[int]) -> dict[int, int]:
 
 def queue_page(wanted: QueueFilter) -> QueuePage:
     """One page of the queue with its total and the count of every status under the same filters."""
-    counts = {name: 0 for name in STATUSES}
+    counts: dict[str, int] = {name: 0 for name in STATUSES}
     counted = _filtered(select(Intake.review_status, func.count()).select_from(Intake), wanted)
     for name, number in db.session.execute(counted.group_by(Intake.review_status)):
         counts[name] = number
@@ -164,7 +167,7 @@ class IntakePage:
         return max(1, -(-self.total // self.per_page))
 
 
-def filtered_intakes(filters: Mapping[str, Any]) -> Select[Any]:
+def filtered_intakes(filters: Mapping[str, Any]) -> Select[Intake, Assessment]:
     """(Intake, latest Assessment or None) rows matching ``filters``, in the queue's default order.
 
     ``filters``: status (the intake's IntakeStatus), outcome (its latest assessment's), appointment_from,
@@ -183,7 +186,7 @@ def filtered_intakes(filters: Mapping[str, Any]) -> Select[Any]:
     return statement.order_by(*_order("severity"))
 
 
-def page_of(statement: Select[Any], page: int, per_page: int) -> IntakePage:
+def page_of(statement: Select[Intake, Assessment], page: int, per_page: int) -> IntakePage:
     """One page of a filtered_intakes() query, with the total count."""
     total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
     rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)).all()

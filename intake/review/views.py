@@ -325,7 +325,7 @@ def age(value: dt.datetime | None, now: dt.datetime) -> str:
     """How long ago, in the largest whole unit: "3 days", "5 hours", "12 minutes"."""
     if value is None:
         return ""
-    seconds = max(0, (now - as_utc(value)).total_seconds())  # type: ignore[operator]
+    seconds = max(0, (now - (as_utc(value) or now)).total_seconds())
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
             count = int(seconds // size)

@@ -47,9 +47,8 @@ def init_app(app: Flask) -> None:
 
 def active_ruleset() -> ActiveRuleset:
     """The ruleset new assessments use (a version activated in the database, once any is)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    refresh(app)
-    found: ActiveRuleset = app.extensions[_KEY]
+    refresh(current_app)
+    found: ActiveRuleset = current_app.extensions[_KEY]
     return found
 
 

@@ -96,8 +96,8 @@ def test(paths: Sequence[Path], min_coverage: float | None) -> None:
             if files is not None:
                 files.append(path)
     failed = False
-    for root, files in selected.items():
-        ruleset = _load(list(root) if isinstance(root, tuple) else root)
+    for folders, files in selected.items():
+        ruleset = _load(list(folders) if isinstance(folders, tuple) else folders)
         if ruleset is None:
             failed = True
             continue

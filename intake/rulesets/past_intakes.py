@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from typing import Any
 
-from sqlalchemy import Text, func, select, type_coerce
+from sqlalchemy import Select, Text, func, select, type_coerce
 
 from ..assessment.preview import PastIntake
 from ..extensions import db
@@ -15,7 +16,7 @@ from ..protection.encryption import active_keyring
 BATCH = 500
 
 
-def _query(last: int | None, since: dt.date | None, until: dt.date | None):  # type: ignore[no-untyped-def]
+def _query(last: int | None, since: dt.date | None, until: dt.date | None) -> Select[Any]:
     # Each intake is previewed on the day of its latest assessment, under both rulesets.
     assessed_on = (select(func.max(Assessment.assessed_on)).where(Assessment.intake_id == Intake.id)
                    .correlate(Intake).scalar_subquery())

@@ -41,7 +41,8 @@ def start(version_id: int, ruleset: Ruleset, actor: str) -> ReassessRun:
     record(actor, "rules.reassess_started", None, f"Re-assessing {len(ids)} open intakes under rules version "
            f"{version_id}", run_id=run.id, version_id=version_id, total=len(ids))
     db.session.commit()
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    # The app itself, not the request's proxy to it: the job may outlive the request.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # LocalProxy's, untyped
     background = bool(app.config.get("REASSESS_IN_BACKGROUND"))
     jobs.start(_run, app, run.id, ids, ruleset, version_id, actor, name=f"reassess-{run.id}", background=background)
     if not background:

@@ -132,7 +132,7 @@ def activate(version: RulesetVersion, user: Any, note: str, kind: str = "activat
            version_id=version.id, previous_version_id=previous.id if previous else None, note=note,
            hash=version.hash)
     db.session.commit()
-    active.refresh(current_app._get_current_object(), force=True)  # type: ignore[attr-defined]
+    active.refresh(current_app, force=True)
     return activation
 
 

@@ -60,7 +60,7 @@ def database_unavailable(error: Exception) -> Any:
     reset_session()
     if "_login_user" not in g:
         # The page is drawn without asking the database who is signed in (Flask-Login would).
-        g._login_user = current_app.login_manager.anonymous_user()
+        g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]  # set by Flask-Login
     logger.warning("database unavailable during %s %s: %s", request.method, request.path,
                    str(error).splitlines()[0] if str(error) else type(error).__name__)
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}

@@ -36,7 +36,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(long_date)
     app.add_template_global(page_language)
     app.add_template_global(choice_label)
-    app.add_template_global(answers, "answers")
+    app.jinja_env.globals["answers"] = answers
 
     @app.context_processor
     def clinic() -> dict[str, Any]:
