@@ -15,8 +15,6 @@ from intake.extensions import db
 from intake.models import Assessment, AuditEntry, Decision, Intake
 from intake.protection.search import matching_search
 
-from .test_migrations import empty_database  # noqa: F401 - the fixture
-
 ANSWERS = {"about": {"full_name": "Zoë Lambert", "email": "zoe.lambert@example.org"},
            "health": {"pregnant": True}}
 DOCUMENT = {"flags": [{"rule_id": "pregnancy", "answer": "pregnant: yes"}, {"rule_id": "acne"}], "plan": {}}

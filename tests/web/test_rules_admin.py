@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 
 import pytest
 from sqlalchemy import func, select, update
 
 from intake.config import REPO_ROOT
-from intake.demo.intakes import seed_intakes
 from intake.extensions import db
 from intake.models import Assessment, AuditEntry, Intake, ReassessRun, RulesetActivation, RulesetVersion, queue_sort_key
 from intake.protection.search import matching_search
 from intake.rulesets import active
 from intake.rulesets.active import ActiveRuleset, active_ruleset, folder_ruleset, set_ruleset
 from intake.rulesets.files import clinic_files
-from tests.conftest import TODAY, csrf_token
-from tests.web.test_auth import make_user, sign_in
+from tests.support.html import csrf_token, table_rows, text_of
+from tests.support.staff import make_user, sign_in
 
 #: Activatable: an info rule breaks none of the default rule tests.
 GOOD = """\
@@ -72,16 +70,9 @@ def rules_app(app, tmp_path):
 
 
 @pytest.fixture
-def admin_forms(rules_app, forms):
-    make_user(rules_app, "ada@demo.clinic", "admin", "Ada Admin")
-    sign_in(forms, email="ada@demo.clinic")
-    return forms
-
-
-@pytest.fixture
-def demo(rules_app):
-    with rules_app.app_context():
-        seed_intakes(TODAY)
+def admin_forms(rules_app, as_admin):
+    """Signed in as an admin, with the rules settings of rules_app."""
+    return as_admin
 
 
 def upload(forms, name: str, content: bytes | str, path: str = "", note: str = "", base: int | None = None):
@@ -140,7 +131,7 @@ def test_a_practitioner_can_neither_see_nor_change_the_rules(rules_app, forms):
     assert versions(rules_app) == []
 
 
-def test_every_page_opens_for_an_admin(rules_app, admin_forms, demo):
+def test_every_page_opens_for_an_admin(rules_app, admin_forms, demo_intakes):
     version_id = new_version(admin_forms)
     response = activate(admin_forms, version_id)
     assert response.status_code == 302
@@ -266,7 +257,7 @@ def test_nothing_goes_live_unless_valid_and_its_tests_pass(rules_app, admin_form
     assert "rules.activated" not in audit_actions(rules_app)
 
 
-def test_activation_reassesses_open_intakes_keeping_earlier_assessments(rules_app, admin_forms, demo):
+def test_activation_reassesses_open_intakes_keeping_earlier_assessments(rules_app, admin_forms, demo_intakes):
     with rules_app.app_context():
         before = db.session.scalar(select(func.count()).select_from(Assessment))
         old_version = active_ruleset().ruleset.version
@@ -338,7 +329,7 @@ def test_a_worker_picks_up_a_version_activated_elsewhere(rules_app, admin_forms)
 # --- preview ------------------------------------------------------------------------------------
 
 
-def test_preview_figures_on_the_demo_intakes(rules_app, admin_forms, demo):
+def test_preview_figures_on_the_demo_intakes(rules_app, admin_forms, demo_intakes):
     strict = new_version(admin_forms, STRICT)
     assert f'name="from" value="{strict}"' in admin_forms.client.get(
         f"/staff/rules/change?from={strict}").get_data(as_text=True)
@@ -348,22 +339,19 @@ def test_preview_figures_on_the_demo_intakes(rules_app, admin_forms, demo):
     response = admin_forms.client.get(f"/staff/rules/versions/{version_id}/preview?last=200")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    summary = re.sub(r"\s+", " ", re.search(r'<p id="preview-summary">(.*?)</p>', html, re.S).group(1))
+    summary = text_of(html, "preview-summary")
     assert summary == (f"12 intakes assessed under the active rules and under version {version_id}: "
                        "2 change, 1 of them in outcome.")
-    rows = re.findall(r'<th scope="row"><a href="/staff/intakes/\d+">([^<]+)</a></th>\s*'
-                      r"<td>([^<]+)</td><td>([^<]*)</td><td>([^<]*)</td>", html)
+    rows = table_rows(html, "Intakes that change")
     assert sorted(rows) == [("Chloé Martin", "precaution → defer", "", "heavy-drinking"),
                             ("Tom Becker", "precaution → precaution", "current-smoker", "heavy-drinking")]
     totals = {rule: (int(before), int(after), int(gained), int(lost)) for rule, before, after, gained, lost in
-              re.findall(r'<tr><th scope="row">([a-z0-9-]+)</th><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>'
-                         r"<td>(\d+)</td></tr>", html)}
+              table_rows(html, "Intakes flagged, per rule")}
     assert totals["heavy-drinking"] == (2, 0, 0, 2)
     assert totals["current-smoker"] == (0, 1, 1, 0)
     assert totals["cold-sore-history"] == (1, 1, 0, 0)
     assert totals["reschedule-if-unwell"] == (12, 12, 0, 0)
-    outcomes = re.findall(r'<tr><th scope="row">(suitable|precaution|defer|contraindicated)</th>'
-                          r"<td>(\d+)</td><td>(\d+)</td></tr>", html)
+    outcomes = table_rows(html, "Outcomes before and after")
     assert outcomes == [("suitable", "1", "1"), ("precaution", "4", "3"), ("defer", "4", "5"),
                         ("contraindicated", "3", "3")]
     # The last 3 only; a bad number is explained.
@@ -376,7 +364,7 @@ def test_preview_figures_on_the_demo_intakes(rules_app, admin_forms, demo):
     assert versions(rules_app) == [(strict, False), (version_id, False)]
 
 
-def test_cli_preview_of_a_clinic_folder(rules_app, demo, tmp_path):
+def test_cli_preview_of_a_clinic_folder(rules_app, demo_intakes, tmp_path):
     from intake.rulesets import cli as rules_cli
 
     if "rules" not in rules_app.cli.commands:

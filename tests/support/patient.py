@@ -9,6 +9,13 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from intake.clock import clinic_today
+from intake.patient.forms import section_form
+from intake.patient.queries import find_intake_by_token
+from intake.patient.service import save_section
+
+from .html import problems
+
 SECTIONS = ["about", "goals", "skin", "health", "medications", "allergies", "lifestyle", "treatments",
             "events", "consent"]
 
@@ -101,11 +108,6 @@ def seed(app, token: str, until: str | None = None, overrides: Mapping[str, Mapp
     For tests about one later section: the same validation and the same save_section as a
     post, a fraction of the requests.
     """
-    from intake.clock import clinic_today
-    from intake.patient.forms import section_form
-    from intake.patient.queries import find_intake_by_token
-    from intake.patient.service import save_section
-
     with app.test_request_context():
         intake = find_intake_by_token(token)
         for section in SECTIONS[:SECTIONS.index(until) if until else None]:
@@ -123,29 +125,3 @@ def submit(forms, token: str):
 def text(response) -> str:
     """The page as text, with entities decoded, for comparing with messages."""
     return html.unescape(response.get_data(as_text=True))
-
-
-def problems(page: str) -> list[tuple[str, str]]:
-    """(link, message) of each entry in the error summary."""
-    summary = re.search(r'<div class="error-summary".*?</div>', page, re.S)
-    if not summary:
-        return []
-    return [(href, html.unescape(message)) for href, message in
-            re.findall(r'<li><a href="([^"]*)">([^<]*)</a></li>', summary.group(0))]
-
-
-def field_value(page: str, name: str) -> str | None:
-    """The value a text-like input (not a radio or checkbox) is shown with."""
-    for tag in re.findall(r"<input[^>]*>", page):
-        if f'name="{name}"' in tag and 'type="radio"' not in tag and 'type="checkbox"' not in tag:
-            return html.unescape(re.search(r'value="([^"]*)"', tag).group(1))
-    return None
-
-
-def checked(page: str, name: str) -> list[str]:
-    """The values of the checked radios or checkboxes called ``name``."""
-    found = []
-    for tag in re.findall(r"<input[^>]*>", page):
-        if f'name="{name}"' in tag and " checked" in tag:
-            found.append(re.search(r'value="([^"]*)"', tag).group(1))
-    return found
