@@ -16,8 +16,8 @@ from intake.demo.intakes import seed_intakes
 from intake.extensions import db, limiter
 from intake.models import Intake
 from intake.protection.search import matching_search
-from tests.browser.conftest import assert_accessible, watch_console
-from tests.conftest import TODAY
+from tests.support.browser import assert_accessible, watch_console
+from tests.support.settings import TODAY
 
 pytestmark = pytest.mark.browser
 

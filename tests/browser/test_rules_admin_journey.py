@@ -18,8 +18,8 @@ from intake.models import Intake, RulesetVersion
 from intake.protection.search import matching_search
 from intake.rulesets import active
 from intake.rulesets.reassess import open_intake_ids
-from tests.browser.conftest import assert_accessible, watch_console
-from tests.conftest import TODAY
+from tests.support.browser import assert_accessible, watch_console
+from tests.support.settings import TODAY
 
 pytestmark = pytest.mark.browser
 
