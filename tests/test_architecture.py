@@ -169,3 +169,26 @@ def test_the_graph_is_read_from_the_code():
     assert "intake.models" in GRAPH["intake.patient.service"]
     assert "intake.protection.encryption" in GRAPH["intake.models.intake"]
     assert "intake.patient.views" in GRAPH["intake"]
+
+
+def test_no_test_module_imports_another():
+    """Tests share fixtures through conftest.py and helpers through tests/support/, never through each other.
+
+    tests/core/ is left out: its rule-file helpers are shared between its modules until they
+    move to tests/support/ with the core's fixtures.
+    """
+    tests = Path(__file__).resolve().parent
+    found = []
+    for path in sorted(tests.rglob("*.py")):
+        relative = path.relative_to(tests)
+        is_test = path.name.startswith("test_") or path.name == "conftest.py"
+        if relative.parts[0] in ("support", "core") or not is_test:
+            continue
+        for node in _import_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                found.append(f"{relative}: {'.' * node.level}{node.module or ''}")
+                continue
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            found.extend(f"{relative}: {name}" for name in names
+                         if name.startswith("tests") and not name.startswith("tests.support"))
+    assert found == []
