@@ -12,6 +12,8 @@ PostgreSQL a trigger refuses UPDATE and DELETE on ``audit_entry``, except the tw
 the application itself makes, under ``SET LOCAL meso.audit_rewrite = 'on'``: re-encrypting
 summary and data with a new key, and redacting them when a patient's data is erased (the
 content hash is kept, so the chain still verifies and shows the entry was redacted).
+
+Every state change writes its entry with ``record()``, in the same transaction.
 """
 
 from __future__ import annotations
@@ -21,11 +23,16 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from flask import Flask
 from sqlalchemy import DDL, event, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import instance_state
 
-from .protection import dump_json
+from .clock import utcnow
+from .extensions import db
+from .models.audit import AuditEntry
+from .models.intake import Intake
+from .protection.encryption import dump_json
 
 GENESIS = "0" * 64
 #: pg_advisory_xact_lock key of the audit chain ("meso" in ASCII).
@@ -55,6 +62,15 @@ DROP_TRIGGER = "DROP TRIGGER IF EXISTS audit_entry_append_only ON audit_entry"
 DROP_FUNCTION = "DROP FUNCTION IF EXISTS audit_entry_append_only()"
 
 
+def record(actor: str, action: str, intake: Intake | None, summary: str = "", **data: Any) -> AuditEntry:
+    """Add an audit entry to the current transaction (the caller commits it with its change)."""
+    entry = AuditEntry(
+        actor=actor, action=action, intake_id=intake.id if intake else None, summary=summary, data=data
+    )
+    db.session.add(entry)
+    return entry
+
+
 def _utc_text(at: dt.datetime) -> str:
     # SQLite gives naive datetimes back: every stored time is UTC.
     if at.tzinfo is None:
@@ -74,8 +90,6 @@ def entry_hash(at: dt.datetime, actor: str, action: str, intake_id: int | None, 
 
 def seal(entry: Any, prev: str) -> str:
     """Fill in an entry's hashes after ``prev``; returns its hash."""
-    from .models import utcnow
-
     if entry.at is None:
         entry.at = utcnow()
     if entry.summary is None:
@@ -89,8 +103,6 @@ def seal(entry: Any, prev: str) -> str:
 
 
 def last_hash(connection: Any) -> str:
-    from .models import AuditEntry
-
     found = connection.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
     return found or GENESIS
 
@@ -108,12 +120,10 @@ def allow_rewrite(connection: Any) -> None:
 
 
 def _chain_new_entries(session: Session, _context: Any, _instances: Any) -> None:
-    from .models import AuditEntry
-
     new = [obj for obj in session.new if isinstance(obj, AuditEntry)]
     if not new:
         return
-    new.sort(key=lambda obj: instance_state(obj).insert_order)
+    new.sort(key=lambda obj: instance_state(obj).insert_order or 0)
     connection = session.connection()
     lock_chain(connection)
     prev = last_hash(connection)
@@ -124,12 +134,11 @@ def _chain_new_entries(session: Session, _context: Any, _instances: Any) -> None
 _listening = False
 
 
-def init_app(_app: Any) -> None:
+def init_app(_app: Flask) -> None:
+    """Chain every new entry on flush, and create PostgreSQL's append-only trigger with the table."""
     global _listening
     if not _listening:
         event.listen(Session, "before_flush", _chain_new_entries)
-        from .models import AuditEntry
-
         table = AuditEntry.__table__
         event.listen(table, "after_create", DDL(TRIGGER_FUNCTION).execute_if(dialect="postgresql"))
         event.listen(table, "after_create", DDL(TRIGGER).execute_if(dialect="postgresql"))
@@ -150,8 +159,6 @@ class Verification:
 
 def verify(session: Session, batch: int = 2000) -> Verification:
     """Walk the chain in id order; stop at the first entry that does not verify."""
-    from .models import AuditEntry
-
     result = Verification(0)
     prev = GENESIS
     after = 0

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .protection.encryption import EncryptionKeyError, Keyring, generate_key, parse_keys
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIN_SECRET_KEY_LENGTH = 32
 
@@ -36,8 +38,6 @@ def _development_secret_key(instance_path: Path) -> str:
 
 def _development_encryption_keys(instance_path: Path) -> list[str]:
     """Development only: a generated Fernet key kept in the instance folder, like the secret key."""
-    from .protection import generate_key, parse_keys
-
     key_file = instance_path / "encryption_key"
     if key_file.exists():
         return parse_keys(key_file.read_text())
@@ -55,8 +55,6 @@ KNOWN_SECRET_KEYS = frozenset({"dev", "development", "secret", "changeme", "chan
 
 def unsafe_settings(env: Mapping[str, str]) -> list[str]:
     """Every setting in ``env`` that is unsafe for production, each with what to do."""
-    from .protection import EncryptionKeyError, Keyring, parse_keys
-
     problems = []
     secret_key = env.get("SECRET_KEY", "")
     if len(secret_key) < MIN_SECRET_KEY_LENGTH or secret_key in KNOWN_SECRET_KEYS or len(set(secret_key)) < 8:
@@ -107,8 +105,6 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         problems = unsafe_settings(env)
         if problems:
             raise ConfigError("Refusing to start in production mode: " + "; ".join(problems))
-    from .protection import parse_keys
-
     encryption_keys = parse_keys(env.get("MESO_ENCRYPTION_KEYS", "")) or _development_encryption_keys(instance_path)
     return {
         "ENV_NAME": "production" if production else "development",
@@ -122,8 +118,6 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         # How often (seconds) each worker looks for a newly activated ruleset version in the database.
         "RULES_REFRESH_SECONDS": float(env.get("RULES_REFRESH_SECONDS", 5)),
         # Limits of a rule upload (one file, or each file of a zip) and of the files of a clinic folder.
-        # Where ruleset versions from the database are written out for the rules engine (default: instance/rulesets).
-        "RULES_VERSIONS_DIR": env.get("RULES_VERSIONS_DIR", ""),
         "RULES_UPLOAD_MAX_BYTES": int(env.get("RULES_UPLOAD_MAX_BYTES", 200 * 1024)),
         "RULES_UPLOAD_MAX_FILES": int(env.get("RULES_UPLOAD_MAX_FILES", 100)),
         # Re-assess open intakes in a background thread after an activation (off: in the request).

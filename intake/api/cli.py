@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from ..auth.models import as_utc
+from ..clock import as_utc
 from . import tokens
 
 #: CLI changes are made by whoever has a shell on the server; the audit log says so.

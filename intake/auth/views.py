@@ -9,11 +9,18 @@ from flask_babel import format_datetime, gettext
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
+from ..clock import now
 from ..extensions import limiter
-from . import blueprint, service
-from .access import admin_required, end_session, public, safe_next, touch_session
+from ..models import StaffUser
+from . import queries, service
+from .access import StaffBlueprint, admin_required, end_session, enforce_staff_session, public, safe_next, touch_session
 from .forms import SignInForm
-from .models import StaffUser
+from .sessions import StaffSessionInterface
+
+blueprint = StaffBlueprint("auth", __name__, url_prefix="/staff")
+blueprint.before_app_request(enforce_staff_session)
+# Staff sessions need their own cookie lifetime; registering the blueprint brings it along.
+blueprint.record_once(lambda state: setattr(state.app, "session_interface", StaffSessionInterface()))
 
 
 def _sign_in_rate_limit() -> str:
@@ -32,14 +39,14 @@ def sign_in() -> Response | str:
             return redirect(form.next.data or url_for("auth.home"))
     if form.validate_on_submit():
         result = service.authenticate(
-            form.email.data or "", form.password.data or "", service.now(), ip=request.remote_addr
+            form.email.data or "", form.password.data or "", now(), ip=request.remote_addr
         )
         if isinstance(result, StaffUser):
             _start_session(result)
             return redirect(safe_next(form.next.data) or url_for("auth.home"))
         problems = _refusal_problems(form, result)
     else:
-        problems = form.problems()
+        problems = list[tuple[str | None, str]](form.problems())
     # Never send a password back to the browser, even a wrong one.
     form.password.data = ""
     return render_template("auth/sign_in.html", form=form, problems=problems)
@@ -64,7 +71,7 @@ def home() -> str:
 @admin_required
 def list_accounts() -> str:
     """Clinic admins: every staff account, its role and status."""
-    return render_template("auth/accounts.html", accounts=service.list_users(), now=service.now())
+    return render_template("auth/accounts.html", accounts=queries.list_users(), now=now())
 
 
 @blueprint.errorhandler(429)
@@ -81,7 +88,7 @@ def _start_session(user: StaffUser) -> None:
     # Nothing from before sign-in survives into the signed-in session (session fixation).
     end_session()
     login_user(user)
-    touch_session(service.now())
+    touch_session(now())
 
 
 def _refusal_problems(form: SignInForm, refused: service.SignInRefused) -> list[tuple[str | None, str]]:

@@ -19,12 +19,12 @@ import datetime as dt
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _
 from flask_wtf import FlaskForm
-from marshmallow import ValidationError, validate
+from marshmallow import Schema, ValidationError, validate
 from wtforms import Form
 from wtforms.fields import (
     BooleanField,
@@ -40,6 +40,13 @@ from wtforms.widgets import CheckboxInput, DateInput, EmailInput, RadioInput, Te
 from .. import answers as doc
 from ..answers import N_, Question, When, question_of, rows_schema
 
+if TYPE_CHECKING:
+    # The mixins below are only ever combined with a WTForms field or form: type them as one.
+    from wtforms import Field as _FieldBase
+    from wtforms import Form as _FormBase
+else:
+    _FieldBase = _FormBase = object
+
 #: An answer the patient left blank: the key is left out, so the schema decides.
 MISSING = object()
 
@@ -51,7 +58,7 @@ _GENERIC_INVALID = {
 }
 
 
-class AnswerField:
+class AnswerField(_FieldBase):
     """What every intake field adds to WTForms: how its input becomes an answer, and back.
 
     ``required_message`` replaces the schema's generic "missing" wording with a message
@@ -315,7 +322,8 @@ class RowsField(AnswerField, FieldList):
         return items
 
     def fill(self, value: Any) -> None:
-        self.entries, self.last_index = [], -1
+        self.entries: list[Any] = []
+        self.last_index = -1
         for item in value or []:
             self.append_entry().form.fill(item)
         if not self.entries:
@@ -329,11 +337,11 @@ class RowsField(AnswerField, FieldList):
         return self.entries[0].form.first_field.error_target if self.entries else self.id
 
 
-class AnswerForm:
+class AnswerForm(_FormBase):
     """Shared by section forms and row forms: input → answers, answers → fields, errors back."""
 
     #: The marshmallow schema these fields feed.
-    schema: type
+    schema: type[Schema]
     #: follow-up field → the condition that asks it (an answer of the same form)
     follow_ups: dict[str, When] = {}
     #: question that may be "not yet" → the yes/no asked before it (about.appointment_date → appointment_booked)
@@ -635,7 +643,7 @@ def _gate_question(question: Question) -> Question:
 
 
 @functools.cache
-def _form_class(schema: type, base: type[AnswerForm], section: str = "") -> type[AnswerForm]:
+def _form_class(schema: type[Schema], base: type[AnswerForm], section: str = "") -> type[AnswerForm]:
     """The form of one section (or one list row), a field per declared question, in order."""
     attributes: dict[str, Any] = {"schema": schema, "section": section, "follow_ups": {}, "gates": {},
                                   "asked_because": {}}
@@ -657,7 +665,7 @@ def _form_class(schema: type, base: type[AnswerForm], section: str = "") -> type
 
 
 FORMS: dict[str, type[SectionForm]] = {
-    section: _form_class(schema, SectionForm, section)  # type: ignore[misc]
+    section: _form_class(schema, SectionForm, section)
     for section, schema in doc.SECTIONS.items()
 }
 

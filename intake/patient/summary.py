@@ -1,7 +1,7 @@
 """What stops a submission, and the patient's instructions and plan in plain words.
 
 The answers themselves are described from their declaration (intake.answers.summary,
-through intake.templating.describe_answers), for the patient's pages and the staff's alike.
+through intake.web.templating.describe_answers), for the patient's pages and the staff's alike.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from flask import url_for
 from flask_babel import gettext
 
 from .. import answers as doc
-from ..templating import choice_label
+from ..web.templating import choice_label
 from .forms import section_form
 
 

@@ -23,18 +23,18 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from .. import answers
-from .models import Outcome
-from .queue import SORTS, STATUSES
+from ..models import Outcome, ReviewStatus
+from .queries import SEVERITIES, SORTS, STATUSES
 
 STATUS_LABELS = {
-    "awaiting_review": _l("Awaiting review"),
-    "invited": _l("Invited, not started"),
-    "draft": _l("Started, not submitted"),
-    "more_information_needed": _l("More information needed"),
-    "deferred": _l("Deferred"),
-    "approved": _l("Approved"),
-    "approved_with_precautions": _l("Approved with precautions"),
-    "not_suitable": _l("Not suitable"),
+    ReviewStatus.AWAITING_REVIEW: _l("Awaiting review"),
+    ReviewStatus.INVITED: _l("Invited, not started"),
+    ReviewStatus.DRAFT: _l("Started, not submitted"),
+    ReviewStatus.MORE_INFORMATION_NEEDED: _l("More information needed"),
+    ReviewStatus.DEFERRED: _l("Deferred"),
+    ReviewStatus.APPROVED: _l("Approved"),
+    ReviewStatus.APPROVED_WITH_PRECAUTIONS: _l("Approved with precautions"),
+    ReviewStatus.NOT_SUITABLE: _l("Not suitable"),
 }
 SEVERITY_LABELS = {
     "contraindicated": _l("Contraindicated"),
@@ -68,9 +68,9 @@ class QueueFilterForm(FlaskForm):
 
     status = SelectField(_l("Status"),
                          choices=lambda: [("all", _l("Any status"))] + [(s, STATUS_LABELS[s]) for s in STATUSES],
-                         default="awaiting_review", validators=[Optional()])
+                         default=ReviewStatus.AWAITING_REVIEW, validators=[Optional()])
     severity = SelectField(_l("Highest severity"), choices=lambda: [("", _l("Any severity"))]
-                           + [(s, SEVERITY_LABELS[s]) for s in ("contraindicated", "defer", "precaution", "suitable")],
+                           + [(s, SEVERITY_LABELS[s]) for s in SEVERITIES],
                            default="", validators=[Optional()])
     appointment_from = DateField(_l("Appointment from"), validators=[Optional()])
     appointment_to = DateField(_l("Appointment to"), validators=[Optional()])

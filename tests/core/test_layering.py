@@ -223,7 +223,7 @@ def test_cli_show_prints_each_rule_with_its_origin(
 ) -> None:
     from click.testing import CliRunner
 
-    from intake.rules_cli import rules
+    from intake.rulesets.cli import rules
 
     defaults, clinic = layers
     monkeypatch.setenv("RULES_DIRS", f"{defaults}:{clinic}")

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from intake.assessment import load_ruleset
 from intake.assessment.explain import describe_condition
 from intake.assessment.lint import lint
-from intake.rules_cli import form_questions, rules
+from intake.rulesets.cli import form_questions, rules
 
 from .support import make_rules
 

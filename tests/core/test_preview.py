@@ -14,7 +14,7 @@ from hypothesis import given
 from intake.answers import dump_answers, load_answers
 from intake.assessment import Ruleset, load_ruleset
 from intake.assessment.preview import PastIntake, preview, revive_stored, rule_delta
-from intake.demo_intakes import demo_documents
+from intake.demo.intakes import demo_documents
 
 from .support import ON, SETTINGS, intakes
 from .support import SHIPPED_RULES as RULES

@@ -9,7 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from intake import create_app, rules_cli
+from intake import create_app
+from intake.rulesets import cli as rules_cli
 
 from .support import BASES, GOOD, PASSING, document, make_rules
 from .support import ENGINE_RULES as RULES

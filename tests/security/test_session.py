@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.web.test_auth import sign_in
+from tests.support.staff import sign_in
 
 
 def session_cookie(client) -> str | None:

@@ -12,7 +12,7 @@ from bs4 import BeautifulSoup
 
 from intake.answers import SECTIONS, questions, rows_schema
 from intake.answers.jsonschema import answers_json_schema
-from tests.web.patient_helpers import section_url, seed, start
+from tests.support.patient import section_url, seed, start
 
 #: An earlier answer that asks every question (the pregnancy questions are asked of women).
 ASKS_EVERYTHING = {"about": {"sex": "female"}}

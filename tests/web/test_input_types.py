@@ -21,11 +21,12 @@ from sqlalchemy import select
 from wtforms import Form
 from wtforms.fields import Field, FieldList, FormField
 
-from intake.demo_intakes import seed_intakes
+from intake.demo.intakes import seed_intakes
 from intake.extensions import db
 from intake.models import Intake
-from tests.conftest import TODAY, csrf_token
-from tests.web.patient_helpers import SECTIONS, fields, save, start, submit
+from tests.support.html import csrf_token
+from tests.support.patient import SECTIONS, fields, save, start, submit
+from tests.support.settings import TODAY
 
 #: The types an <input> may have (HTML Living Standard).
 INPUT_TYPES = {
@@ -117,8 +118,7 @@ def pages(app, client):
     return Pages(app, client)
 
 
-def test_every_input_has_its_fields_type(app, client, forms, pages, tmp_path):
-    app.config.update(RULES_VERSIONS_DIR=str(tmp_path))
+def test_every_input_has_its_fields_type(app, client, forms, pages):
     # The patient's pages: every section empty, then filled with list rows, the review, the confirmation.
     pages.check("/")
     token = start(forms)
