@@ -38,12 +38,12 @@ sys.path.insert(0, str(REPO / "bench"))
 from bench_rules import ON, make_intake  # noqa: E402
 
 from intake import create_app  # noqa: E402
-from intake.admin.preview_db import stream_past_intakes  # noqa: E402
 from intake.answers import dump_answers, load_answers  # noqa: E402
 from intake.assessment import load_ruleset  # noqa: E402
 from intake.assessment.preview import preview  # noqa: E402
 from intake.extensions import db  # noqa: E402
 from intake.models import Assessment, Intake, IntakeStatus  # noqa: E402
+from intake.rulesets.past_intakes import stream_past_intakes  # noqa: E402
 
 CLINIC = """\
 - id: cold-sore-history

@@ -37,11 +37,12 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
 from intake import create_app  # noqa: E402
-from intake.demo_intakes import demo_documents  # noqa: E402
+from intake.demo.intakes import demo_documents  # noqa: E402
 from intake.extensions import db  # noqa: E402
 from intake.models import Intake, SearchTerm  # noqa: E402
-from intake.protection import Keyring, active_keyring, dump_json, index_terms, matching_search  # noqa: E402
-from intake.review.queue import QueueFilter, queue_page  # noqa: E402
+from intake.protection import Keyring, active_keyring, dump_json  # noqa: E402
+from intake.protection.search import index_terms, matching_search  # noqa: E402
+from intake.review.queries import QueueFilter, queue_page  # noqa: E402
 
 TODAY = dt.date(2026, 11, 25)
 FIRST = ["Ana", "Bea", "Chloé", "Dan", "Eve", "Farah", "Grace", "Hugo", "Iris", "Jade", "Kofi", "Lucy", "Mina",
@@ -60,8 +61,8 @@ def make_app(url: str):  # type: ignore[no-untyped-def]
 
 
 def submit_one(document: dict) -> None:
-    from intake.operations import start_intake, submit_intake
-    from intake.ruleset import active_ruleset
+    from intake.patient.service import start_intake, submit_intake
+    from intake.rulesets.active import active_ruleset
 
     intake, _token = start_intake(prefill=document["about"])
     intake.answers = document

@@ -34,11 +34,20 @@ from sqlalchemy import func, insert, select  # noqa: E402
 
 from intake import create_app  # noqa: E402
 from intake.auth import service as accounts  # noqa: E402
-from intake.demo_intakes import seed_intakes  # noqa: E402
+from intake.demo.intakes import seed_intakes  # noqa: E402
 from intake.extensions import db  # noqa: E402
-from intake.models import Assessment, Intake, RuleTally, SearchTerm, hash_token, queue_sort_key  # noqa: E402
-from intake.protection import active_keyring, index_terms  # noqa: E402
-from intake.review.models import Decision, FlagReview  # noqa: E402
+from intake.models import (  # noqa: E402
+    Assessment,
+    Decision,
+    FlagReview,
+    Intake,
+    RuleTally,
+    SearchTerm,
+    hash_token,
+    queue_sort_key,
+)
+from intake.protection import active_keyring  # noqa: E402
+from intake.protection.search import index_terms  # noqa: E402
 
 TODAY = dt.date(2026, 11, 25)
 PASSWORD = "bench-password-long-enough-42"

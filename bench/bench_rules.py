@@ -215,22 +215,52 @@ Outcome = tuple[tuple[str, ...], tuple[str, ...]]  # (rules fired, rules asked)
 
 
 def engine_checker(ruleset: Any) -> Callable[[Any], Outcome]:
-    """The engine's compiled conditions and if_unanswered handling, without building flags."""
-    checks = tuple((rule.id, rule.when.test, rule.if_unanswered) for rule in ruleset.rules)
+    """Which rules fire and which ask, as the engine decides them: its fast path (one generated
+    function per ruleset, what assess_facts runs), read back as rule ids."""
+    decide = product_rules_step(ruleset)
+    names = {}
+    checks = ruleset.checks.checks if hasattr(ruleset, "checks") else ruleset._checks
+    for check in checks:
+        names[id(check.fired)] = (check.rule.id, True)
+        names[id(check.asked)] = (check.rule.id, False)
 
     def check(facts: Any) -> Outcome:
-        values_ = facts.values
         fired: list[str] = []
         asked: list[str] = []
-        for rule_id, test, if_unanswered in checks:
-            result = test(values_)
-            if result is True:
-                fired.append(rule_id)
-            elif result is None:
+        for handler, _result in decide(facts.values):
+            rule_id, fires = names[id(handler)]
+            (fired if fires else asked).append(rule_id)
+        return tuple(fired), tuple(asked)
+
+    return check
+
+
+def product_rules_step(ruleset: Any) -> Callable[[Any], Any]:
+    """The function assess_facts calls to decide which rules flag (values -> [(handler, result)]).
+
+    (Before issue 12 it was ``ruleset._test_all``: kept here so that the bench runs on that
+    code too, for before/after figures.)
+    """
+    checks = getattr(ruleset, "checks", None)
+    return checks.decide if checks is not None else ruleset._test_all
+
+
+def plain_checker(ruleset: Any) -> Callable[[Any], Outcome]:
+    """The same decisions through the plain evaluator (every node traced): the path without code generation."""
+    rules = tuple((rule.id, rule.when, rule.if_unanswered) for rule in ruleset.rules)
+
+    def check(facts: Any) -> Outcome:
+        fired: list[str] = []
+        asked: list[str] = []
+        for rule_id, when, if_unanswered in rules:
+            result = when.evaluate(facts)
+            if result is None:
                 if if_unanswered == "ask":
                     asked.append(rule_id)
                 elif if_unanswered == "fire":
                     fired.append(rule_id)
+            elif result is not False:
+                fired.append(rule_id)
         return tuple(fired), tuple(asked)
 
     return check
@@ -240,8 +270,21 @@ def engine_checker(ruleset: Any) -> Callable[[Any], Outcome]:
 
 
 def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
-    """The same rules as plain Python functions over the same facts (rule order as the engine's)."""
+    """The same 53 checks written as ONE plain Python function over the same facts: the real ceiling.
+
+    One function, every check inline (no call per rule), answers read once into locals, as
+    a programmer writing these rules by hand would; it relies on what the answers schema
+    guarantees and handles the one unknown valid answers leave open (hormonal contraception
+    unanswered before tranexamic acid). Rules are appended in the engine's rule order.
+    """
     ix = {name: spec.index for name, spec in ruleset.catalogue.fields.items()}
+    planned = "treatments.last_on_planned_area."
+    expected = [rule.id for rule in ruleset.rules]
+    written = list(HANDWRITTEN_ORDER)
+    if expected != written:
+        missing, extra = sorted(set(expected) - set(written)), sorted(set(written) - set(expected))
+        raise SystemExit("bench_rules: the hand-written function does not cover the ruleset's rules in order: "
+                         f"missing {missing}, extra {extra}")
     SEX, AGE = ix["about.sex"], ix["derived.age"]  # noqa: N806
     PREG, TTC, BF = ix["health.pregnant"], ix["health.trying_to_conceive"], ix["health.breastfeeding"]  # noqa: N806
     RGB, DELIV = ix["health.recently_gave_birth"], ix["health.delivery_date"]  # noqa: N806
@@ -257,117 +300,171 @@ def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
     LA, ANA = ix["allergies.local_anaesthetic_allergy"], ix["allergies.anaphylaxis_history"]  # noqa: N806
     ACT, INJ = ix["allergies.active_allergies"], ix["allergies.injection_reaction"]  # noqa: N806
     GOALS_, AREAS_ = ix["goals.goals"], ix["goals.areas"]  # noqa: N806
-    planned = "treatments.last_on_planned_area."
     FILLER, BOOSTER, TOXIN = ix[planned + "filler"], ix[planned + "skin_booster"], ix[planned + "botulinum_toxin"]  # noqa: N806,E501
     PEEL, LASER = ix[planned + "chemical_peel"], ix[planned + "laser"]  # noqa: N806
     NEEDLE, DERM = ix[planned + "microneedling"], ix[planned + "microdermabrasion"]  # noqa: N806
     DENTAL, EVENT = ix["treatments.last_on.dental_work"], ix["events.next_on"]  # noqa: N806
     date = dt.date
-
-    def before(day: Any, ref: dt.date, days: int) -> bool:
-        return type(day) is date and 0 <= (ref - day).days < days
-
-    def after(day: Any, ref: dt.date, days: int) -> bool:
-        return type(day) is date and 0 <= (day - ref).days <= days
-
-    def female_or_undisclosed(v: Sequence[Any]) -> bool:
-        return v[SEX] != "male"
-
     anticoagulants = frozenset({"vitamin_k_antagonist", "doac", "heparin"})
     antithrombotics = frozenset({"vitamin_k_antagonist", "doac", "heparin", "antiplatelet", "aspirin"})
     skin_areas = frozenset({"face", "under_eye", "neck", "decolletage"})
 
-    def tranexamic(v: Sequence[Any], _ref: dt.date) -> bool | None:
-        if "pigmentation" not in v[GOALS_] and "even_tone" not in v[GOALS_]:
-            return False
-        conditions = v[COND]
-        if "blood_clots" in conditions or "epilepsy" in conditions or "hormonal_contraceptive" in v[TAKE]:
-            return True
-        if v[SEX] == "male":
-            return False
-        hormonal = v[HC]
-        return None if hormonal is MISSING else hormonal is True
-
-    rules: dict[str, Callable[[Sequence[Any], dt.date], bool | None]] = {
-        "under-18": lambda v, r: v[AGE] < 18,
-        "pregnancy": lambda v, r: female_or_undisclosed(v) and v[PREG] is True,
-        "breastfeeding": lambda v, r: female_or_undisclosed(v) and v[BF] is True,
-        "recently-gave-birth": lambda v, r: (female_or_undisclosed(v) and v[RGB] is True
-                                             and before(v[DELIV], r, 42)),
-        "trying-to-conceive": lambda v, r: female_or_undisclosed(v) and v[TTC] is True,
-        "active-infection-at-area": lambda v, r: v[INF] is True,
-        "skin-disease-at-area": lambda v, r: "skin_disease_at_area" in v[COND],
-        "active-cold-sore": lambda v, r: v[SORE] is True,
-        "cold-sore-history": lambda v, r: v[SORE_H] is True,
-        "keloid-scarring": lambda v, r: v[KEL] is True,
-        "recent-tanning": lambda v, r: v[TAN] is True,
-        "darker-skin-pigment-risk": lambda v, r: v[FITZ] >= 4,
-        "acute-illness": lambda v, r: v[ILL] is True,
-        "recent-antibiotics": lambda v, r: v[ABX] is True or "antibiotic" in v[TAKE],
-        "bleeding-disorder": lambda v, r: "bleeding_disorder" in v[COND],
-        "autoimmune-disease": lambda v, r: "autoimmune" in v[COND],
-        "immune-suppression": lambda v, r: "immune_suppression" in v[COND] or "immunosuppressant" in v[TAKE],
-        "corticosteroid": lambda v, r: "corticosteroid" in v[TAKE] and "immunosuppressant" not in v[TAKE],
-        "active-cancer-treatment": lambda v, r: "cancer_treatment" in v[COND],
-        "diabetes-controlled": lambda v, r: ("diabetes" in v[COND] and v[DCTRL] is True and v[INS] is False
-                                             and "insulin" not in v[TAKE]),
-        "diabetes-uncontrolled-or-insulin": lambda v, r: (
-            ("diabetes" in v[COND] and (v[DCTRL] is False or v[INS] is True)) or "insulin" in v[TAKE]),
-        "epilepsy": lambda v, r: "epilepsy" in v[COND] or "antiepileptic" in v[TAKE],
-        "anticoagulant": lambda v, r: not anticoagulants.isdisjoint(v[TAKE]),
-        "antiplatelet": lambda v, r: "antiplatelet" in v[TAKE],
-        "prescribed-aspirin": lambda v, r: "aspirin" in v[TAKE_P],
-        "self-stopped-antithrombotic": lambda v, r: not antithrombotics.isdisjoint(v[STOP_P]),
-        "unprescribed-nsaid-or-aspirin": lambda v, r: "nsaid" in v[TAKE_U] or "aspirin" in v[TAKE_U],
-        "prescribed-bleeding-risk-medicine": lambda v, r: ("nsaid" in v[TAKE_P]
-                                                           or "bleeding_supplement" in v[TAKE_P]),
-        "bleeding-risk-supplement": lambda v, r: "bleeding_supplement" in v[TAKE_U],
-        "ssri-snri": lambda v, r: "ssri_snri" in v[TAKE],
-        "oral-isotretinoin": lambda v, r: "oral_retinoid" in v[TAKE] or before(v[STOP_RET], r, 182),
-        "topical-retinoid-or-acid": lambda v, r: "topical_retinoid" in v[TAKE] or "topical_acid" in v[TAKE],
-        "unrecognised-medication": lambda v, r: len(v[UNREC]) > 0,
-        "anaesthetic-allergy": lambda v, r: v[LA] is True,
-        "anaphylaxis-history": lambda v, r: v[ANA] is True,
-        "allergy-to-planned-active": lambda v, r: len(v[ACT]) > 0,
-        "previous-injection-reaction": lambda v, r: v[INJ] is True,
-        "alcohol-before-appointment": lambda v, r: v[ALC] >= 1,
-        "heavy-drinking": lambda v, r: v[ALC] > 14 if v[SEX] == "male" else v[ALC] > 7,
-        "recent-filler-or-booster-in-area": lambda v, r: (before(v[FILLER], r, 14)
-                                                          or before(v[BOOSTER], r, 14)),
-        "recent-botulinum-toxin-in-area": lambda v, r: before(v[TOXIN], r, 14),
-        "recent-resurfacing-in-area": lambda v, r: (before(v[PEEL], r, 14) or before(v[LASER], r, 14)
-                                                    or before(v[NEEDLE], r, 14) or before(v[DERM], r, 14)),
-        "recent-dental-work": lambda v, r: before(v[DENTAL], r, 14),
-        "event-within-7-days": lambda v, r: after(v[EVENT], r, 7),
-        "event-within-14-days": lambda v, r: after(v[EVENT], r, 14) and not after(v[EVENT], r, 7),
-        "tranexamic-acid-screen": tranexamic,
-        "dutasteride-pregnancy": lambda v, r: ("hair_loss" in v[GOALS_] and female_or_undisclosed(v)
-                                               and (v[PREG] is True or v[TTC] is True)),
-        "under-eye-caution": lambda v, r: "under_eye" in v[GOALS_] or "under_eye" in v[AREAS_],
-        "acne-scars-check-acne": lambda v, r: "acne_scars" in v[GOALS_] and "breakouts" in v[CONC],
-        "lift-expectations": lambda v, r: "lift" in v[GOALS_],
-        "arrive-make-up-free": lambda v, r: not skin_areas.isdisjoint(v[AREAS_]),
-        "no-resurfacing-or-sun-before": lambda v, r: v[TAN] is False,
-        "reschedule-if-unwell": lambda v, r: v[ILL] is False and v[ABX] is False and v[SORE] is False,
-    }
-    missing = sorted({rule.id for rule in ruleset.rules} - set(rules))
-    if missing:
-        raise SystemExit(f"bench_rules: no hand-written version of {', '.join(missing)}: add one")
-    checks = tuple((rules[rule.id], rule.id, rule.if_unanswered) for rule in ruleset.rules)
-
-    def check(facts: Any) -> Outcome:
+    def check(facts: Any) -> Outcome:  # noqa: C901, PLR0912, PLR0915 - one function on purpose
         v, ref = facts.values, facts.reference_date
         fired: list[str] = []
         asked: list[str] = []
-        for test, rule_id, if_unanswered in checks:
-            result = test(v, ref)
-            if result is True:
-                fired.append(rule_id)
-            elif result is None and if_unanswered == "ask":
-                asked.append(rule_id)
+        add = fired.append
+        female = v[SEX] != "male"
+        conditions, taking, goals, areas = v[COND], v[TAKE], v[GOALS_], v[AREAS_]
+        prescribed, unprescribed, alcohol = v[TAKE_P], v[TAKE_U], v[ALC]
+        ill, antibiotics, cold_sore, tanning = v[ILL], v[ABX], v[SORE], v[TAN]
+        if v[AGE] < 18:
+            add("under-18")
+        if v[LA] is True:
+            add("anaesthetic-allergy")
+        if v[ANA] is True:
+            add("anaphylaxis-history")
+        if len(v[ACT]) > 0:
+            add("allergy-to-planned-active")
+        if v[INJ] is True:
+            add("previous-injection-reaction")
+        if not anticoagulants.isdisjoint(taking):
+            add("anticoagulant")
+        if "antiplatelet" in taking:
+            add("antiplatelet")
+        if "aspirin" in prescribed:
+            add("prescribed-aspirin")
+        if not antithrombotics.isdisjoint(v[STOP_P]):
+            add("self-stopped-antithrombotic")
+        if "nsaid" in unprescribed or "aspirin" in unprescribed:
+            add("unprescribed-nsaid-or-aspirin")
+        if "nsaid" in prescribed or "bleeding_supplement" in prescribed:
+            add("prescribed-bleeding-risk-medicine")
+        if "bleeding_supplement" in unprescribed:
+            add("bleeding-risk-supplement")
+        if "ssri_snri" in taking:
+            add("ssri-snri")
+        day = v[STOP_RET]
+        if "oral_retinoid" in taking or (type(day) is date and 0 <= (ref - day).days < 182):
+            add("oral-isotretinoin")
+        if "topical_retinoid" in taking or "topical_acid" in taking:
+            add("topical-retinoid-or-acid")
+        if len(v[UNREC]) > 0:
+            add("unrecognised-medication")
+        if ill is True:
+            add("acute-illness")
+        if antibiotics is True or "antibiotic" in taking:
+            add("recent-antibiotics")
+        if "bleeding_disorder" in conditions:
+            add("bleeding-disorder")
+        if "autoimmune" in conditions:
+            add("autoimmune-disease")
+        if "immune_suppression" in conditions or "immunosuppressant" in taking:
+            add("immune-suppression")
+        if "corticosteroid" in taking and "immunosuppressant" not in taking:
+            add("corticosteroid")
+        if "cancer_treatment" in conditions:
+            add("active-cancer-treatment")
+        diabetes = "diabetes" in conditions
+        if diabetes and v[DCTRL] is True and v[INS] is False and "insulin" not in taking:
+            add("diabetes-controlled")
+        if (diabetes and (v[DCTRL] is False or v[INS] is True)) or "insulin" in taking:
+            add("diabetes-uncontrolled-or-insulin")
+        if "epilepsy" in conditions or "antiepileptic" in taking:
+            add("epilepsy")
+        day = v[EVENT]
+        if type(day) is date:
+            days = (day - ref).days
+            if 0 <= days <= 7:
+                add("event-within-7-days")
+            elif 0 <= days <= 14:
+                add("event-within-14-days")
+        if not skin_areas.isdisjoint(areas):
+            add("arrive-make-up-free")
+        if tanning is False:
+            add("no-resurfacing-or-sun-before")
+        if ill is False and antibiotics is False and cold_sore is False:
+            add("reschedule-if-unwell")
+        if alcohol >= 1:
+            add("alcohol-before-appointment")
+        if (alcohol > 14) if not female else (alcohol > 7):
+            add("heavy-drinking")
+        if "pigmentation" in goals or "even_tone" in goals:
+            if "blood_clots" in conditions or "epilepsy" in conditions or "hormonal_contraceptive" in taking:
+                add("tranexamic-acid-screen")
+            elif female:
+                hormonal = v[HC]
+                if hormonal is MISSING:
+                    asked.append("tranexamic-acid-screen")
+                elif hormonal is True:
+                    add("tranexamic-acid-screen")
+        if "hair_loss" in goals and female and (v[PREG] is True or v[TTC] is True):
+            add("dutasteride-pregnancy")
+        if "under_eye" in goals or "under_eye" in areas:
+            add("under-eye-caution")
+        if "acne_scars" in goals and "breakouts" in v[CONC]:
+            add("acne-scars-check-acne")
+        if "lift" in goals:
+            add("lift-expectations")
+        if female:
+            if v[PREG] is True:
+                add("pregnancy")
+            if v[BF] is True:
+                add("breastfeeding")
+            day = v[DELIV]
+            if v[RGB] is True and type(day) is date and 0 <= (ref - day).days < 42:
+                add("recently-gave-birth")
+            if v[TTC] is True:
+                add("trying-to-conceive")
+        if v[INF] is True:
+            add("active-infection-at-area")
+        if "skin_disease_at_area" in conditions:
+            add("skin-disease-at-area")
+        if cold_sore is True:
+            add("active-cold-sore")
+        if v[SORE_H] is True:
+            add("cold-sore-history")
+        if v[KEL] is True:
+            add("keloid-scarring")
+        if tanning is True:
+            add("recent-tanning")
+        if v[FITZ] >= 4:
+            add("darker-skin-pigment-risk")
+        day, other = v[FILLER], v[BOOSTER]
+        if (type(day) is date and 0 <= (ref - day).days < 14) or (type(other) is date and 0 <= (ref - other).days < 14):
+            add("recent-filler-or-booster-in-area")
+        day = v[TOXIN]
+        if type(day) is date and 0 <= (ref - day).days < 14:
+            add("recent-botulinum-toxin-in-area")
+        for day in (v[PEEL], v[LASER], v[NEEDLE], v[DERM]):
+            if type(day) is date and 0 <= (ref - day).days < 14:
+                add("recent-resurfacing-in-area")
+                break
+        day = v[DENTAL]
+        if type(day) is date and 0 <= (ref - day).days < 14:
+            add("recent-dental-work")
         return tuple(fired), tuple(asked)
 
     return check
+
+
+#: The rules the hand-written function checks, in the order it appends them (the ruleset's order).
+HANDWRITTEN_ORDER = (
+    "under-18", "anaesthetic-allergy", "anaphylaxis-history", "allergy-to-planned-active",
+    "previous-injection-reaction", "anticoagulant", "antiplatelet", "prescribed-aspirin",
+    "self-stopped-antithrombotic", "unprescribed-nsaid-or-aspirin", "prescribed-bleeding-risk-medicine",
+    "bleeding-risk-supplement", "ssri-snri", "oral-isotretinoin", "topical-retinoid-or-acid",
+    "unrecognised-medication", "acute-illness", "recent-antibiotics", "bleeding-disorder", "autoimmune-disease",
+    "immune-suppression", "corticosteroid", "active-cancer-treatment", "diabetes-controlled",
+    "diabetes-uncontrolled-or-insulin", "epilepsy", "event-within-7-days", "event-within-14-days",
+    "arrive-make-up-free", "no-resurfacing-or-sun-before", "reschedule-if-unwell", "alcohol-before-appointment",
+    "heavy-drinking", "tranexamic-acid-screen", "dutasteride-pregnancy", "under-eye-caution",
+    "acne-scars-check-acne", "lift-expectations", "pregnancy", "breastfeeding", "recently-gave-birth",
+    "trying-to-conceive", "active-infection-at-area", "skin-disease-at-area", "active-cold-sore",
+    "cold-sore-history", "keloid-scarring", "recent-tanning", "darker-skin-pigment-risk",
+    "recent-filler-or-booster-in-area", "recent-botulinum-toxin-in-area", "recent-resurfacing-in-area",
+    "recent-dental-work",
+)
 
 
 # --- 3. PyPI engines: translating the ruleset --------------------------------------------------
@@ -807,6 +904,8 @@ def main() -> None:
     outcomes: dict[str, int] = {}
     no_plan = load_ruleset(RULES)
     no_plan.protocols = None
+    decide = product_rules_step(ruleset)
+    values_ = [f.values for f in facts]
     for f in facts:
         outcome = assess_facts(f, no_plan).outcome
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
@@ -820,7 +919,8 @@ def main() -> None:
     br_inputs = [br_flat(f) for f in facts]
 
     print("\nAgreement (rules fired and questions asked, per intake):")
-    agreement("hand-written Python", hand, facts, expected)
+    agreement("one hand-written Python function", hand, facts, expected)
+    agreement("the plain evaluator (every node traced)", plain_checker(ruleset), facts, expected)
     agreement(f"zen-engine {zen_version} decision table", zen_table, zen_contexts, expected)
     agreement(f"zen-engine {zen_version} compiled expression", zen_map, zen_contexts, expected)
     agreement(f"business-rules {br_version}", br_check, br_inputs, expected)
@@ -833,9 +933,10 @@ def main() -> None:
     results: dict[str, float] = {}
     print("\n(1)-(3) Rules on precomputed derived facts (one core):")
     measure_group([
-        Entry("(1) engine: compiled conditions", engine_check, facts),
+        Entry("(1) engine: the rules step of assess_facts", decide, values_),
+        Entry("(1p) engine: plain evaluator, every node traced", plain_checker(ruleset), facts),
         Entry("(1b) engine: assess_facts, no plan (flags, dates)", lambda f: assess_facts(f, no_plan), facts),
-        Entry("(2) hand-written Python functions", hand, facts),
+        Entry("(2) one hand-written Python function", hand, facts),
         Entry(f"(3) zen-engine {zen_version}: compiled expression", zen_map, zen_contexts),
         Entry(f"(3) zen-engine {zen_version}: JDM decision table", zen_table, zen_contexts),
         Entry(f"(3) business-rules {br_version}", br_check, br_inputs),
@@ -845,9 +946,22 @@ def main() -> None:
         fresh = load_ruleset(RULES)  # new lexicon caches: every typed line is new to it
         return lambda a: assess(a, fresh, ON)
 
+    others = make_intakes(args.count, args.seed + 1)  # other patients, to warm the memos with
+
+    def first_sight() -> Callable[[Any], Any]:
+        # A fresh ruleset warmed on other intakes: every memo (lexicon lines, flags, plans) is
+        # as warm as a running worker's, but no intake timed has been seen before. (The warm
+        # figure below re-assesses the same intakes pass after pass: what re-assessment does,
+        # and every memo hits.)
+        warmed = load_ruleset(RULES)
+        for other in others:
+            assess(other, warmed, ON)
+        return lambda a: assess(a, warmed, ON)
+
     print("\n(4) Full assessment: assess(answers, ruleset, on) - derivation, medicines, rules, plan:")
     measure_group([
         Entry("(4) full assessment, cold lexicon caches", cold_assess(), intakes, fresh=cold_assess),
+        Entry("(4s) full assessment, first sight, warm memos", first_sight(), intakes, fresh=first_sight),
         Entry("(4) full assessment, warm", lambda a: assess(a, ruleset, ON), intakes),
         Entry("(4b) full assessment without the plan, warm", lambda a: assess(a, no_plan, ON), intakes),
         Entry("(4c) derive_facts only (answers -> facts), warm",
@@ -855,24 +969,27 @@ def main() -> None:
     ], args.repeat, results)
     cold = results["(4) full assessment, cold lexicon caches"]
 
-    engine_rate = results["(1) engine: compiled conditions"]
-    hand_rate = results["(2) hand-written Python functions"]
+    engine_rate = results["(1) engine: the rules step of assess_facts"]
+    hand_rate = results["(2) one hand-written Python function"]
     pypi = {k: v for k, v in results.items() if k.startswith("(3)")}
     fastest_label, fastest = max(pypi.items(), key=lambda kv: kv[1])
     full = results["(4) full assessment, warm"]
+    seen_once = results["(4s) full assessment, first sight, warm memos"]
     print("\nRatios:")
     within = "met" if hand_rate / engine_rate <= 3 else "MISSED"
-    print(f"  hand-written / engine (rules only):  {hand_rate / engine_rate:5.2f}x   "
-          f"(goal: engine within 3x of hand-written -> {within})")
+    print(f"  one function / engine (rules only):  {hand_rate / engine_rate:5.2f}x   "
+          f"(goal: the rules on derived facts within 3x of the one-function baseline -> {within})")
     print(f"  engine / fastest PyPI engine:        {engine_rate / fastest:5.2f}x   ({fastest_label.strip()}; "
           f"goal >= 3x -> {'met' if engine_rate / fastest >= 3 else 'MISSED'})")
     for label, rate in pypi.items():
         print(f"  engine / {label[4:].strip():<44} {engine_rate / rate:8.1f}x")
-    print(f"  full assessment, warm:               {full:,.0f}/s   "
-          f"(goal >= 20,000/s -> {'met' if full >= 20_000 else 'MISSED'}); cold {cold:,.0f}/s")
+    print(f"  full assessment with the plan, warm: {full:,.0f}/s   "
+          f"(goal >= 20,000/s on one core -> {'met' if full >= 20_000 else 'MISSED'}); cold {cold:,.0f}/s")
+    print(f"  the same, each intake seen for the first time by warm memos: {seen_once:,.0f}/s   "
+          f"(-> {'met' if seen_once >= 20_000 else 'MISSED'})")
 
     if args.profile:
-        profile(engine_check, facts, "(1) engine, compiled conditions")
+        profile(decide, values_, "(1) engine, the rules step of assess_facts")
         profile(lambda a: assess(a, ruleset, ON), intakes, "(4) full assessment, warm")
 
 

@@ -28,7 +28,7 @@ from urllib.parse import urlencode, urlsplit
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.web.patient_helpers import SECTIONS, fields  # noqa: E402 - after the path is set
+from tests.support.patient import SECTIONS, fields  # noqa: E402 - after the path is set
 
 SECRET_KEY = "load-test-secret-key-0123456789-abcdefghijklmnop"
 PRACTITIONER = ("load@demo.clinic", "Load Practitioner", "practitioner", "correct horse battery")

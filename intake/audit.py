@@ -27,6 +27,8 @@ the application itself makes, under ``SET LOCAL meso.audit_rewrite = 'on'``: re-
 summary and data (and re-sealing) with a new key, and redacting them when a patient's data is
 erased (the content hash is kept, so the chain still verifies and shows the entry was
 redacted); a second trigger refuses TRUNCATE.
+
+Every state change writes its entry with ``record()``, in the same transaction.
 """
 
 from __future__ import annotations
@@ -41,11 +43,16 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from flask import Flask
 from sqlalchemy import DDL, event, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import instance_state
 
-from .protection import EncryptionKeyError, Keyring, active_keyring, dump_json
+from .clock import utcnow
+from .extensions import db
+from .models.audit import AuditEntry
+from .models.intake import Intake
+from .protection.encryption import EncryptionKeyError, Keyring, active_keyring, dump_json
 
 GENESIS = "0" * 64
 #: pg_advisory_xact_lock key of the audit chain ("meso" in ASCII).
@@ -90,6 +97,15 @@ DROP_TRUNCATE_TRIGGER = "DROP TRIGGER IF EXISTS audit_entry_no_truncate ON audit
 DROP_TRUNCATE_FUNCTION = "DROP FUNCTION IF EXISTS audit_entry_no_truncate()"
 
 
+def record(actor: str, action: str, intake: Intake | None, summary: str = "", **data: Any) -> AuditEntry:
+    """Add an audit entry to the current transaction (the caller commits it with its change)."""
+    entry = AuditEntry(
+        actor=actor, action=action, intake_id=intake.id if intake else None, summary=summary, data=data
+    )
+    db.session.add(entry)
+    return entry
+
+
 def _utc_text(at: dt.datetime) -> str:
     # SQLite gives naive datetimes back: every stored time is UTC.
     if at.tzinfo is None:
@@ -109,8 +125,6 @@ def entry_hash(at: dt.datetime, actor: str, action: str, intake_id: int | None, 
 
 def seal(entry: Any, prev: str) -> str:
     """Fill in an entry's hashes after ``prev``; returns its hash."""
-    from .models import utcnow
-
     if entry.at is None:
         entry.at = utcnow()
     if entry.summary is None:
@@ -126,8 +140,6 @@ def seal(entry: Any, prev: str) -> str:
 
 
 def last_hash(connection: Any) -> str:
-    from .models import AuditEntry
-
     found = connection.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
     return found or GENESIS
 
@@ -155,12 +167,10 @@ def allow_rewrite(connection: Any) -> None:
 
 
 def _chain_new_entries(session: Session, _context: Any, _instances: Any) -> None:
-    from .models import AuditEntry
-
     new = [obj for obj in session.new if isinstance(obj, AuditEntry)]
     if not new:
         return
-    new.sort(key=lambda obj: instance_state(obj).insert_order)
+    new.sort(key=lambda obj: instance_state(obj).insert_order or 0)
     connection = session.connection()
     lock_chain(connection)
     prev = last_hash(connection)
@@ -171,12 +181,11 @@ def _chain_new_entries(session: Session, _context: Any, _instances: Any) -> None
 _listening = False
 
 
-def init_app(_app: Any) -> None:
+def init_app(_app: Flask) -> None:
+    """Chain every new entry on flush, and create PostgreSQL's append-only triggers with the table."""
     global _listening
     if not _listening:
         event.listen(Session, "before_flush", _chain_new_entries)
-        from .models import AuditEntry
-
         table = AuditEntry.__table__
         event.listen(table, "after_create", DDL(TRIGGER_FUNCTION).execute_if(dialect="postgresql"))
         event.listen(table, "after_create", DDL(TRIGGER).execute_if(dialect="postgresql"))
@@ -321,8 +330,6 @@ def write_checkpoint(session: Session, path: Path) -> tuple[Checkpoint, str]:
     if not result.ok:
         raise CheckpointError(f"the audit log does not verify at entry {result.broken_id}: {result.problem}")
     head = session.execute(select(_RAW.c.id, _RAW.c.hash).order_by(_RAW.c.id.desc()).limit(1)).first()
-    from .models import utcnow
-
     checkpoint = Checkpoint(at=_utc_text(utcnow()), count=result.checked, head_id=head.id if head else 0,
                             head_hash=head.hash if head else GENESIS)
     keyring = active_keyring()

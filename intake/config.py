@@ -21,6 +21,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from zxcvbn import zxcvbn
+
+from .protection.encryption import EncryptionKeyError, Keyring, generate_key, parse_keys
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIN_SECRET_KEY_LENGTH = 32
 
@@ -110,8 +114,6 @@ def _development_secret_key(instance_path: Path) -> str:
 
 def _development_encryption_keys(instance_path: Path) -> list[str]:
     """Development only: a generated Fernet key kept in the instance folder, like the secret key."""
-    from .protection import generate_key, parse_keys
-
     key_file = instance_path / "encryption_key"
     if key_file.exists():
         return parse_keys(key_file.read_text())
@@ -134,16 +136,12 @@ MIN_SECRET_KEY_BITS = 100
 
 def secret_key_bits(secret_key: str) -> float:
     """An estimate of the entropy of ``secret_key`` in bits (log2 of the guesses an attacker needs)."""
-    from zxcvbn import zxcvbn
-
     # zxcvbn's matching grows with the length: a key's first 256 characters say enough.
     return float(zxcvbn(secret_key[:256])["guesses_log10"]) * math.log2(10)
 
 
 def unsafe_settings(env: Mapping[str, str]) -> list[str]:
     """Every setting in ``env`` that is unsafe for production, each with what to do."""
-    from .protection import EncryptionKeyError, Keyring, parse_keys
-
     settings = Environment(env)
     problems = []
     secret_key = settings.text("SECRET_KEY")
@@ -203,7 +201,7 @@ def _normalise_database_url(url: str) -> str:
 
 
 #: MAIL_BACKEND names of our own, beside Flask-Mailman's (smtp, console, locmem, file, dummy).
-MAIL_BACKENDS = {"none": "intake.mail.NotConfiguredEmailBackend"}
+MAIL_BACKENDS = {"none": "intake.review.mail.NotConfiguredEmailBackend"}
 
 
 def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -219,8 +217,6 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         problems = unsafe_settings(env.values)
         if problems:
             raise ConfigError("Refusing to start in production mode: " + "; ".join(problems))
-    from .protection import parse_keys
-
     encryption_keys = parse_keys(env.text("MESO_ENCRYPTION_KEYS")) or _development_encryption_keys(instance_path)
     staff_session_minutes = env.integer("STAFF_SESSION_MINUTES", 30, minimum=1)
     mail_server = env.text("MAIL_SERVER")
@@ -237,8 +233,6 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         "RULES_DIRS": env.items("RULES_DIRS", separator=os.pathsep),
         # How often (seconds) each worker looks for a newly activated ruleset version in the database.
         "RULES_REFRESH_SECONDS": env.number("RULES_REFRESH_SECONDS", 5),
-        # Where ruleset versions from the database are written out for the rules engine (default: instance/rulesets).
-        "RULES_VERSIONS_DIR": env.text("RULES_VERSIONS_DIR"),
         # Limits of a rule upload (one file, or each file of a zip) and of the files of a clinic folder.
         "RULES_UPLOAD_MAX_BYTES": env.integer("RULES_UPLOAD_MAX_BYTES", 200 * 1024, minimum=1),
         "RULES_UPLOAD_MAX_FILES": env.integer("RULES_UPLOAD_MAX_FILES", 100, minimum=1),
@@ -296,7 +290,7 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         "PATIENT_LINK_DAYS": env.integer("PATIENT_LINK_DAYS", 60, minimum=1),
         # Email (Flask-Mailman): "console" prints messages to the log (development only); "smtp" sends
         # through MAIL_SERVER.
-        # "none": no email is sent, staff copy the patient's link from the page (intake.mail).
+        # "none": no email is sent, staff copy the patient's link from the page (intake.review.mail).
         "MAIL_BACKEND": MAIL_BACKENDS.get(mail_backend, mail_backend),
         "MAIL_SERVER": mail_server or "localhost",
         "MAIL_PORT": env.integer("MAIL_PORT", 25, minimum=1),

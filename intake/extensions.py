@@ -1,6 +1,7 @@
 """Bare extension instances; each is bound to an app inside the factory only."""
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -22,6 +23,11 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+if TYPE_CHECKING:
+    # db.Model is made at run time from Base; type checkers see Base itself.
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 mail = Mail()
 csrf = CSRFProtect()

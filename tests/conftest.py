@@ -7,9 +7,6 @@ answer fails the run: a silent skip would hide half the suite.
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,15 +14,13 @@ import pytest
 import sqlalchemy as sa
 
 from intake import create_app
-from intake.extensions import db
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-#: The date every route test runs on, so dates in answers and rules are deterministic.
-TODAY = dt.date(2026, 11, 25)
-POSTGRES_URL = os.environ.get(
-    "MESO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-BACKENDS = os.environ.get("MESO_TEST_DATABASES", "sqlite postgresql").split()
+from intake.demo.intakes import seed_intakes
+from intake.extensions import db, limiter
+from intake.models import Intake
+from intake.rulesets import active
+from tests.support.forms import FormClient
+from tests.support.settings import BACKENDS, POSTGRES_URL, TODAY
+from tests.support.staff import make_user, sign_in
 
 
 def _postgres_url() -> str:
@@ -72,15 +67,17 @@ def _session_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
 
 @pytest.fixture
 def app(_session_app):
-    """The app, on a database emptied after the test, with fresh rate limits."""
-    from intake.extensions import limiter
-
+    """The app, on a database emptied after the test, with fresh rate limits and its own rules."""
     saved_config = dict(_session_app.config)
+    # A test that activates a ruleset version must not leave it in force for the next test,
+    # whose database no longer holds that version.
+    saved_rules = active.snapshot(_session_app)
     limiter.reset()
     yield _session_app
     _session_app.config.clear()
     _session_app.config.update(saved_config)
     Path(saved_config["AUDIT_CHECKPOINT_FILE"]).unlink(missing_ok=True)
+    active.restore(_session_app, saved_rules)
     with _session_app.app_context():
         db.session.remove()
         with db.engine.begin() as connection:
@@ -105,34 +102,64 @@ def runner(app):
     return app.test_cli_runner()
 
 
-CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
-
-
-def csrf_token(html: str) -> str:
-    """The CSRF token of the first form on a page, as a browser would send it."""
-    match = CSRF_INPUT.search(html)
-    assert match, "the page has no CSRF token"
-    return match.group(1) or match.group(2)
-
-
-class FormClient:
-    """Submits forms the way a browser does: GET the page, send its CSRF token back."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def post(self, url: str, data: dict | list, follow_redirects: bool = False, page: str | None = None):
-        """POST ``data`` to ``url`` with the CSRF token of ``page`` (default: ``url``)."""
-        html = self.client.get(page or url).get_data(as_text=True)
-        token = csrf_token(html)
-        if isinstance(data, dict):
-            data = list(data.items())
-        fields = [("csrf_token", token), *data]
-        from werkzeug.datastructures import MultiDict
-
-        return self.client.post(url, data=MultiDict(fields), follow_redirects=follow_redirects)
-
-
 @pytest.fixture
 def forms(client) -> FormClient:
     return FormClient(client)
+
+
+@pytest.fixture
+def fresh_rate_limits(app):
+    """The throttles count per address across requests: none counted before the test, none left after."""
+    limiter.reset()
+    yield
+    limiter.reset()
+
+
+@pytest.fixture
+def demo_intakes(app) -> dict[str, int]:
+    """The demo clinic's intakes (twelve submitted, one draft), by patient name."""
+    with app.app_context():
+        seed_intakes(TODAY)
+        return {intake.full_name: intake.id for intake in db.session.scalars(sa.select(Intake))}
+
+
+@pytest.fixture
+def practitioner(app) -> int:
+    """A practitioner's account (pat@demo.clinic); its id."""
+    return make_user(app)
+
+
+@pytest.fixture
+def admin(app) -> int:
+    """A clinic admin's account (ada@demo.clinic); its id."""
+    return make_user(app, "ada@demo.clinic", "admin", "Ada Admin")
+
+
+@pytest.fixture
+def signed_in(forms, practitioner) -> FormClient:
+    """A browser-like client signed in as the practitioner."""
+    sign_in(forms)
+    return forms
+
+
+@pytest.fixture
+def as_admin(forms, admin) -> FormClient:
+    """A browser-like client signed in as the admin."""
+    sign_in(forms, email="ada@demo.clinic")
+    return forms
+
+
+@pytest.fixture
+def rules_app(app):
+    """The app with activated rules versions picked up at once and re-assessment within the request.
+
+    (The ``app`` fixture puts the folders' ruleset back afterwards.)
+    """
+    app.config.update(RULES_REFRESH_SECONDS=0, REASSESS_IN_BACKGROUND=False)
+    return app
+
+
+@pytest.fixture
+def admin_forms(rules_app, as_admin):
+    """Signed in as an admin, with the rules settings of rules_app."""
+    return as_admin

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from flask import Flask
 
-# The shared models first: they import ours at their end, so either can be imported first.
-from .. import models as _models  # noqa: F401
+from ..answers.jsonschema import AnswersPlugin
+from ..extensions import csrf
+from . import exports, views
+from .spec import BlueprintScopedApi
 
 API_PREFIX = "/api/v1"
 
 
 def init_app(app: Flask) -> None:
     """Register the API (with its OpenAPI document at /api/v1/openapi.json) and the staff exports."""
-    from ..extensions import csrf
-    from . import exports, views
-    from .spec import BlueprintScopedApi
-
     app.config.setdefault("OPENAPI_URL_PREFIX", API_PREFIX)
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     # One Api per app: it keeps the app and its spec on itself, and tests build one app per database.
@@ -24,6 +22,8 @@ def init_app(app: Flask) -> None:
         "version": "1",
         "openapi_version": "3.0.3",
         "security": [{"bearerAuth": []}],
+        # The converter of docs/answers.schema.json: the answers document is described once.
+        "marshmallow_plugin": AnswersPlugin(),
     })
     api.init_app(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})

@@ -7,8 +7,7 @@ import datetime as dt
 import click
 from flask.cli import with_appcontext
 
-from ..auth.models import as_utc
-from ..models import utcnow
+from ..clock import as_utc, utcnow
 from . import tokens
 
 #: CLI changes are made by whoever has a shell on the server; the audit log says so.

@@ -13,11 +13,12 @@ from flask import Response, abort, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 
+from ..answers import fhir
 from ..auth.access import StaffBlueprint
-from ..auth.models import as_utc
+from ..clock import as_utc
 from ..extensions import db
 from ..models import Intake
-from . import fhir, operations
+from . import service
 from .schemas import IntakeFiltersSchema
 
 blueprint = StaffBlueprint("exports", __name__, url_prefix="/staff")
@@ -63,7 +64,7 @@ def export_queue_csv() -> Response:
         filters = IntakeFiltersSchema().load(request.args.to_dict())
     except ValidationError:
         abort(400)
-    rows = operations.export_intakes(filters, current_user.actor)
+    rows = service.export_intakes(filters, current_user.actor)
     output = io.StringIO()
     writer = csv.writer(output)
     writer.writerow(CSV_COLUMNS)
@@ -77,16 +78,16 @@ def export_queue_csv() -> Response:
 def export_intake_json(intake_id: int) -> Response:
     """One intake with its answers and every assessment, as a JSON download."""
     intake = _intake_or_404(intake_id)
-    summary = operations.summary(intake, intake.latest_assessment)
+    summary = service.summary(intake, intake.latest_assessment)
     document = {
         "format": "meso-intake.export",
         "version": 1,
         "intake": {key: _jsonable(value) for key, value in summary.items()},
         "answers": intake.answers,
-        "assessments": [{key: _jsonable(value) for key, value in operations.assessment_data(a).items()}
+        "assessments": [{key: _jsonable(value) for key, value in service.assessment_data(a).items()}
                         for a in intake.assessments],
     }
-    operations.view_intake(intake, current_user.actor, "intake.exported", format="json")
+    service.view_intake(intake, current_user.actor, "intake.exported", format="json")
     return Response(json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="intake-{intake_id}.json"'})
 
@@ -102,7 +103,7 @@ def export_intake_fhir(intake_id: int) -> Response:
         authored=as_utc(intake.submitted_at or intake.updated_at),
         questionnaire_url=_questionnaire_url(),
     )
-    operations.view_intake(intake, current_user.actor, "intake.exported", format="fhir")
+    service.view_intake(intake, current_user.actor, "intake.exported", format="fhir")
     return Response(json.dumps(resource, ensure_ascii=False), mimetype=FHIR_JSON,
                     headers={"Content-Disposition": f'attachment; filename="intake-{intake_id}.fhir.json"'})
 

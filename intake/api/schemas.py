@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from ..assessment.model import OUTCOMES, SEVERITIES
+from ..assessment import OUTCOMES, SEVERITIES
 from ..models import IntakeStatus
 
 MAX_PER_PAGE = 100

@@ -8,12 +8,11 @@ import secrets
 
 from sqlalchemy import select
 
-from ..auth.models import Role, StaffUser, as_utc
-from ..auth.service import find_user, normalise_email
+from ..audit import record
+from ..auth.queries import find_user, normalise_email
+from ..clock import as_utc, utcnow
 from ..extensions import db
-from ..models import utcnow
-from ..operations import record
-from .models import ApiToken
+from ..models import ApiToken, Role, StaffUser
 
 #: Lets secret scanners (and people) recognise a leaked token.
 TOKEN_PREFIX = "meso_"  # noqa: S105  # nosec B105 # a label, not a secret

@@ -1,4 +1,4 @@
-"""The JSON API under /api/v1: HTTP in, token checked, operations called, JSON out."""
+"""The JSON API under /api/v1: HTTP in, token checked, the API service called, JSON out."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from marshmallow import RAISE, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from ..answers import AnswersSchema
+from ..clock import clinic_today
 from ..extensions import db, limiter
 from ..models import Intake
-from ..operations import clinic_today
-from ..ratelimits import api_client_key, api_limit, retry_after_seconds
-from ..ruleset import active_ruleset
-from . import operations, tokens
+from ..rulesets.active import active_ruleset
+from ..web.ratelimits import api_client_key, api_limit, retry_after_seconds
+from . import service, tokens
 from .schemas import (
     ErrorSchema,
     IntakeCreatedSchema,
@@ -134,7 +134,7 @@ def create_intake() -> tuple[dict[str, Any], int, dict[str, str]]:
         raise ApiError(422, "Send the answers document as a JSON object.",
                        {"_schema": ["Expected a JSON object (the answers document)."]})
     try:
-        intake, assessment, token = operations.create_submitted_intake(
+        intake, assessment, token = service.create_submitted_intake(
             document, _actor(), active_ruleset(), clinic_today()
         )
     except ValidationError as invalid:
@@ -142,7 +142,7 @@ def create_intake() -> tuple[dict[str, Any], int, dict[str, str]]:
         raise ApiError(422, "The answers document is not valid.", invalid.messages) from None
     link = url_for("patient.show_intake", token=token, _external=True)
     location = url_for("api.show_intake", intake_id=intake.id, _external=True)
-    return operations.created(intake, assessment, link), 201, {"Location": location}
+    return service.created(intake, assessment, link), 201, {"Location": location}
 
 
 @blueprint.route("/intakes/<int:intake_id>", methods=["GET"])
@@ -155,8 +155,8 @@ def show_intake(intake_id: int) -> dict[str, Any]:
     intake = db.session.get(Intake, intake_id)
     if intake is None:
         raise ApiError(404, f"No intake with id {intake_id}.")
-    data = operations.detail(intake)
-    operations.view_intake(intake, _actor())
+    data = service.detail(intake)
+    service.view_intake(intake, _actor())
     return data
 
 
@@ -169,4 +169,4 @@ def show_intake(intake_id: int) -> dict[str, Any]:
 @blueprint.response(200, IntakePageSchema)
 def list_intakes(page: int, per_page: int, **filters: Any) -> dict[str, Any]:
     """List intakes, a page at a time."""
-    return operations.list_intakes(filters, page, per_page, _actor())
+    return service.list_intakes(filters, page, per_page, _actor())

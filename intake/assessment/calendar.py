@@ -61,7 +61,8 @@ def plan_to_ics(
         event.add("location", clinic_name)
         event.add("description", _description(plan, session.number, clinic_name))
         calendar.add_component(event)
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()
+    return ical
 
 
 def _description(plan: Plan, number: int, clinic_name: str) -> str:

@@ -6,10 +6,10 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from .conditions import Node, Trace, format_value
+from .conditions import Leaf, Node, Trace, format_value
 from .facts import derive_facts
 from .model import Assessment, Flag
-from .rules import Ruleset
+from .ruleset import Ruleset
 
 MARKS = {True: "✓", False: "✗", None: "?"}
 RESULT_WORDS = {True: "true", False: "false", None: "unknown (an answer is missing)"}
@@ -144,8 +144,6 @@ def describe_condition(node: Node) -> str:
 
 
 def _describe(node: Node, *, nested: bool = True) -> str:
-    from .conditions import Leaf
-
     if isinstance(node, Leaf):
         operand = node.operand
         if node.operator == "answered":

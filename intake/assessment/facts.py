@@ -28,14 +28,13 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any, Final, Literal
 
 from marshmallow import fields, validate
+from rapidfuzz import fuzz, process
 
 from ..answers import SECTIONS
-
-if TYPE_CHECKING:
-    from .medications import Lexicon, MedicationMatch
+from .medications import Lexicon, MedicationMatch
 
 FieldType = Literal["bool", "number", "text", "choice", "choice_list", "text_list", "date", "datetime"]
 LIST_TYPES: Final = frozenset({"choice_list", "text_list"})
@@ -246,6 +245,9 @@ class _Slots:
             for section, keys in self.answers.items()
         )
         self.age = fields[DERIVED_AGE].index
+        #: The answers the reference date and the age come from (None if the schema had none).
+        self.appointment = fields["about.appointment_date"].index if "about.appointment_date" in fields else None
+        self.birth = fields["about.date_of_birth"].index if "about.date_of_birth" in fields else None
         self.booked = fields[DERIVED_BOOKED].index
         self.medication_lists = tuple(fields[name].index for name in MEDICATION_LISTS)
         self.unrecognised = fields[UNRECOGNISED].index
@@ -285,8 +287,6 @@ def _family(name: str) -> str:
 
 def suggestion(word: str, known: Sequence[str]) -> str:
     """' (did you mean 'x'?)' for the closest known word, or ''."""
-    from rapidfuzz import fuzz, process
-
     best = process.extractOne(word, known, scorer=fuzz.ratio, score_cutoff=70)
     if best is None and "." not in word:
         # A field name written without its section: "pregnant" for health.pregnant.
@@ -417,6 +417,8 @@ def has_evidence(name: str) -> bool:
 
 
 def _date(value: Any) -> Any:
+    if value.__class__ is dt.date:  # what a loaded answers document holds: the commonest case first
+        return value
     if isinstance(value, str):
         try:
             return dt.date.fromisoformat(value)
@@ -523,13 +525,16 @@ def derive_facts(
                 values[index] = value if convert is None else convert(value)
 
     about = answers.get("about") or {}
-    appointment = _date(about.get("appointment_date"))
+    # Both dates are in their slots already (converted as above) when "about" is a plain dict.
+    plain = about.__class__ is dict
+    appointment = (values[slots.appointment] if plain and slots.appointment is not None
+                   else _date(about.get("appointment_date")))
     booked = isinstance(appointment, dt.date)
     if "appointment_date" in about:
         values[slots.booked] = booked
     reference = appointment if booked else on
     values[REFERENCE_INDEX] = reference
-    birth = _date(about.get("date_of_birth"))
+    birth = values[slots.birth] if plain and slots.birth is not None else _date(about.get("date_of_birth"))
     if isinstance(birth, dt.date):
         values[slots.age] = age_on(birth, reference)
 
@@ -539,12 +544,13 @@ def derive_facts(
     return Facts(catalogue, values, on, reference, medicines)
 
 
-def _items(answers: Mapping[str, Any], section: str, flag: str) -> list[Mapping[str, Any]] | None:
+def _items(answers: Mapping[str, Any], section: str, flag: str) -> Sequence[Mapping[str, Any]] | None:
     """The items of a list section; None when the patient did not answer its yes/no question."""
     given = answers.get(section) or {}
-    if given.get(flag) is None:
+    answered = given.get(flag)
+    if answered is None:
         return None
-    return list(given.get("items") or []) if given.get(flag) else []
+    return (given.get("items") or []) if answered else []
 
 
 def _medication_facts(
@@ -586,9 +592,9 @@ def _medication_facts(
     _fill_none(values, slots.stopped_on_runs)
     stopped_on = slots.stopped_on
     for class_id, on in latest.items():
-        index = stopped_on.get(class_id)
-        if index is not None:
-            values[index] = on
+        slot = stopped_on.get(class_id)
+        if slot is not None:
+            values[slot] = on
     return medicines
 
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .conditions import DATE_OPERATORS, Leaf, Node
-from .rules import Rule, Ruleset
+from .rules import Rule
+from .ruleset import Ruleset
 
 LEVELS: Final = ("error", "warning", "info")
 

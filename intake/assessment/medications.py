@@ -26,7 +26,8 @@ import yaml
 from marshmallow import Schema, ValidationError, fields, validate
 from rapidfuzz import fuzz, process
 
-from intake.assessment.errors import RuleFileError, RulesetInvalid
+from .errors import RuleFileError, RulesetInvalid
+from .yamlkit import Located, Path_, flatten_messages, parse_yaml, read_text
 
 __all__ = [
     "FUZZY_CUTOFF",
@@ -35,6 +36,7 @@ __all__ = [
     "MedicationClass",
     "MedicationMatch",
     "normalise_name",
+    "parse_lexicon",
 ]
 
 #: rapidfuzz ``fuzz.ratio`` score a typed word needs to count as a typo of a name.
@@ -281,37 +283,23 @@ class _LexiconSchema(Schema):
 
 
 _NAME_FIELDS = ("brands", "aliases", "misspellings")
-_Path = tuple[str | int, ...]
+_Path = Path_
 
 
 class _Located:
-    """The composed YAML tree, used to turn a data path into a line and column."""
+    """A lexicon file's tree, to turn a data path into a line and column."""
 
-    def __init__(self, filename: str, root: yaml.Node):
+    def __init__(self, filename: str, root: Located):
         self.filename = filename
         self.root = root
 
-    def node(self, path: _Path, *, key: bool = False) -> yaml.Node:
-        """The deepest node along path (the key node of the last step if key=True)."""
-        node = self.root
-        for i, step in enumerate(path):
-            last = i == len(path) - 1
-            if isinstance(node, yaml.MappingNode) and isinstance(step, str):
-                found = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == step]
-                if not found:
-                    return node
-                # PyYAML keeps the last of duplicate keys, so point at that one.
-                k, v = found[-1]
-                node = k if (last and key) else v
-            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-                node = node.value[step]
-            else:
-                return node
-        return node
+    def node(self, path: _Path, *, key: bool = False) -> Located:
+        """The deepest node along path (where its last key is written if key=True)."""
+        return self.root.where(path, key=key)
 
     def error(self, path: _Path, message: str, rule_id: str | None, *, key: bool = False) -> RuleFileError:
-        mark = self.node(path, key=key).start_mark
-        return RuleFileError(self.filename, mark.line + 1, mark.column + 1, rule_id, message)
+        at = self.node(path, key=key)
+        return RuleFileError(self.filename, at.line, at.column, rule_id, message)
 
 
 def _rule_id(data: Any, path: _Path) -> str | None:
@@ -348,61 +336,18 @@ def _with_place(path: _Path, message: str) -> str:
     return f"{place}: {message}" if place else message
 
 
-def _flatten(messages: Any, path: _Path = ()) -> Iterable[tuple[_Path, str]]:
-    if isinstance(messages, dict):
-        for k, v in messages.items():
-            yield from _flatten(v, (*path, k))
-    elif isinstance(messages, list):
-        for m in messages:
-            yield from _flatten(m, path)
-    else:
-        yield path, str(messages)
-
-
 def _schema_errors(data: Any, located: _Located) -> list[RuleFileError]:
     try:
         _LexiconSchema().load(data)
     except ValidationError as exc:
         errors = []
-        for path, message in _flatten(exc.messages):
-            if path and path[-1] == "_schema":
-                path = path[:-1]
+        for path, message in flatten_messages(exc.messages):
             text = _with_place(path, message)
             # An unknown key is best shown at the key itself, not at its value.
             at_key = message.startswith("unknown key")
             errors.append(located.error(path, text, _rule_id(data, path), key=at_key))
         return errors
     return []
-
-
-def _duplicate_key_errors(
-    node: yaml.Node, located: _Located, data: Any, path: _Path = ()
-) -> list[RuleFileError]:
-    """Repeated keys in one mapping: PyYAML silently keeps the last, hiding the first."""
-    errors: list[RuleFileError] = []
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for k, v in node.value:
-            if not isinstance(k, yaml.ScalarNode):
-                continue
-            if k.value in seen:
-                errors.append(
-                    RuleFileError(
-                        located.filename,
-                        k.start_mark.line + 1,
-                        k.start_mark.column + 1,
-                        _rule_id(data, (*path, k.value)),
-                        f"{k.value}: duplicate key (first on line {seen[k.value]}); "
-                        "YAML would keep only this one",
-                    )
-                )
-            else:
-                seen[k.value] = k.start_mark.line + 1
-            errors += _duplicate_key_errors(v, located, data, (*path, k.value))
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            errors += _duplicate_key_errors(item, located, data, (*path, i))
-    return errors
 
 
 def _names_of(med: dict[str, Any]) -> Iterable[tuple[_Path, str]]:
@@ -436,7 +381,7 @@ def _content_errors(data: Any, located: _Located) -> list[RuleFileError]:
             continue
         cid = cls.get("id")
         if isinstance(cid, str):
-            line = located.node(("classes", ci, "id")).start_mark.line + 1
+            line = located.node(("classes", ci, "id")).line
             if cid in class_lines:
                 errors.append(
                     located.error(
@@ -461,7 +406,7 @@ def _content_errors(data: Any, located: _Located) -> list[RuleFileError]:
                 path: _Path = ("classes", ci, "medications", mi, *sub)
                 where = _describe(path)
                 rule_id = _rule_id(data, path)
-                line = located.node(path).start_mark.line + 1
+                line = located.node(path).line
                 separator = _separator_in(name)
                 key = normalise_name(name)
                 if separator is not None:
@@ -529,30 +474,31 @@ def _content_errors(data: Any, located: _Located) -> list[RuleFileError]:
     return errors
 
 
-def _parse(text: str, filename: str) -> dict[str, Any]:
+def _syntax_wording(error: yaml.MarkedYAMLError) -> tuple[Any, str]:
+    """How a lexicon file words malformed YAML (with where its cause began)."""
+    mark = error.problem_mark or error.context_mark
+    message = f"not valid YAML: {error.problem or error.context}"
+    if error.problem and error.context and error.context_mark:
+        # The problem is often found far from its cause (an unclosed quote is
+        # noticed at the end of the file), so say where the cause began too.
+        message += f" ({error.context} started on line {error.context_mark.line + 1})"
+    return mark, message
+
+
+def parse_lexicon(text: str, filename: str) -> dict[str, Any]:
     """Parse and validate lexicon text; raise RulesetInvalid listing every problem."""
-    # The pure-Python loader: its error messages are the same on every install.
-    loader_cls = yaml.SafeLoader
-    try:
-        root = yaml.compose(text, Loader=loader_cls)
-        if root is None:
-            raise RulesetInvalid(
-                [RuleFileError(filename, 0, 0, None, "the file is empty; it needs a 'classes:' list")]
-            )
-        data = loader_cls("").construct_document(root)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        message = f"not valid YAML: {exc.problem or exc.context}"
-        if exc.problem and exc.context and exc.context_mark:
-            # The problem is often found far from its cause (an unclosed quote is
-            # noticed at the end of the file), so say where the cause began too.
-            message += f" ({exc.context} started on line {exc.context_mark.line + 1})"
-        raise RulesetInvalid([RuleFileError(filename, line, column, None, message)]) from exc
-    except yaml.YAMLError as exc:
-        raise RulesetInvalid([RuleFileError(filename, 0, 0, None, f"not valid YAML: {exc}")]) from exc
+    root, duplicates = parse_yaml(text, filename, wording=_syntax_wording, keep_last=True)
+    if root is None:
+        raise RulesetInvalid([RuleFileError(filename, 0, 0, None, "the file is empty; it needs a 'classes:' list")])
+    data = root.plain()
     located = _Located(filename, root)
-    errors = _duplicate_key_errors(root, located, data) + _schema_errors(data, located)
+    # Repeated keys in one mapping: YAML silently keeps the last, hiding the first.
+    errors = [
+        RuleFileError(filename, d.at.line, d.at.column, _rule_id(data, (*d.path, d.key)),
+                      f"{d.key}: duplicate key (first on line {d.first_line}); YAML would keep only this one")
+        for d in duplicates
+    ]
+    errors += _schema_errors(data, located)
     errors += _content_errors(data, located)
     if errors:
         raise RulesetInvalid(errors)
@@ -631,18 +577,12 @@ class Lexicon:
     def load(cls, path: str | Path) -> Lexicon:
         """Load and validate a lexicon file; raise RulesetInvalid listing every problem."""
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise RulesetInvalid(
-                [RuleFileError(str(path), 0, 0, None, f"cannot read the file: {exc}")]
-            ) from exc
-        return cls.from_text(text, str(path))
+        return cls.from_text(read_text(path), str(path))
 
     @classmethod
     def from_text(cls, text: str, filename: str) -> Lexicon:
         """Build a lexicon from YAML text; filename is used only in error messages."""
-        return cls(_parse(text, filename), text)
+        return cls(parse_lexicon(text, filename), text)
 
     @property
     def names(self) -> tuple[tuple[str, ...], ...]:

@@ -19,9 +19,11 @@ from marshmallow import Schema, ValidationError, fields
 
 from ..answers import AnswersSchema
 from .conditions import Leaf, Node
+from .engine import assess_facts
 from .facts import Facts, derive_facts
 from .model import OUTCOMES, SEVERITY_RANK
-from .rules import Rule, Ruleset, assess_facts
+from .rules import Rule
+from .ruleset import Ruleset
 
 SCHEMAS_KEPT = 400
 
@@ -162,8 +164,7 @@ def rule_delta(current: Ruleset, candidate: Ruleset) -> tuple[frozenset[str], Ru
     before = {rule.id: _flag_key(rule) for rule in current.rules}
     kept = frozenset(rule.id for rule in candidate.rules if before.get(rule.id) == _flag_key(rule))
     changed = [rule for rule in candidate.rules if rule.id not in kept]
-    return kept, Ruleset(changed, candidate.lexicon, candidate.catalogue, candidate.version, candidate.files,
-                         candidate.root, roots=candidate.roots)
+    return kept, candidate.with_rules(changed)
 
 
 def same_facts(current: Ruleset, candidate: Ruleset) -> bool:

@@ -15,7 +15,7 @@ and false; ``min_coverage`` (a percentage of those true/false outcomes) fails th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -24,11 +24,12 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from ..answers import load_answers
 from .conditions import format_value
+from .engine import assess_facts
 from .errors import RuleFileError, RulesetInvalid
 from .facts import derive_facts, suggestion
 from .model import OUTCOMES, Assessment, jsonable
-from .rules import Ruleset, assess_facts
-from .source import Located, load_located
+from .ruleset import TESTS_DIR, Layer, Ruleset
+from .yamlkit import Located, flatten_messages, load_located, schema_problems
 
 BASES_FILE: Final = "bases.yaml"
 
@@ -68,17 +69,6 @@ class _CaseSchema(Schema):
 
 _CASE_KEYS: Final = tuple(_CaseSchema().fields)
 _EXPECT_KEYS: Final = tuple(_ExpectSchema().fields)
-
-
-def _flatten(messages: Any, path: tuple[Any, ...] = ()) -> Iterable[tuple[tuple[Any, ...], str]]:
-    if isinstance(messages, Mapping):
-        for key, inner in messages.items():
-            yield from _flatten(inner, path if key == "_schema" else (*path, key))
-    elif isinstance(messages, list):
-        for message in messages:
-            yield from _flatten(message, path)
-    else:
-        yield path, str(messages)
 
 
 # --- results -------------------------------------------------------------------------------
@@ -205,18 +195,91 @@ class RuleTestReport:
 
 
 def case_files(root: Path | Sequence[Path]) -> list[Path]:
-    """The case files of a ruleset folder: tests/*.yaml except the bases.
+    """The case files of rules folders on disk: tests/*.yaml except the bases.
 
     For layered folders (defaults first), a later folder's tests/NAME.yaml replaces an
     earlier one of the same name; other files add.
     """
     by_name: dict[str, Path] = {}
     for base in [root] if isinstance(root, Path) else root:
-        folder = base / "tests"
+        folder = base / TESTS_DIR
         for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
             if path.name != BASES_FILE:
                 by_name[path.name] = path
     return [by_name[name] for name in sorted(by_name)]
+
+
+@dataclass(frozen=True)
+class _CaseFile:
+    """One file of cases: how errors name it, its text (None: unreadable, already reported), its bases."""
+
+    name: str
+    text: str | None
+    bases: dict[str, Located] | None
+
+
+def _layer_text(layer: Layer, relative: str, errors: list[RuleFileError]) -> str | None:
+    """The text of one file of a layer; None (with an error when it exists) when it cannot be had."""
+    problem = layer.unreadable.get(relative)
+    raw = layer.files.get(relative)
+    if problem is None and isinstance(raw, bytes):
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            problem = f"cannot read the file: {error}"
+    if problem is not None:
+        errors.append(RuleFileError(layer.display(relative), 0, 0, None, problem))
+        return None
+    return raw if isinstance(raw, str) else None
+
+
+def _disk_text(path: Path, errors: list[RuleFileError]) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        errors.append(RuleFileError(str(path), 0, 0, None, f"cannot read the file: {error}"))
+        return None
+
+
+def _case_files(ruleset: Ruleset, paths: Sequence[Path] | None, errors: list[RuleFileError]) -> list[_CaseFile]:
+    """The case files to run with their bases: ``paths`` from disk, else the ruleset's layers' tests."""
+    layers = ruleset.layers
+    bases_file = f"{TESTS_DIR}/{BASES_FILE}"
+    # Layered rules share their bases: a later tests/bases.yaml adds and replaces names.
+    shared: dict[str, Located] | None = None
+    if len(layers) > 1:
+        for layer in layers:
+            found = _load_bases(layer.display(bases_file), _layer_text(layer, bases_file, errors)
+                                if layer.has(bases_file) else None, errors)
+            if found is not None:
+                shared = {**(shared or {}), **found}
+    if paths is None:
+        by_name: dict[str, tuple[Layer, str]] = {}
+        for layer in layers:
+            for relative in layer.under(TESTS_DIR):
+                if relative != bases_file:
+                    by_name[relative] = (layer, relative)
+        own: dict[str, Located] | None = shared
+        if len(layers) == 1:
+            only = layers[0]
+            own = _load_bases(only.display(bases_file), _layer_text(only, bases_file, errors)
+                              if only.has(bases_file) else None, errors)
+        return [_CaseFile(layer.display(relative), _layer_text(layer, relative, errors), own)
+                for layer, relative in (by_name[name] for name in sorted(by_name))]
+    layer_tests = [Path(layer.display(TESTS_DIR)) for layer in layers]
+    bases: dict[Path, dict[str, Located] | None] = {}
+    found_files = []
+    for path in paths:
+        folder = path.parent
+        if folder not in bases:
+            if len(layers) > 1 and folder in layer_tests:
+                bases[folder] = shared
+            else:
+                where = folder / BASES_FILE
+                bases[folder] = _load_bases(str(where), _disk_text(where, errors) if where.is_file() else None,
+                                            errors)
+        found_files.append(_CaseFile(str(path), _disk_text(path, errors), bases[folder]))
+    return found_files
 
 
 def run_rule_tests(
@@ -225,32 +288,20 @@ def run_rule_tests(
     *,
     min_coverage: float | None = None,
 ) -> RuleTestReport:
-    """Run the cases of ``paths`` (default: the ruleset's tests/*.yaml) and measure coverage."""
+    """Run the cases of ``paths`` (default: the tests/*.yaml of the ruleset's layers) and measure coverage."""
     errors: list[RuleFileError] = []
-    roots = getattr(ruleset, "roots", (ruleset.root,))
-    files = list(paths) if paths is not None else case_files(list(roots))
+    files = _case_files(ruleset, paths, errors)
     if not files:
-        errors.append(RuleFileError(str(ruleset.root / "tests"), 0, 0, None, "no test files (tests/*.yaml)"))
-    bases: dict[Path, dict[str, Located] | None] = {}
+        last = ruleset.layers[-1].display(TESTS_DIR) if ruleset.layers else TESTS_DIR
+        errors.append(RuleFileError(last, 0, 0, None, "no test files (tests/*.yaml)"))
     coverage = Coverage(rules=tuple(rule.id for rule in ruleset.rules))
     for rule in ruleset.rules:
         for node in rule.when.nodes:
             coverage.seen[(rule.id, node.id)] = set()
     results: list[CaseResult] = []
-    # Layered folders share their bases: a later tests/bases.yaml adds and replaces names.
-    layer_tests = [root / "tests" for root in roots]
-    shared: dict[str, Located] | None = None
-    if len(roots) > 1:
-        for folder in layer_tests:
-            found = _load_bases(folder / BASES_FILE, errors)
-            if found is not None:
-                shared = {**(shared or {}), **found}
-    for path in files:
-        folder = path.parent
-        if folder not in bases:
-            bases[folder] = shared if len(roots) > 1 and folder in layer_tests else _load_bases(
-                folder / BASES_FILE, errors)
-        results.extend(_run_file(path, bases[folder], ruleset, coverage, errors))
+    for case_file in files:
+        if case_file.text is not None:
+            results.extend(_run_file(case_file.name, case_file.text, case_file.bases, ruleset, coverage, errors))
     for rule in ruleset.rules:
         for node in rule.when.nodes:
             outcomes = coverage.seen[(rule.id, node.id)]
@@ -262,39 +313,33 @@ def run_rule_tests(
     return RuleTestReport(results, sorted(errors), coverage, min_coverage)
 
 
-def _load_bases(path: Path, errors: list[RuleFileError]) -> dict[str, Located] | None:
-    if not path.is_file():
+def _load_bases(name: str, text: str | None, errors: list[RuleFileError]) -> dict[str, Located] | None:
+    if text is None:
         return None
     try:
-        document = load_located(path.read_text(encoding="utf-8"), str(path))
+        document = load_located(text, name)
     except RulesetInvalid as invalid:
         errors.extend(invalid.errors)
         return None
-    except (OSError, UnicodeDecodeError) as error:
-        errors.append(RuleFileError(str(path), 0, 0, None, f"cannot read the file: {error}"))
-        return None
     if not document.is_mapping:
-        errors.append(RuleFileError(str(path), document.line, document.column, None,
+        errors.append(RuleFileError(name, document.line, document.column, None,
                                     "bases.yaml maps base names to complete answers documents"))
         return None
     return dict(document.entries())
 
 
 def _run_file(
-    path: Path,
+    name: str,
+    text: str,
     bases: dict[str, Located] | None,
     ruleset: Ruleset,
     coverage: Coverage,
     errors: list[RuleFileError],
 ) -> list[CaseResult]:
-    name = str(path)
     try:
-        document = load_located(path.read_text(encoding="utf-8"), name)
+        document = load_located(text, name)
     except RulesetInvalid as invalid:
         errors.extend(invalid.errors)
-        return []
-    except (OSError, UnicodeDecodeError) as error:
-        errors.append(RuleFileError(name, 0, 0, None, f"cannot read the file: {error}"))
         return []
     if document.is_scalar and document.value is None:
         return []
@@ -339,8 +384,8 @@ def _run_case(
     try:
         case = _CaseSchema().load(node.plain())
     except ValidationError as invalid:
-        for path, message in _flatten(invalid.messages):
-            _schema_problem(node, path, message, problems)
+        for problem in schema_problems(invalid, node, missing="Missing data for required field."):
+            _schema_problem(problem.path, problem.message, problem.at, problems)
         return None
     expect_node = node["expect"]
     _check_rule_ids(expect_node, ruleset, problems)
@@ -363,18 +408,17 @@ def _run_case(
     return CaseResult(case["name"], file, node.line, tuple(differences), assessment)
 
 
-def _schema_problem(node: Located, path: tuple[Any, ...], message: str, problems: _CaseErrors) -> None:
-    key = str(path[-1]) if path else ""
-    parent = node.locate(path[:-1])
+def _schema_problem(path: tuple[Any, ...], message: str, at: Located, problems: _CaseErrors) -> None:
     if message == "Unknown field.":
+        key = str(path[-1])
         known = _EXPECT_KEYS if path[:1] == ("expect",) else _CASE_KEYS
         hint = suggestion(key, list(known)) or f" (known keys: {', '.join(known)})"
-        problems.add(parent.key_node(key), f"unknown key '{key}'{hint}")
+        problems.add(at, f"unknown key '{key}'{hint}")
     elif message == "Missing data for required field.":
-        problems.add(parent, f"missing '{'.'.join(str(p) for p in path)}'")
+        problems.add(at, f"missing '{'.'.join(str(p) for p in path)}'")
     else:
         dotted = ".".join(str(p) for p in path if isinstance(p, str))
-        problems.add(node.locate(path), f"'{dotted}': {message}")
+        problems.add(at, f"'{dotted}': {message}")
 
 
 def _check_rule_ids(expect: Located, ruleset: Ruleset, problems: _CaseErrors) -> None:
@@ -435,7 +479,7 @@ def _answers(
     try:
         return load_answers(document, today=case["on"])
     except ValidationError as invalid:
-        for path, message in _flatten(invalid.messages):
+        for path, message in flatten_messages(invalid.messages):
             dotted = ".".join(str(p) for p in path)
             at = changed.get(tuple(path[:2]))
             if at is not None:

@@ -18,8 +18,9 @@ from flask_babel import gettext
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
+from ..clock import now as clock_now
+from ..models import Role
 from . import service, session_store
-from .models import Role
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -30,7 +31,7 @@ MAX_NEXT_LENGTH = 2000
 
 def public(view: View) -> View:
     """Open a view of a StaffBlueprint to anyone (the sign-in page)."""
-    view.staff_public = True  # type: ignore[attr-defined]
+    view.staff_public = True  # type: ignore[attr-defined]  # a mark the blueprint's check reads
     return view
 
 
@@ -38,7 +39,7 @@ def requires_role(*roles: Role) -> Callable[[View], View]:
     """Narrow a view to members of staff with one of ``roles``; others get 403."""
 
     def mark(view: View) -> View:
-        view.staff_roles = frozenset(roles)  # type: ignore[attr-defined]
+        view.staff_roles = frozenset(roles)  # type: ignore[attr-defined]  # a mark the blueprint's check reads
         return view
 
     return mark
@@ -96,7 +97,7 @@ def enforce_staff_session() -> None:
     """
     if "_user_id" not in session:
         return
-    now = service.now()
+    now = clock_now()
     user = current_user._get_current_object()  # with its server-side session, one query (load_staff_user)
     record = session_store.find(session.get(session_store.TOKEN_KEY))
     if record is None or user.is_anonymous or record.staff_user_id != user.id:
@@ -147,7 +148,7 @@ def end_session(reason: str = "requested") -> None:
     """Sign out, end the server-side session (a kept copy of the cookie opens nothing) and forget the cookie."""
     token = session.get(session_store.TOKEN_KEY)
     if token:
-        session_store.close(token, reason, service.now())
+        session_store.close(token, reason, clock_now())
         from ..extensions import db
 
         db.session.commit()

@@ -7,8 +7,9 @@ import datetime as dt
 import click
 from flask.cli import with_appcontext
 
-from . import service
-from .models import Role, StaffUser, as_utc
+from ..clock import as_utc, now
+from ..models import Role, StaffUser
+from . import queries, service
 
 #: CLI changes are made by whoever has a shell on the server; the audit log says so.
 CLI_ACTOR = "system"
@@ -44,13 +45,13 @@ def create_user(email: str, name: str, role: str, password: str | None) -> None:
 @with_appcontext
 def list_users() -> None:
     """List every staff account with its role and status."""
-    accounts = service.list_users()
+    accounts = queries.list_users()
     if not accounts:
         click.echo(
             "No staff accounts yet. Create one with: flask users create --email … --name … --role admin"
         )
         return
-    now = service.now()
+    now_at = now()
     rows = [("email", "name", "role", "status", "last sign-in")]
     for user in accounts:
         last = as_utc(user.last_login_at)
@@ -59,7 +60,7 @@ def list_users() -> None:
                 user.email,
                 user.display_name,
                 user.role,
-                _status(user, now),
+                _status(user, now_at),
                 last.strftime("%Y-%m-%d %H:%M UTC") if last else "never",
             )
         )
@@ -106,10 +107,10 @@ def _ask_password() -> str:
 
 
 def _existing(email: str) -> StaffUser:
-    user = service.find_user(email)
+    user = queries.find_user(email)
     if user is None:
         raise click.ClickException(
-            f"No staff account for {service.normalise_email(email)}. See them with: flask users list"
+            f"No staff account for {queries.normalise_email(email)}. See them with: flask users list"
         )
     return user
 

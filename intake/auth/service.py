@@ -13,14 +13,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..audit import record
+from ..clock import now
 from ..extensions import db
-from ..models import utcnow
-from ..operations import record
+from ..models import Role, StaffUser
 from . import session_store, throttle
-from .models import Role, StaffUser
+from .queries import find_user, normalise_email
 
 MIN_PASSWORD_LENGTH = 12
 #: argon2 would hash a megabyte happily; refusing it keeps sign-in from being a way to burn CPU.
@@ -45,25 +45,6 @@ class SignInRefused:
 
     reason: SignInFailure
     locked_until: dt.datetime | None = None
-
-
-def now() -> dt.datetime:
-    """The current time in UTC (tests pin it with the NOW setting, as TODAY pins the date)."""
-    pinned = current_app.config.get("NOW")
-    return pinned if pinned is not None else utcnow()
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
-
-
-def find_user(email: str) -> StaffUser | None:
-    """The account with this email (any case), or None."""
-    return db.session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
-
-
-def list_users() -> list[StaffUser]:
-    return list(db.session.scalars(select(StaffUser).order_by(StaffUser.email)))
 
 
 def check_password_rules(password: str) -> None:

@@ -12,33 +12,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from typing import Any
 
 from flask import current_app, g
-from sqlalchemy import ForeignKey, String, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select, update
 
 from ..extensions import db
-from ..models import utcnow
+from ..models import StaffSession, StaffUser
 
 #: Where the session's token travels in the (signed) session cookie.
 TOKEN_KEY = "staff_session"  # noqa: S105  # nosec B105 # a key name, not a secret
 
 
-class StaffSession(db.Model):
-    """One signed-in session of a member of staff, from sign-in until it ends."""
-
-    __tablename__ = "staff_session"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    #: sha256 of the token in the session cookie (the token itself is never stored).
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
-    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    #: Set when the session ends; an ended session never opens a page again.
-    ended_at: Mapped[dt.datetime | None]
-    #: "requested", "inactive", "expired", "deactivated", "password_changed" or "replaced".
-    end_reason: Mapped[str | None] = mapped_column(String(20))
 
 
 def _hash(token: str) -> str:
@@ -70,13 +54,13 @@ def find(token: object) -> StaffSession | None:
     return found
 
 
-def find_with_user(token: object, user_model: type, user_id: int) -> Any:
+def find_with_user(token: object, user_id: int) -> StaffUser | None:
     """The user ``user_id`` if ``token`` is one of their open sessions, in one query (the session is kept for find)."""
     if not isinstance(token, str) or not token or len(token) > 100:
         return None
     row = db.session.execute(
-        select(user_model, StaffSession).join(StaffSession, StaffSession.staff_user_id == user_model.id)
-        .where(user_model.id == user_id, StaffSession.token_hash == _hash(token), StaffSession.ended_at.is_(None))
+        select(StaffUser, StaffSession).join(StaffSession, StaffSession.staff_user_id == StaffUser.id)
+        .where(StaffUser.id == user_id, StaffSession.token_hash == _hash(token), StaffSession.ended_at.is_(None))
     ).first()
     g._staff_session = (token, row[1] if row else None)
     return row[0] if row else None

@@ -22,14 +22,15 @@ import datetime as dt
 import hashlib
 import hmac
 
-from flask import Request, Response, current_app
+from flask import Request, current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import String, case, delete, or_, select, update
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..extensions import db
+from ..models import SignInThrottle
 
 #: The cookie naming the accounts that signed in from this browser (signed, digests only).
 DEVICE_COOKIE = "meso_known_device"
@@ -38,19 +39,6 @@ DEVICE_ACCOUNTS = 10
 DEVICE_DAYS = 365
 
 
-class SignInThrottle(db.Model):
-    """Failed sign-ins counted for one email (``kind`` account) or one email and address (``kind`` pair)."""
-
-    __tablename__ = "sign_in_throttle"
-
-    #: Keyed digest of the kind, the email and (for a pair) the client address.
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    #: Keyed digest of the email alone, so a new password can lift every count of the account.
-    account: Mapped[str] = mapped_column(String(64), index=True)
-    failures: Mapped[int] = mapped_column(default=0)
-    window_started_at: Mapped[dt.datetime]
-    #: Sign-in with this key is refused until then.
-    blocked_until: Mapped[dt.datetime | None]
 
 
 def _digest(*parts: str) -> str:
@@ -84,8 +72,9 @@ def count_failure(key: str, account: str, now: dt.datetime, limit: int) -> dt.da
     """Count one failure (in the current transaction); returns the block's end when it reaches ``limit``."""
     window_start = now - _window()
     table = SignInThrottle.__table__
+    model = SignInThrottle
     upsert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = upsert(table).values(key=key, account=account, failures=1, window_started_at=now)
+    statement = upsert(model).values(key=key, account=account, failures=1, window_started_at=now)
     stale = table.c.window_started_at <= window_start
     db.session.execute(statement.on_conflict_do_update(index_elements=[table.c.key], set_={
         "failures": case((stale, 1), else_=table.c.failures + 1),
@@ -141,7 +130,7 @@ def is_known_device(request: Request, email: str) -> bool:
     return _digest("device", email) in _device_accounts(request)
 
 
-def remember_device(request: Request, response: Response, email: str) -> None:
+def remember_device(request: Request, response: WerkzeugResponse, email: str) -> None:
     """Mark this browser as one the account signs in from (a long-lived, signed, HttpOnly cookie)."""
     mine = _digest("device", email)
     accounts = [mine, *[a for a in _device_accounts(request) if a != mine]][:DEVICE_ACCOUNTS]

@@ -9,11 +9,18 @@ from flask_babel import format_datetime, gettext
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
+from ..clock import now
 from ..extensions import limiter
-from . import blueprint, service, session_store, throttle
-from .access import admin_required, end_session, public, safe_next, touch_session
+from ..models import StaffUser
+from . import queries, service, session_store, throttle
+from .access import StaffBlueprint, admin_required, end_session, enforce_staff_session, public, safe_next, touch_session
 from .forms import SignInForm
-from .models import StaffUser
+from .sessions import StaffSessionInterface
+
+blueprint = StaffBlueprint("auth", __name__, url_prefix="/staff")
+blueprint.before_app_request(enforce_staff_session)
+# Staff sessions need their own cookie lifetime; registering the blueprint brings it along.
+blueprint.record_once(lambda state: setattr(state.app, "session_interface", StaffSessionInterface()))
 
 
 def _sign_in_rate_limit() -> str:
@@ -31,8 +38,8 @@ def sign_in() -> Response | str:
         if current_user.is_authenticated:
             return redirect(form.next.data or url_for("auth.home"))
     if form.validate_on_submit():
-        email = service.normalise_email(form.email.data or "")
-        result = service.authenticate(email, form.password.data or "", service.now(), ip=request.remote_addr,
+        email = queries.normalise_email(form.email.data or "")
+        result = service.authenticate(email, form.password.data or "", now(), ip=request.remote_addr,
                                       known_device=throttle.is_known_device(request, email))
         if isinstance(result, StaffUser):
             _start_session(result)
@@ -41,7 +48,7 @@ def sign_in() -> Response | str:
             return response
         problems = _refusal_problems(form, result)
     else:
-        problems = form.problems()
+        problems = list[tuple[str | None, str]](form.problems())
     # Never send a password back to the browser, even a wrong one.
     form.password.data = ""
     return render_template("auth/sign_in.html", form=form, problems=problems)
@@ -66,9 +73,9 @@ def home() -> str:
 @admin_required
 def list_accounts() -> str:
     """Clinic admins: every staff account, its role and status."""
-    accounts, now = service.list_users(), service.now()
-    return render_template("auth/accounts.html", accounts=accounts, now=now,
-                           throttled={user.id: service.throttled_until(user, now) for user in accounts})
+    accounts, at = queries.list_users(), now()
+    return render_template("auth/accounts.html", accounts=accounts, now=at,
+                           throttled={user.id: service.throttled_until(user, at) for user in accounts})
 
 
 @blueprint.errorhandler(429)
@@ -84,10 +91,10 @@ def too_many_requests(_error: Exception) -> Response:
 def _start_session(user: StaffUser) -> None:
     # Nothing from before sign-in survives into the signed-in session (session fixation).
     end_session("replaced")
-    token = session_store.open_session(user.id, service.now())
+    token = session_store.open_session(user.id, now())
     login_user(user)
     session[session_store.TOKEN_KEY] = token
-    touch_session(service.now())
+    touch_session(now())
 
 
 def _refusal_problems(form: SignInForm, refused: service.SignInRefused) -> list[tuple[str | None, str]]:

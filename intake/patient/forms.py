@@ -1,24 +1,30 @@
-"""The intake form: one WTForms class per section of the answers document.
+"""The intake form: WTForms section forms generated from the questions of intake.answers.
+
+Nothing here names a question: each section form is built from its marshmallow schema,
+whose fields carry their wording (``intake/answers/sections.py``). The kind of a question
+picks the field class below (radios, tick boxes, a date, a list of rows…); its label,
+hint and messages become the field's.
 
 WTForms only parses what the browser sent (text, dates, numbers, ticks). Whether the
-answers are valid is decided by the section's marshmallow schema in intake.answers plus
-its date and cross-section checks, the same rules the API uses; their messages are then
-put back onto the fields here.
-
-Labels and messages are lazy (``lazy_gettext``, imported as ``_`` so Babel extracts
-them): they are translated when a page is rendered, in that patient's language.
+answers are valid is decided by the section's marshmallow schema plus its date and
+cross-section checks, the same rules the API uses; their messages are then put back onto
+the fields here. Labels and messages are translated lazily, when a page is rendered, in
+that patient's language (they are marked for Babel where they are declared).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _
 from flask_wtf import FlaskForm
-from marshmallow import ValidationError, validate
+from marshmallow import Schema, ValidationError, validate
 from wtforms import Form
 from wtforms.fields import (
     BooleanField,
@@ -29,15 +35,20 @@ from wtforms.fields import (
     TextAreaField,
 )
 from wtforms.validators import ValidationError as FieldError
-from wtforms.widgets import DateInput, EmailInput, TelInput, TextInput
+from wtforms.widgets import CheckboxInput, DateInput, EmailInput, RadioInput, TelInput, TextInput
 
 from .. import answers as doc
-from ..answers import N_
+from ..answers import N_, Question, When, question_of, rows_schema
+
+if TYPE_CHECKING:
+    # The mixins below are only ever combined with a WTForms field or form: type them as one.
+    from wtforms import Field as _FieldBase
+    from wtforms import Form as _FormBase
+else:
+    _FieldBase = _FormBase = object
 
 #: An answer the patient left blank: the key is left out, so the schema decides.
 MISSING = object()
-
-YES_NO = (("yes", N_("Yes")), ("no", N_("No")))
 
 #: marshmallow's own wording, replaced by each field's plain-words message.
 _GENERIC_MISSING = {"Missing data for required field.", "Field may not be null.", "Answer this question."}
@@ -47,7 +58,7 @@ _GENERIC_INVALID = {
 }
 
 
-class AnswerField:
+class AnswerField(_FieldBase):
     """What every intake field adds to WTForms: how its input becomes an answer, and back.
 
     ``required_message`` replaces the schema's generic "missing" wording with a message
@@ -57,15 +68,14 @@ class AnswerField:
     template_kind = "field"
 
     def __init__(self, label: Any = None, validators: Any = None, *, required_message: Any = None,
-                 invalid_message: Any = None, summary_label: Any = None, **kwargs: Any):
+                 invalid_message: Any = None, question: Question | None = None, **kwargs: Any):
         super().__init__(label, validators, **kwargs)
         self.required_message = required_message
         self.invalid_message = invalid_message
-        #: A shorter label for the summary of answers, where the question reads oddly.
-        self.summary_label = summary_label
+        #: The declaration the field was made from (page hints: heading, inline radios, width).
+        self.question = question
         self.max_length: int | None = None
         self.autocomplete: str | None = None
-        self.input_type = "text"
         self.inputmode: str | None = None
 
     def answer(self) -> Any:
@@ -98,7 +108,6 @@ class TextField(AnswerField, StringField):
         widgets = {"email": EmailInput(), "tel": TelInput(), "text": TextInput()}
         super().__init__(*args, widget=widgets[input_type], **kwargs)
         self.autocomplete = autocomplete
-        self.input_type = input_type
 
     def process_formdata(self, valuelist: list[str]) -> None:
         self.data = valuelist[0].strip() if valuelist else None
@@ -119,7 +128,6 @@ class DateAnswerField(AnswerField, Field):
     def __init__(self, *args: Any, autocomplete: str | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.autocomplete = autocomplete
-        self.input_type = "date"
 
     def process_formdata(self, valuelist: list[str]) -> None:
         text = valuelist[0].strip() if valuelist else ""
@@ -174,6 +182,7 @@ class ChoiceField(AnswerField, Field):
     """
 
     template_kind = "radios"
+    option_widget: Any = RadioInput()
 
     def __init__(self, *args: Any, choices: Any = (), coerce_answer: Any = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -202,8 +211,10 @@ class ChoiceField(AnswerField, Field):
 
 
 class YesNoField(ChoiceField):
-    def __init__(self, *args: Any, choices: Any = YES_NO, **kwargs: Any):
-        super().__init__(*args, choices=choices, **kwargs)
+    """Yes or no, as two radios; ``choices`` label True and False (("yes", …), ("no", …) on the page)."""
+
+    def __init__(self, *args: Any, choices: Any = doc.YES_NO, **kwargs: Any):
+        super().__init__(*args, choices=[("yes" if value else "no", label) for value, label in choices], **kwargs)
 
     def answer(self) -> Any:
         value = super().answer()
@@ -217,6 +228,7 @@ class SelectAnswerField(ChoiceField):
     """One of a list, as a drop-down (in list rows, where radios would be too long)."""
 
     template_kind = "select"
+    option_widget = None
 
     @property
     def error_target(self) -> str:
@@ -227,6 +239,7 @@ class ChecklistField(AnswerField, Field):
     """Several of a list, as checkboxes. With ``none_label``, an explicit "None of these"."""
 
     template_kind = "checkboxes"
+    option_widget = CheckboxInput()
 
     def __init__(self, *args: Any, choices: Any = (), none_label: str | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -287,11 +300,12 @@ class RowsField(AnswerField, FieldList):
 
     def __init__(self, row_form: type[Form], label: Any = None, **kwargs: Any):
         # FieldList's signature, not AnswerField's: the row form comes first.
+        question = kwargs.pop("question", None)
         FieldList.__init__(self, FormField(row_form), label, min_entries=1, max_entries=doc.MAX_LIST,
                            **kwargs)
-        self.required_message = self.invalid_message = self.summary_label = None
+        self.required_message = self.invalid_message = None
+        self.question = question
         self.max_length = self.autocomplete = self.inputmode = None
-        self.input_type = "text"
         self.row_numbers: list[int] = []
         self.list_errors: list[str] = []
 
@@ -308,7 +322,8 @@ class RowsField(AnswerField, FieldList):
         return items
 
     def fill(self, value: Any) -> None:
-        self.entries, self.last_index = [], -1
+        self.entries: list[Any] = []
+        self.last_index = -1
         for item in value or []:
             self.append_entry().form.fill(item)
         if not self.entries:
@@ -322,13 +337,15 @@ class RowsField(AnswerField, FieldList):
         return self.entries[0].form.first_field.error_target if self.entries else self.id
 
 
-class AnswerForm:
+class AnswerForm(_FormBase):
     """Shared by section forms and row forms: input → answers, answers → fields, errors back."""
 
     #: The marshmallow schema these fields feed.
-    schema: type
-    #: follow-up field → (question it depends on, answer that makes it relevant)
-    follow_ups: dict[str, tuple[str, str]] = {}
+    schema: type[Schema]
+    #: follow-up field → the condition that asks it (an answer of the same form)
+    follow_ups: dict[str, When] = {}
+    #: question that may be "not yet" → the yes/no asked before it (about.appointment_date → appointment_booked)
+    gates: dict[str, str] = {}
 
     def answer_fields(self) -> list[AnswerField]:
         return [field for field in self if isinstance(field, AnswerField)]
@@ -337,28 +354,42 @@ class AnswerForm:
     def first_field(self) -> AnswerField:
         return self.answer_fields()[0]
 
+    @property
+    def has_rows(self) -> bool:
+        return any(isinstance(field, RowsField) for field in self)
+
     def applies(self, name: str) -> bool:
         """Whether a follow-up question is relevant to the answer given to its parent."""
-        if name not in self.follow_ups:
+        condition = self.follow_ups.get(name)
+        if condition is None:
             return True
-        parent, value = self.follow_ups[name]
-        if parent not in self:
+        if condition.answer not in self:
             return False
-        given = self[parent].data
-        return value in given if isinstance(given, list) else given == value
+        given = self[condition.answer].answer()
+        return given is not MISSING and condition.holds(given)
 
     def answer_input(self) -> dict[str, Any]:
-        """What the patient gave, as schema input. Fields that did not parse are left out."""
+        """What the patient gave, as schema input. Fields that did not parse are left out.
+
+        A follow-up its parent's answer hides is left out too (what was typed there no
+        longer applies), except a list of rows: those are never dropped unseen; the
+        schema asks the patient to remove them or change the answer.
+        """
         data = {}
         for field in self.answer_fields():
             short = field.short_name
-            if short not in self.schema._declared_fields or not self.applies(short):
+            if short not in self.schema._declared_fields:
+                continue
+            if not isinstance(field, RowsField) and not self.applies(short):
                 continue
             if field.errors and not isinstance(field, RowsField):
                 continue
             value = field.answer()
             if value is not MISSING:
                 data[short] = value
+        for name, gate in self.gates.items():
+            if gate in self and self[gate].answer() is False:
+                data[name] = None  # "not yet" is an answer: the document holds None
         return data
 
     def fill(self, stored: Mapping[str, Any]) -> None:
@@ -366,12 +397,20 @@ class AnswerForm:
         for field in self.answer_fields():
             if field.short_name in stored:
                 field.fill(stored[field.short_name])
+        for name, gate in self.gates.items():
+            if name in stored and gate in self:
+                self[gate].fill(stored[name] is not None)
 
     def is_blank(self) -> bool:
         return all(field.is_blank() for field in self.answer_fields())
 
     def add_errors(self, errors: Mapping[str, Any]) -> None:
         """Put the schema's messages onto the fields (the first message a field gets wins)."""
+        for name, gate in self.gates.items():
+            # A missing "not yet" answer means the yes/no before it was skipped.
+            if name in errors and gate in self and self[gate].data is None:
+                errors = {**errors, gate: errors[name]}
+                errors.pop(name)
         for name, messages in errors.items():
             field = self[name] if name in self else None
             if field is None:
@@ -397,6 +436,78 @@ class AnswerForm:
             else:
                 found += [(f"#{field.error_target}", message) for message in field.errors]
         return found
+
+    def layout(self) -> list[Block | Group]:
+        """The questions as the page shows them: each follow-up right under its question,
+        grouped by the answer that reveals it (in the order of that question's choices);
+        consecutive questions of one group under a legend."""
+        children: dict[str, list[AnswerField]] = {}
+        top = []
+        for field in self.answer_fields():
+            condition = self.follow_ups.get(field.short_name)
+            if condition is not None and condition.answer in self:
+                children.setdefault(condition.answer, []).append(field)
+            else:
+                top.append(field)
+
+        def block(field: AnswerField) -> Block:
+            reveals: dict[Any, Reveal] = {}
+            for child in children.get(field.short_name, []):
+                condition = self.follow_ups[child.short_name]
+                for value in condition.values:
+                    reveal = reveals.setdefault(value, Reveal(field, _form_value(value), condition.intro))
+                    reveal.blocks.append(block(child))
+            choices = [value for value, _label in (field.question.choices if field.question else ())]
+            ordered = sorted(reveals.items(), key=lambda item: choices.index(item[0]) if item[0] in choices else 0)
+            return Block(field, [reveal for _value, reveal in ordered])
+
+        laid: list[Block | Group] = []
+        for field in top:
+            legend = field.question.group if field.question else None
+            if legend and laid and isinstance(laid[-1], Group) and laid[-1].legend == legend:
+                laid[-1].blocks.append(block(field))
+            elif legend:
+                laid.append(Group(legend, [block(field)]))
+            else:
+                laid.append(block(field))
+        return laid
+
+
+@dataclass
+class Reveal:
+    """Follow-ups shown when ``parent`` has ``value`` (visible without JavaScript, after ``intro``)."""
+
+    parent: AnswerField
+    value: str
+    intro: str
+    blocks: list[Block] = dataclasses.field(default_factory=list)
+
+
+@dataclass
+class Block:
+    """One question on the page, with the follow-ups its answers reveal."""
+
+    field: AnswerField
+    reveals: list[Reveal]
+
+    @property
+    def question(self) -> Question | None:
+        return self.field.question
+
+
+@dataclass
+class Group:
+    """Consecutive questions under one legend ("Your agreement")."""
+
+    legend: str
+    blocks: list[Block]
+
+
+def _form_value(value: Any) -> str:
+    """An answer as the form posts it (True → "yes")."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def _flatten(messages: Any) -> list[str]:
@@ -431,15 +542,24 @@ class SectionForm(AnswerForm, FlaskForm):
         csrf = False
 
     section: str
+    #: question → the condition on an earlier section that asks it (pregnancy, by sex)
+    asked_because: dict[str, When] = {}
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, *args: Any, answers_so_far: Mapping[str, Any] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.form_errors: list[str] = []
+        # Questions an earlier answer makes irrelevant are not asked, nor their follow-ups.
+        for name, condition in self.asked_because.items():
+            if not condition.holds(condition.read(answers_so_far or {})):
+                self._drop(name)
         _set_max_lengths(self)
 
-    @property
-    def schema(self) -> type:  # type: ignore[override]
-        return doc.SECTIONS[self.section]
+    def _drop(self, name: str) -> None:
+        if name in self:
+            del self[name]
+        for child, condition in self.follow_ups.items():
+            if condition.answer == name:
+                self._drop(child)
 
     def check(self, today: dt.date, answers_so_far: Mapping[str, Any]) -> dict[str, Any] | None:
         """The loaded section when every rule passes; otherwise None, with messages on the fields."""
@@ -467,331 +587,89 @@ def _set_max_lengths(form: AnswerForm) -> None:
                 field.max_length = validator.max
 
 
-# -- the sections -------------------------------------------------------------------------
+# -- the forms, generated from the declaration ----------------------------------------------
 
-
-class AboutForm(SectionForm):
-    section = "about"
-    follow_ups = {"appointment_date": ("appointment_booked", "yes")}
-
-    full_name = TextField(_("Full name"), autocomplete="name",
-                          required_message=_("Enter your full name."))
-    date_of_birth = DateAnswerField(_("Date of birth"), autocomplete="bday",
-                                    required_message=_("Enter your date of birth."),
-                                    invalid_message=_("Enter your date of birth as a real date."))
-    sex = ChoiceField(
-        _("Sex recorded at birth"), choices=doc.SEX,
-        description=_("Some advice depends on it, for example safe drinking levels "
-                       "and some hair-loss treatments."),
-        required_message=_("Select your sex recorded at birth."),
-    )
-    email = TextField(_("Email address"), autocomplete="email", input_type="email",
-                      description=_("The clinic uses it only about your appointment."),
-                      required_message=_("Enter your email address."),
-                      invalid_message=_("Enter an email address like name@example.com."))
-    phone = TextField(_("Phone number (optional)"), autocomplete="tel", input_type="tel",
-                      summary_label=_("Phone number"))
-    appointment_booked = YesNoField(
-        _("Have you booked your appointment?"),
-        choices=(("yes", N_("Yes")), ("no", N_("Not booked yet"))),
-        required_message=_("Say whether you have booked your appointment."),
-    )
-    appointment_date = DateAnswerField(_("Date of your appointment"),
-                                       required_message=_("Enter the date of your appointment."))
-
-    def answer_input(self) -> dict[str, Any]:
-        data = super().answer_input()
-        if self.appointment_booked.data == "no":
-            data["appointment_date"] = None
-        return data
-
-    def add_errors(self, errors: Mapping[str, Any]) -> None:
-        # "appointment date missing" means the yes/no question itself was skipped.
-        if "appointment_date" in errors and self.appointment_booked.data is None:
-            errors = {**errors, "appointment_booked": errors["appointment_date"]}
-            errors.pop("appointment_date")
-        super().add_errors(errors)
-
-    def fill(self, stored: Mapping[str, Any]) -> None:
-        super().fill(stored)
-        if "appointment_date" in stored:
-            self.appointment_booked.data = "no" if stored["appointment_date"] is None else "yes"
-
-
-class GoalsForm(SectionForm):
-    section = "goals"
-
-    goals = ChecklistField(_("What would you like to improve?"), choices=doc.GOALS,
-                           description=_("Tick all that apply."))
-    other_goal = TextField(_("Anything else you would like to improve? (optional)"),
-                           description=_("In your own words."), summary_label=_("Anything else"))
-    areas = ChecklistField(_("Which areas would you like treated?"), choices=doc.AREAS,
-                           description=_("Tick all that apply."))
-
-
-class SkinForm(SectionForm):
-    section = "skin"
-
-    concerns = ChecklistField(_("Do you have any of these skin concerns? (optional)"),
-                              choices=doc.SKIN_CONCERNS, description=_("Tick all that apply."),
-                              summary_label=_("Skin concerns"))
-    fitzpatrick_type = ChoiceField(
-        _("Which best describes your skin in the sun?"), choices=doc.FITZPATRICK_TYPES,
-        coerce_answer=int,
-        description=_("This is your skin type (the Fitzpatrick scale). It helps the practitioner "
-                       "choose what suits your skin."),
-        required_message=_("Select the description closest to your skin."),
-    )
-    sensitive_skin = YesNoField(_("Is your skin sensitive or easily irritated?"),
-                                required_message=_("Select yes if your skin is sensitive."))
-    active_infection_at_area = YesNoField(
-        _("Do you have spots, an infection, a rash or a wound where you want treatment?"),
-        description=_("Now, or in the last few days."),
-        required_message=_("Select yes if you have spots, an infection, a rash or a wound there."),
-    )
-    active_cold_sore = YesNoField(_("Do you have a cold sore now, or feel one starting?"),
-                                  required_message=_("Select yes if you have a cold sore now."))
-    cold_sore_history = YesNoField(_("Have you ever had cold sores?"),
-                                   required_message=_("Select yes if you have ever had cold sores."))
-    keloid_scarring = YesNoField(
-        _("Do you get raised or thick scars (keloid scars)?"),
-        description=_("Scars that grow bigger than the wound that caused them."),
-        required_message=_("Select yes if you get raised or thick scars."),
-    )
-
-
-#: Health questions asked only when the pregnancy questions apply.
-PREGNANCY_FIELDS = (*doc.PREGNANCY_QUESTIONS, "pregnancy_weeks", "delivery_date", "hormonal_contraception")
-
-
-class HealthForm(SectionForm):
-    section = "health"
-    follow_ups = {
-        "pregnancy_weeks": ("pregnant", "yes"),
-        "delivery_date": ("recently_gave_birth", "yes"),
-        "other_condition": ("conditions", "other"),
-        "diabetes_controlled": ("conditions", "diabetes"),
-        "uses_insulin": ("conditions", "diabetes"),
-    }
-
-    pregnant = YesNoField(_("Are you pregnant?"), required_message=_("Select yes if you are pregnant."))
-    pregnancy_weeks = WholeNumberField(
-        _("How many weeks pregnant are you?"), description=_("An estimate is fine."),
-        required_message=_("Say how many weeks pregnant you are."),
-        invalid_message=_("Enter the number of weeks as a whole number, like 12."),
-    )
-    trying_to_conceive = YesNoField(_("Are you trying to get pregnant?"),
-                                    required_message=_("Select yes if you are trying to get pregnant."))
-    breastfeeding = YesNoField(_("Are you breastfeeding?"),
-                               required_message=_("Select yes if you are breastfeeding."))
-    recently_gave_birth = YesNoField(_("Have you given birth in the last 12 months?"),
-                                     required_message=_("Select yes if you have given birth in the "
-                                                         "last 12 months."))
-    delivery_date = DateAnswerField(_("Date you gave birth"),
-                                    required_message=_("Enter the date you gave birth."))
-    hormonal_contraception = YesNoField(
-        _("Do you use hormonal contraception or hormone therapy? (optional)"),
-        description=_("For example the pill, an implant, an injection, a hormonal coil or HRT."),
-        summary_label=_("Hormonal contraception or hormone therapy"),
-    )
-    conditions = ChecklistField(
-        _("Do you have, or have you had, any of these?"), choices=doc.CONDITIONS,
-        none_label=N_("None of these"), description=_("Tick all that apply."),
-        required_message=_("Tick the conditions that apply to you, or “None of these”."),
-        summary_label=_("Medical conditions"),
-    )
-    other_condition = TextField(_("What is the other condition?"),
-                                required_message=_("Describe the other condition."))
-    diabetes_controlled = YesNoField(
-        _("Is your diabetes well controlled?"),
-        description=_("For example, your doctor or nurse is happy with your recent blood sugar results."),
-        required_message=_("Answer this question about your diabetes."),
-    )
-    uses_insulin = YesNoField(_("Do you use insulin?"),
-                              required_message=_("Answer this question about your diabetes."))
-    recent_illness = YesNoField(_("Have you been unwell or had a fever in the last 2 weeks?"),
-                                required_message=_("Select yes if you have been unwell or had a fever."))
-    recent_antibiotics = YesNoField(_("Have you taken antibiotics in the last 2 weeks?"),
-                                    required_message=_("Select yes if you have taken antibiotics."))
-
-    def __init__(self, *args: Any, sex: str | None = None, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        if not doc.asks_pregnancy_questions(sex):
-            for name in PREGNANCY_FIELDS:
-                del self[name]
-
-    @property
-    def asks_pregnancy(self) -> bool:
-        return "pregnant" in self
-
-
-class MedicationRow(RowForm):
-    schema = doc.MedicationSchema
-    follow_ups = {"stopped_on": ("status", "stopped")}
-
-    name = TextField(_("Name of the medicine or supplement"),
-                     description=_("As written on the packet, for example Eliquis or fish oil."),
-                     required_message=_("Enter the name of the medicine or supplement."))
-    dose = TextField(_("Dose (optional)"), description=_("For example 5 mg twice a day."),
-                     summary_label=_("Dose"))
-    status = ChoiceField(_("Are you still taking it?"), choices=doc.MEDICATION_STATUS,
-                         required_message=_("Say whether you are still taking it."),
-                         summary_label=_("Status"))
-    stopped_on = DateAnswerField(_("Date you stopped"), summary_label=_("Stopped on"))
-    prescribed = YesNoField(_("Was it prescribed by a doctor?"),
-                            required_message=_("Select yes if a doctor prescribed it."),
-                            summary_label=_("Prescribed"))
-
-
-class MedicationsForm(SectionForm):
-    section = "medications"
-
-    has_medications = YesNoField(
-        _("Do you take any medicines or supplements, or have you stopped any in the last 6 months?"),
-        description=_("Include medicines from your doctor, painkillers you buy yourself, creams you put "
-                       "on your skin, vitamins and herbal supplements."),
-        required_message=_("Select yes if you take any medicines or supplements."),
-    )
-    items = RowsField(MedicationRow, _("Your medicines and supplements"))
-
-
-class AllergiesForm(SectionForm):
-    section = "allergies"
-    follow_ups = {"injection_reaction_details": ("injection_reaction", "yes")}
-
-    local_anaesthetic_allergy = YesNoField(
-        _("Have you ever had an allergic reaction to a local anaesthetic?"),
-        description=_("For example lidocaine, a numbing cream such as EMLA, or a dental injection."),
-        required_message=_("Select yes if you have reacted to a local anaesthetic."),
-    )
-    anaphylaxis_history = YesNoField(
-        _("Have you ever had a severe allergic reaction (anaphylaxis)?"),
-        description=_("For example swelling of the throat, difficulty breathing, or needing an "
-                       "adrenaline pen."),
-        required_message=_("Select yes if you have ever had a severe allergic reaction."),
-    )
-    injection_reaction = YesNoField(
-        _("Have you reacted badly to an injection or a skincare product before?"),
-        required_message=_("Select yes if you have reacted badly to an injection or skincare."),
-    )
-    injection_reaction_details = LongTextField(_("What happened?"),
-                                               required_message=_("Describe the reaction you had."))
-    active_allergies = ChecklistField(_("Are you allergic to any of these? (optional)"),
-                                      choices=doc.ACTIVE_ALLERGIES,
-                                      description=_("Tick all that apply. Leave blank if none."),
-                                      summary_label=_("Allergic to"))
-    other_allergies = LongTextField(_("Any other allergies? (optional)"),
-                                    description=_("For example foods, plasters, latex or medicines."),
-                                    summary_label=_("Other allergies"))
-
-
-class LifestyleForm(SectionForm):
-    section = "lifestyle"
-
-    alcohol_drinks_per_week = WholeNumberField(
-        _("How many alcoholic drinks do you have in a typical week?"),
-        description=_("One drink is a small glass of wine, half a pint of beer or a single measure of "
-                       "spirits. Enter 0 if you do not drink."),
-        required_message=_("Enter how many drinks you have in a typical week."),
-        invalid_message=_("Enter a whole number of drinks, like 0 or 6."),
-    )
-    smoking = ChoiceField(_("Do you smoke or vape?"), choices=doc.SMOKING,
-                          required_message=_("Say whether you smoke or vape."))
-    recent_tanning = YesNoField(
-        _("In the last 2 weeks, have you been sunburnt, used a sunbed or spent long in strong sun "
-           "without protection?"),
-        required_message=_("Select yes if you have been sunburnt, used a sunbed or been in strong sun."),
-    )
-
-
+#: The first option of a drop-down, so that nothing is chosen until the patient chooses.
 _CHOOSE = (("", N_("Choose…")),)
+_TEXT_INPUTS = {"text": "text", "email": "email", "phone": "tel"}
 
 
-class TreatmentRow(RowForm):
-    schema = doc.TreatmentSchema
-
-    kind = SelectAnswerField(_("Treatment"), choices=_CHOOSE + doc.TREATMENT_KINDS,
-                             required_message=_("Choose the treatment."))
-    on = DateAnswerField(_("Date of the treatment"),
-                         required_message=_("Enter the date of the treatment."),
-                         description=_("If you are not sure of the day, choose the first of the month."),
-                         summary_label=_("Date"))
-    area = SelectAnswerField(_("Area treated (optional)"), choices=_CHOOSE + doc.TREATMENT_AREAS,
-                             summary_label=_("Area"))
+def _translated(text: str | None) -> Any:
+    return _(text) if text else None
 
 
-class TreatmentsForm(SectionForm):
-    section = "treatments"
-
-    had_mesotherapy_before = YesNoField(_("Have you had mesotherapy before?"),
-                                        required_message=_("Select yes if you have had mesotherapy "
-                                                            "before."))
-    has_recent_treatments = YesNoField(
-        _("Have you had any cosmetic or dental treatment in the last 6 months?"),
-        description=_("For example fillers, anti-wrinkle injections, laser, a peel, microneedling or "
-                       "dental work."),
-        required_message=_("Select yes if you have had any treatment in the last 6 months."),
-    )
-    items = RowsField(TreatmentRow, _("Your recent treatments"))
-
-
-class EventRow(RowForm):
-    schema = doc.EventSchema
-
-    kind = SelectAnswerField(_("Event"), choices=_CHOOSE + doc.EVENT_KINDS,
-                             required_message=_("Choose the kind of event."))
-    on = DateAnswerField(_("Date of the event"), required_message=_("Enter the date of the event."),
-                         summary_label=_("Date"))
-    description = TextField(_("Details (optional)"), description=_("For example “my sister’s wedding”."),
-                            summary_label=_("Details"))
-
-
-class EventsForm(SectionForm):
-    section = "events"
-
-    has_upcoming_events = YesNoField(
-        _("Do you have an important event coming up, such as a wedding, a holiday or photos?"),
-        description=_("Redness and bruising can take a week or more to fade, so the clinic plans around "
-                       "it."),
-        required_message=_("Select yes if you have an event coming up."),
-    )
-    items = RowsField(EventRow, _("Your upcoming events"))
+def _field(question: Question, schema_field: Any) -> Any:
+    """The unbound WTForms field of one declared question."""
+    common: dict[str, Any] = {
+        "label": _(question.label),
+        "description": _translated(question.hint) or "",
+        "required_message": _translated(question.required),
+        "invalid_message": _translated(question.invalid),
+        "question": question,
+    }
+    kind = question.kind
+    if kind in _TEXT_INPUTS:
+        return TextField(autocomplete=question.autocomplete, input_type=_TEXT_INPUTS[kind], **common)
+    if kind == "long_text":
+        return LongTextField(**common)
+    if kind == "date":
+        return DateAnswerField(autocomplete=question.autocomplete, **common)
+    if kind == "whole_number":
+        return WholeNumberField(**common)
+    if kind == "yes_no":
+        return YesNoField(choices=question.choices, **common)
+    if kind == "choice":
+        numbers = all(isinstance(value, int) for value, _label in question.choices)
+        return ChoiceField(choices=question.choices, coerce_answer=int if numbers else None, **common)
+    if kind == "select":
+        return SelectAnswerField(choices=_CHOOSE + question.choices, **common)
+    if kind == "checklist":
+        return ChecklistField(choices=question.choices, none_label=question.none_label, **common)
+    if kind == "agreement":
+        return AgreementField(**common)
+    if kind == "rows":
+        row = rows_schema(schema_field)
+        assert row is not None  # nosec B101 # a "rows" question is always a list of nested items
+        return RowsField(_form_class(row, RowForm), label=common["label"], question=question)
+    raise TypeError(f"no form field for a {kind!r} question")  # pragma: no cover - a new kind is taught here
 
 
-class ConsentForm(SectionForm):
-    section = "consent"
+def _gate_question(question: Question) -> Question:
+    """The yes/no asked before a question that may be "not yet", as a question of its own."""
+    assert question.gate is not None  # nosec B101 # called only for gated questions
+    gate = question.gate
+    return Question("yes_no", gate.label, required=gate.required, choices=((True, N_("Yes")), (False, gate.no)),
+                    inline=True)
 
-    understands_procedure = AgreementField(_("I have read what mesotherapy involves."))
-    accepts_after_effects = AgreementField(
-        _("I understand the usual after-effects (redness, swelling and bruising for a few days) "
-           "and the rare risks.")
-    )
-    answers_accurate = AgreementField(
-        _("My answers are accurate and complete, as far as I know. I will tell the clinic if anything "
-           "changes before my appointment.")
-    )
-    data_processing = AgreementField(
-        _("I agree that the clinic may store and use my health information to decide whether the "
-           "treatment is suitable for me.")
-    )
-    signature = TextField(
-        _("Type your full name to sign"), autocomplete="name",
-        description=_("Exactly as you gave it in “About you”. We record the date and time you sign."),
-        required_message=_("Type your full name to sign."),
-    )
+
+@functools.cache
+def _form_class(schema: type[Schema], base: type[AnswerForm], section: str = "") -> type[AnswerForm]:
+    """The form of one section (or one list row), a field per declared question, in order."""
+    attributes: dict[str, Any] = {"schema": schema, "section": section, "follow_ups": {}, "gates": {},
+                                  "asked_because": {}}
+    for name, schema_field in schema._declared_fields.items():
+        question = question_of(schema_field)
+        if question is None or not question.asked:
+            continue
+        if question.gate is not None:
+            attributes[question.gate.name] = _field(_gate_question(question), None)
+            attributes["gates"][name] = question.gate.name
+            attributes["follow_ups"][name] = When(question.gate.name, (True,))
+        attributes[name] = _field(question, schema_field)
+        condition = question.asked_if
+        if condition is not None and condition.section is None:
+            attributes["follow_ups"][name] = condition
+        elif condition is not None:
+            attributes["asked_because"][name] = condition
+    return type(f"{schema.__name__.removesuffix('Schema')}Form", (base,), attributes)
 
 
 FORMS: dict[str, type[SectionForm]] = {
-    form.section: form
-    for form in (AboutForm, GoalsForm, SkinForm, HealthForm, MedicationsForm, AllergiesForm,
-                 LifestyleForm, TreatmentsForm, EventsForm, ConsentForm)
+    section: _form_class(schema, SectionForm, section)
+    for section, schema in doc.SECTIONS.items()
 }
-assert list(FORMS) == list(doc.SECTIONS), "one form per section, in order"  # nosec B101 # import-time self-check
 
 
 def section_form(section: str, answers_so_far: Mapping[str, Any], **kwargs: Any) -> SectionForm:
     """The form of ``section``, shaped by earlier answers (no pregnancy questions for male patients)."""
-    form_class = FORMS[section]
-    if form_class is HealthForm:
-        kwargs["sex"] = (answers_so_far.get("about") or {}).get("sex")
-    return form_class(**kwargs)
+    return FORMS[section](answers_so_far=answers_so_far, **kwargs)

@@ -1,4 +1,4 @@
-"""Routes of the patient's intake: HTTP in, operations called, templates out."""
+"""Routes of the patient's intake: HTTP in, the patient service called, templates out."""
 
 from __future__ import annotations
 
@@ -7,29 +7,25 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from marshmallow import ValidationError
-from sqlalchemy import select
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..answers import SECTION_TITLES, SECTIONS
 from ..assessment.calendar import plan_to_ics
+from ..clock import clinic_today
 from ..extensions import db, limiter
 from ..models import Intake
-from ..operations import (
-    AlreadySubmitted,
-    clinic_today,
-    find_intake_by_token,
-    record,
-    save_section,
-    start_intake,
-)
-from ..operations import submit_intake as submit_intake_operation
-from ..ratelimits import intake_start_limit, intake_submit_limit
-from ..ruleset import active_ruleset
-from . import blueprint
+from ..rulesets.active import active_ruleset
+from ..web.ratelimits import intake_start_limit, intake_submit_limit
+from ..web.templating import describe_answers
+from . import service
 from .forms import RowsField, SectionForm, section_form
-from .summary import describe_answers, describe_problems, patient_instructions, patient_plan
+from .queries import find_intake_by_token, patient_question, private_link
+from .summary import describe_problems, patient_instructions, patient_plan
+
+blueprint = Blueprint("patient", __name__)
 
 SECTION_NAMES = list(SECTIONS)
 
@@ -55,17 +51,6 @@ def with_intake(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def patient_question(intake: Intake) -> str:
-    """The practitioner's question to the patient of a reopened intake."""
-    from ..review.models import Decision
-
-    if not intake.is_reopened:
-        return ""
-    return db.session.scalar(
-        select(Decision.question).where(Decision.intake_id == intake.id).order_by(Decision.id.desc()).limit(1)
-    ) or ""
-
-
 def first_incomplete(intake: Intake) -> str | None:
     """The first section the patient has not completed, or None when all are."""
     done = set(intake.completed_sections or [])
@@ -78,10 +63,6 @@ def reachable(intake: Intake, section: str) -> bool:
     return target is None or SECTION_NAMES.index(section) <= SECTION_NAMES.index(target)
 
 
-def private_link(token: str) -> str:
-    return url_for("patient.show_intake", token=token, _external=True)
-
-
 @blueprint.get("/")
 def start() -> str:
     """The clinic's public intake page."""
@@ -90,9 +71,9 @@ def start() -> str:
 
 @blueprint.post("/start")
 @limiter.limit(intake_start_limit)
-def create_intake() -> Response:
+def create_intake() -> WerkzeugResponse:
     """Begin a new draft and send the patient to its first section, under the private link."""
-    _intake, token = start_intake()
+    _intake, token = service.start_intake()
     return redirect(url_for("patient.edit_section", token=token, section=SECTION_NAMES[0]))
 
 
@@ -107,8 +88,7 @@ def show_intake(intake: Intake, token: str) -> Any:
         if section is None:
             return redirect(url_for("patient.review_intake", token=token))
         return redirect(url_for("patient.edit_section", token=token, section=section))
-    record("patient", "intake.viewed", intake, "Patient opened the confirmation")
-    db.session.commit()
+    service.record_confirmation_viewed(intake)
     assessment = intake.latest_assessment
     document = assessment.document if assessment else {}
     return render_template(
@@ -147,8 +127,8 @@ def edit_section(intake: Intake, token: str, section: str) -> Any:
     if loaded is None:
         return render_section(intake, token, form)
     try:
-        save_section(intake, section, loaded)
-    except AlreadySubmitted:
+        service.save_section(intake, section, loaded)
+    except service.AlreadySubmitted:
         return redirect(url_for("patient.show_intake", token=token))
     if verb == "later":
         return redirect(url_for("patient.show_saved", token=token))
@@ -223,6 +203,10 @@ def render_section(intake: Intake | None, token: str, form: SectionForm, focus: 
                    problems: list[tuple[str | None, str]] | None = None) -> str:
     section = form.section
     position = SECTION_NAMES.index(section)
+    if steps is None:
+        if intake is None:
+            raise ValueError("render_section needs the intake, or the progress steps drawn without it")
+        steps = progress(intake, token, section)
     back = None
     if position:
         back = url_for("patient.edit_section", token=token, section=SECTION_NAMES[position - 1])
@@ -233,7 +217,7 @@ def render_section(intake: Intake | None, token: str, form: SectionForm, focus: 
         title=gettext(SECTION_TITLES[section]),
         step=position + 1,
         total=len(SECTION_NAMES),
-        steps=steps if steps is not None else progress(intake, token, section),
+        steps=steps,
         problems=problems if problems is not None else form.problems(),
         back_url=back,
         action_url=url_for("patient.edit_section", token=token, section=section,
@@ -269,12 +253,12 @@ def review_intake(intake: Intake, token: str) -> Any:
 
 
 def render_review(intake: Intake, token: str, problems: list[tuple[str, str]]) -> str:
-    summary = describe_answers(intake.answers, token=token)
-    if intake.is_reopened:
-        # Only the sections the practitioner reopened can change; the rest are read-only.
-        for item in summary:
-            if not intake.may_edit(item["section"]):
-                item["change_url"] = None
+    summary = describe_answers(intake.answers)
+    for item in summary:
+        # Reopened: only the sections the practitioner reopened can change; the rest are read-only.
+        if not intake.is_reopened or intake.may_edit(item["section"]):
+            item["change_url"] = url_for("patient.edit_section", token=token, section=item["section"],
+                                         next="review")
     return render_template(
         "patient/review.html",
         token=token,
@@ -294,8 +278,8 @@ def submit(intake: Intake, token: str) -> Any:
     if intake.is_submitted and not intake.is_reopened:
         return redirect(url_for("patient.show_intake", token=token))
     try:
-        submit_intake_operation(intake, active_ruleset(), clinic_today())
-    except AlreadySubmitted:
+        service.submit_intake(intake, active_ruleset(), clinic_today())
+    except service.AlreadySubmitted:
         pass
     except ValidationError as invalid:
         db.session.rollback()
@@ -309,7 +293,9 @@ def submit(intake: Intake, token: str) -> Any:
 def download_plan(intake: Intake, token: str) -> Any:
     """The proposed session dates as a calendar file, once the intake is submitted."""
     assessment = intake.latest_assessment
-    plan = patient_plan(assessment.document) if intake.is_submitted and assessment else None
+    if assessment is None or not intake.is_submitted:
+        abort(404)
+    plan = patient_plan(assessment.document)
     if not plan or not plan.get("schedule"):
         abort(404)
     stamp = assessment.created_at
@@ -317,7 +303,6 @@ def download_plan(intake: Intake, token: str) -> Any:
         stamp = stamp.replace(tzinfo=dt.UTC)
     body = plan_to_ics(assessment.document["plan"], current_app.config["CLINIC_NAME"],
                        uid_seed=intake.token_hash, dtstamp=stamp)
-    record("patient", "intake.plan_downloaded", intake, "Patient downloaded the proposed session dates")
-    db.session.commit()
+    service.record_plan_downloaded(intake)
     return Response(body, mimetype="text/calendar",
                     headers={"Content-Disposition": 'attachment; filename="mesotherapy-sessions.ics"'})

@@ -20,21 +20,21 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from .. import answers
-from .models import Outcome
-from .queue import SORTS, STATUSES
+from ..models import Outcome, ReviewStatus
+from .queries import SEVERITIES, SORTS, STATUSES
 
 STATUS_LABELS = {
-    "awaiting_review": _l("Awaiting review"),
-    "invited": _l("Invited, not started"),
-    "draft": _l("Started, not submitted"),
-    "more_information_needed": _l("More information needed"),
-    "deferred": _l("Deferred"),
-    "approved": _l("Approved"),
-    "approved_with_precautions": _l("Approved with precautions"),
-    "not_suitable": _l("Not suitable"),
+    ReviewStatus.AWAITING_REVIEW: _l("Awaiting review"),
+    ReviewStatus.INVITED: _l("Invited, not started"),
+    ReviewStatus.DRAFT: _l("Started, not submitted"),
+    ReviewStatus.MORE_INFORMATION_NEEDED: _l("More information needed"),
+    ReviewStatus.DEFERRED: _l("Deferred"),
+    ReviewStatus.APPROVED: _l("Approved"),
+    ReviewStatus.APPROVED_WITH_PRECAUTIONS: _l("Approved with precautions"),
+    ReviewStatus.NOT_SUITABLE: _l("Not suitable"),
 }
 SEVERITY_LABELS = {
     "contraindicated": _l("Contraindicated"),
@@ -68,9 +68,9 @@ class QueueFilterForm(FlaskForm):
 
     status = SelectField(_l("Status"),
                          choices=lambda: [("all", _l("Any status"))] + [(s, STATUS_LABELS[s]) for s in STATUSES],
-                         default="awaiting_review", validators=[Optional()])
+                         default=ReviewStatus.AWAITING_REVIEW, validators=[Optional()])
     severity = SelectField(_l("Highest severity"), choices=lambda: [("", _l("Any severity"))]
-                           + [(s, SEVERITY_LABELS[s]) for s in ("contraindicated", "defer", "precaution", "suitable")],
+                           + [(s, SEVERITY_LABELS[s]) for s in SEVERITIES],
                            default="", validators=[Optional()])
     appointment_from = DateField(_l("Appointment from"), validators=[Optional()])
     appointment_to = DateField(_l("Appointment to"), validators=[Optional()])
@@ -81,8 +81,7 @@ class QueueFilterForm(FlaskForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Read by the shared form macros (templates/macros/forms.html).
-        self.appointment_from.input_type = self.appointment_to.input_type = "date"
-        self.q.input_type, self.q.max_length = "text", 254
+        self.q.max_length = 254
 
     def problems(self) -> list[tuple[str, str]]:
         return [(f"#{f.id}", f"{f.label.text}: {f.errors[0]}") for f in self if f.errors]
@@ -139,10 +138,6 @@ class DecisionForm(VersionedForm):
                              description=_l("For more information: only these open again; the rest stay read-only."))
     note = TextAreaField(_l("Note for the record"), validators=[Optional(), Length(max=MAX_TEXT)])
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.defer_until.input_type = "date"
-
 
 class InviteForm(FlaskForm):
     """Invite a booked patient: their intake starts prefilled and they get a private link."""
@@ -158,9 +153,8 @@ class InviteForm(FlaskForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.full_name.input_type, self.full_name.max_length, self.full_name.autocomplete = "text", 120, "off"
-        self.email.input_type, self.email.max_length, self.email.autocomplete = "email", 254, "off"
-        self.appointment_date.input_type = "date"
+        self.full_name.max_length, self.full_name.autocomplete = 120, "off"
+        self.email.max_length, self.email.autocomplete = 254, "off"
 
     def problems(self) -> list[tuple[str, str]]:
         return [(f"#{f.id}", f.errors[0]) for f in self if f.errors and f.name != "csrf_token"]
@@ -185,11 +179,9 @@ class PlanEditForm(VersionedForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for counted in (self.sessions, self.interval_days):
-            counted.input_type, counted.inputmode = "number", "numeric"
+            counted.inputmode = "numeric"
         for area in self.areas:
             for end in ("min", "max"):
-                # Text with a decimal keypad: a number input would refuse half millimetres.
-                self[f"depth_{area}_{end}"].input_type = "text"
                 self[f"depth_{area}_{end}"].inputmode = "decimal"
 
     def depth_fields(self) -> list[tuple[str, Any, Any]]:
@@ -217,8 +209,9 @@ def plan_form_class(areas: list[str]) -> type[PlanEditForm]:
     for area in areas:
         label = answers.label_of(answers.AREAS, area)
         for end in ("min", "max"):
+            # Text with a decimal keypad: a number input would refuse half millimetres.
             depth[f"depth_{area}_{end}"] = DecimalField(
-                f"{label}: {end}imum depth (mm)", places=1,
+                f"{label}: {end}imum depth (mm)", places=1, widget=TextInput(),
                 validators=[InputRequired(f"Enter the {end}imum depth for {label}."), NumberRange(min=0, max=10)],
             )
     return type("PlanEditForm", (PlanEditForm,), {**depth, "areas": list(areas)})

@@ -1,24 +1,41 @@
-"""Review operations on an intake. Each one checks the version the form was built on, writes
-its audit entry and commits; a stale form raises Conflict instead of overwriting a colleague."""
+"""What practitioners do: review flags, edit the plan, sign decisions, invite patients and
+manage their links. Each change writes its audit entry and commits; the changes to an
+intake under review check the version the form was built on, and a stale form raises
+Conflict instead of overwriting a colleague."""
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..answers import SECTIONS
 from ..assessment import Ruleset
-from ..auth.models import StaffUser
+from ..audit import record
+from ..clock import utcnow
 from ..extensions import db
-from ..models import Assessment, AuditEntry, Intake, IntakeStatus, hash_token, new_token, utcnow
-from ..operations import record
-from .models import APPROVALS, Decision, FlagAction, FlagReview, Outcome, PlanEdit
+from ..models import (
+    APPROVALS,
+    AuditEntry,
+    Decision,
+    FlagAction,
+    FlagReview,
+    Intake,
+    IntakeStatus,
+    Outcome,
+    PlanEdit,
+    ReviewStatus,
+    StaffUser,
+    hash_token,
+    new_token,
+)
+from ..patient.service import copy_contact_details, lock_intake
+from ..protection.search import reindex
+from .queries import ReviewState, changes_since, review_state
 
 #: Longest interval between sessions a practitioner may set (a sanity bound, not a protocol one).
 MAX_INTERVAL_DAYS = 365
@@ -42,76 +59,13 @@ class Conflict(Exception):
         self.changes = changes
 
 
-@dataclass
-class FlagState:
-    """One flag of the latest assessment with its latest review, if any."""
+@dataclass(frozen=True)
+class SignedDecision:
+    """A decision just signed, with the patient's new private link when it reopened sections."""
 
-    flag: dict[str, Any]
-    review: FlagReview | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self.review is None
-
-
-@dataclass
-class ReviewState:
-    """What the record page and the operations need to know about an intake under review."""
-
-    intake: Intake
-    assessment: Assessment | None
-    flags: list[FlagState] = field(default_factory=list)
-    plan_edit: PlanEdit | None = None
-    decision: Decision | None = None
-
-    @property
-    def suggested_plan(self) -> dict[str, Any] | None:
-        return (self.assessment.document.get("plan") if self.assessment else None) or None
-
-    @property
-    def current_plan(self) -> dict[str, Any] | None:
-        """The practitioner's edit when there is one, else the suggestion."""
-        return self.plan_edit.plan if self.plan_edit else self.suggested_plan
-
-    def flag(self, rule_id: str) -> FlagState | None:
-        return next((state for state in self.flags if state.flag["rule_id"] == rule_id), None)
-
-
-def review_state(intake: Intake) -> ReviewState:
-    """The latest assessment of ``intake`` with its flag reviews, plan edit and decision."""
-    assessment = intake.latest_assessment
-    state = ReviewState(intake, assessment)
-    if assessment is None:
-        return state
-    reviews: dict[str, FlagReview] = {}
-    for review in db.session.scalars(
-        select(FlagReview).where(FlagReview.assessment_id == assessment.id).order_by(FlagReview.id)
-    ):
-        reviews[review.rule_id] = review  # ordered by id: the latest wins
-    state.flags = [FlagState(flag, reviews.get(flag["rule_id"])) for flag in assessment.document.get("flags") or []]
-    state.plan_edit = db.session.scalar(
-        select(PlanEdit).where(PlanEdit.assessment_id == assessment.id).order_by(PlanEdit.id.desc()).limit(1)
-    )
-    state.decision = db.session.scalar(
-        select(Decision).where(Decision.intake_id == intake.id).order_by(Decision.id.desc()).limit(1)
-    )
-    return state
-
-
-def history(intake: Intake) -> list[AuditEntry]:
-    """Every audit entry of the intake, newest first."""
-    return list(db.session.scalars(
-        select(AuditEntry).where(AuditEntry.intake_id == intake.id).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-    ))
-
-
-def changes_since(intake: Intake, version: int) -> list[AuditEntry]:
-    """The staff changes made after the intake was at ``version``, oldest first."""
-    return [
-        entry for entry in reversed(history(intake))
-        if isinstance(entry.data, Mapping) and isinstance(entry.data.get("version"), int)
-        and entry.data["version"] > version
-    ]
+    decision: Decision
+    #: Shown or sent once, never stored (only its hash is, on the intake).
+    patient_link_token: str | None = None
 
 
 def record_view(intake: Intake, user: StaffUser, what: str = "viewed") -> None:
@@ -330,12 +284,12 @@ def record_decision(
     question: str = "",
     note: str = "",
     reopen: list[str] | None = None,
-) -> Decision:
+) -> SignedDecision:
     """Sign a decision on the latest assessment: who, when, which ruleset, which plan.
 
     "More information needed" reopens the ``reopen`` sections for the patient and gives them a
-    fresh private link: its token is on the returned decision as ``patient_link_token``
-    (never stored; the caller shows or sends it once).
+    fresh private link: its token comes back as ``patient_link_token`` (never stored; the
+    caller shows or sends it once).
     """
     _reviewable(intake)
     question, note = question.strip(), note.strip()
@@ -366,7 +320,7 @@ def record_decision(
     if problems:
         raise ReviewRefused(problems)
     # The intake's own changes go into the claiming UPDATE: one version step for the decision.
-    changes: dict[str, Any] = {"review_status": str(chosen)}
+    changes: dict[str, Any] = {"review_status": ReviewStatus(chosen)}
     token = None
     if chosen is Outcome.MORE_INFORMATION_NEEDED:
         token = new_token()
@@ -397,5 +351,59 @@ def record_decision(
         record(user.actor, "link.issued", intake, "New private link issued for the patient's answer",
                version=intake.version)
     _commit(intake)
-    decision.patient_link_token = token  # type: ignore[attr-defined]
-    return decision
+    return SignedDecision(decision, token)
+
+
+# --- invitations and patient links ----------------------------------------------------------------
+
+
+def replace_link_token(intake: Intake) -> str:
+    """Give the intake a fresh private link in the current transaction; the old one stops working."""
+    token = new_token()
+    intake.token_hash = hash_token(token)
+    intake.link_issued_at = utcnow()
+    intake.link_revoked_at = None
+    return token
+
+
+def issue_new_link(intake: Intake, actor: str, reason: str = "") -> str:
+    """Replace the patient's private link (the old one stops working); returns the new token."""
+    lock_intake(intake)
+    token = replace_link_token(intake)
+    db.session.flush()
+    record(actor, "link.issued", intake, "New private link issued" + (f": {reason}" if reason else ""),
+           version=intake.version)
+    db.session.commit()
+    return token
+
+
+def revoke_link(intake: Intake, actor: str) -> None:
+    """Stop the patient's current private link from working (staff can issue a new one)."""
+    lock_intake(intake)
+    intake.link_revoked_at = utcnow()
+    db.session.flush()
+    record(actor, "link.revoked", intake, "Private link revoked", version=intake.version)
+    db.session.commit()
+
+
+def invite_patient(full_name: str, email: str, appointment_date: dt.date, actor: str) -> tuple[Intake, str]:
+    """A draft intake prefilled for a booked patient, with its private link token (shown once)."""
+    token = new_token()
+    about = {"full_name": full_name, "email": email,
+             "appointment_date": appointment_date.isoformat()}
+    intake = Intake(token_hash=hash_token(token), status=IntakeStatus.DRAFT, answers={"about": about},
+                    invited_at=utcnow(), link_issued_at=utcnow(), review_status=ReviewStatus.INVITED)
+    copy_contact_details(intake, index=False)
+    db.session.add(intake)
+    db.session.flush()
+    reindex(db.session, intake.id, intake.full_name, intake.email)
+    record(actor, "intake.invited", intake, f"Patient invited for {appointment_date.isoformat()}",
+           appointment_date=appointment_date.isoformat())
+    db.session.commit()
+    return intake, token
+
+
+def record_report_export(user: StaffUser) -> None:
+    """Note that the override report was exported."""
+    record(user.actor, "report.exported", None, "Override report exported as CSV")
+    db.session.commit()

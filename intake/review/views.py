@@ -1,25 +1,29 @@
-"""The review queue and the intake record: views translate HTTP to the review operations."""
+"""Practitioner review: the queue, the intake record, flag reviews, plan edits, signed decisions,
+invitations and patient links, and the override report. Views translate HTTP to the review service."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response as FlaskResponse
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from ..auth import service as accounts
-from ..auth.access import requires_role
-from ..auth.models import Role, as_utc
+from ..answers import SECTION_TITLES
+from ..auth.access import StaffBlueprint, requires_role
+from ..auth.queries import list_users
+from ..clock import as_utc, clinic_today, now
 from ..extensions import db
-from ..models import Intake
-from ..operations import clinic_today, link_expires_at, link_is_live
-from ..patient.summary import describe_answers
-from ..patient.views import private_link
-from ..ruleset import active_ruleset
-from . import blueprint, service
+from ..models import Intake, ReviewStatus, Role
+from ..patient.queries import link_expires_at, link_is_live, private_link
+from ..rulesets.active import active_ruleset
+from ..web.templating import describe_answers
+from . import queries, service
 from .forms import (
     OUTCOME_LABELS,
     SEVERITY_LABELS,
@@ -27,12 +31,16 @@ from .forms import (
     STATUS_LABELS,
     DecisionForm,
     FlagReviewForm,
+    InviteForm,
     LinkForm,
     PlanEditForm,
     QueueFilterForm,
     plan_form_class,
 )
-from .queue import STATUSES, QueueFilter, queue_page
+from .mail import send_patient_link
+from .queries import STATUSES, QueueFilter, queue_page
+
+blueprint = StaffBlueprint("review", __name__, url_prefix="/staff")
 
 #: Clinical changes are a practitioner's; an admin can read the record but not decide.
 practitioner_only = requires_role(Role.PRACTITIONER)
@@ -50,16 +58,16 @@ def show_queue() -> tuple[str, int] | str:
     if not form.validate():
         page = queue_page(QueueFilter())
         return render_template("review/queue.html", form=form, page=page, problems=form.problems(),
-                               args={}, now=accounts.now(), sort_labels=SORT_LABELS, statuses=STATUSES), 400
+                               args={}, now=now(), sort_labels=SORT_LABELS, statuses=STATUSES), 400
     wanted = QueueFilter(
-        status=form.status.data or "awaiting_review", severity=form.severity.data or "",
+        status=form.status.data or ReviewStatus.AWAITING_REVIEW, severity=form.severity.data or "",
         appointment_from=form.appointment_from.data, appointment_to=form.appointment_to.data,
         search=form.q.data or "", sort=form.sort.data or "severity",
         page=request.args.get("page", 1, type=int) or 1,
     )
     args = {key: value for key, value in request.args.items() if key != "page" and value}
     return render_template("review/queue.html", form=form, page=queue_page(wanted), problems=[], args=args,
-                           now=accounts.now(), sort_labels=SORT_LABELS, statuses=STATUSES)
+                           now=now(), sort_labels=SORT_LABELS, statuses=STATUSES)
 
 
 def _intake(intake_id: int) -> Intake:
@@ -69,7 +77,7 @@ def _intake(intake_id: int) -> Intake:
     return intake
 
 
-def _flag_forms(state: service.ReviewState, keep: FlagReviewForm | None = None) -> dict[str, FlagReviewForm]:
+def _flag_forms(state: queries.ReviewState, keep: FlagReviewForm | None = None) -> dict[str, FlagReviewForm]:
     forms = {}
     for flag_state in state.flags:
         rule_id = flag_state.flag["rule_id"]
@@ -82,9 +90,9 @@ def _flag_forms(state: service.ReviewState, keep: FlagReviewForm | None = None) 
     return forms
 
 
-def _plan_form(state: service.ReviewState, formdata: Any = None) -> PlanEditForm | None:
+def _plan_form(state: queries.ReviewState, formdata: Any = None) -> PlanEditForm | None:
     plan = state.current_plan
-    if service.plan_bounds(state.suggested_plan, active_ruleset()) is None or plan is None:
+    if service.plan_bounds(state.suggested_plan, active_ruleset().ruleset) is None or plan is None:
         return None
     areas = list((state.suggested_plan or {}).get("depth_mm") or {})
     form = plan_form_class(areas)(formdata=formdata)
@@ -102,7 +110,7 @@ def _render_record(intake: Intake, *, status: int = 200, problems: list[Any] | N
                    conflict: service.Conflict | None = None, flag_form: FlagReviewForm | None = None,
                    plan_form: PlanEditForm | None = None, decision_form: DecisionForm | None = None,
                    template: str = "review/record.html") -> tuple[str, int]:
-    state = service.review_state(intake)
+    state = queries.review_state(intake)
     if decision_form is None:
         decision_form = DecisionForm(formdata=None)
         decision_form.version.data = intake.version
@@ -110,19 +118,19 @@ def _render_record(intake: Intake, *, status: int = 200, problems: list[Any] | N
         if conflict is not None and kept is not None:
             # The typed input stays; the version moves on so saving again is a deliberate choice.
             kept.version.data = intake.version
-    bounds = service.plan_bounds(state.suggested_plan, active_ruleset())
+    bounds = service.plan_bounds(state.suggested_plan, active_ruleset().ruleset)
     return render_template(
         template, intake=intake, state=state, sections=describe_answers(intake.answers),
         flag_forms=_flag_forms(state, flag_form), plan_form=plan_form or _plan_form(state),
-        decision_form=decision_form, bounds=bounds, history=service.history(intake),
+        decision_form=decision_form, bounds=bounds, history=queries.history(intake),
         earlier_assessments=intake.assessments[:-1], link_form=LinkForm(formdata=None),
         link_live=link_is_live(intake), link_expires_at=link_expires_at(intake),
-        problems=problems or [], conflict=conflict, now=accounts.now(), staff_names=_staff_names(),
+        problems=problems or [], conflict=conflict, now=now(), staff_names=_staff_names(),
     ), status
 
 
 def _staff_names() -> dict[str, str]:
-    return {user.actor: user.display_name for user in accounts.list_users()}
+    return {user.actor: user.display_name for user in list_users()}
 
 
 @blueprint.get("/intakes/<int:intake_id>")
@@ -184,14 +192,14 @@ def review_flag(intake_id: int, rule_id: str) -> Response | tuple[str, int]:
 def edit_plan(intake_id: int) -> Response | tuple[str, int]:
     """Change the suggested plan within its protocols' bounds."""
     intake = _intake(intake_id)
-    state = service.review_state(intake)
+    state = queries.review_state(intake)
     form = _plan_form(state, formdata=request.form)
     if form is None:
         return _refused(intake, service.ReviewRefused([(None, gettext("This intake has no plan to edit."))]))
     if not form.validate_on_submit():
         return _render_record(intake, status=422, problems=form.problems(), plan_form=form)
     try:
-        service.edit_plan(intake, form.values(), current_user, form.expected_version(), active_ruleset())
+        service.edit_plan(intake, form.values(), current_user, form.expected_version(), active_ruleset().ruleset)
     except service.ReviewRefused as refused:
         return _refused(intake, refused, plan_form=form)
     except service.Conflict as conflict:
@@ -209,7 +217,7 @@ def record_decision(intake_id: int) -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _render_record(intake, status=422, problems=form.problems(), decision_form=form)
     try:
-        decision = service.record_decision(
+        signed = service.record_decision(
             intake, form.outcome.data or "", current_user, form.expected_version(), today=clinic_today(),
             defer_until=form.defer_until.data, question=form.question.data or "", note=form.note.data or "",
             reopen=form.reopen.data or [],
@@ -218,17 +226,98 @@ def record_decision(intake_id: int) -> Response | tuple[str, int]:
         return _refused(intake, refused, decision_form=form)
     except service.Conflict as conflict:
         return _conflict(intake, conflict, decision_form=form)
-    token = getattr(decision, "patient_link_token", None)
+    token = signed.patient_link_token
     if token:
         # The patient needs the new link to answer: show it once, and email it.
-        from .invitations import render_link, send_patient_link
-
         emailed = send_patient_link(intake, private_link(token), current_user.actor, reason="more_information",
-                                    question=decision.question)
+                                    question=signed.decision.question)
         db.session.commit()
         return render_link(intake, token, reason="more_information", emailed=emailed)
     flash(gettext("Decision recorded and signed."), "info")
     return redirect(url_for("review.show_intake", intake_id=intake.id, _anchor="decision"))
+
+
+# --- invitations and patient links ----------------------------------------------------------------
+
+
+def render_link(intake: Intake, token: str, *, reason: str, emailed: bool | None) -> Response:
+    """The page that shows a freshly issued private link, once (only its hash is stored)."""
+    response = make_response(render_template(
+        "review/link.html", intake=intake, private_link=private_link(token), reason=reason, emailed=emailed,
+        expires_at=link_expires_at(intake)))
+    # The page holds a working patient link: keep it out of caches and Referer headers.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@blueprint.route("/invite", methods=["GET", "POST"])
+def invite() -> Any:
+    """Invite a booked patient: a prefilled intake and a private link to copy or email."""
+    form = InviteForm()
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template("review/invite.html", form=form, problems=form.problems()), status
+    if form.appointment_date.data < clinic_today():
+        form.appointment_date.errors = [gettext("The appointment date is in the past.")]
+        return render_template("review/invite.html", form=form, problems=form.problems()), 422
+    intake, token = service.invite_patient(form.full_name.data.strip(), form.email.data.strip(),
+                                              form.appointment_date.data, current_user.actor)
+    emailed = None
+    if form.send_email.data:
+        emailed = send_patient_link(intake, private_link(token), current_user.actor, reason="invitation")
+        db.session.commit()
+    return render_link(intake, token, reason="invitation", emailed=emailed)
+
+
+@blueprint.post("/intakes/<int:intake_id>/link/new")
+def new_link(intake_id: int) -> Any:
+    """Issue the patient a new private link (the old one stops working), to copy or email."""
+    intake = _intake(intake_id)
+    form = LinkForm()
+    if not form.validate_on_submit():
+        abort(400)
+    token = service.issue_new_link(intake, current_user.actor)
+    emailed = None
+    if form.send_email.data:
+        emailed = send_patient_link(intake, private_link(token), current_user.actor, reason="new_link")
+        db.session.commit()
+    return render_link(intake, token, reason="new_link", emailed=emailed)
+
+
+@blueprint.post("/intakes/<int:intake_id>/link/revoke")
+def revoke_link(intake_id: int) -> Response:
+    """Stop the patient's private link from working."""
+    intake = _intake(intake_id)
+    form = LinkForm()
+    if not form.validate_on_submit():
+        abort(400)
+    service.revoke_link(intake, current_user.actor)
+    flash(gettext("The patient's link no longer works. Issue a new one to let them in again."), "info")
+    return redirect(url_for("review.show_intake", intake_id=intake.id, _anchor="patient-link"))
+
+
+# --- reports -------------------------------------------------------------------------------------
+
+
+@blueprint.get("/reports/overrides")
+def show_override_report() -> str:
+    """Per rule: times flagged, acknowledged, overridden and the override rate."""
+    return render_template("review/overrides.html", rows=queries.override_report())
+
+
+@blueprint.get("/reports/overrides.csv")
+def export_override_report() -> FlaskResponse:
+    """The override report as CSV (one row per rule)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["rule_id", "flagged", "acknowledged", "overridden", "override_rate"])
+    for row in queries.override_report():
+        rate = "" if row.override_rate is None else f"{row.override_rate:.3f}"
+        writer.writerow([row.rule_id, row.flagged, row.acknowledged, row.overridden, rate])
+    service.record_report_export(current_user)
+    return FlaskResponse(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="override-report.csv"'})
 
 
 @blueprint.app_template_filter("age")
@@ -236,7 +325,7 @@ def age(value: dt.datetime | None, now: dt.datetime) -> str:
     """How long ago, in the largest whole unit: "3 days", "5 hours", "12 minutes"."""
     if value is None:
         return ""
-    seconds = max(0, (now - as_utc(value)).total_seconds())  # type: ignore[operator]
+    seconds = max(0, (now - (as_utc(value) or now)).total_seconds())
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
             count = int(seconds // size)
@@ -247,6 +336,4 @@ def age(value: dt.datetime | None, now: dt.datetime) -> str:
 @blueprint.app_template_filter("section_title")
 def section_title(section: str) -> str:
     """The translated title of an answers section ("health" → "Your health")."""
-    from ..answers import SECTION_TITLES
-
     return gettext(SECTION_TITLES.get(section, section))

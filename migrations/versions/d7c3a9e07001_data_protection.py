@@ -129,7 +129,7 @@ def _count_flags():
 
 
 def _index_contact_details(keyring):
-    from intake.protection import index_terms
+    from intake.protection.search import index_terms
 
     bind = op.get_bind()
     intake = sa.table('intake', sa.column('id', sa.Integer), sa.column('full_name', sa.Text),

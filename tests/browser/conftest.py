@@ -15,19 +15,8 @@ from werkzeug.serving import make_server
 
 from intake import create_app
 from intake.extensions import db
-from tests.conftest import TODAY
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-PHONE = {"width": 360, "height": 740}
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.settings import TODAY
 
 
 @dataclass
@@ -69,24 +58,3 @@ def chromium() -> Iterator:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-def assert_accessible(page) -> None:
-    """axe-core finds no violation on the page; otherwise say which, where and why."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    if results.violations_count:
-        lines = [f"axe: {results.violations_count} violation(s) on {page.url}"]
-        for violation in results.response["violations"]:
-            lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
-            for node in violation["nodes"][:5]:
-                why = node["failureSummary"].splitlines()[-1].strip()
-                lines.append(f"    {' '.join(node['target'])}: {why}")
-        pytest.fail("\n".join(lines), pytrace=False)
-
-
-def watch_console(page, errors: list[str]) -> None:
-    """Record console errors (CSP refusals, script errors) of ``page`` into ``errors``."""
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))

@@ -11,9 +11,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from intake.extensions import db, limiter
-from tests.browser.conftest import assert_accessible, watch_console
-from tests.browser.test_patient_journey import fill_about
-from tests.browser.test_staff_sign_in import expect_console_error
+from tests.support.browser import assert_accessible, expect_console_error, fill_about, watch_console
 
 pytestmark = pytest.mark.browser
 

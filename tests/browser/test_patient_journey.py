@@ -7,53 +7,23 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
-from tests.browser.conftest import PHONE, assert_accessible, watch_console
+from tests.support.browser import (
+    PHONE,
+    assert_accessible,
+    choose,
+    expect,
+    fill_about,
+    group,
+    heading,
+    press,
+    tick,
+    watch_console,
+)
 
 pytestmark = pytest.mark.browser
 
 
 TAKES_MEDICINES = "Do you take any medicines or supplements, or have you stopped any in the last 6 months?"
-
-
-def expect(target):
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(target)
-
-
-def group(scope, legend: str):
-    return scope.get_by_role("group", name=legend, exact=True)
-
-
-def choose(scope, legend: str, option: str) -> None:
-    group(scope, legend).get_by_label(option, exact=True).check()
-
-
-def tick(scope, *labels: str) -> None:
-    for label in labels:
-        scope.get_by_label(label, exact=True).check()
-
-
-def heading(page):
-    return page.get_by_role("heading", level=1)
-
-
-def press(page, button: str, then: str) -> None:
-    """Press a form button and wait for the page whose heading contains ``then``."""
-    page.get_by_role("button", name=button, exact=True).click()
-    expect(heading(page)).to_contain_text(then)
-
-
-def fill_about(page, email: str) -> None:
-    page.get_by_label("Full name").fill("Ana Pereira")
-    page.get_by_label("Date of birth").fill("1988-04-12")
-    choose(page, "Sex recorded at birth", "Female")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Phone number (optional)").fill("07700 900123")
-    appointment = page.get_by_label("Date of your appointment")
-    choose(page, "Have you booked your appointment?", "Yes")
-    expect(appointment).to_be_visible()
-    appointment.fill("2026-12-09")
 
 
 def fill_goals(page) -> None:

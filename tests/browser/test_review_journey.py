@@ -12,12 +12,12 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from intake.auth import service
-from intake.demo_intakes import seed_intakes
+from intake.demo.intakes import seed_intakes
 from intake.extensions import db, limiter
 from intake.models import Intake
-from intake.protection import matching_search
-from tests.browser.conftest import assert_accessible, watch_console
-from tests.conftest import TODAY
+from intake.protection.search import matching_search
+from tests.support.browser import assert_accessible, watch_console
+from tests.support.settings import TODAY
 
 pytestmark = pytest.mark.browser
 

@@ -11,16 +11,15 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select, update
 
-from intake.admin import service as rules_service
-from intake.admin.models import RulesetVersion
-from intake.admin.reassess import open_intake_ids
 from intake.auth import service
-from intake.demo_intakes import seed_intakes
+from intake.demo.intakes import seed_intakes
 from intake.extensions import db, limiter
-from intake.models import Intake
-from intake.protection import matching_search
-from tests.browser.conftest import assert_accessible, watch_console
-from tests.conftest import TODAY
+from intake.models import Intake, RulesetVersion
+from intake.protection.search import matching_search
+from intake.rulesets import active
+from intake.rulesets.reassess import open_intake_ids
+from tests.support.browser import assert_accessible, watch_console
+from tests.support.settings import TODAY
 
 pytestmark = pytest.mark.browser
 
@@ -39,10 +38,10 @@ BROKEN = SMOKING.replace("severity: info", "severity: awful")
 
 
 @pytest.fixture(scope="module")
-def rules_site(live_server, tmp_path_factory) -> Iterator[str]:
+def rules_site(live_server) -> Iterator[str]:
     app = live_server.app
-    saved = {key: app.config.get(key) for key in ("RULES_VERSIONS_DIR", "REASSESS_IN_BACKGROUND")}
-    app.config.update(RULES_VERSIONS_DIR=str(tmp_path_factory.mktemp("versions")), REASSESS_IN_BACKGROUND=False)
+    saved = {key: app.config.get(key) for key in ("REASSESS_IN_BACKGROUND",)}
+    app.config.update(REASSESS_IN_BACKGROUND=False)
     with app.app_context():
         if service.find_user(ADMIN) is None:
             service.create_user(ADMIN, "Ada Rules", "admin", PASSWORD)
@@ -52,7 +51,7 @@ def rules_site(live_server, tmp_path_factory) -> Iterator[str]:
     with app.app_context():  # the other browser tests run on the rules folders again
         db.session.execute(update(RulesetVersion).values(active=False))
         db.session.commit()
-        rules_service.refresh(app, force=True)
+        active.refresh(app, force=True)
     app.config.update(saved)
 
 

@@ -6,14 +6,13 @@ Every page on the way is checked with axe-core.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from http import HTTPStatus
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from intake.auth import service
 from intake.extensions import limiter
-from tests.browser.conftest import assert_accessible, watch_console
+from tests.support.browser import assert_accessible, expect_console_error, watch_console
 
 pytestmark = pytest.mark.browser
 
@@ -51,14 +50,6 @@ def page(chromium, console_errors: list[str]) -> Iterator[Page]:
     context.close()
     limiter.reset()
     assert console_errors == [], "the browser console reported errors"
-
-
-def expect_console_error(console_errors: list[str], status: int) -> None:
-    """The page was answered with ``status`` on purpose; Chromium logs that as an error."""
-    console_errors.remove(
-        f"Failed to load resource: the server responded with a status of {status} "
-        f"({HTTPStatus(status).phrase.upper()})"
-    )
 
 
 def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:

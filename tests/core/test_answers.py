@@ -261,7 +261,7 @@ def test_tabs_and_line_breaks_are_kept_in_free_text():
 def test_the_json_schema_refuses_the_same_control_characters():
     import jsonschema
 
-    from intake.answers_jsonschema import NO_CONTROL_CHARACTERS
+    from intake.answers.jsonschema import NO_CONTROL_CHARACTERS
 
     for text, valid in [("ok\ttext\r\n", True), ("bad\x00", False), ("bad\x1b[31m", False), ("bad\x9b", False),
                         ("café ☕", True)]:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from intake.answers import dump_answers, load_answers
-from tests.web.api_helpers import ANTICOAGULANT, PREGNANT, document
+from tests.support.api import ANTICOAGULANT, PREGNANT, document
 
 TODAY = dt.date(2026, 11, 25)
 EXAMPLES = int(os.environ.get("MESO_FUZZ_EXAMPLES", "200"))

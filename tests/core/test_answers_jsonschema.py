@@ -7,8 +7,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from click.testing import CliRunner
 
-from intake.answers_jsonschema import answers_json_schema, answers_reference
+from intake.answers.jsonschema import answers_json_schema, answers_reference, reference_in
+from intake.cli import answers_group
 
 from .test_answers import complete_document
 
@@ -22,8 +24,19 @@ def validator() -> jsonschema.Draft202012Validator:
 def test_committed_files_are_up_to_date():
     # Regenerate with: flask --app wsgi answers schema -o docs/answers.schema.json
     #                  flask --app wsgi answers reference -o docs/answers.md
-    assert json.loads((DOCS / "answers.schema.json").read_text()) == answers_json_schema()
-    assert (DOCS / "answers.md").read_text() == answers_reference() + "\n"
+    printed = CliRunner().invoke(answers_group, ["schema"])
+    assert printed.exit_code == 0, printed.output
+    assert (DOCS / "answers.schema.json").read_text() == printed.output
+    assert json.loads(printed.output) == answers_json_schema()
+    assert reference_in((DOCS / "answers.md").read_text()) == answers_reference()
+
+
+def test_the_reference_is_written_between_its_markers(tmp_path):
+    page = tmp_path / "answers.md"
+    page.write_text((DOCS / "answers.md").read_text().replace("| `about.full_name` |", "| `about.stale` |"))
+    result = CliRunner().invoke(answers_group, ["reference", "-o", str(page)])
+    assert result.exit_code == 0, result.output
+    assert page.read_text() == (DOCS / "answers.md").read_text()
 
 
 def test_json_schema_accepts_a_complete_document():

@@ -13,7 +13,8 @@ from intake.assessment import assess, load_ruleset
 from intake.assessment.calendar import SUMMARY, plan_to_ics, session_uid
 from intake.assessment.plan import Plan, Session
 
-from .test_plan import ON, RULES, document_with
+from .support import ON, document_with
+from .support import SHIPPED_RULES as RULES
 
 STAMP = dt.datetime(2026, 11, 25, 9, 30, tzinfo=dt.UTC)
 

@@ -6,9 +6,9 @@ import pytest
 from click.testing import CliRunner
 
 from intake import create_app
+from intake.cli.data import check_config
 from intake.config import ConfigError, Environment, build_config
-from intake.data_cli import check_config
-from intake.protection import generate_key
+from intake.protection.encryption import generate_key
 
 GOOD_ENV = {"MESO_ENV": "production", "SECRET_KEY": "k3Jd9-x0QpLm2vT7bN4cR8yW1zA6sE5u",
             "DATABASE_URL": "postgresql://meso@127.0.0.1/meso", "MESO_ENCRYPTION_KEYS": generate_key()}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 from pathlib import Path
@@ -12,200 +11,15 @@ import pytest
 
 from intake.answers import load_answers
 from intake.assessment import MISSING, Assessment, Ruleset, assess, derive_facts, load_ruleset
-from intake.assessment.rules import english_date
+from intake.assessment.dates import english_date
 
-ON = dt.date(2026, 11, 25)  # a Wednesday; the appointment is Thursday 3 December
-
-LEXICON = """\
-classes:
-  - id: doac
-    label: Direct oral anticoagulants
-    source: [S19]
-    medications:
-      - generic: apixaban
-        brands: [Eliquis]
-  - id: nsaid
-    label: Anti-inflammatory painkillers
-    source: [S10]
-    medications:
-      - generic: ibuprofen
-        brands: [Nurofen]
-"""
-
-RULES = """\
-- id: pregnancy
-  severity: defer
-  when:
-    all:
-      - field: about.sex
-        not_equals: male
-      - any:
-          - field: health.pregnant
-            equals: true
-          - field: health.breastfeeding
-            equals: true
-  message: Pregnant or breastfeeding.
-  source: [S1]
-
-- id: anticoagulant
-  severity: contraindicated
-  when: {field: medications.taking, includes_any: [doac]}
-  message: Takes an anticoagulant.
-  instruction:
-    text: Keep taking your blood thinner.
-  source: [S19]
-
-- id: alcohol
-  severity: precaution
-  when: {field: lifestyle.alcohol_drinks_per_week, at_least: 1}
-  message: Alcohol increases bruising.
-  instruction:
-    days_before: 2
-    text: "From {start}: no alcohol."
-  source: [S10]
-
-- id: unprescribed-nsaid
-  severity: precaution
-  when: {field: medications.taking_unprescribed, includes_any: [nsaid]}
-  message: Anti-inflammatories increase bruising.
-  instruction: {days_before: 7, text: "From {start}: no ibuprofen."}
-  source: [S10]
-
-- id: recent-filler
-  severity: defer
-  when:
-    any:
-      - {field: treatments.last_on_planned_area.filler, within_days_before: 14}
-      - {field: treatments.last_on_planned_area.skin_booster, within_days_before: 14}
-  message: Recent filler in the area.
-  source: [S34]
-
-- id: unwell
-  severity: defer
-  when: {field: health.recent_illness, equals: true}
-  defer_for_days: 14
-  message: Unwell.
-  source: [S2]
-
-- id: unrecognised-medicine
-  severity: precaution
-  when: {field: medications.unrecognised, is_empty: false}
-  message: A medicine the lexicon does not know.
-  source: [S3]
-
-- id: arrive-clean
-  severity: info
-  when: {field: derived.appointment_booked, equals: true}
-  message: No make-up.
-  instruction: {days_before: 0, text: "{start}: arrive without make-up."}
-  source: [S4]
-
-- id: adult-water
-  severity: info
-  when: {field: derived.age, at_least: 18}
-  message: Drink water.
-  instruction: {days_before: 1, text: "From {start}, drink plenty of water."}
-  source: [S5]
-
-- id: cold-sores
-  severity: precaution
-  when: {field: skin.cold_sore_history, equals: true}
-  if_unanswered: fire
-  message: Cold sores can flare.
-  source: [S6]
-
-- id: keloids
-  severity: precaution
-  when: {field: skin.keloid_scarring, equals: true}
-  if_unanswered: skip
-  message: Keloid scarring.
-  source: [S7]
-
-- id: event-soon
-  severity: defer
-  when: {field: events.next_on, within_days_after: 14}
-  message: An event within two weeks of the appointment.
-  source: [S12]
-"""
-
-
-def make_rules(root: Path, rules: str = RULES) -> Path:
-    (root / "precautions").mkdir(parents=True, exist_ok=True)
-    (root / "medications.yaml").write_text(LEXICON)
-    (root / "precautions" / "main.yaml").write_text(rules)
-    return root
+from .support import ENGINE_RULES as RULES
+from .support import ON, SMALL_LEXICON, answers, document, make_rules, medicine, taking
 
 
 @pytest.fixture(scope="module")
 def ruleset(tmp_path_factory: pytest.TempPathFactory) -> Ruleset:
     return load_ruleset(make_rules(tmp_path_factory.mktemp("rules")))
-
-
-def document(**changes: Any) -> dict[str, Any]:
-    """A healthy patient's answers (JSON form), with ``section__field=value`` changes."""
-    doc: dict[str, Any] = {
-        "about": {
-            "full_name": "Ana Silva",
-            "date_of_birth": "1991-06-15",
-            "sex": "female",
-            "email": "ana@example.org",
-            "appointment_date": "2026-12-03",
-        },
-        "goals": {"goals": ["hydration"], "areas": ["face", "neck"]},
-        "skin": {
-            "concerns": [],
-            "fitzpatrick_type": 2,
-            "sensitive_skin": False,
-            "active_infection_at_area": False,
-            "active_cold_sore": False,
-            "cold_sore_history": False,
-            "keloid_scarring": False,
-        },
-        "health": {
-            "pregnant": False,
-            "trying_to_conceive": False,
-            "breastfeeding": False,
-            "recently_gave_birth": False,
-            "conditions": [],
-            "recent_illness": False,
-            "recent_antibiotics": False,
-        },
-        "medications": {"has_medications": False, "items": []},
-        "allergies": {
-            "local_anaesthetic_allergy": False,
-            "anaphylaxis_history": False,
-            "injection_reaction": False,
-        },
-        "lifestyle": {"alcohol_drinks_per_week": 0, "smoking": "never", "recent_tanning": False},
-        "treatments": {"had_mesotherapy_before": False, "has_recent_treatments": False, "items": []},
-        "events": {"has_upcoming_events": False, "items": []},
-        "consent": {
-            "understands_procedure": True,
-            "accepts_after_effects": True,
-            "answers_accurate": True,
-            "data_processing": True,
-            "signature": "Ana Silva",
-        },
-    }
-    for dotted, value in changes.items():
-        section, field = dotted.split("__")
-        doc[section][field] = copy.deepcopy(value)
-    return doc
-
-
-def answers(**changes: Any) -> dict[str, Any]:
-    return load_answers(document(**changes), today=ON)
-
-
-def medicine(name: str, prescribed: bool = False, stopped_on: str | None = None) -> dict[str, Any]:
-    item = {"name": name, "status": "stopped" if stopped_on else "taking", "prescribed": prescribed}
-    if stopped_on:
-        item["stopped_on"] = stopped_on
-    return item
-
-
-def taking(*items: dict[str, Any]) -> dict[str, Any]:
-    return {"medications__has_medications": True, "medications__items": list(items)}
 
 
 # --- outcome and flags -----------------------------------------------------------------------
@@ -578,7 +392,7 @@ def test_the_version_is_a_hash_of_every_file_read(tmp_path: Path) -> None:
     (tmp_path / "b" / "precautions" / "more.yaml").write_text("")
     assert load_ruleset(tmp_path / "b").version != first.version
     (tmp_path / "b" / "precautions" / "more.yaml").unlink()
-    (tmp_path / "b" / "medications.yaml").write_text(LEXICON + "\n# reviewed\n")
+    (tmp_path / "b" / "medications.yaml").write_text(SMALL_LEXICON + "\n# reviewed\n")
     assert load_ruleset(tmp_path / "b").version != first.version
 
 

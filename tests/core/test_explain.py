@@ -10,7 +10,7 @@ import pytest
 from intake.assessment import Assessment, Ruleset, assess, load_ruleset
 from intake.assessment.explain import explain, why_not, why_not_tree
 
-from .test_engine import ON, answers, make_rules, taking
+from .support import ON, answers, make_rules, taking
 
 
 @pytest.fixture(scope="module")

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from intake.answers import load_answers
-from intake.assessment import RulesetInvalid, assess, load_ruleset
+from intake.assessment import Layer, RulesetInvalid, assess, load_layers, load_ruleset
 from intake.assessment.ruletests import run_rule_tests
 
-from .test_engine import document, make_rules
-from .test_ruletests import BASES
-from .test_ruletests import LEXICON as SMALL_LEXICON
-
-ON = dt.date(2026, 11, 25)
+from .support import BASES, ENGINE_RULES, ON, PASSING, RULETEST_RULES, SMALL_LEXICON, document, make_rules
 
 CLINIC_RULES = """\
 - id: alcohol
@@ -228,7 +223,7 @@ def test_cli_show_prints_each_rule_with_its_origin(
 ) -> None:
     from click.testing import CliRunner
 
-    from intake.rules_cli import rules
+    from intake.rulesets.cli import rules
 
     defaults, clinic = layers
     monkeypatch.setenv("RULES_DIRS", f"{defaults}:{clinic}")
@@ -243,3 +238,73 @@ def test_cli_show_prints_each_rule_with_its_origin(
     assert not any(line.split()[:1] == ["keloids"] for line in lines)
     check = CliRunner().invoke(rules, ["check"])
     assert check.exit_code == 0 and check.output.startswith(f"{defaults}:{clinic}: ")
+
+
+# --- layers given as data --------------------------------------------------------------------------
+
+
+def _memory(clinic_files: dict[str, str | bytes]) -> list[Layer]:
+    return [Layer("rules", {"medications.yaml": SMALL_LEXICON, "precautions/main.yaml": RULETEST_RULES,
+                            "tests/bases.yaml": BASES, "tests/cases.yaml": PASSING}),
+            Layer("clinic", clinic_files)]
+
+
+def test_layers_in_memory_load_as_the_same_folders_do(layers: tuple[Path, Path]) -> None:
+    defaults, clinic = layers
+    from_folders = load_ruleset([defaults, clinic])
+    in_memory = load_layers([Layer("rules", {"medications.yaml": SMALL_LEXICON,
+                                             "precautions/main.yaml": ENGINE_RULES}),
+                             Layer("clinic", {"precautions/ours.yaml": CLINIC_RULES,
+                                              "disabled.yaml": "- keloids\n- event-soon\n",
+                                              "medications.yaml": CLINIC_LEXICON})])
+    assert in_memory.version == from_folders.version  # the same bytes, whatever their home
+    assert in_memory.files == from_folders.files
+    assert [(r.id, r.file, r.line) for r in in_memory.rules] == [(r.id, r.file, r.line) for r in from_folders.rules]
+    assert in_memory.rule("alcohol").folder == "clinic" and in_memory.rule("anticoagulant").folder == "rules"
+    assert [(n.action, n.rule_id, n.folder) for n in in_memory.notes] == [
+        ("override", "alcohol", "clinic"), ("disable", "keloids", "clinic"), ("disable", "event-soon", "clinic")]
+    assert in_memory.notes[0].replaced == "rules/precautions/main.yaml:23"
+    given = load_answers(document(lifestyle__alcohol_drinks_per_week=3))
+    assert assess(given, in_memory, ON).to_dict() == assess(given, from_folders, ON).to_dict()
+
+
+def test_a_folder_read_into_a_layer_is_the_folder(layers: tuple[Path, Path]) -> None:
+    defaults, clinic = layers
+    read = load_layers([Layer.from_folder(defaults), Layer.from_folder(clinic)])
+    assert read.version == load_ruleset([defaults, clinic]).version
+    assert Layer.from_folder(clinic).name == str(clinic)
+
+
+def test_errors_in_memory_name_the_layer_file_line_and_rule() -> None:
+    broken = CLINIC_RULES.replace("severity: defer", "severity: deferred", 1)
+    with pytest.raises(RulesetInvalid) as raised:
+        load_layers(_memory({"precautions/ours.yaml": broken, "disabled.yaml": "- acohol\n",
+                             "medications.yaml": CLINIC_LEXICON,
+                             "precautions/latin1.yaml": "- id: caf\xe9\n".encode("latin-1")}))
+    assert [str(error) for error in raised.value.errors] == [
+        "clinic/disabled.yaml:1:3 [rule acohol]: cannot disable 'acohol': no earlier rule has that id "
+        "(did you mean 'alcohol'?)",
+        "clinic/precautions/latin1.yaml: cannot read the file: 'utf-8' codec can't decode byte 0xe9 in position "
+        "9: invalid continuation byte",
+        "clinic/precautions/ours.yaml:3:13 [rule alcohol]: 'severity' must be one of: info, precaution, defer, "
+        "contraindicated",
+    ]
+
+
+def test_rule_tests_run_from_the_layers_in_memory() -> None:
+    failing = PASSING + """
+- name: a case the clinic got wrong
+  on: 2026-11-25
+  answers: base
+  expect: {outcome: contraindicated}
+"""
+    report = run_rule_tests(load_layers(_memory({"tests/cases.yaml": failing})))
+    assert [(case.file, case.name) for case in report.failures] == [
+        ("clinic/tests/cases.yaml", "a case the clinic got wrong")]
+    assert len(report.cases) == 4  # the clinic's cases.yaml replaces the default one of that name
+    assert run_rule_tests(load_layers(_memory({}))).ok
+
+
+def test_no_layers_is_an_error() -> None:
+    with pytest.raises(RulesetInvalid, match="no rules folder given"):
+        load_layers([])

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from intake.assessment import load_ruleset
 from intake.assessment.explain import describe_condition
 from intake.assessment.lint import lint
-from intake.rules_cli import form_questions, rules
+from intake.rulesets.cli import form_questions, rules
 
-from .test_engine import make_rules
+from .support import make_rules
 
 TWINS = """\
 - id: drinks

@@ -7,33 +7,10 @@ from pathlib import Path
 import pytest
 
 from intake.assessment import RulesetInvalid, load_ruleset
-from intake.assessment.source import load_located
+from intake.assessment.yamlkit import load_located
 
-LEXICON = """\
-classes:
-  - id: doac
-    label: Direct oral anticoagulants
-    source: [S19]
-    medications:
-      - generic: apixaban
-        brands: [Eliquis]
-  - id: nsaid
-    label: Anti-inflammatory painkillers
-    source: [S10]
-    medications:
-      - generic: ibuprofen
-        brands: [Nurofen]
-"""
-
-GOOD = """\
-- id: pregnancy
-  severity: defer
-  when:
-    field: health.pregnant
-    equals: true
-  message: Pregnant.
-  source: [S1]
-"""
+from .support import GOOD
+from .support import SMALL_LEXICON as LEXICON
 
 
 def write_rules(root: Path, files: dict[str, str], lexicon: str = LEXICON) -> None:

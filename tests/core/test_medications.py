@@ -42,11 +42,6 @@ REQUIRED_CLASS_IDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def lexicon() -> Lexicon:
-    return Lexicon.load(LEXICON_PATH)
-
-
 def generics(lexicon: Lexicon, typed: str) -> list[str]:
     return [m.generic for m in lexicon.match(typed)]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
@@ -16,70 +15,8 @@ from intake.assessment import Catalogue, Flag, RulesetInvalid, assess, derive_fa
 from intake.assessment.medications import Lexicon
 from intake.assessment.plan import Plan, Protocols, load_protocols
 
-RULES = Path(__file__).resolve().parents[2] / "rules"
-ON = dt.date(2026, 11, 25)
-APPOINTMENT = dt.date(2026, 12, 3)
-
-
-def base_document() -> dict[str, Any]:
-    """An intake that triggers no adjustment: hydration for the face, booked for 3 December."""
-    return {
-        "about": {
-            "full_name": "Ana Silva", "date_of_birth": "1986-04-02", "sex": "female",
-            "email": "ana@example.org", "phone": "", "appointment_date": APPOINTMENT.isoformat(),
-        },
-        "goals": {"goals": ["hydration"], "other_goal": "", "areas": ["face"]},
-        "skin": {
-            "concerns": [], "fitzpatrick_type": 2, "sensitive_skin": False,
-            "active_infection_at_area": False, "active_cold_sore": False,
-            "cold_sore_history": False, "keloid_scarring": False,
-        },
-        "health": {
-            "pregnant": False, "trying_to_conceive": False, "breastfeeding": False,
-            "recently_gave_birth": False, "hormonal_contraception": False, "conditions": [],
-            "recent_illness": False, "recent_antibiotics": False,
-        },
-        "medications": {"has_medications": False, "items": []},
-        "allergies": {
-            "local_anaesthetic_allergy": False, "anaphylaxis_history": False,
-            "injection_reaction": False, "active_allergies": [],
-        },
-        "lifestyle": {"alcohol_drinks_per_week": 0, "smoking": "never", "recent_tanning": False},
-        "treatments": {"had_mesotherapy_before": True, "has_recent_treatments": False, "items": []},
-        "events": {"has_upcoming_events": False, "items": []},
-        "consent": {
-            "understands_procedure": True, "accepts_after_effects": True,
-            "answers_accurate": True, "data_processing": True, "signature": "Ana Silva",
-        },
-    }
-
-
-def document_with(changes: dict[str, Any]) -> dict[str, Any]:
-    """The base document with dotted answers changed (``about.sex: male``)."""
-    document = copy.deepcopy(base_document())
-    for dotted, value in changes.items():
-        section, name = dotted.split(".", 1)
-        document[section][name] = value
-    if document["about"]["sex"] == "male":
-        for name in ("pregnant", "trying_to_conceive", "breastfeeding", "recently_gave_birth",
-                     "hormonal_contraception"):
-            document["health"].pop(name, None)
-    return document
-
-
-@pytest.fixture(scope="session")
-def lexicon() -> Lexicon:
-    return Lexicon.load(RULES / "medications.yaml")
-
-
-@pytest.fixture(scope="session")
-def catalogue(lexicon: Lexicon) -> Catalogue:
-    return Catalogue(lexicon.classes.keys())
-
-
-@pytest.fixture(scope="session")
-def protocols(catalogue: Catalogue) -> Protocols:
-    return load_protocols(RULES / "protocols.yaml", catalogue)
+from .support import APPOINTMENT, ON, base_document, document_with, flag
+from .support import SHIPPED_RULES as RULES
 
 
 class Planner:
@@ -108,12 +45,6 @@ def plan_for(protocols: Protocols, lexicon: Lexicon, catalogue: Catalogue) -> Pl
     return Planner(protocols, lexicon, catalogue)
 
 
-def flag(rule_id: str, severity: str = "defer", lifts_on: dt.date | None = None,
-         unanswered: tuple[str, ...] = ()) -> Flag:
-    return Flag(rule_id=rule_id, severity=severity, message="", source=("S1",), file="x.yaml", line=1,
-                lifts_on=lifts_on, unanswered=unanswered)
-
-
 def dates(plan: Plan) -> list[dt.date]:
     return [session.on for session in plan.schedule]
 
@@ -131,7 +62,7 @@ def applied(plan: Plan) -> list[str]:
 
 def test_the_shipped_protocol_file_loads_with_every_flag_reference_checked(catalogue: Catalogue) -> None:
     ruleset = load_ruleset(RULES)
-    loaded = load_protocols(RULES / "protocols.yaml", catalogue, ruleset.lexicon,
+    loaded = load_protocols(RULES / "protocols.yaml", catalogue,
                             rule_ids=[rule.id for rule in ruleset.rules])
     assert [p.id for p in loaded.protocols] == [
         "hydration_glow", "fine_lines_rejuvenation", "pigmentation_tone", "acne_scars", "under_eye",
@@ -869,3 +800,15 @@ def test_a_broken_protocol_file_fails_the_whole_ruleset(tmp_path: Path) -> None:
     with pytest.raises(RulesetInvalid) as raised:
         load_ruleset(copied)
     assert any(e.rule_id == "acne_scars" and "depth" in e.message for e in raised.value.errors)
+
+
+def test_a_protocol_without_goals_or_areas_is_an_error_not_a_crash(tmp_path: Path, catalogue: Catalogue) -> None:
+    """Found by the loader's fuzz target (tests/core/test_fuzz_loader.py): a KeyError before."""
+    text = (RULES / "protocols.yaml").read_text()
+    path = tmp_path / "protocols.yaml"
+    path.write_text(text.replace("    goals: [hydration, dull_skin, skin_rejuvenation]\n", "", 1)
+                    .replace("    areas: [face, neck, decolletage]\n", "", 1))
+    with pytest.raises(RulesetInvalid) as raised:
+        load_protocols(path, catalogue)
+    assert [(error.rule_id, error.message) for error in raised.value.errors] == [
+        ("hydration_glow", "missing 'areas'"), ("hydration_glow", "missing 'goals'")]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from functools import cache
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -14,21 +13,14 @@ from intake.answers import ACTIVE_ALLERGIES, AREAS, GOALS, load_answers, values
 from intake.assessment import Catalogue, Flag, derive_facts
 from intake.assessment.medications import Lexicon
 from intake.assessment.model import defer_until_of
-from intake.assessment.plan import Plan, Protocols, load_protocols
+from intake.assessment.plan import Plan, Protocols
 
-from .test_plan import RULES, document_with, flag
+from .support import document_with, flag
 
 PROPERTY_SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HA_ACTIVES = {"non_cross_linked_ha", "stabilised_ha"}
 #: Conditions that need no follow-up answers (diabetes would).
 CONDITIONS = ["blood_clots", "epilepsy", "heart_condition"]
-
-
-@cache
-def loaded() -> tuple[Protocols, Lexicon, Catalogue]:
-    lexicon = Lexicon.load(RULES / "medications.yaml")
-    catalogue = Catalogue(lexicon.classes.keys())
-    return load_protocols(RULES / "protocols.yaml", catalogue), lexicon, catalogue
 
 
 @st.composite
@@ -69,18 +61,31 @@ def intakes(draw: st.DrawFn) -> dict[str, Any]:
             "flags": flags, "defer_until": defer_until_of(flags, outcome)}
 
 
-def plan_of(intake: dict[str, Any]) -> Plan:
-    protocols, lexicon, catalogue = loaded()
+def plan_of(intake: dict[str, Any], protocols: Protocols, lexicon: Lexicon, catalogue: Catalogue,
+            *, fast: bool = True) -> Plan:
     answers = load_answers(document_with(intake["changes"]))
     facts = derive_facts(answers, lexicon, intake["on"], catalogue)
     return protocols.build(facts, intake["flags"], intake["outcome"], intake["defer_until"], intake["on"],
-                           events=intake["events"])
+                           events=intake["events"], fast=fast)
 
 
 @PROPERTY_SETTINGS
-@given(intakes())
-def test_no_session_before_the_earliest_safe_date(intake: dict[str, Any]) -> None:
-    plan = plan_of(intake)
+@given(intake=intakes())
+def test_the_remembered_plan_is_the_plan_built_afresh(intake: dict[str, Any], protocols: Protocols,
+                                                      lexicon: Lexicon, catalogue: Catalogue) -> None:
+    """The fast path (courses, series, adjusted protocols and schedules from the memos, adjustments
+    through the generated function) gives the plain path's plan, the first time and from the memos."""
+    plain = plan_of(intake, protocols, lexicon, catalogue, fast=False).to_dict()
+    assert plan_of(intake, protocols, lexicon, catalogue).to_dict() == plain
+    assert plan_of(intake, protocols, lexicon, catalogue).to_dict() == plain
+
+
+@PROPERTY_SETTINGS
+@given(intake=intakes())
+def test_no_session_before_the_earliest_safe_date(
+    intake: dict[str, Any], protocols: Protocols, lexicon: Lexicon, catalogue: Catalogue
+) -> None:
+    plan = plan_of(intake, protocols, lexicon, catalogue)
     if not plan.schedule:
         return
     earliest = max(intake["reference"], intake["defer_until"] or intake["reference"])
@@ -89,9 +94,11 @@ def test_no_session_before_the_earliest_safe_date(intake: dict[str, Any]) -> Non
 
 
 @PROPERTY_SETTINGS
-@given(intakes())
-def test_sessions_follow_exactly_every_interval(intake: dict[str, Any]) -> None:
-    plan = plan_of(intake)
+@given(intake=intakes())
+def test_sessions_follow_exactly_every_interval(
+    intake: dict[str, Any], protocols: Protocols, lexicon: Lexicon, catalogue: Catalogue
+) -> None:
+    plan = plan_of(intake, protocols, lexicon, catalogue)
     days = [session.on for session in plan.schedule]
     assert [s.number for s in plan.schedule] == list(range(1, len(days) + 1))
     gaps = [later - earlier for earlier, later in zip(days, days[1:], strict=False)]
@@ -102,20 +109,22 @@ def test_sessions_follow_exactly_every_interval(intake: dict[str, Any]) -> None:
 
 
 @PROPERTY_SETTINGS
-@given(intakes())
-def test_the_first_session_is_never_in_an_events_bruising_window(intake: dict[str, Any]) -> None:
-    plan = plan_of(intake)
-    protocols = loaded()[0]
+@given(intake=intakes())
+def test_the_first_session_is_never_in_an_events_bruising_window(
+    intake: dict[str, Any], protocols: Protocols, lexicon: Lexicon, catalogue: Catalogue
+) -> None:
+    plan = plan_of(intake, protocols, lexicon, catalogue)
     if plan.schedule:
         first = plan.schedule[0].on
         assert not any(0 <= (event - first).days < protocols.event_window_days for event in intake["events"])
 
 
 @PROPERTY_SETTINGS
-@given(intakes())
-def test_depths_stay_within_their_protocols_range(intake: dict[str, Any]) -> None:
-    plan = plan_of(intake)
-    protocols = loaded()[0]
+@given(intake=intakes())
+def test_depths_stay_within_their_protocols_range(
+    intake: dict[str, Any], protocols: Protocols, lexicon: Lexicon, catalogue: Catalogue
+) -> None:
+    plan = plan_of(intake, protocols, lexicon, catalogue)
     for area, depth in plan.depth_mm.items():
         protocol = protocols.protocol(depth.protocol)
         assert area in protocol.areas
@@ -125,10 +134,11 @@ def test_depths_stay_within_their_protocols_range(intake: dict[str, Any]) -> Non
 
 
 @PROPERTY_SETTINGS
-@given(intakes())
-def test_the_combined_numbers_respect_every_protocol(intake: dict[str, Any]) -> None:
-    plan = plan_of(intake)
-    protocols = loaded()[0]
+@given(intake=intakes())
+def test_the_combined_numbers_respect_every_protocol(
+    intake: dict[str, Any], protocols: Protocols, lexicon: Lexicon, catalogue: Catalogue
+) -> None:
+    plan = plan_of(intake, protocols, lexicon, catalogue)
     if plan.status != "proposed":
         assert plan.schedule == () and plan.reason
         return
@@ -144,26 +154,32 @@ def test_the_combined_numbers_respect_every_protocol(intake: dict[str, Any]) -> 
 
 
 @PROPERTY_SETTINGS
-@given(intakes())
-def test_an_undated_deferral_dates_nothing(intake: dict[str, Any]) -> None:
-    plan = plan_of(intake)
+@given(intake=intakes())
+def test_an_undated_deferral_dates_nothing(
+    intake: dict[str, Any], protocols: Protocols, lexicon: Lexicon, catalogue: Catalogue
+) -> None:
+    plan = plan_of(intake, protocols, lexicon, catalogue)
     if intake["outcome"] == "defer" and any(f.lifts_on is None for f in intake["flags"]):
         assert plan.schedule == () and plan.maintenance_on is None
 
 
 @PROPERTY_SETTINGS
-@given(intakes())
-def test_the_plan_is_json_ready_reads_back_and_is_deterministic(intake: dict[str, Any]) -> None:
-    plan = plan_of(intake)
+@given(intake=intakes())
+def test_the_plan_is_json_ready_reads_back_and_is_deterministic(
+    intake: dict[str, Any], protocols: Protocols, lexicon: Lexicon, catalogue: Catalogue
+) -> None:
+    plan = plan_of(intake, protocols, lexicon, catalogue)
     data = json.loads(json.dumps(plan.to_dict()))
     assert Plan.from_dict(data) == plan
-    assert plan_of(intake).to_dict() == plan.to_dict()
+    assert plan_of(intake, protocols, lexicon, catalogue).to_dict() == plan.to_dict()
 
 
 @PROPERTY_SETTINGS
-@given(intakes())
-def test_contraindicated_never_has_a_schedule(intake: dict[str, Any]) -> None:
+@given(intake=intakes())
+def test_contraindicated_never_has_a_schedule(
+    intake: dict[str, Any], protocols: Protocols, lexicon: Lexicon, catalogue: Catalogue
+) -> None:
     intake = {**intake, "outcome": "contraindicated", "defer_until": None,
               "flags": [flag("anticoagulant", "contraindicated")]}
-    plan = plan_of(intake)
+    plan = plan_of(intake, protocols, lexicon, catalogue)
     assert plan.status == "no_schedule" and plan.schedule == () and "practitioner to discuss" in plan.reason

@@ -14,15 +14,13 @@ from hypothesis import given
 from intake.answers import dump_answers, load_answers
 from intake.assessment import Ruleset, load_ruleset
 from intake.assessment.preview import PastIntake, preview, revive_stored, rule_delta
-from intake.demo_intakes import demo_documents
+from intake.demo.intakes import demo_documents
 
-from .test_engine_properties import SETTINGS, intakes
+from .support import ON, SETTINGS, intakes
+from .support import SHIPPED_RULES as RULES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from bench_rules import make_intake  # noqa: E402
-
-RULES = Path(__file__).resolve().parents[2] / "rules"
-ON = dt.date(2026, 11, 25)
 
 CLINIC = """\
 - id: cold-sore-history

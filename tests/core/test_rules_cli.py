@@ -9,11 +9,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from intake import create_app, rules_cli
+from intake import create_app
+from intake.rulesets import cli as rules_cli
 
-from .test_engine import RULES, document, make_rules
-from .test_loader_errors import GOOD
-from .test_ruletests import BASES, PASSING
+from .support import BASES, GOOD, PASSING, document, make_rules
+from .support import ENGINE_RULES as RULES
 
 
 @pytest.fixture

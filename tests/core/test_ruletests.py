@@ -9,110 +9,9 @@ import pytest
 from intake.assessment import load_ruleset
 from intake.assessment.ruletests import RuleTestReport, run_rule_tests
 
-LEXICON = """\
-classes:
-  - id: doac
-    label: Direct oral anticoagulants
-    source: [S19]
-    medications:
-      - generic: apixaban
-        brands: [Eliquis]
-"""
-
-RULES = """\
-- id: anticoagulant
-  severity: contraindicated
-  when: {field: medications.taking, includes_any: [doac]}
-  message: Anticoagulant.
-  instruction: {text: Keep taking it.}
-  source: [S19]
-
-- id: alcohol
-  severity: precaution
-  when:
-    any:
-      - {field: lifestyle.alcohol_drinks_per_week, at_least: 1}
-      - {field: lifestyle.smoking, equals: current}
-  message: Alcohol or smoking.
-  instruction: {days_before: 2, text: "From {start}: no alcohol."}
-  source: [S10]
-
-- id: recent-filler
-  severity: defer
-  when: {field: treatments.last_on.filler, within_days_before: 14}
-  message: Recent filler.
-  source: [S34]
-"""
-
-BASES = """\
-base:
-  about:
-    full_name: Ana Silva
-    date_of_birth: 1991-06-15
-    sex: female
-    email: ana@example.org
-    appointment_date: 2026-12-03
-  goals: {goals: [hydration], areas: [face]}
-  skin:
-    fitzpatrick_type: 2
-    sensitive_skin: false
-    active_infection_at_area: false
-    active_cold_sore: false
-    cold_sore_history: false
-    keloid_scarring: false
-  health:
-    pregnant: false
-    trying_to_conceive: false
-    breastfeeding: false
-    recently_gave_birth: false
-    conditions: []
-    recent_illness: false
-    recent_antibiotics: false
-  medications: {has_medications: false}
-  allergies: {local_anaesthetic_allergy: false, anaphylaxis_history: false, injection_reaction: false}
-  lifestyle: {alcohol_drinks_per_week: 0, smoking: never, recent_tanning: false}
-  treatments: {had_mesotherapy_before: false, has_recent_treatments: false}
-  events: {has_upcoming_events: false}
-  consent:
-    understands_procedure: true
-    accepts_after_effects: true
-    answers_accurate: true
-    data_processing: true
-    signature: Ana Silva
-"""
-
-PASSING = """\
-- name: a healthy patient is suitable
-  on: 2026-11-25
-  answers: base
-  expect:
-    outcome: suitable
-    flags: []
-
-- name: an anticoagulant is a contraindication
-  on: 2026-11-25
-  answers: base
-  change:
-    medications.has_medications: true
-    medications.items:
-      - {name: Eliquis 5mg, status: taking, prescribed: true}
-  expect:
-    outcome: contraindicated
-    flags: [anticoagulant]
-    instructions_include: [anticoagulant]
-
-- name: a filler 13 days before the appointment defers it until 14 days after the filler
-  on: 2026-11-25
-  answers: base
-  change:
-    treatments.has_recent_treatments: true
-    treatments.items: [{kind: filler, on: 2026-11-20, area: face}]
-  expect:
-    outcome: defer
-    defer_until: 2026-12-04
-    flags_include: [recent-filler]
-    flags_exclude: [anticoagulant]
-"""
+from .support import BASES, PASSING
+from .support import RULETEST_RULES as RULES
+from .support import SMALL_LEXICON as LEXICON
 
 
 @pytest.fixture
@@ -261,7 +160,7 @@ class _Plan:
 
 
 class _Protocols:
-    def build(self, *_args: object) -> _Plan:
+    def build(self, *_args: object, **_options: object) -> _Plan:
         return _Plan()
 
 

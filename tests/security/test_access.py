@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 
 from intake.auth.access import StaffBlueprint
-from intake.auth.models import Role
-from tests.conftest import csrf_token
-from tests.web.test_auth import sign_in
-
-from .conftest import snapshot
+from intake.models import Role
+from tests.support.html import csrf_token
+from tests.support.rows import snapshot
+from tests.support.staff import make_user, sign_in
 
 #: Blueprints that are not staff pages, and what guards them instead.
 NOT_STAFF = {
@@ -70,8 +69,8 @@ def request(client, method: str, url: str, token: str):
     return client.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
 
 
-def test_anonymous_visitors_are_sent_to_sign_in_from_every_staff_route(app, client, clinic):
-    intake_id = next(iter(clinic.values()))
+def test_anonymous_visitors_are_sent_to_sign_in_from_every_staff_route(app, client, demo_intakes):
+    intake_id = next(iter(demo_intakes.values()))
     token = csrf_token(client.get("/staff/sign-in").get_data(as_text=True))
     before = snapshot(app)
     checked = 0
@@ -89,13 +88,11 @@ def test_anonymous_visitors_are_sent_to_sign_in_from_every_staff_route(app, clie
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_every_staff_route_refuses_the_wrong_role_and_opens_for_the_right_one(app, forms, clinic, role):
-    from tests.web.test_auth import make_user
-
+def test_every_staff_route_refuses_the_wrong_role_and_opens_for_the_right_one(app, forms, demo_intakes, role):
     make_user(app, f"{role}@demo.clinic", str(role), f"Some {role}")
     assert sign_in(forms, email=f"{role}@demo.clinic").status_code == 302
     token = csrf_token(forms.client.get("/staff/").get_data(as_text=True))
-    intake_id = clinic["Margaret Doyle"]
+    intake_id = demo_intakes["Margaret Doyle"]
     refused = opened = 0
     for rule, method, view, blueprint in staff_rules(app):
         if getattr(view, "staff_public", False) or rule.endpoint == "auth.sign_out":
@@ -118,9 +115,9 @@ def test_every_staff_route_refuses_the_wrong_role_and_opens_for_the_right_one(ap
     assert refused
 
 
-def test_a_deactivated_or_unknown_session_opens_nothing(app, client, clinic):
+def test_a_deactivated_or_unknown_session_opens_nothing(app, client, demo_intakes):
     with client.session_transaction() as session:
         session["_user_id"] = "999999"
         session["_fresh"] = True
-    response = client.get(f"/staff/intakes/{clinic['Margaret Doyle']}")
+    response = client.get(f"/staff/intakes/{demo_intakes['Margaret Doyle']}")
     assert response.status_code == 302 and "/staff/sign-in" in response.location

@@ -16,7 +16,7 @@ from hypothesis import seed as hypothesis_seed
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
-from tests.web.api_helpers import make_admin, make_token
+from tests.support.api import make_admin, make_token
 
 EXAMPLES = int(os.environ.get("MESO_FUZZ_EXAMPLES", "30"))
 #: Every check stays on. One is told what JSON Schema cannot say: a schema-valid answers document

@@ -9,9 +9,10 @@ import pytest
 
 from intake.api import tokens
 from intake.auth import service
+from intake.clock import utcnow
 from intake.extensions import db
-from intake.models import Intake, utcnow
-from tests.web.api_helpers import bearer, document, make_admin, make_token, post_intake
+from intake.models import Intake
+from tests.support.api import bearer, document, make_admin, make_token, post_intake
 
 INTAKES = "/api/v1/intakes"
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from intake import audit
 from intake.extensions import db
 from intake.models import AuditEntry
-from intake.operations import start_intake
-from intake.protection import generate_key, use_keys
+from intake.patient.service import start_intake
+from intake.protection.encryption import generate_key, use_keys
 
 
 def raw(sql: str, **params) -> list:

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import sqlalchemy as sa
 
-from intake import retention
+from intake.protection import retention
 
 
 @pytest.mark.parametrize("operation", ["backup", "restore"])

@@ -11,8 +11,9 @@ from werkzeug.datastructures import MultiDict
 from intake import audit
 from intake.extensions import db
 from intake.models import AuditEntry
-from tests.conftest import FormClient, csrf_token
-from tests.web.patient_helpers import fields, save, section_url, start
+from tests.support.forms import FormClient
+from tests.support.html import csrf_token
+from tests.support.patient import fields, save, section_url, start
 
 SAVES = 30
 
@@ -55,14 +56,14 @@ def test_parallel_saves_of_one_intake_all_succeed_or_get_a_clear_retry(app):
     assert entries == saved + 1  # the "about" save and every save answered 302
 
 
-def test_parallel_link_changes_by_staff_never_fail(app, as_practitioner, clinic):
+def test_parallel_link_changes_by_staff_never_fail(app, signed_in, demo_intakes):
     """Found by scripts/scan: wapiti's parallel link/new and link/revoke posts lost the optimistic race."""
-    intake_id = clinic["Nina Petrova"]
+    intake_id = demo_intakes["Nina Petrova"]
     page = f"/staff/intakes/{intake_id}"
     clients = []
     for _ in range(12):
         client = app.test_client()
-        client.set_cookie("session", as_practitioner.client.get_cookie("session").value, domain="localhost")
+        client.set_cookie("session", signed_in.client.get_cookie("session").value, domain="localhost")
         clients.append((client, csrf_token(client.get(page).get_data(as_text=True))))
     ready = threading.Barrier(len(clients))
     statuses: list[int] = []

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from tests.conftest import csrf_token
-from tests.web.patient_helpers import fields, seed, start
-from tests.web.test_auth import PASSWORD, sign_in
-
-from .conftest import snapshot, stored_answers
+from tests.support.html import csrf_token
+from tests.support.patient import fields, seed, start
+from tests.support.rows import snapshot, stored_answers
+from tests.support.staff import PASSWORD, sign_in
 
 #: The API authenticates with a bearer token a browser never sends on its own: no CSRF there.
 CSRF_EXEMPT_BLUEPRINTS = {"api"}
@@ -28,12 +27,12 @@ def test_the_form_posts_found_include_every_known_form(app):
 
 
 @pytest.mark.parametrize("bad_token", [None, "", "not-a-token", "ImFiYyI.aaaa.bbbb"])
-def test_every_form_post_refuses_a_missing_or_wrong_csrf_token(app, forms, practitioner, clinic, bad_token):
+def test_every_form_post_refuses_a_missing_or_wrong_csrf_token(app, forms, practitioner, demo_intakes, bad_token):
     draft = start(forms)
     seed(app, draft)
     assert sign_in(forms).status_code == 302
     csrf_token(forms.client.get("/staff/").get_data(as_text=True))  # the session has a real token
-    intake_id = clinic["Margaret Doyle"]
+    intake_id = demo_intakes["Margaret Doyle"]
     before, answers_before = snapshot(app), stored_answers(app)
     values = {"token": draft, "section": "about", "intake_id": intake_id, "rule_id": "pregnancy"}
     posted = 0

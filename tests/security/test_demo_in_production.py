@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from intake.auth.models import StaffUser
 from intake.extensions import db
-from intake.models import Intake
+from intake.models import Intake, StaffUser
 
 
 def test_flask_demo_refuses_in_production(app, runner):

@@ -6,10 +6,9 @@ import sqlalchemy as sa
 
 from intake.extensions import db
 from intake.models import Intake
-from tests.web.api_helpers import bearer, make_admin, make_token
-from tests.web.patient_helpers import save, seed, start, text
-
-from .conftest import snapshot, stored_answers
+from tests.support.api import bearer, make_admin, make_token
+from tests.support.patient import save, seed, start, text
+from tests.support.rows import snapshot, stored_answers
 
 
 def test_a_link_opens_its_own_intake_only(app, forms):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import quote, urlencode
 
 import pytest
 
-from tests.web.api_helpers import bearer, make_admin, make_token
-
-from .conftest import data_rows, snapshot
+from tests.support.api import bearer, make_admin, make_token
+from tests.support.html import csrf_token, row_headers
+from tests.support.rows import data_rows, snapshot
 
 SQL_INJECTIONS = [
     "' OR '1'='1",
@@ -28,13 +27,13 @@ QUEUE_FILTERS = ["q", "status", "severity", "sort", "appointment_from", "appoint
 
 
 def listed(html: str) -> list[str]:
-    return re.findall(r'<th scope="row"><a href="/staff/intakes/\d+">([^<]+)</a>', html)
+    return row_headers(html)
 
 
 @pytest.mark.parametrize("injection", SQL_INJECTIONS)
-def test_sql_injection_in_the_queue_filters_matches_nothing_and_breaks_nothing(app, as_practitioner, clinic,
+def test_sql_injection_in_the_queue_filters_matches_nothing_and_breaks_nothing(app, signed_in, demo_intakes,
                                                                                injection):
-    client = as_practitioner.client
+    client = signed_in.client
     before = data_rows(app)
     everyone = listed(client.get("/staff/queue?status=all").get_data(as_text=True))
     assert len(everyone) >= 10
@@ -54,7 +53,7 @@ def test_sql_injection_in_the_queue_filters_matches_nothing_and_breaks_nothing(a
 
 
 @pytest.mark.parametrize("injection", SQL_INJECTIONS[:6])
-def test_sql_injection_in_the_api_filters_is_refused_or_matches_nothing(app, client, clinic, injection):
+def test_sql_injection_in_the_api_filters_is_refused_or_matches_nothing(app, client, demo_intakes, injection):
     make_admin(app)
     _id, secret = make_token(app)
     before = data_rows(app)
@@ -75,9 +74,9 @@ TRAVERSALS = ["../../etc/passwd", "..%2f..%2fetc%2fpasswd", "%2e%2e/%2e%2e/etc/p
 
 
 @pytest.mark.parametrize("traversal", TRAVERSALS)
-def test_path_traversal_in_path_parameters_reaches_no_file(app, client, as_practitioner, clinic, traversal):
-    intake_id = clinic["Margaret Doyle"]
-    staff = as_practitioner.client
+def test_path_traversal_in_path_parameters_reaches_no_file(app, client, signed_in, demo_intakes, traversal):
+    intake_id = demo_intakes["Margaret Doyle"]
+    staff = signed_in.client
     urls = [
         f"/static/{traversal}",
         f"/static/css/{traversal}",
@@ -93,7 +92,6 @@ def test_path_traversal_in_path_parameters_reaches_no_file(app, client, as_pract
         assert response.status_code in (400, 404, 405), (url, response.status_code)
         assert b"root:" not in body and b"[fonts]" not in body, url
     # A rule id is a name looked up in the assessment, never a file.
-    from tests.conftest import csrf_token
 
     token = csrf_token(staff.get(f"/staff/intakes/{intake_id}").get_data(as_text=True))
     before = snapshot(app)
@@ -106,7 +104,7 @@ def test_path_traversal_in_path_parameters_reaches_no_file(app, client, as_pract
 
 #: Every module that reads uploads, with the tests that attack it with path traversal.
 UPLOAD_READERS = {
-    "intake/admin/views.py": "tests/web/test_rules_admin.py: test_a_bad_upload_is_explained_and_leaves_the_active_"
+    "intake/admin/forms.py": "tests/web/test_rules_admin.py: test_a_bad_upload_is_explained_and_leaves_the_active_"
                              "version_untouched, test_a_zip_replaces_the_clinic_folder_and_path_traversal_is_refused",
 }
 
@@ -117,5 +115,5 @@ def test_every_upload_has_its_path_traversal_tests(app):
 
     root = Path(__file__).resolve().parents[2]
     readers = sorted(str(path.relative_to(root)) for path in (root / "intake").rglob("*.py")
-                     if "request.files" in path.read_text())
+                     if any(reader in path.read_text() for reader in ("request.files", "FileField")))
     assert readers == sorted(UPLOAD_READERS), f"{readers} read uploads: add path traversal tests for them"

@@ -3,19 +3,16 @@ clear message, what was typed kept, nothing stored."""
 
 from __future__ import annotations
 
-import html
 import json
-import re
 
 import pytest
 from werkzeug.datastructures import MultiDict
 
 from intake.answers import CONTROL_CHARACTER_MESSAGE, UNREADABLE_TEXT_MESSAGE
-from tests.conftest import csrf_token
-from tests.web.api_helpers import bearer, document, make_admin, make_token, post_intake
-from tests.web.patient_helpers import checked, field_value, problems, save, seed, start
-
-from .conftest import snapshot, stored_answers
+from tests.support.api import bearer, document, make_admin, make_token, post_intake
+from tests.support.html import checked, csrf_token, field_value, parse, problems
+from tests.support.patient import save, seed, start
+from tests.support.rows import snapshot, stored_answers
 
 
 @pytest.fixture
@@ -39,9 +36,9 @@ def urlencoded(pairs) -> bytes:
 
 def shown_value(page: str, name: str) -> str:
     """What an input or a textarea called ``name`` shows."""
-    area = re.search(rf'<textarea[^>]*name="{re.escape(name)}"[^>]*>(.*?)</textarea>', page, re.S)
-    if area:
-        return html.unescape(area.group(1)).lstrip("\n")
+    area = parse(page).find("textarea", attrs={"name": name})
+    if area is not None:
+        return area.get_text().lstrip("\n")
     return field_value(page, name) or ""
 
 

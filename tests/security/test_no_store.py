@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from intake.auth.access import StaffBlueprint
-from tests.conftest import FormClient
-from tests.web.api_helpers import make_admin, make_token
-from tests.web.patient_helpers import complete, start
-from tests.web.test_auth import make_user, sign_in
+from tests.support.api import make_admin, make_token
+from tests.support.forms import FormClient
+from tests.support.patient import complete, start
+from tests.support.staff import make_user, sign_in
 
 
 def get_rules(app):
@@ -24,7 +24,7 @@ def fill(rule, values: dict) -> str:
 
 
 @pytest.mark.parametrize("role", ["practitioner", "admin"])
-def test_every_get_of_the_url_map_answers_no_store(app, forms, clinic, role):
+def test_every_get_of_the_url_map_answers_no_store(app, forms, demo_intakes, role):
     app.config["INTAKE_START_RATE_LIMIT"] = "1000 per hour"
     patient = FormClient(app.test_client())
     token = start(patient)
@@ -33,7 +33,7 @@ def test_every_get_of_the_url_map_answers_no_store(app, forms, clinic, role):
     sign_in(forms, email=f"{role}@demo.clinic")
     make_admin(app, "tokens@demo.clinic")
     bearer = {"Authorization": f"Bearer {make_token(app, by='tokens@demo.clinic')[1]}"}
-    values = {"intake_id": clinic["Margaret Doyle"], "token": token, "section": "about", "rule_id": "pregnancy"}
+    values = {"intake_id": demo_intakes["Margaret Doyle"], "token": token, "section": "about", "rule_id": "pregnancy"}
     checked = 0
     for rule in get_rules(app):
         url = fill(rule, values)

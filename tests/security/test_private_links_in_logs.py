@@ -7,9 +7,9 @@ import logging
 
 from intake.config import MAIL_BACKENDS, build_config
 from intake.extensions import mail
-from intake.protection import generate_key
-from tests.web.test_invitations import intake_named, invite, link_token
-from tests.web.test_review import actions
+from intake.protection.encryption import generate_key
+from tests.support.invitations import intake_named, invite, link_token
+from tests.support.review import actions
 
 PRODUCTION = {"MESO_ENV": "production", "SECRET_KEY": "k3Jd9-x0QpLm2vT7bN4cR8yW1zA6sE5u",
               "DATABASE_URL": "postgresql://meso@127.0.0.1/meso", "MESO_ENCRYPTION_KEYS": generate_key()}
@@ -21,12 +21,12 @@ def test_production_without_a_mail_server_does_not_fall_back_to_the_console(tmp_
     assert build_config(tmp_path, {})["MAIL_BACKEND"] == "console"  # development only
 
 
-def test_an_invitation_without_a_mail_server_logs_no_link(app, as_practitioner, caplog, capsys):
+def test_an_invitation_without_a_mail_server_logs_no_link(app, signed_in, caplog, capsys):
     app.config["MAIL_BACKEND"] = build_config(app.instance_path, PRODUCTION)["MAIL_BACKEND"]
     mail.init_app(app)
     try:
         with caplog.at_level(logging.DEBUG):
-            html = invite(as_practitioner).get_data(as_text=True)
+            html = invite(signed_in).get_data(as_text=True)
     finally:
         app.config["MAIL_BACKEND"] = "locmem"
         mail.init_app(app)

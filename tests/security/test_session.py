@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from intake.extensions import db
 from intake.models import AuditEntry
-from tests.conftest import FormClient
-from tests.web.test_auth import sign_in
+from tests.support.forms import FormClient
+from tests.support.staff import sign_in
 
 
 def session_cookie(client) -> str | None:
@@ -55,10 +55,10 @@ def test_the_session_cookie_is_httponly_and_samesite(app, forms, practitioner):
 # --- a session ends on the server, not only in the browser
 
 
-def test_a_cookie_copied_before_sign_out_opens_nothing_after_it(app, forms, practitioner, clinic):
+def test_a_cookie_copied_before_sign_out_opens_nothing_after_it(app, forms, practitioner, demo_intakes):
     sign_in(forms)
     stolen = session_cookie(forms.client)
-    record = f"/staff/intakes/{clinic['Nina Petrova']}"
+    record = f"/staff/intakes/{demo_intakes['Nina Petrova']}"
     assert forms.client.get(record).status_code == 200
     forms.post("/staff/sign-out", {}, page="/staff/")
 

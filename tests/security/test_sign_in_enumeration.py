@@ -8,8 +8,8 @@ import re
 import pytest
 
 from intake.auth import service
-from tests.conftest import FormClient
-from tests.web.test_auth import PASSWORD, SIGN_IN
+from tests.support.forms import FormClient
+from tests.support.staff import PASSWORD, SIGN_IN
 
 T0 = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 STRANGER = {"REMOTE_ADDR": "198.51.100.66"}

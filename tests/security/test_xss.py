@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from tests.web.patient_helpers import complete, start, submit, text
-from tests.web.test_auth import sign_in
+from tests.support.patient import complete, start, submit, text
+from tests.support.staff import sign_in
 
 
 def payload(n: int) -> str:

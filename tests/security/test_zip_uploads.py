@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from tests.web.test_rules_admin import GOOD, admin_forms, rules_app, upload, versions  # noqa: F401 - fixtures
+from tests.support.rules_admin import GOOD, upload, versions
 
 NAME = "precautions/ours.yaml"
 
@@ -86,7 +86,7 @@ def test_a_zip_that_expands_beyond_the_folder_limit_is_refused(rules_app, admin_
 
 
 def test_old_candidate_versions_are_pruned_but_never_an_activated_or_assessed_one(rules_app, admin_forms):  # noqa: F811
-    from tests.web.test_rules_admin import activate, new_version
+    from tests.support.rules_admin import activate, new_version
 
     rules_app.config["RULES_VERSIONS_KEPT"] = 2
     first = new_version(admin_forms)

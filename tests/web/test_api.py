@@ -7,18 +7,11 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from intake.api.models import ApiToken
 from intake.extensions import db
-from intake.models import Assessment, AuditEntry, Intake
-
-from .api_helpers import ANTICOAGULANT, PREGNANT, bearer, document, make_admin, make_token, named, post_intake
+from intake.models import ApiToken, Assessment, AuditEntry, Intake
+from tests.support.api import ANTICOAGULANT, PREGNANT, bearer, document, make_token, named, post_intake
 
 INTAKES = "/api/v1/intakes"
-
-
-@pytest.fixture
-def admin(app) -> int:
-    return make_admin(app)
 
 
 @pytest.fixture
@@ -282,7 +275,7 @@ def test_reading_a_missing_intake_gets_404_json(client, secret):
 
 
 @pytest.fixture
-def clinic(app, client, secret) -> dict[str, int]:
+def api_intakes(app, client, secret) -> dict[str, int]:
     """Five intakes: four submitted with different outcomes and appointments, one draft."""
     ids = {
         "ana": post_intake(client, secret, named("Ana Silva", "ana@example.org", "2026-12-09")).json["id"],
@@ -295,7 +288,7 @@ def clinic(app, client, secret) -> dict[str, int]:
                                                          "breastfeeding": None, "recently_gave_birth": None})
                            ).json["id"],
     }
-    from intake.operations import start_intake
+    from intake.patient.service import start_intake
 
     with app.app_context():
         ids["eve"] = start_intake({"full_name": "Eve Draft", "email": "eve@example.org"})[0].id
@@ -312,7 +305,7 @@ def names(page: dict) -> list[str]:
     return [item["full_name"] for item in page["items"]]
 
 
-def test_the_list_is_most_severe_then_soonest_first(client, secret, clinic):
+def test_the_list_is_most_severe_then_soonest_first(client, secret, api_intakes):
     page = listed(client, secret)
     assert names(page) == ["Cat O'Neil", "Bea Costa", "Ana Silva", "Dan Moss", "Eve Draft"]
     assert (page["total"], page["page"], page["pages"], page["per_page"]) == (5, 1, 1, 25)
@@ -336,11 +329,11 @@ def test_the_list_is_most_severe_then_soonest_first(client, secret, clinic):
     ("q=dan_m", ["Dan Moss"]),  # words of the email, split at punctuation
     ("q=%25", []),
 ])
-def test_the_list_filters(client, secret, clinic, query, expected):
+def test_the_list_filters(client, secret, api_intakes, query, expected):
     assert names(listed(client, secret, query)) == expected
 
 
-def test_the_list_is_paginated(client, secret, clinic):
+def test_the_list_is_paginated(client, secret, api_intakes):
     first = listed(client, secret, "per_page=2")
     third = listed(client, secret, "per_page=2&page=3")
     beyond = listed(client, secret, "per_page=2&page=9")
@@ -349,12 +342,12 @@ def test_the_list_is_paginated(client, secret, clinic):
     assert beyond["items"] == [] and beyond["total"] == 5
 
 
-def test_listing_is_audited_with_every_intake_returned(app, client, token, clinic):
+def test_listing_is_audited_with_every_intake_returned(app, client, token, api_intakes):
     token_id, secret = token
     listed(client, secret, "outcome=defer&page=1")
     (entry,) = audit(app, "intakes.listed")
     assert entry.actor == f"api:{token_id}" and entry.intake_id is None
-    assert entry.data == {"filters": {"outcome": "defer"}, "page": 1, "intake_ids": [clinic["bea"]]}
+    assert entry.data == {"filters": {"outcome": "defer"}, "page": 1, "intake_ids": [api_intakes["bea"]]}
 
 
 @pytest.mark.parametrize(("query", "field"), [

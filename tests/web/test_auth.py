@@ -13,23 +13,16 @@ from sqlalchemy import select
 
 from intake.auth import service
 from intake.auth.access import LAST_SEEN_KEY, StaffBlueprint
-from intake.auth.models import StaffUser
-from intake.extensions import db, limiter
-from intake.models import AuditEntry
-from tests.conftest import csrf_token
+from intake.extensions import db
+from intake.models import AuditEntry, StaffUser
+from tests.support import html as pages
+from tests.support.html import csrf_token
+from tests.support.staff import PASSWORD, SIGN_IN, make_user, sign_in
 
-PASSWORD = "correct horse battery"
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
+
 #: 09:00 in London too (GMT in November), so the lock message reads 09:15.
 T0 = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
-SIGN_IN = "/staff/sign-in"
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(app):
-    """The throttle counts per address across requests; each test starts with none counted."""
-    limiter.reset()
-    yield
-    limiter.reset()
 
 
 @pytest.fixture
@@ -42,25 +35,6 @@ def clock(app):
 
     app.config["NOW"] = T0
     return Clock()
-
-
-def make_user(app, email="pat@demo.clinic", role="practitioner", name="Pat Practitioner", password=PASSWORD):
-    with app.app_context():
-        return service.create_user(email, name, role, password).id
-
-
-@pytest.fixture
-def practitioner(app) -> int:
-    return make_user(app)
-
-
-@pytest.fixture
-def admin(app) -> int:
-    return make_user(app, "ada@demo.clinic", "admin", "Ada Admin")
-
-
-def sign_in(forms, email="pat@demo.clinic", password=PASSWORD, next_url="", **kwargs):
-    return forms.post(SIGN_IN, {"email": email, "password": password, "next": next_url}, **kwargs)
 
 
 def path_of(response) -> str:
@@ -81,9 +55,9 @@ def audit_entries(app, action: str) -> list[AuditEntry]:
 
 
 def error_summary(html: str) -> str:
-    match = re.search(r'<div class="error-summary".*?</div>', html, re.S)
-    assert match, "the page has no error summary"
-    return match.group(0)
+    summary = pages.error_summary(html)
+    assert summary is not None, "the page has no error summary"
+    return str(summary)
 
 
 def signed_in_user_id(client) -> str | None:

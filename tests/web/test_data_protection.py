@@ -11,25 +11,16 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from intake import audit, create_app
+from intake.cli.data import check_config
 from intake.config import ConfigError, build_config
-from intake.data_cli import check_config
-from intake.demo_intakes import seed_intakes
 from intake.extensions import db
 from intake.models import Assessment, AuditEntry, Intake, IntakeStatus
-from intake.operations import start_intake
-from intake.protection import generate_key, matching_search, use_keys
-
-from ..conftest import TODAY
+from intake.patient.service import start_intake
+from intake.protection.encryption import generate_key, use_keys
+from intake.protection.search import matching_search
 
 GOOD_ENV = {"MESO_ENV": "production", "SECRET_KEY": "k3Jd9-x0QpLm2vT7bN4cR8yW1zA6sE5u",
             "DATABASE_URL": "postgresql://meso@127.0.0.1/meso", "MESO_ENCRYPTION_KEYS": generate_key()}
-
-
-@pytest.fixture
-def demo(app) -> dict[str, int]:
-    with app.app_context():
-        seed_intakes(TODAY)
-        return {intake.full_name: intake.id for intake in db.session.scalars(select(Intake))}
 
 
 def found(query: str) -> list[str]:
@@ -41,20 +32,21 @@ def raw(sql: str, **params) -> list:
         return connection.execute(sa.text(sql), params).all()
 
 
-def test_health_data_is_not_stored_in_clear(app, demo):
+def test_health_data_is_not_stored_in_clear(app, demo_intakes):
     with app.app_context():
-        intake_row = raw("SELECT answers, full_name, email FROM intake WHERE id = :id", id=demo["Nina Petrova"])[0]
+        intake_row = raw("SELECT answers, full_name, email FROM intake WHERE id = :id",
+                         id=demo_intakes["Nina Petrova"])[0]
         assert not any("Nina" in cell or "nina" in cell or "Petrova" in cell for cell in intake_row)
         stored = " ".join(cell for row in raw("SELECT document FROM assessment") for cell in row)
         stored += " ".join(cell or "" for row in raw("SELECT summary, data FROM audit_entry") for cell in row)
         for clear in ("rule_id", "severity", "Submitted", "outcome", "full_name"):
             assert clear not in stored
-        nina = db.session.get(Intake, demo["Nina Petrova"])
+        nina = db.session.get(Intake, demo_intakes["Nina Petrova"])
         assert nina.answers["about"]["full_name"] == "Nina Petrova"
         assert nina.latest_assessment.flag_count == len(nina.latest_assessment.document["flags"]) > 0
 
 
-def test_search_finds_words_and_prefixes_of_name_and_email(app, demo):
+def test_search_finds_words_and_prefixes_of_name_and_email(app, demo_intakes):
     with app.app_context():
         assert found("chloe") == found("CHLOÉ") == ["Chloé Martin"]
         assert found("nin petr") == ["Nina Petrova"]
@@ -71,7 +63,7 @@ def test_contact_details_are_indexed_when_an_intake_starts(app):
         assert found("iri") == found("vale.test") == found("iris@vale") == ["Iris Vale"]
 
 
-def test_rotation_reencrypts_everything_so_the_old_key_can_go(app, demo, runner):
+def test_rotation_reencrypts_everything_so_the_old_key_can_go(app, demo_intakes, runner):
     old = list(app.config["ENCRYPTION_KEYS"])
     new = generate_key()
     try:
@@ -100,7 +92,7 @@ def test_rotation_reencrypts_everything_so_the_old_key_can_go(app, demo, runner)
             db.session.remove()
 
 
-def test_audit_entries_are_chained(app, demo):
+def test_audit_entries_are_chained(app, demo_intakes):
     with app.app_context():
         entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
         assert entries[0].prev_hash == audit.GENESIS
@@ -118,7 +110,7 @@ def _tamper(sql: str, **params) -> None:
             connection.execute(sa.text("ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_append_only"))
 
 
-def test_audit_verify_reports_the_first_broken_link(app, demo, runner):
+def test_audit_verify_reports_the_first_broken_link(app, demo_intakes, runner):
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 0 and "Audit log intact" in result.output
     with app.app_context():
@@ -139,7 +131,7 @@ def test_audit_verify_reports_the_first_broken_link(app, demo, runner):
         assert f"BROKEN at entry {later}" in result.output and result.exit_code == 1
 
 
-def test_postgresql_refuses_to_update_or_delete_audit_entries(app, demo):
+def test_postgresql_refuses_to_update_or_delete_audit_entries(app, demo_intakes):
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("the append-only trigger is PostgreSQL's")
@@ -153,7 +145,7 @@ def test_postgresql_refuses_to_update_or_delete_audit_entries(app, demo):
         assert audit.verify(db.session).ok
 
 
-def test_purge_deletes_old_drafts_and_keeps_their_audit_trail(app, demo, runner):
+def test_purge_deletes_old_drafts_and_keeps_their_audit_trail(app, demo_intakes, runner):
     with app.app_context():
         old, _ = start_intake(prefill={"full_name": "Old Draft", "email": "old@draft.test"})
         recent, _ = start_intake()
@@ -177,15 +169,15 @@ def test_purge_deletes_old_drafts_and_keeps_their_audit_trail(app, demo, runner)
         assert audit.verify(db.session).ok
 
 
-def test_a_patient_gets_everything_held_then_has_it_erased(app, demo, runner, tmp_path):
+def test_a_patient_gets_everything_held_then_has_it_erased(app, demo_intakes, runner, tmp_path):
     with app.app_context():
-        grace = db.session.get(Intake, demo["Grace Okafor"])
+        grace = db.session.get(Intake, demo_intakes["Grace Okafor"])
         email = grace.email
     output = tmp_path / "grace.json"
     result = runner.invoke(args=["data", "export", "--patient", email.upper(), "-o", str(output)])
     assert result.exit_code == 0, result.output
     exported = json.loads(output.read_text())
-    assert [i["id"] for i in exported["intakes"]] == [demo["Grace Okafor"]]
+    assert [i["id"] for i in exported["intakes"]] == [demo_intakes["Grace Okafor"]]
     held = exported["intakes"][0]
     assert held["answers"]["about"]["email"] == email
     assert held["assessments"][0]["document"]["flags"] is not None
@@ -194,10 +186,11 @@ def test_a_patient_gets_everything_held_then_has_it_erased(app, demo, runner, tm
     result = runner.invoke(args=["data", "erase", "--patient", email, "--yes"])
     assert result.exit_code == 0 and "Erased 1 intakes" in result.output, result.output
     with app.app_context():
-        assert db.session.get(Intake, demo["Grace Okafor"]) is None
-        assert db.session.get(Intake, demo["Nina Petrova"]) is not None
+        assert db.session.get(Intake, demo_intakes["Grace Okafor"]) is None
+        assert db.session.get(Intake, demo_intakes["Nina Petrova"]) is not None
         assert found("grace") == [] and found("okafor") == []
-        redacted = db.session.scalars(select(AuditEntry).where(AuditEntry.intake_id == demo["Grace Okafor"])).all()
+        redacted = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.intake_id == demo_intakes["Grace Okafor"])).all()
         assert redacted and all(e.redacted and e.summary == "" and e.data == {} for e in redacted)
         erasure = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "patient.erased")).one()
         assert email not in erasure.summary + json.dumps(erasure.data)
@@ -208,7 +201,7 @@ def test_a_patient_gets_everything_held_then_has_it_erased(app, demo, runner, tm
     assert "nothing erased" in runner.invoke(args=["data", "erase", "--patient", email, "--yes"]).output
 
 
-def test_a_backup_restores_the_database_as_it_was(app, demo, runner, tmp_path):
+def test_a_backup_restores_the_database_as_it_was(app, demo_intakes, runner, tmp_path):
     backup = tmp_path / "meso.backup"
     result = runner.invoke(args=["data", "backup", str(backup)])
     assert result.exit_code == 0, result.output

@@ -16,14 +16,14 @@ from intake.api.exports import csv_cell
 from intake.auth import service
 from intake.extensions import db
 from intake.models import AuditEntry
-from intake.operations import start_intake
-
-from .api_helpers import ANTICOAGULANT, PASSWORD, PREGNANT, make_admin, make_token, named, post_intake
-from .test_auth import sign_in
+from intake.patient.service import start_intake
+from tests.support.api import ANTICOAGULANT, PASSWORD, PREGNANT, make_admin, make_token, named, post_intake
+from tests.support.forms import FormClient
+from tests.support.staff import sign_in
 
 
 @pytest.fixture
-def clinic(app, client) -> dict[str, int]:
+def intakes_to_export(app, client) -> dict[str, int]:
     """Three submitted intakes (one with a name a spreadsheet would run) and a draft."""
     make_admin(app)
     _, secret = make_token(app)
@@ -41,8 +41,6 @@ def clinic(app, client) -> dict[str, int]:
 @pytest.fixture
 def staff(app, client):
     """A client signed in as a practitioner."""
-    from tests.conftest import FormClient
-
     with app.app_context():
         service.create_user("pat@demo.clinic", "Pat Practitioner", "practitioner", PASSWORD)
     forms = FormClient(client)
@@ -75,22 +73,20 @@ def test_anonymous_visitors_are_sent_to_sign_in(app, client, url):
     assert exported(app) == [] and exported(app, "intakes.exported") == []
 
 
-def test_an_api_token_does_not_open_the_staff_exports(app, client, clinic):
+def test_an_api_token_does_not_open_the_staff_exports(app, client, intakes_to_export):
     _, secret = make_token(app, "Other")
     response = client.get("/staff/intakes.csv", headers={"Authorization": f"Bearer {secret}"})
     assert response.status_code == 302
 
 
-def test_a_deactivated_practitioner_is_signed_out_instead(app, staff, clinic):
+def test_a_deactivated_practitioner_is_signed_out_instead(app, staff, intakes_to_export):
     with app.app_context():
         service.deactivate(service.find_user("pat@demo.clinic"))
-    assert staff.get(f"/staff/intakes/{clinic['ana']}/export.json").status_code == 302
+    assert staff.get(f"/staff/intakes/{intakes_to_export['ana']}/export.json").status_code == 302
     assert exported(app) == []
 
 
-def test_an_admin_may_export_too(app, client, clinic):
-    from tests.conftest import FormClient
-
+def test_an_admin_may_export_too(app, client, intakes_to_export):
     sign_in(FormClient(client), email="ada@demo.clinic")
     assert client.get("/staff/intakes.csv").status_code == 200
 
@@ -98,7 +94,7 @@ def test_an_admin_may_export_too(app, client, clinic):
 # --- CSV of the queue
 
 
-def test_the_queue_as_csv_most_severe_first_with_formulas_defused(app, staff, clinic):
+def test_the_queue_as_csv_most_severe_first_with_formulas_defused(app, staff, intakes_to_export):
     response = staff.get("/staff/intakes.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"] == 'attachment; filename="intakes.csv"'
@@ -110,11 +106,12 @@ def test_the_queue_as_csv_most_severe_first_with_formulas_defused(app, staff, cl
         "'=HYPERLINK(\"http://evil.example\")", "Bea Costa", "Ana Silva", "'@Eve Draft"]
     ana = rows[2]
     assert (ana["id"], ana["status"], ana["email"], ana["appointment_date"], ana["outcome"], ana["flag_count"]) == (
-        str(clinic["ana"]), "submitted", "ana@example.org", "2026-12-09", "precaution", "4")
+        str(intakes_to_export["ana"]), "submitted", "ana@example.org", "2026-12-09", "precaution", "4")
     assert rows[3]["outcome"] == "" and rows[3]["submitted_at"] == ""
     (entry,) = exported(app, "intakes.exported")
     assert entry.actor.startswith("staff:") and entry.data["format"] == "csv"
-    assert entry.data["intake_ids"] == [clinic["eq"], clinic["bea"], clinic["ana"], clinic["eve"]]
+    assert entry.data["intake_ids"] == [intakes_to_export["eq"], intakes_to_export["bea"], intakes_to_export["ana"],
+                                        intakes_to_export["eve"]]
 
 
 @pytest.mark.parametrize(("query", "names"), [
@@ -123,14 +120,14 @@ def test_the_queue_as_csv_most_severe_first_with_formulas_defused(app, staff, cl
     ("appointment_from=2026-12-05&appointment_to=2026-12-10", ["Ana Silva"]),
     ("q=ANA", ["Ana Silva"]),
 ])
-def test_the_csv_follows_the_queue_filters(app, staff, clinic, query, names):
+def test_the_csv_follows_the_queue_filters(app, staff, intakes_to_export, query, names):
     assert [row["full_name"] for row in rows_of(staff.get(f"/staff/intakes.csv?{query}"))] == names
     (entry,) = exported(app, "intakes.exported")
     assert entry.data["filters"]
 
 
 @pytest.mark.parametrize("query", ["outcome=fine", "appointment_from=soon", "colour=blue"])
-def test_bad_csv_filters_get_400(app, staff, clinic, query):
+def test_bad_csv_filters_get_400(app, staff, intakes_to_export, query):
     assert staff.get(f"/staff/intakes.csv?{query}").status_code == 400
     assert exported(app, "intakes.exported") == []
 
@@ -146,18 +143,18 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(value, cell):
 # --- one intake as JSON
 
 
-def test_one_intake_as_json_with_answers_and_assessments(app, staff, clinic):
-    response = staff.get(f"/staff/intakes/{clinic['bea']}/export.json")
+def test_one_intake_as_json_with_answers_and_assessments(app, staff, intakes_to_export):
+    response = staff.get(f"/staff/intakes/{intakes_to_export['bea']}/export.json")
     assert response.status_code == 200 and response.mimetype == "application/json"
-    assert response.headers["Content-Disposition"] == f'attachment; filename="intake-{clinic["bea"]}.json"'
+    assert response.headers["Content-Disposition"] == f'attachment; filename="intake-{intakes_to_export["bea"]}.json"'
     body = response.json
     assert body["format"] == "meso-intake.export" and body["version"] == 1
-    assert body["intake"]["id"] == clinic["bea"] and body["intake"]["outcome"] == "defer"
+    assert body["intake"]["id"] == intakes_to_export["bea"] and body["intake"]["outcome"] == "defer"
     assert body["answers"]["health"]["pregnancy_weeks"] == 12
     (assessment,) = body["assessments"]
     assert assessment["outcome"] == "defer" and assessment["document"]["flags"][0]["rule_id"] == "pregnancy"
     (entry,) = exported(app)
-    assert entry.intake_id == clinic["bea"] and entry.data == {"format": "json"}
+    assert entry.intake_id == intakes_to_export["bea"] and entry.data == {"format": "json"}
     assert entry.actor.startswith("staff:")
 
 
@@ -203,13 +200,13 @@ def answers_by_link(items, found=None) -> dict[str, list]:
     return found
 
 
-def test_one_intake_as_a_valid_fhir_r4_questionnaire_response(app, staff, clinic):
-    response = staff.get(f"/staff/intakes/{clinic['eq']}/fhir")
+def test_one_intake_as_a_valid_fhir_r4_questionnaire_response(app, staff, intakes_to_export):
+    response = staff.get(f"/staff/intakes/{intakes_to_export['eq']}/fhir")
     assert response.status_code == 200 and response.mimetype == "application/fhir+json"
     resource = QuestionnaireResponse.model_validate(response.json)
     assert resource.status == "completed"
     assert resource.questionnaire == "http://localhost/staff/fhir/Questionnaire|1"
-    assert resource.identifier.value == str(clinic["eq"]) and resource.authored is not None
+    assert resource.identifier.value == str(intakes_to_export["eq"]) and resource.authored is not None
     answers = answers_by_link(resource.item)
     assert answers["about.email"][0].valueString == "eq@example.org"
     assert answers["about.date_of_birth"][0].valueDate.isoformat() == "1990-04-02"
@@ -222,10 +219,10 @@ def test_one_intake_as_a_valid_fhir_r4_questionnaire_response(app, staff, clinic
     assert answers["medications.items.status"][0].valueCoding.code == "taking"
     assert "other_goal" not in str(answers)  # unanswered questions are left out
     (entry,) = exported(app)
-    assert entry.intake_id == clinic["eq"] and entry.data == {"format": "fhir"}
+    assert entry.intake_id == intakes_to_export["eq"] and entry.data == {"format": "fhir"}
 
 
-def test_a_draft_is_an_in_progress_questionnaire_response(staff, clinic):
-    resource = QuestionnaireResponse.model_validate(staff.get(f"/staff/intakes/{clinic['eve']}/fhir").json)
+def test_a_draft_is_an_in_progress_questionnaire_response(staff, intakes_to_export):
+    resource = QuestionnaireResponse.model_validate(staff.get(f"/staff/intakes/{intakes_to_export['eve']}/fhir").json)
     assert resource.status == "in-progress"
     assert answers_by_link(resource.item)["about.full_name"][0].valueString == "@Eve Draft"

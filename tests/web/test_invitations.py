@@ -4,40 +4,21 @@ the override report and the staff navigation, on both backends."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 from sqlalchemy import select
 
-from intake.demo_intakes import seed_intakes
 from intake.extensions import db, mail
-from intake.models import Assessment, AuditEntry, Intake, IntakeStatus
-from intake.protection import matching_search
-from intake.review.models import Decision
-from tests.conftest import TODAY
-from tests.web.patient_helpers import complete, save, start
-from tests.web.test_auth import make_user, sign_in
-from tests.web.test_review import actions, record_url, review_flag, version
+from intake.models import Assessment, AuditEntry, Decision, Intake, IntakeStatus
+from intake.protection.search import matching_search
+from tests.support.html import csrf_token, row_of, status_counts
+from tests.support.invitations import INVITE, intake_named, invite, link_token
+from tests.support.patient import complete, fields, save, start
+from tests.support.review import actions, flags_of, record_url, review_flag, version
+from tests.support.settings import TODAY
+from tests.support.staff import sign_in
 
-INVITE = "/staff/invite"
 REPORT = "/staff/reports/overrides"
-LINK_BOX = re.compile(r'id="private-link-box" type="text" readonly value="http://localhost/i/([^"]+)"')
-
-
-@pytest.fixture
-def practitioner(app) -> int:
-    return make_user(app)
-
-
-@pytest.fixture
-def admin(app) -> int:
-    return make_user(app, "ada@demo.clinic", "admin", "Ada Admin")
-
-
-@pytest.fixture
-def signed_in(forms, practitioner):
-    sign_in(forms)
-    return forms
 
 
 @pytest.fixture
@@ -49,30 +30,6 @@ def outbox(app):
     return state.outbox
 
 
-@pytest.fixture
-def demo(app) -> dict[str, int]:
-    with app.app_context():
-        seed_intakes(TODAY)
-        return {intake.full_name: intake.id for intake in db.session.scalars(select(Intake))}
-
-
-def link_token(html: str) -> str:
-    match = LINK_BOX.search(html)
-    assert match, "the page shows no private link"
-    return match.group(1)
-
-
-def invite(forms, **changes) -> object:
-    data = {"full_name": "Ruth Ellis", "email": "ruth@example.org",
-            "appointment_date": (TODAY + dt.timedelta(days=10)).isoformat(), "send_email": "y", **changes}
-    return forms.post(INVITE, {k: v for k, v in data.items() if v is not None})
-
-
-def intake_named(app, name: str) -> Intake:
-    with app.app_context():
-        intake = db.session.scalar(select(Intake).where(matching_search(name)))
-        db.session.expunge(intake)
-        return intake
 
 
 # --- access control -----------------------------------------------------------------------------
@@ -104,8 +61,7 @@ def test_the_navigation_shows_accounts_and_rules_to_admins_only(app, forms, prac
     assert 'href="/staff/queue"' in html and 'href="/staff/reports/overrides"' in html
     assert '<a href="/staff/invite" aria-current="page">' in html
     assert 'href="/staff/accounts"' not in html and 'href="/staff/rules/"' not in html
-    forms.client.post("/staff/sign-out", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"',
-                                                                          html).group(1)})
+    forms.client.post("/staff/sign-out", data={"csrf_token": csrf_token(html)})
     sign_in(forms, "ada@demo.clinic")
     html = forms.client.get(REPORT).get_data(as_text=True)
     assert 'href="/staff/accounts"' in html and 'href="/staff/rules/"' in html
@@ -138,7 +94,7 @@ def test_an_invitation_prefills_an_intake_and_emails_its_private_link(app, signe
     assert 'value="Ruth Ellis"' in about and 'value="ruth@example.org"' in about
 
     queue = signed_in.client.get("/staff/queue?status=invited").get_data(as_text=True)
-    assert re.search(r'Invited, not started <span class="count">1</span>', queue)
+    assert status_counts(queue)["Invited, not started"] == 1
     assert ">Ruth Ellis</a>" in queue
     # The invited patient is found by name and by email before they open the link.
     for search in ("elli", "ruth@example.org"):
@@ -146,8 +102,8 @@ def test_an_invitation_prefills_an_intake_and_emails_its_private_link(app, signe
         assert ">Ruth Ellis</a>" in found, search
     save(signed_in, token, "about", {"full_name": "Ruth Ellis", "email": "ruth@example.org"})
     queue = signed_in.client.get("/staff/queue?status=draft").get_data(as_text=True)
-    assert re.search(r'Invited, not started <span class="count">0</span>', queue)
-    assert re.search(r'Started, not submitted <span class="count">1</span>', queue)
+    assert status_counts(queue)["Invited, not started"] == 0
+    assert status_counts(queue)["Started, not submitted"] == 1
     assert ">Ruth Ellis</a>" in queue
 
 
@@ -258,8 +214,8 @@ def ask(forms, app, intake_id: int, question: str = "When was your last cold sor
     return forms.post(f"{record_url(intake_id)}/decision", fields, page=record_url(intake_id))
 
 
-def test_more_information_needs_sections_to_reopen(app, signed_in, demo):
-    intake_id = demo["Chloé Martin"]
+def test_more_information_needs_sections_to_reopen(app, signed_in, demo_intakes):
+    intake_id = demo_intakes["Chloé Martin"]
     response = ask(signed_in, app, intake_id, reopen=())
     assert response.status_code == 422
     html = response.get_data(as_text=True)
@@ -272,8 +228,8 @@ def test_more_information_needs_sections_to_reopen(app, signed_in, demo):
         assert db.session.get(Intake, intake_id).status == IntakeStatus.SUBMITTED
 
 
-def test_the_more_information_round_trip(app, signed_in, demo, outbox):
-    intake_id = demo["Chloé Martin"]
+def test_the_more_information_round_trip(app, signed_in, demo_intakes, outbox):
+    intake_id = demo_intakes["Chloé Martin"]
     response = ask(signed_in, app, intake_id, reopen=("skin", "health"))
     assert response.status_code == 200
     token = link_token(response.get_data(as_text=True))
@@ -297,8 +253,6 @@ def test_the_more_information_round_trip(app, signed_in, demo, outbox):
     assert signed_in.client.get(f"/i/{token}/skin").status_code == 200
     with app.app_context():
         goals_before = db.session.get(Intake, intake_id).answers["goals"]
-    from tests.web.patient_helpers import fields
-
     refused = signed_in.post(f"/i/{token}/goals", [*fields("goals", {"areas": ["neck"]}), ("action", "continue")],
                              page=f"/i/{token}/review")
     assert refused.status_code == 302
@@ -332,8 +286,8 @@ def test_the_more_information_round_trip(app, signed_in, demo, outbox):
                                             "intake.section_saved", "intake.resubmitted"]
 
 
-def test_a_later_decision_closes_the_reopened_sections(app, signed_in, demo, outbox):
-    intake_id = demo["Chloé Martin"]
+def test_a_later_decision_closes_the_reopened_sections(app, signed_in, demo_intakes, outbox):
+    intake_id = demo_intakes["Chloé Martin"]
     token = link_token(ask(signed_in, app, intake_id).get_data(as_text=True))
     response = signed_in.post(f"{record_url(intake_id)}/decision",
                               {"version": version(app, intake_id), "outcome": "not_suitable",
@@ -345,26 +299,24 @@ def test_a_later_decision_closes_the_reopened_sections(app, signed_in, demo, out
     assert signed_in.client.get(f"/i/{token}").status_code == 200
 
 
-def test_an_admin_cannot_ask_for_more_information(app, forms, admin, demo):
+def test_an_admin_cannot_ask_for_more_information(app, forms, admin, demo_intakes):
     sign_in(forms, "ada@demo.clinic")
-    assert ask(forms, app, demo["Chloé Martin"]).status_code == 403
+    assert ask(forms, app, demo_intakes["Chloé Martin"]).status_code == 403
 
 
 def test_a_fresh_patient_intake_is_not_listed_as_invited(app, signed_in):
     token = start(signed_in)
     complete(signed_in, token, until="goals")
     queue = signed_in.client.get("/staff/queue?status=all").get_data(as_text=True)
-    assert re.search(r'Invited, not started <span class="count">0</span>', queue)
-    assert re.search(r'Started, not submitted <span class="count">1</span>', queue)
+    assert status_counts(queue)["Invited, not started"] == 0
+    assert status_counts(queue)["Started, not submitted"] == 1
 
 
 # --- override report ----------------------------------------------------------------------------
 
 
-def test_the_override_report_counts_per_rule(app, signed_in, demo):
-    from tests.web.test_review import flags_of
-
-    intake_id = demo["Chloé Martin"]
+def test_the_override_report_counts_per_rule(app, signed_in, demo_intakes):
+    intake_id = demo_intakes["Chloé Martin"]
     rules = flags_of(app, intake_id)
     assert len(rules) >= 1
     first = rules[0]
@@ -375,9 +327,7 @@ def test_the_override_report_counts_per_rule(app, signed_in, demo):
         flagged = sum(1 for a in db.session.scalars(select(Assessment))
                       if first in {f["rule_id"] for f in a.document["flags"]})
     html = signed_in.client.get(REPORT).get_data(as_text=True)
-    row = re.search(rf"<tr><th scope=\"row\"><code>{re.escape(first)}</code></th>(.*?)</tr>", html, re.S)
-    assert row, html
-    assert re.findall(r"<td>([^<]*)</td>", row.group(1)) == [str(flagged), "0", "1", "100%"]
+    assert list(row_of(html, first)) == [str(flagged), "0", "1", "100%"]
     csv_text = signed_in.client.get(REPORT + ".csv").get_data(as_text=True)
     assert csv_text.splitlines()[0] == "rule_id,flagged,acknowledged,overridden,override_rate"
     assert f"{first},{flagged},0,1,1.000" in csv_text.splitlines()
@@ -388,11 +338,11 @@ def test_the_override_report_counts_per_rule(app, signed_in, demo):
 # --- the queue's columns ------------------------------------------------------------------------
 
 
-def test_the_queue_columns_follow_every_operation(app, signed_in, demo, outbox):
+def test_the_queue_columns_follow_every_operation(app, signed_in, demo_intakes, outbox):
     """review_status, latest_outcome and queue_sort equal what the assessments and decisions say."""
     from intake.models import queue_sort_key
 
-    chloe, amelia = demo["Chloé Martin"], demo["Amelia Hart"]
+    chloe, amelia = demo_intakes["Chloé Martin"], demo_intakes["Amelia Hart"]
     token = link_token(ask(signed_in, app, chloe).get_data(as_text=True))
     save(signed_in, token, "skin", {"cold_sore_history": "no"})
     signed_in.post(f"/i/{token}/submit", {}, page=f"/i/{token}/review")

@@ -12,11 +12,8 @@ from sqlalchemy import select
 
 from intake import audit, create_app
 from intake.extensions import db
-from intake.models import Assessment, AuditEntry, Intake
-from intake.protection import matching_search
-from intake.review.models import Decision
-
-from .test_migrations import empty_database  # noqa: F401 - the fixture
+from intake.models import Assessment, AuditEntry, Decision, Intake
+from intake.protection.search import matching_search
 
 ANSWERS = {"about": {"full_name": "Zoë Lambert", "email": "zoe.lambert@example.org"},
            "health": {"pregnant": True}}

@@ -9,22 +9,17 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
-from intake.extensions import db, limiter
+from intake.extensions import db
 from intake.models import Intake
-from tests.conftest import csrf_token
-from tests.web.api_helpers import bearer, make_admin, make_token
-from tests.web.patient_helpers import field_value, problems, seed, start, text
-from tests.web.test_auth import make_user, sign_in
+from tests.support.api import bearer, make_admin, make_token
+from tests.support.html import csrf_token, field_value, problems
+from tests.support.patient import seed, start, text
+from tests.support.staff import make_user, sign_in
+
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 OUTAGE_MESSAGE = ("We could not save this page: our records are unavailable for a moment. "
                   "Your answers are still here. Wait a minute, then press Continue again.")
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(app):
-    limiter.reset()
-    yield
-    limiter.reset()
 
 
 @pytest.fixture

@@ -9,15 +9,12 @@ from sqlalchemy import func, select
 
 from intake.extensions import db
 from intake.models import Assessment, AuditEntry, Intake, hash_token
-from tests.conftest import csrf_token
-from tests.web.patient_helpers import (
+from tests.support.html import checked, csrf_token, field_value, problems
+from tests.support.patient import (
     APPOINTMENT,
     COMPLETE,
     EXPECTED_MEDICATIONS,
     SECTIONS,
-    checked,
-    field_value,
-    problems,
     save,
     section_url,
     seed,
@@ -520,7 +517,7 @@ def test_a_save_racing_another_tab_keeps_both_sections(app):
 
     from intake.extensions import db
     from intake.models import Intake
-    from intake.operations import save_section, start_intake
+    from intake.patient.service import save_section, start_intake
 
     with app.app_context():
         intake, _token = start_intake()

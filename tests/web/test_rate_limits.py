@@ -10,16 +10,11 @@ import sqlalchemy as sa
 
 from intake.extensions import db, limiter
 from intake.models import Intake
+from tests.support.api import bearer, document, make_admin, make_token, post_intake
+from tests.support.html import csrf_token
+from tests.support.patient import seed, start, submit
 
-from .api_helpers import bearer, document, make_admin, make_token, post_intake
-from .patient_helpers import seed, start, submit
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(app):
-    limiter.reset()
-    yield
-    limiter.reset()
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 
 def count_intakes(app) -> int:
@@ -41,7 +36,7 @@ def test_starting_intakes_is_throttled_per_address_with_a_friendly_page(app, cli
     assert count_intakes(app) == 3
     assert client.get("/").status_code == 200  # reading the start page is not throttled
     # Another address counts on its own.
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").get_data(as_text=True)).group(1)
+    token = csrf_token(client.get("/").get_data(as_text=True))
     elsewhere = client.post("/start", data={"csrf_token": token}, environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert elsewhere.status_code == 302
     assert count_intakes(app) == 4

@@ -8,14 +8,14 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from intake.demo_intakes import seed_intakes
 from intake.extensions import db
-from intake.models import AuditEntry, Intake
-from intake.review import queue as review_queue
+from intake.models import Decision, FlagReview, Intake, PlanEdit
+from intake.review import queries as review_queue
 from intake.review import service
-from intake.review.models import Decision, FlagReview, PlanEdit
-from tests.conftest import TODAY, csrf_token
-from tests.web.test_auth import make_user, sign_in
+from tests.support.html import checked, csrf_token, input_attributes, row_of, status_counts
+from tests.support.review import actions, flags_of, names, record_url, review_flag, version
+from tests.support.settings import TODAY
+from tests.support.staff import make_user, sign_in
 
 #: The demo intakes by name, in the queue's default order (highest severity, then soonest appointment).
 DEFAULT_ORDER = [
@@ -24,61 +24,6 @@ DEFAULT_ORDER = [
     "Tom Becker", "Chloé Martin", "Nina Petrova", "Priya Nair",  # precaution
     "Amelia Hart",  # suitable
 ]
-
-
-@pytest.fixture
-def demo(app) -> dict[str, int]:
-    """The demo clinic's intakes (twelve submitted, one draft), by patient name."""
-    with app.app_context():
-        seed_intakes(TODAY)
-        return {intake.full_name: intake.id for intake in db.session.scalars(select(Intake))}
-
-
-@pytest.fixture
-def practitioner(app) -> int:
-    return make_user(app)
-
-
-@pytest.fixture
-def signed_in(forms, practitioner):
-    sign_in(forms)
-    return forms
-
-
-def names(html: str) -> list[str]:
-    """The patients listed in the queue table, in order."""
-    return re.findall(r'<th scope="row"><a href="/staff/intakes/\d+">([^<]+)</a>', html)
-
-
-def version(app, intake_id: int) -> int:
-    with app.app_context():
-        return db.session.get(Intake, intake_id).version
-
-
-def actions(app, intake_id: int) -> list[str]:
-    with app.app_context():
-        return list(db.session.scalars(
-            select(AuditEntry.action).where(AuditEntry.intake_id == intake_id).order_by(AuditEntry.id)))
-
-
-def record_url(intake_id: int) -> str:
-    return f"/staff/intakes/{intake_id}"
-
-
-def review_flag(forms, app, intake_id: int, rule_id: str, action: str = "acknowledge", reason: str | None = None,
-                at_version: int | None = None):
-    """Post one flag's form as the record page renders it (its fields are prefixed by the rule id)."""
-    fields = {f"flag-{rule_id}-version": version(app, intake_id) if at_version is None else at_version,
-              "action": action}
-    if reason is not None:
-        fields[f"flag-{rule_id}-reason"] = reason
-    return forms.post(f"{record_url(intake_id)}/flags/{rule_id}", fields, page=record_url(intake_id))
-
-
-def flags_of(app, intake_id: int, severity: str | None = None) -> list[str]:
-    with app.app_context():
-        flags = db.session.get(Intake, intake_id).latest_assessment.document["flags"]
-        return [f["rule_id"] for f in flags if severity is None or f["severity"] == severity]
 
 
 # --- access -------------------------------------------------------------------------------------
@@ -96,18 +41,18 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, method, path):
     assert response.location.split("?")[0].endswith("/staff/sign-in")
 
 
-def test_every_page_works_for_a_practitioner(app, signed_in, demo):
-    intake_id = demo["Hannah Lewis"]
+def test_every_page_works_for_a_practitioner(app, signed_in, demo_intakes):
+    intake_id = demo_intakes["Hannah Lewis"]
     for path in ("/staff/queue", record_url(intake_id), f"{record_url(intake_id)}/print"):
         assert signed_in.client.get(path).status_code == 200, path
     assert signed_in.client.get("/staff/intakes/999999").status_code == 404
     assert 'href="/staff/queue"' in signed_in.client.get("/staff/").get_data(as_text=True)
 
 
-def test_an_admin_can_read_but_not_decide(app, forms, demo):
+def test_an_admin_can_read_but_not_decide(app, forms, demo_intakes):
     make_user(app, "ada@demo.clinic", "admin", "Ada Admin")
     sign_in(forms, email="ada@demo.clinic")
-    intake_id = demo["Amelia Hart"]
+    intake_id = demo_intakes["Amelia Hart"]
     assert forms.client.get(record_url(intake_id)).status_code == 200
     response = forms.post(f"{record_url(intake_id)}/decision",
                           {"version": version(app, intake_id), "outcome": "approved"}, page=record_url(intake_id))
@@ -117,17 +62,17 @@ def test_an_admin_can_read_but_not_decide(app, forms, demo):
 # --- the queue ----------------------------------------------------------------------------------
 
 
-def test_the_queue_lists_highest_severity_then_soonest_appointment(signed_in, demo):
+def test_the_queue_lists_highest_severity_then_soonest_appointment(signed_in, demo_intakes):
     html = signed_in.client.get("/staff/queue").get_data(as_text=True)
     assert names(html) == DEFAULT_ORDER
     assert "<caption>12 intakes</caption>" in html
-    assert re.search(r"Awaiting review <span class=\"count\">12</span>", html)
-    assert re.search(r"Started, not submitted <span class=\"count\">1</span>", html)
+    assert status_counts(html)["Awaiting review"] == 12
+    assert status_counts(html)["Started, not submitted"] == 1
     assert '<label class="label" for="q">Name or email (a word or its first letters)</label>' in html
     assert '<th scope="col">Open flags</th>' in html
 
 
-def test_the_queue_filters(signed_in, demo):
+def test_the_queue_filters(signed_in, demo_intakes):
     def listed(query: str) -> list[str]:
         return names(signed_in.client.get(f"/staff/queue?{query}").get_data(as_text=True))
 
@@ -147,13 +92,13 @@ def test_the_queue_filters(signed_in, demo):
     assert listed("sort=appointment&severity=defer") == ["Sofia Rossi", "Lucy Brennan", "Grace Okafor", "Hannah Lewis"]
 
 
-def test_bad_filters_are_explained(signed_in, demo):
+def test_bad_filters_are_explained(signed_in, demo_intakes):
     response = signed_in.client.get("/staff/queue?appointment_from=31-31-2026&severity=nonsense")
     assert response.status_code == 400
     assert "There is a problem" in response.get_data(as_text=True)
 
 
-def test_the_queue_paginates_and_keeps_filters(signed_in, demo, monkeypatch):
+def test_the_queue_paginates_and_keeps_filters(signed_in, demo_intakes, monkeypatch):
     monkeypatch.setattr(review_queue, "PER_PAGE", 5)
     first = signed_in.client.get("/staff/queue?sort=severity").get_data(as_text=True)
     assert names(first) == DEFAULT_ORDER[:5]
@@ -164,29 +109,31 @@ def test_the_queue_paginates_and_keeps_filters(signed_in, demo, monkeypatch):
     assert names(signed_in.client.get("/staff/queue?page=99").get_data(as_text=True)) == DEFAULT_ORDER[10:]
 
 
-def test_rows_show_open_flags_and_counts_follow_decisions(app, signed_in, demo):
-    intake_id = demo["Hannah Lewis"]
+def test_rows_show_open_flags_and_counts_follow_decisions(app, signed_in, demo_intakes):
+    intake_id = demo_intakes["Hannah Lewis"]
     total = len(flags_of(app, intake_id))
-    row = re.compile(r"Hannah Lewis</a>.*?<td>(\d+)</td>", re.S)
+    def open_flags(html: str) -> int:  # the first whole number of Hannah's row
+        return int(next(cell for cell in row_of(html, "Hannah Lewis") if cell.isdigit()))
+
     html = signed_in.client.get("/staff/queue").get_data(as_text=True)
-    assert int(row.search(html).group(1)) == total
+    assert open_flags(html) == total
     review_flag(signed_in, app, intake_id, "pregnancy")
     html = signed_in.client.get("/staff/queue").get_data(as_text=True)
-    assert int(row.search(html).group(1)) == total - 1
+    assert open_flags(html) == total - 1
     signed_in.post(f"{record_url(intake_id)}/decision",
                    {"version": version(app, intake_id), "outcome": "deferred", "defer_until": "2027-09-01"},
                    page=record_url(intake_id))
     html = signed_in.client.get("/staff/queue").get_data(as_text=True)
     assert "Hannah Lewis" not in names(html)
-    assert re.search(r"Deferred <span class=\"count\">1</span>", html)
+    assert status_counts(html)["Deferred"] == 1
     assert names(signed_in.client.get("/staff/queue?status=deferred").get_data(as_text=True)) == ["Hannah Lewis"]
 
 
 # --- the record ---------------------------------------------------------------------------------
 
 
-def test_the_record_shows_answers_flags_plan_and_history(app, signed_in, demo):
-    intake_id = demo["Hannah Lewis"]
+def test_the_record_shows_answers_flags_plan_and_history(app, signed_in, demo_intakes):
+    intake_id = demo_intakes["Hannah Lewis"]
     html = signed_in.client.get(record_url(intake_id)).get_data(as_text=True)
     assert "Pregnant. Mesotherapy and skin boosters are not used in pregnancy" in html
     assert "<code>precautions/pregnancy.yaml:11</code>" in html
@@ -202,8 +149,8 @@ def test_the_record_shows_answers_flags_plan_and_history(app, signed_in, demo):
     assert actions(app, intake_id)[-1] == "intake.viewed"
 
 
-def test_printing_is_audited_and_shows_the_signature(app, signed_in, demo):
-    intake_id = demo["Amelia Hart"]
+def test_printing_is_audited_and_shows_the_signature(app, signed_in, demo_intakes):
+    intake_id = demo_intakes["Amelia Hart"]
     signed_in.post(f"{record_url(intake_id)}/decision",
                    {"version": version(app, intake_id), "outcome": "approved", "note": "All clear."},
                    page=record_url(intake_id))
@@ -219,8 +166,8 @@ def test_printing_is_audited_and_shows_the_signature(app, signed_in, demo):
 # --- flags --------------------------------------------------------------------------------------
 
 
-def test_acknowledging_a_flag_is_recorded_and_audited(app, signed_in, demo, practitioner):
-    intake_id = demo["Hannah Lewis"]
+def test_acknowledging_a_flag_is_recorded_and_audited(app, signed_in, demo_intakes, practitioner):
+    intake_id = demo_intakes["Hannah Lewis"]
     before = version(app, intake_id)
     response = review_flag(signed_in, app, intake_id, "pregnancy", at_version=before)
     assert response.status_code == 302 and response.location.endswith(f"{record_url(intake_id)}#flags")
@@ -233,8 +180,8 @@ def test_acknowledging_a_flag_is_recorded_and_audited(app, signed_in, demo, prac
     assert "Acknowledged</span>" in html and "by Pat Practitioner" in html
 
 
-def test_overriding_needs_a_reason(app, signed_in, demo):
-    intake_id = demo["Hannah Lewis"]
+def test_overriding_needs_a_reason(app, signed_in, demo_intakes):
+    intake_id = demo_intakes["Hannah Lewis"]
     response = review_flag(signed_in, app, intake_id, "pregnancy", "override", " ")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
@@ -253,8 +200,8 @@ def test_overriding_needs_a_reason(app, signed_in, demo):
     assert actions(app, intake_id)[-1] == "flag.overridden"
 
 
-def test_an_unknown_flag_is_refused(app, signed_in, demo):
-    intake_id = demo["Amelia Hart"]
+def test_an_unknown_flag_is_refused(app, signed_in, demo_intakes):
+    intake_id = demo_intakes["Amelia Hart"]
     response = review_flag(signed_in, app, intake_id, "no-such-rule")
     assert response.status_code == 422
     assert "is not on this intake" in response.get_data(as_text=True)
@@ -263,8 +210,8 @@ def test_an_unknown_flag_is_refused(app, signed_in, demo):
 # --- decisions ----------------------------------------------------------------------------------
 
 
-def test_a_contraindication_blocks_approval_until_overridden_with_a_reason(app, signed_in, demo, practitioner):
-    intake_id = demo["Margaret Doyle"]
+def test_a_contraindication_blocks_approval_until_overridden_with_a_reason(app, signed_in, demo_intakes, practitioner):
+    intake_id = demo_intakes["Margaret Doyle"]
     [blocking] = flags_of(app, intake_id, "contraindicated")
     decide = {"outcome": "approved", "note": "Discussed with her GP."}
     response = signed_in.post(f"{record_url(intake_id)}/decision", {"version": version(app, intake_id), **decide},
@@ -306,8 +253,8 @@ def test_a_contraindication_blocks_approval_until_overridden_with_a_reason(app, 
     ({"outcome": "not_suitable"}, "Write a note saying why this intake is not suitable."),
     ({}, "Choose a decision."),
 ])
-def test_a_decision_needs_what_its_outcome_needs(app, signed_in, demo, fields, message):
-    intake_id = demo["Chloé Martin"]
+def test_a_decision_needs_what_its_outcome_needs(app, signed_in, demo_intakes, fields, message):
+    intake_id = demo_intakes["Chloé Martin"]
     response = signed_in.post(f"{record_url(intake_id)}/decision", {"version": version(app, intake_id), **fields},
                               page=record_url(intake_id))
     assert response.status_code == 422
@@ -316,8 +263,8 @@ def test_a_decision_needs_what_its_outcome_needs(app, signed_in, demo, fields, m
         assert db.session.scalar(select(Decision)) is None
 
 
-def test_more_information_needed_keeps_the_question(app, signed_in, demo):
-    intake_id = demo["Chloé Martin"]
+def test_more_information_needed_keeps_the_question(app, signed_in, demo_intakes):
+    intake_id = demo_intakes["Chloé Martin"]
     response = signed_in.post(f"{record_url(intake_id)}/decision",
                               {"version": version(app, intake_id), "outcome": "more_information_needed",
                                "question": "When was your last cold sore?", "reopen": "skin"},
@@ -337,8 +284,8 @@ def plan_fields(app, intake_id: int, **changes) -> dict:
             "depth_face_min": "1", "depth_face_max": "2", **changes}
 
 
-def test_a_plan_outside_the_protocol_is_refused_with_a_clear_message(app, signed_in, demo):
-    intake_id = demo["Amelia Hart"]
+def test_a_plan_outside_the_protocol_is_refused_with_a_clear_message(app, signed_in, demo_intakes):
+    intake_id = demo_intakes["Amelia Hart"]
     url = f"{record_url(intake_id)}/plan"
     response = signed_in.post(url, plan_fields(app, intake_id, sessions=9, interval_days=7, depth_face_max="3.5"),
                               page=record_url(intake_id))
@@ -352,8 +299,8 @@ def test_a_plan_outside_the_protocol_is_refused_with_a_clear_message(app, signed
         assert db.session.scalar(select(PlanEdit)) is None
 
 
-def test_a_plan_within_bounds_is_recorded_beside_the_suggestion(app, signed_in, demo):
-    intake_id = demo["Amelia Hart"]
+def test_a_plan_within_bounds_is_recorded_beside_the_suggestion(app, signed_in, demo_intakes):
+    intake_id = demo_intakes["Amelia Hart"]
     response = signed_in.post(f"{record_url(intake_id)}/plan",
                               plan_fields(app, intake_id, sessions=5, interval_days=21, depth_face_max="1.5"),
                               page=record_url(intake_id))
@@ -380,8 +327,8 @@ def test_a_plan_within_bounds_is_recorded_beside_the_suggestion(app, signed_in, 
         assert db.session.scalar(select(Decision)).plan["sessions"] == 5
 
 
-def test_a_plan_without_a_schedule_cannot_be_edited(app, signed_in, demo):
-    intake_id = demo["Margaret Doyle"]
+def test_a_plan_without_a_schedule_cannot_be_edited(app, signed_in, demo_intakes):
+    intake_id = demo_intakes["Margaret Doyle"]
     html = signed_in.client.get(record_url(intake_id)).get_data(as_text=True)
     assert "Edit the plan" not in html
     response = signed_in.post(f"{record_url(intake_id)}/plan", plan_fields(app, intake_id), page=record_url(intake_id))
@@ -391,8 +338,8 @@ def test_a_plan_without_a_schedule_cannot_be_edited(app, signed_in, demo):
 # --- optimistic locking -------------------------------------------------------------------------
 
 
-def test_a_stale_form_gets_a_conflict_that_says_what_changed_and_keeps_the_input(app, signed_in, demo):
-    intake_id = demo["Chloé Martin"]
+def test_a_stale_form_gets_a_conflict_that_says_what_changed_and_keeps_the_input(app, signed_in, demo_intakes):
+    intake_id = demo_intakes["Chloé Martin"]
     stale = version(app, intake_id)
     # A colleague acknowledges a flag after this page was loaded.
     review_flag(signed_in, app, intake_id, "cold-sore-history", at_version=stale)
@@ -404,15 +351,15 @@ def test_a_stale_form_gets_a_conflict_that_says_what_changed_and_keeps_the_input
     assert "Someone else changed this intake while you were working" in html
     assert "Flag cold-sore-history acknowledged — Pat Practitioner" in html
     assert "My typed note, kept." in html
-    assert re.search(r'value="not_suitable"\s+checked', html)
+    assert "not_suitable" in checked(html, "outcome")
     assert f'name="version" value="{stale + 1}"' in html  # saving again is now possible, deliberately
     with app.app_context():
         assert db.session.scalar(select(Decision)) is None
     assert actions(app, intake_id).count("decision.recorded") == 0
 
 
-def test_a_stale_plan_edit_is_a_conflict_too(app, signed_in, demo):
-    intake_id = demo["Amelia Hart"]
+def test_a_stale_plan_edit_is_a_conflict_too(app, signed_in, demo_intakes):
+    intake_id = demo_intakes["Amelia Hart"]
     stale = version(app, intake_id)
     signed_in.post(f"{record_url(intake_id)}/decision", {"version": stale, "outcome": "approved"},
                    page=record_url(intake_id))
@@ -420,21 +367,22 @@ def test_a_stale_plan_edit_is_a_conflict_too(app, signed_in, demo):
                                                                 "version": stale}, page=record_url(intake_id))
     assert response.status_code == 409
     assert "Decision: approved" in response.get_data(as_text=True)
-    assert re.search(r'id="sessions" name="sessions" type="number" value="3"', response.get_data(as_text=True))
+    assert input_attributes(response.get_data(as_text=True), "sessions").items() >= {
+        "name": "sessions", "type": "number", "value": "3"}.items()
 
 
-def test_two_practitioners_deciding_on_the_same_version_one_wins(app, demo, database_url):
+def test_two_practitioners_deciding_on_the_same_version_one_wins(app, demo_intakes, database_url):
     if not database_url.startswith("postgresql"):
         pytest.skip("two concurrent connections need a server database")
     make_user(app, "sam@demo.clinic", "practitioner", "Sam Second")
     make_user(app)
-    intake_id = demo["Nina Petrova"]
+    intake_id = demo_intakes["Nina Petrova"]
     expected = version(app, intake_id)
     both_loaded = threading.Barrier(2)
     results: dict[str, str] = {}
 
     def decide(email: str, outcome: str) -> None:
-        from intake.auth.models import StaffUser
+        from intake.models import StaffUser
 
         with app.app_context():
             user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
@@ -464,7 +412,7 @@ def test_two_practitioners_deciding_on_the_same_version_one_wins(app, demo, data
         assert actions(app, intake_id).count("decision.recorded") == 1
 
 
-def test_the_queue_is_a_fixed_number_of_queries_whatever_the_clinic_size(app, signed_in, demo):
+def test_the_queue_is_a_fixed_number_of_queries_whatever_the_clinic_size(app, signed_in, demo_intakes):
     from sqlalchemy import event
 
     statements: list[str] = []

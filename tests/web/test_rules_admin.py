@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 
 import pytest
 from sqlalchemy import func, select, update
 
-from intake.admin import service
-from intake.admin.models import ReassessRun, RulesetActivation, RulesetVersion
 from intake.config import REPO_ROOT
-from intake.demo_intakes import seed_intakes
 from intake.extensions import db
-from intake.models import Assessment, AuditEntry, Intake, queue_sort_key
-from intake.protection import matching_search
-from intake.ruleset import active_ruleset, folder_ruleset, set_ruleset
-from tests.conftest import TODAY, csrf_token
-from tests.web.test_auth import make_user, sign_in
-
-#: Activatable: an info rule breaks none of the default rule tests.
-GOOD = """\
-- id: current-smoker
-  severity: info
-  when: {field: lifestyle.smoking, equals: current}
-  message: Smoking slows healing.
-  source: [clinic]
-"""
+from intake.models import Assessment, AuditEntry, Intake, ReassessRun, RulesetActivation, RulesetVersion, queue_sort_key
+from intake.protection.search import matching_search
+from intake.rulesets import active
+from intake.rulesets.active import active_ruleset
+from intake.rulesets.files import clinic_files
+from tests.support.html import csrf_token, table_rows, text_of
+from tests.support.rules_admin import GOOD, activate, new_version, upload, versions
+from tests.support.staff import make_user, sign_in
 
 #: Loads, but fails default rule tests: a stricter cold-sore rule, a new precaution, a disabled rule.
 STRICT = """\
@@ -61,41 +51,7 @@ POSTS = ["/staff/rules/upload", "/staff/rules/edit", "/staff/rules/versions/{v}/
          "/staff/rules/versions/{v}/rollback"]
 
 
-@pytest.fixture
-def rules_app(app, tmp_path):
-    app.config.update(RULES_REFRESH_SECONDS=0, REASSESS_IN_BACKGROUND=False, RULES_VERSIONS_DIR=str(tmp_path))
-    yield app
-    # The next test starts from the folders again (its database is emptied).
-    with app.app_context():
-        set_ruleset(app, folder_ruleset(app))
-    service.install(app)
 
-
-@pytest.fixture
-def admin_forms(rules_app, forms):
-    make_user(rules_app, "ada@demo.clinic", "admin", "Ada Admin")
-    sign_in(forms, email="ada@demo.clinic")
-    return forms
-
-
-@pytest.fixture
-def demo(rules_app):
-    with rules_app.app_context():
-        seed_intakes(TODAY)
-
-
-def upload(forms, name: str, content: bytes | str, path: str = "", note: str = "", base: int | None = None):
-    token = csrf_token(forms.client.get("/staff/rules/change").get_data(as_text=True))
-    raw = content.encode() if isinstance(content, str) else content
-    extra = {"from": str(base)} if base else {}
-    return forms.client.post("/staff/rules/upload", data={
-        "csrf_token": token, "path": path, "note": note, "file": (io.BytesIO(raw), name), **extra},
-        content_type="multipart/form-data")
-
-
-def versions(app) -> list[tuple[int, bool]]:
-    with app.app_context():
-        return [(v.id, v.active) for v in db.session.scalars(select(RulesetVersion).order_by(RulesetVersion.id))]
 
 
 def audit_actions(app) -> list[str]:
@@ -103,16 +59,6 @@ def audit_actions(app) -> list[str]:
         return [a for a in db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id))
                 if a.startswith("rules.")]
 
-
-def new_version(forms, content: str = GOOD, name: str = "ours.yaml") -> int:
-    response = upload(forms, name, content)
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return int(response.location.rstrip("/").rsplit("/", 1)[1])
-
-
-def activate(forms, version_id: int, note: str = "Clinic smoking advice"):
-    page = f"/staff/rules/versions/{version_id}"
-    return forms.post(f"{page}/activate", {"note": note}, page=page)
 
 
 # --- access -----------------------------------------------------------------------------------
@@ -140,7 +86,7 @@ def test_a_practitioner_can_neither_see_nor_change_the_rules(rules_app, forms):
     assert versions(rules_app) == []
 
 
-def test_every_page_opens_for_an_admin(rules_app, admin_forms, demo):
+def test_every_page_opens_for_an_admin(rules_app, admin_forms, demo_intakes):
     version_id = new_version(admin_forms)
     response = activate(admin_forms, version_id)
     assert response.status_code == 302
@@ -166,7 +112,7 @@ def test_the_active_rules_in_plain_words(rules_app, admin_forms):
 
 def test_an_upload_becomes_a_checked_candidate_and_nothing_goes_live(rules_app, admin_forms):
     with rules_app.app_context():
-        before = active_ruleset().version
+        before = active_ruleset().ruleset.version
     response = upload(admin_forms, "ours.yaml", GOOD, note="smoking")
     assert response.status_code == 302
     [(version_id, active)] = versions(rules_app)
@@ -175,9 +121,9 @@ def test_an_upload_becomes_a_checked_candidate_and_nothing_goes_live(rules_app, 
     assert "Rule tests pass" in page and "current-smoker" in page
     assert "+++ b/clinic/precautions/ours.yaml" in page
     with rules_app.app_context():
-        assert active_ruleset().version == before
+        assert active_ruleset().ruleset.version == before
         stored = db.session.get(RulesetVersion, version_id)
-        assert service.clinic_files(stored.files) == {"precautions/ours.yaml": GOOD}
+        assert clinic_files(stored.files) == {"precautions/ours.yaml": GOOD}
         assert stored.note == "smoking" and stored.hash
     assert audit_actions(rules_app) == ["rules.candidate_saved"]
 
@@ -218,7 +164,7 @@ def test_a_zip_replaces_the_clinic_folder_and_path_traversal_is_refused(rules_ap
     assert response.status_code == 302
     [(version_id, _)] = versions(rules_app)
     with rules_app.app_context():
-        assert sorted(service.clinic_files(db.session.get(RulesetVersion, version_id).files)) == [
+        assert sorted(clinic_files(db.session.get(RulesetVersion, version_id).files)) == [
             "disabled.yaml", "precautions/ours.yaml"]
     for bad in ({"../precautions/evil.yaml": GOOD}, {"precautions/../../evil.yaml": GOOD},
                 {"/abs/precautions/x.yaml": GOOD}, {"precautions/run.sh": "echo"}):
@@ -266,10 +212,10 @@ def test_nothing_goes_live_unless_valid_and_its_tests_pass(rules_app, admin_form
     assert "rules.activated" not in audit_actions(rules_app)
 
 
-def test_activation_reassesses_open_intakes_keeping_earlier_assessments(rules_app, admin_forms, demo):
+def test_activation_reassesses_open_intakes_keeping_earlier_assessments(rules_app, admin_forms, demo_intakes):
     with rules_app.app_context():
         before = db.session.scalar(select(func.count()).select_from(Assessment))
-        old_version = active_ruleset().version
+        old_version = active_ruleset().ruleset.version
         # Stale queue columns: the re-assessment must write them from the new assessments.
         db.session.execute(update(Intake).values(latest_outcome="stale", queue_sort=99))
         db.session.commit()
@@ -291,7 +237,7 @@ def test_activation_reassesses_open_intakes_keeping_earlier_assessments(rules_ap
         for intake in db.session.scalars(select(Intake).where(Intake.status != "draft")):
             assert intake.latest_outcome == intake.latest_assessment.outcome
             assert intake.queue_sort == queue_sort_key(intake.latest_outcome, intake.appointment_date)
-        assert active_ruleset().db_version_id == version_id
+        assert active_ruleset().version_id == version_id
     actions = audit_actions(rules_app)
     assert actions[-3:] == ["rules.candidate_saved", "rules.activated", "rules.reassess_started"]
 
@@ -303,7 +249,7 @@ def test_history_diffs_and_one_click_roll_back(rules_app, admin_forms):
     assert activate(admin_forms, second, "second").status_code == 302
     assert versions(rules_app) == [(first, False), (second, True)]
     with rules_app.app_context():
-        assert "delays healing" in active_ruleset().rule("current-smoker").message
+        assert "delays healing" in active_ruleset().ruleset.rule("current-smoker").message
     history = admin_forms.client.get("/staff/rules/history").get_data(as_text=True)
     assert f"Roll back to version {first}" in history
     diff = admin_forms.client.get(f"/staff/rules/versions/{second}/diff/{first}").get_data(as_text=True)
@@ -312,7 +258,7 @@ def test_history_diffs_and_one_click_roll_back(rules_app, admin_forms):
     assert response.status_code == 302
     assert versions(rules_app) == [(first, True), (second, False)]
     with rules_app.app_context():
-        assert "slows healing" in active_ruleset().rule("current-smoker").message
+        assert "slows healing" in active_ruleset().ruleset.rule("current-smoker").message
         kinds = [(a.version_id, a.kind, a.previous_version_id) for a in
                  db.session.scalars(select(RulesetActivation).order_by(RulesetActivation.id))]
         assert kinds == [(first, "activate", None), (second, "activate", first), (first, "rollback", second)]
@@ -326,19 +272,19 @@ def test_a_worker_picks_up_a_version_activated_elsewhere(rules_app, admin_forms)
         version.active = True  # as another worker's activation leaves the database
         db.session.commit()
         rules_app.config["RULES_REFRESH_SECONDS"] = 3600
-        service.refresh(rules_app, force=True)
-        assert active_ruleset().db_version_id == version_id
+        active.refresh(rules_app, force=True)
+        assert active_ruleset().version_id == version_id
         version.active = False
         db.session.commit()
-        assert getattr(active_ruleset(), "db_version_id", None) == version_id  # not yet looked again
+        assert active_ruleset().version_id == version_id  # not yet looked again
         rules_app.config["RULES_REFRESH_SECONDS"] = 0
-        assert getattr(active_ruleset(), "db_version_id", None) is None  # back to the folders
+        assert active_ruleset().version_id is None  # back to the folders
 
 
 # --- preview ------------------------------------------------------------------------------------
 
 
-def test_preview_figures_on_the_demo_intakes(rules_app, admin_forms, demo):
+def test_preview_figures_on_the_demo_intakes(rules_app, admin_forms, demo_intakes):
     strict = new_version(admin_forms, STRICT)
     assert f'name="from" value="{strict}"' in admin_forms.client.get(
         f"/staff/rules/change?from={strict}").get_data(as_text=True)
@@ -348,22 +294,19 @@ def test_preview_figures_on_the_demo_intakes(rules_app, admin_forms, demo):
     response = admin_forms.client.get(f"/staff/rules/versions/{version_id}/preview?last=200")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    summary = re.sub(r"\s+", " ", re.search(r'<p id="preview-summary">(.*?)</p>', html, re.S).group(1))
+    summary = text_of(html, "preview-summary")
     assert summary == (f"12 intakes assessed under the active rules and under version {version_id}: "
                        "2 change, 1 of them in outcome.")
-    rows = re.findall(r'<th scope="row"><a href="/staff/intakes/\d+">([^<]+)</a></th>\s*'
-                      r"<td>([^<]+)</td><td>([^<]*)</td><td>([^<]*)</td>", html)
+    rows = table_rows(html, "Intakes that change")
     assert sorted(rows) == [("Chloé Martin", "precaution → defer", "", "heavy-drinking"),
                             ("Tom Becker", "precaution → precaution", "current-smoker", "heavy-drinking")]
     totals = {rule: (int(before), int(after), int(gained), int(lost)) for rule, before, after, gained, lost in
-              re.findall(r'<tr><th scope="row">([a-z0-9-]+)</th><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>'
-                         r"<td>(\d+)</td></tr>", html)}
+              table_rows(html, "Intakes flagged, per rule")}
     assert totals["heavy-drinking"] == (2, 0, 0, 2)
     assert totals["current-smoker"] == (0, 1, 1, 0)
     assert totals["cold-sore-history"] == (1, 1, 0, 0)
     assert totals["reschedule-if-unwell"] == (12, 12, 0, 0)
-    outcomes = re.findall(r'<tr><th scope="row">(suitable|precaution|defer|contraindicated)</th>'
-                          r"<td>(\d+)</td><td>(\d+)</td></tr>", html)
+    outcomes = table_rows(html, "Outcomes before and after")
     assert outcomes == [("suitable", "1", "1"), ("precaution", "4", "3"), ("defer", "4", "5"),
                         ("contraindicated", "3", "3")]
     # The last 3 only; a bad number is explained.
@@ -376,8 +319,8 @@ def test_preview_figures_on_the_demo_intakes(rules_app, admin_forms, demo):
     assert versions(rules_app) == [(strict, False), (version_id, False)]
 
 
-def test_cli_preview_of_a_clinic_folder(rules_app, demo, tmp_path):
-    from intake import rules_cli
+def test_cli_preview_of_a_clinic_folder(rules_app, demo_intakes, tmp_path):
+    from intake.rulesets import cli as rules_cli
 
     if "rules" not in rules_app.cli.commands:
         rules_app.cli.add_command(rules_cli.rules)

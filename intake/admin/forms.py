@@ -1,0 +1,102 @@
+"""Forms of the rules admin pages: upload, edit, activate (with a note) and the preview's range.
+
+The pages are drawn by hand (templates/admin/); these read and check what they send.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import Field, HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, ValidationError
+
+from ..rulesets.files import check_path
+
+#: Notes longer than this are cut (the history shows them in a table cell).
+MAX_NOTE = 500
+#: The most past intakes a preview page may ask for.
+MAX_LAST = 100_000
+
+
+def _stripped(value: Any) -> str:
+    return (value or "").strip()
+
+
+def _note(value: Any) -> str:
+    return _stripped(value)[:MAX_NOTE]
+
+
+class RulesChangeForm(FlaskForm):
+    """What every change carries: the version it starts from (none: the active rules)."""
+
+    from_version = HiddenField(name="from", filters=[_stripped])
+
+    def from_version_id(self) -> int | None:
+        wanted = self.from_version.data or ""
+        return int(wanted) if wanted.isdigit() else None
+
+
+class UploadForm(RulesChangeForm):
+    """A rule file or a zip of the clinic folder, where it goes, and a note."""
+
+    file = FileField(validators=[FileRequired(_l("Choose a rule file (.yaml) or a zip of your rules folder."))])
+    path = StringField(filters=[_stripped])
+    note = StringField(filters=[_note])
+
+
+class EditForm(RulesChangeForm):
+    """One clinic file's path and text (empty text removes the file), and a note."""
+
+    path = StringField(filters=[_stripped],
+                       validators=[DataRequired(_l("Enter the file's path, such as precautions/our-rules.yaml."))])
+    #: Kept exactly as typed: it goes back into the textarea when something is wrong.
+    text = TextAreaField()
+    note = StringField(filters=[_note])
+
+    def validate_path(self, field: Field) -> None:
+        problem = check_path(field.data)
+        if problem:
+            raise ValidationError(problem)
+
+
+class ActivateForm(FlaskForm):
+    """Why a version goes live (kept in the history)."""
+
+    note = StringField(filters=[_note], validators=[DataRequired(_l("Say why this version goes live (a short note)."))])
+
+
+def _iso_date(_form: FlaskForm, field: Field) -> None:
+    if field.data:
+        try:
+            dt.date.fromisoformat(field.data)
+        except ValueError:
+            raise ValidationError(_l("Enter a date as YYYY-MM-DD, such as 2026-11-01.")) from None
+
+
+def _count(_form: FlaskForm, field: Field) -> None:
+    if field.data and (not field.data.isdigit() or not 1 <= int(field.data) <= MAX_LAST):
+        raise ValidationError(_l("Enter a whole number from 1 to %(max)s.", max=MAX_LAST))
+
+
+class PreviewForm(FlaskForm):
+    """Which past intakes a preview runs on: submitted between two dates, or the last N (a GET form)."""
+
+    class Meta:
+        csrf = False
+
+    since = StringField(filters=[_stripped], validators=[_iso_date])
+    until = StringField(filters=[_stripped], validators=[_iso_date])
+    last = StringField(filters=[_stripped], validators=[_count])
+
+    def day(self, name: str) -> dt.date | None:
+        """The date asked for in ``name`` (since, until), once validated."""
+        value = self[name].data
+        return dt.date.fromisoformat(value) if value and not self[name].errors else None
+
+    def count(self) -> int | None:
+        value = self.last.data
+        return int(value) if value and not self.last.errors else None

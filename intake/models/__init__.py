@@ -1,0 +1,54 @@
+"""The database models, one registry: importing this package makes every table known.
+
+Alembic (migrations/) and ``db.create_all`` see the tables of the models imported here;
+a new model module is added to this list. Model modules import each other by their own
+module (``from .intake import Intake``), never through this package, so there is no cycle.
+"""
+
+from __future__ import annotations
+
+from .api import ApiToken
+from .audit import AuditEntry
+from .intake import (
+    Assessment,
+    Intake,
+    IntakeStatus,
+    ReviewStatus,
+    RuleTally,
+    SearchTerm,
+    hash_token,
+    new_token,
+    queue_sort_key,
+    severity_band,
+)
+from .review import APPROVALS, Decision, FlagAction, FlagReview, Outcome, PlanEdit
+from .rulesets import ReassessRun, RulesetActivation, RulesetVersion
+from .staff import Role, SignInThrottle, StaffSession, StaffUser
+
+__all__ = [
+    "APPROVALS",
+    "ApiToken",
+    "Assessment",
+    "AuditEntry",
+    "Decision",
+    "FlagAction",
+    "FlagReview",
+    "Intake",
+    "IntakeStatus",
+    "Outcome",
+    "PlanEdit",
+    "ReassessRun",
+    "ReviewStatus",
+    "Role",
+    "RuleTally",
+    "RulesetActivation",
+    "RulesetVersion",
+    "SearchTerm",
+    "SignInThrottle",
+    "StaffSession",
+    "StaffUser",
+    "hash_token",
+    "new_token",
+    "queue_sort_key",
+    "severity_band",
+]

@@ -1,0 +1,171 @@
+"""What a patient does to their intake: start it, save a section, submit it, open it.
+
+Each change writes its audit entry; the views call these, nothing else writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, update
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..answers import SECTIONS, dump_answers, load_answers
+from ..assessment import assess
+from ..audit import lock_chain, record
+from ..clock import utcnow
+from ..extensions import db
+from ..models import Assessment, Intake, IntakeStatus, ReviewStatus, hash_token, new_token, queue_sort_key
+from ..protection.search import reindex
+from ..rulesets.active import ActiveRuleset
+from ..rulesets.assessments import store_assessment
+
+#: How often save_section tries again when a concurrent save of the same intake got in first.
+SAVE_ATTEMPTS = 5
+
+
+class AlreadySubmitted(Exception):
+    """The intake was submitted before; its answers can no longer change."""
+
+
+def start_intake(prefill: Mapping[str, Any] | None = None) -> tuple[Intake, str]:
+    """Create a draft intake; returns it with the private link token (shown once, stored hashed)."""
+    token = new_token()
+    intake = Intake(token_hash=hash_token(token), status=IntakeStatus.DRAFT, answers={}, link_issued_at=utcnow())
+    if prefill:
+        intake.answers = {"about": dict(prefill)}
+        copy_contact_details(intake, index=False)
+    db.session.add(intake)
+    db.session.flush()
+    if intake.full_name or intake.email:
+        reindex(db.session, intake.id, intake.full_name, intake.email)
+    record("patient", "intake.started", intake, "Intake started")
+    db.session.commit()
+    return intake, token
+
+
+def copy_contact_details(intake: Intake, index: bool = True) -> None:
+    """Keep the intake's name, email and appointment columns in step with its answers."""
+    # Kept in columns so the queue shows them without reading every document; the name and
+    # email are encrypted, and searched through their keyed digests (intake.protection.search).
+    about = intake.answers.get("about") or {}
+    full_name, email = about.get("full_name") or None, about.get("email") or None
+    if index and (full_name, email) != (intake.full_name, intake.email):
+        reindex(db.session, intake.id, full_name, email)
+    intake.full_name, intake.email = full_name, email
+    appointment = about.get("appointment_date")
+    intake.appointment_date = dt.date.fromisoformat(appointment) if appointment else None
+    intake.refresh_queue_columns()
+
+
+def lock_intake(intake: Intake) -> None:
+    """Make the intake's writers wait for each other: the chain's lock, then the row's, then a fresh read.
+
+    The same order as every audit writer, so two of them never wait for each other's lock.
+    """
+    lock_chain(db.session.connection())
+    db.session.refresh(intake, with_for_update=True)
+
+
+def save_section(intake: Intake, section: str, loaded: Mapping[str, Any]) -> None:
+    """Store one validated section of a draft (``loaded``: the section schema's output)."""
+    # Two tabs of the same patient saving at once: both writes are theirs, so the later
+    # one wins on its own section instead of failing (the other sections are kept). Under
+    # a burst a save can lose the race a few times; after the last, StaleDataError answers
+    # a 503 that keeps what was typed (intake.web.outage).
+    for attempt in range(SAVE_ATTEMPTS):
+        try:
+            _save_section_once(intake, section, loaded)
+            return
+        except StaleDataError:
+            db.session.rollback()
+            if attempt == SAVE_ATTEMPTS - 1:
+                raise
+            db.session.refresh(intake)
+
+
+def _save_section_once(intake: Intake, section: str, loaded: Mapping[str, Any]) -> None:
+    # Saves of one intake wait for each other instead of racing.
+    lock_intake(intake)
+    if not intake.may_edit(section):
+        raise AlreadySubmitted
+    if intake.started_at is None:
+        intake.started_at = utcnow()
+    if intake.review_status == ReviewStatus.INVITED:
+        intake.review_status = ReviewStatus.DRAFT
+    schema = SECTIONS[section]()
+    document = dict(intake.answers or {})
+    document[section] = schema.dump(loaded)
+    if section == "consent":
+        document[section]["signed_at"] = utcnow().isoformat()
+    intake.answers = document
+    if section not in (intake.completed_sections or []):
+        intake.completed_sections = [s for s in SECTIONS if s in {*intake.completed_sections, section}]
+    copy_contact_details(intake)
+    record("patient", "intake.section_saved", intake, f"Section saved: {section}", section=section)
+    db.session.commit()
+
+
+def submit_intake(intake: Intake, rules: ActiveRuleset, today: dt.date, actor: str = "patient") -> Assessment:
+    """Validate the whole document, assess it and mark the intake submitted, exactly once.
+
+    A reopened intake ("more information needed") is resubmitted the same way: it gets a new
+    assessment (the earlier ones are kept) and goes back to the queue awaiting review.
+
+    Raises marshmallow.ValidationError when the document is incomplete or invalid, and
+    AlreadySubmitted when this or a concurrent request already submitted it.
+    """
+    if intake.status not in (IntakeStatus.DRAFT, IntakeStatus.REOPENED):
+        raise AlreadySubmitted
+    resubmission = intake.status == IntakeStatus.REOPENED
+    answers = load_answers(intake.answers, today=today)
+    result = assess(answers, rules.ruleset, on=today)
+    # A conditional update, not a read-then-write: two simultaneous submissions of the
+    # same intake cannot both pass it, whatever the database.
+    claimed = db.session.execute(
+        update(Intake)
+        .where(Intake.id == intake.id, Intake.status == intake.status, Intake.version == intake.version)
+        .values(
+            status=IntakeStatus.SUBMITTED,
+            reopened_sections=[],
+            review_status=ReviewStatus.AWAITING_REVIEW,
+            latest_outcome=result.outcome,
+            queue_sort=queue_sort_key(result.outcome, answers["about"]["appointment_date"]),
+            submitted_at=utcnow(),
+            answers=dump_answers(answers),
+            full_name=answers["about"]["full_name"],
+            email=answers["about"]["email"],
+            appointment_date=answers["about"]["appointment_date"],
+            version=Intake.version + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], claimed).rowcount != 1:  # an UPDATE's result counts its rows
+        db.session.rollback()
+        raise AlreadySubmitted
+    if (answers["about"]["full_name"], answers["about"]["email"]) != (intake.full_name, intake.email):
+        reindex(db.session, intake.id, answers["about"]["full_name"], answers["about"]["email"])
+    stored = store_assessment(intake, result, rules.version_id)
+    if resubmission:
+        record(actor, "intake.resubmitted", intake, f"Resubmitted with more information; outcome {result.outcome}",
+               outcome=result.outcome, ruleset_version=result.ruleset_version, version=intake.version + 1)
+    else:
+        record(actor, "intake.submitted", intake, f"Submitted; outcome {result.outcome}",
+               outcome=result.outcome, ruleset_version=result.ruleset_version)
+    db.session.commit()
+    db.session.refresh(intake)
+    return stored
+
+
+def record_confirmation_viewed(intake: Intake) -> None:
+    """Note that the patient opened their confirmation."""
+    record("patient", "intake.viewed", intake, "Patient opened the confirmation")
+    db.session.commit()
+
+
+def record_plan_downloaded(intake: Intake) -> None:
+    """Note that the patient downloaded their proposed session dates."""
+    record("patient", "intake.plan_downloaded", intake, "Patient downloaded the proposed session dates")
+    db.session.commit()

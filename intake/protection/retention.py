@@ -1,0 +1,268 @@
+"""What the clinic keeps, for how long, and what a patient can ask for: key rotation,
+draft expiry, a patient's export and erasure, backups. The `flask keys` and `flask data`
+commands (intake.cli.data) call these."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import sqlite3
+import subprocess  # nosec B404 # pg_dump/pg_restore, with argument lists, never a shell
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import delete, select
+
+from .. import audit
+from ..audit import ERASED, allow_rewrite, record
+from ..clock import utcnow
+from ..extensions import db
+from ..models import Assessment, AuditEntry, Decision, FlagReview, Intake, IntakeStatus, PlanEdit, SearchTerm
+from .encryption import ENCRYPTED_COLUMNS, active_keyring
+from .search import matching_search, normalise, reindex
+
+BATCH = 500
+
+
+# --- key rotation -------------------------------------------------------------------------------
+
+
+def rotate_keys(batch: int = BATCH) -> dict[str, int]:
+    """Re-encrypt every encrypted value under the first key, then rebuild the search index.
+
+    Works in batches of ``batch`` rows, one transaction each, so a big table never holds
+    locks for long; running it again after an interruption is harmless.
+    """
+    keyring = active_keyring()
+    # Before anything changes: re-sealing a chain that does not verify would hide the tampering.
+    audit_result = audit.verify(db.session())
+    if not audit_result.ok:
+        raise audit.CheckpointError(f"the audit log does not verify at entry {audit_result.broken_id}: "
+                                    f"{audit_result.problem}; investigate before rotating")
+    counts: dict[str, int] = {}
+    for table_name, columns in ENCRYPTED_COLUMNS.items():
+        table = sa.table(table_name, sa.column("id", sa.Integer), *(sa.column(c, sa.Text) for c in columns))
+        after, done = 0, 0
+        while True:
+            connection = db.session.connection()
+            rows = connection.execute(select(table).where(table.c.id > after).order_by(table.c.id).limit(batch)).all()
+            if not rows:
+                break
+            if table_name == "audit_entry":
+                allow_rewrite(connection)
+            for row in rows:
+                values = {c: keyring.rotate(getattr(row, c)) for c in columns if getattr(row, c) is not None}
+                if values:
+                    connection.execute(sa.update(table).where(table.c.id == row.id).values(**values))
+                after = row.id
+                done += 1
+            db.session.commit()
+        counts[table_name] = done
+    counts["search_index"] = reindex_all(batch)
+    counts["audit_seals"] = audit.reseal(db.session(), batch)
+    record("system", "keys.rotated", None, "Encrypted data re-encrypted with the first key; search index rebuilt",
+           rows=counts)
+    db.session.commit()
+    return counts
+
+
+def reindex_all(batch: int = BATCH) -> int:
+    """Rebuild the search terms of every intake under the current search key."""
+    after, done = 0, 0
+    while True:
+        rows = db.session.execute(
+            select(Intake.id, Intake.full_name, Intake.email).where(Intake.id > after).order_by(Intake.id).limit(batch)
+        ).all()
+        if not rows:
+            return done
+        for intake_id, full_name, email in rows:
+            reindex(db.session, intake_id, full_name, email)
+            after = intake_id
+            done += 1
+        db.session.commit()
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+
+def _delete_intakes(ids: list[int]) -> None:
+    # Explicit, child tables first: SQLite does not enforce ON DELETE CASCADE here.
+    for model in (FlagReview, PlanEdit, Decision, SearchTerm, Assessment):
+        db.session.execute(delete(model).where(model.intake_id.in_(ids)))
+    db.session.execute(delete(Intake).where(Intake.id.in_(ids)))
+
+
+def expired_drafts(now: dt.datetime, days: int) -> list[int]:
+    cutoff = now - dt.timedelta(days=days)
+    return list(db.session.scalars(
+        select(Intake.id).where(Intake.status == IntakeStatus.DRAFT, Intake.updated_at < cutoff).order_by(Intake.id)
+    ))
+
+
+def purge_drafts(days: int, now: dt.datetime | None = None) -> list[int]:
+    """Delete drafts untouched for ``days`` days; their audit entries stay, with one saying so."""
+    ids = expired_drafts(now or utcnow(), days)
+    if ids:
+        _delete_intakes(ids)
+        record("system", "data.purged", None, f"{len(ids)} unsubmitted intakes older than {days} days deleted",
+               intakes=ids, retention_days=days)
+    db.session.commit()
+    return ids
+
+
+def intakes_of(email: str) -> list[Intake]:
+    """Every intake whose email is ``email`` (found through the search index, then compared)."""
+    wanted = normalise(email)
+    if not wanted:
+        return []
+    candidates = db.session.scalars(select(Intake).where(matching_search(email)).order_by(Intake.id))
+    return [intake for intake in candidates if intake.email and normalise(intake.email) == wanted]
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
+
+
+def _row(obj: Any, columns: tuple[str, ...]) -> dict[str, Any]:
+    return {column: _jsonable(getattr(obj, column)) for column in columns}
+
+
+def export_patient(email: str, actor: str = "system") -> dict[str, Any]:
+    """All that is held about the patient with this email, as one JSON-able document."""
+    intakes = intakes_of(email)
+    ids = [intake.id for intake in intakes]
+    document: dict[str, Any] = {"format": "meso-intake.patient-export", "version": 1,
+                                "exported_at": utcnow().isoformat(), "email": email, "intakes": []}
+    for intake in intakes:
+        def rows(model: Any, columns: tuple[str, ...], of: Intake = intake) -> list[dict[str, Any]]:
+            found = db.session.scalars(select(model).where(model.intake_id == of.id).order_by(model.id))
+            return [_row(obj, columns) for obj in found]
+
+        document["intakes"].append({
+            **_row(intake, ("id", "status", "full_name", "email", "appointment_date", "created_at", "updated_at",
+                            "submitted_at", "completed_sections")),
+            "answers": intake.answers,
+            "assessments": rows(Assessment, ("id", "created_at", "assessed_on", "ruleset_version", "outcome",
+                                             "defer_until", "document")),
+            "flag_reviews": rows(FlagReview, ("assessment_id", "rule_id", "action", "reason", "at")),
+            "plan_edits": rows(PlanEdit, ("assessment_id", "plan", "changes", "at")),
+            "decisions": rows(Decision, ("assessment_id", "outcome", "defer_until", "question", "note", "plan",
+                                         "signed_at", "ruleset_version")),
+            "audit_trail": rows(AuditEntry, ("at", "actor", "action", "summary", "data", "redacted")),
+        })
+    record(actor, "patient.exported", None, f"Patient data exported: {len(ids)} intakes", intakes=ids)
+    db.session.commit()
+    return document
+
+
+@dataclass
+class Erasure:
+    intakes: list[int] = field(default_factory=list)
+    redacted_entries: list[int] = field(default_factory=list)
+
+
+def erase_patient(email: str, actor: str = "system") -> Erasure:
+    """Erase the health data of the patient with this email: their intakes and everything
+    hung on them are deleted, the summary and data of their audit entries are redacted (the
+    chain still verifies), and one minimal audit entry records that it happened."""
+    intakes = intakes_of(email)
+    erased = Erasure([intake.id for intake in intakes])
+    if not intakes:
+        return erased
+    entries = list(db.session.scalars(select(AuditEntry).where(AuditEntry.intake_id.in_(erased.intakes))
+                                      .order_by(AuditEntry.id)))
+    allow_rewrite(db.session.connection())
+    for entry in entries:
+        entry.summary, entry.data, entry.redacted = "", {}, True
+        erased.redacted_entries.append(entry.id)
+    db.session.flush()
+    db.session.expunge_all()
+    _delete_intakes(erased.intakes)
+    record(actor, ERASED, None, f"Health data erased at the patient's request: {len(erased.intakes)} intakes",
+           intakes=erased.intakes, redacted_entries=erased.redacted_entries)
+    db.session.commit()
+    return erased
+
+
+# --- backups ------------------------------------------------------------------------------------
+
+
+class BackupError(RuntimeError):
+    """The backup or restore could not be made; the message says why."""
+
+
+def _libpq_url(url: sa.engine.URL) -> str:
+    """The database's address for pg_dump/pg_restore, without the password: argv is visible in `ps`."""
+    bare = sa.engine.URL.create("postgresql", username=url.username, host=url.host, port=url.port,
+                                database=url.database, query=url.query)
+    return bare.render_as_string(hide_password=False)
+
+
+def _libpq_environment(url: sa.engine.URL) -> dict[str, str]:
+    """The child's environment, with the password in PGPASSWORD (readable by the same user only)."""
+    environment = dict(os.environ)
+    if url.password is not None:
+        environment["PGPASSWORD"] = str(url.password)
+    return environment
+
+
+def _sqlite_path(url: sa.engine.URL) -> str:
+    if not url.database or url.database == ":memory:":
+        raise BackupError("this SQLite database is in memory: there is no file to back up")
+    return url.database
+
+
+def backup(path: Path) -> None:
+    """A consistent copy of the live database: SQLite's online backup API, or pg_dump (custom format)."""
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite":
+        source = sqlite3.connect(_sqlite_path(url))
+        target = sqlite3.connect(path)
+        try:
+            with target:
+                source.backup(target)
+        finally:
+            target.close()
+            source.close()
+    elif url.get_backend_name() == "postgresql":
+        _run(["pg_dump", "--format=custom", "--no-owner", "--file", str(path), "--dbname", _libpq_url(url)],
+             _libpq_environment(url))
+    else:  # pragma: no cover
+        raise BackupError(f"no backup method for {url.get_backend_name()}")
+
+
+def restore(path: Path) -> None:
+    """Replace the live database's contents with a backup made by backup()."""
+    if not path.is_file():
+        raise BackupError(f"{path} is not a file")
+    url = db.engine.url
+    db.session.remove()
+    db.engine.dispose()
+    if url.get_backend_name() == "sqlite":
+        source = sqlite3.connect(path)
+        target = sqlite3.connect(_sqlite_path(url))
+        try:
+            source.execute("PRAGMA schema_version")  # fails early on a file that is no database
+            with target:
+                source.backup(target)
+        except sqlite3.DatabaseError as error:
+            raise BackupError(f"{path} is not a SQLite backup: {error}") from error
+        finally:
+            target.close()
+            source.close()
+    elif url.get_backend_name() == "postgresql":
+        _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
+              "--dbname", _libpq_url(url), str(path)], _libpq_environment(url))
+    else:  # pragma: no cover
+        raise BackupError(f"no restore method for {url.get_backend_name()}")
+
+
+def _run(command: list[str], environment: dict[str, str]) -> None:
+    if shutil.which(command[0]) is None:
+        raise BackupError(f"{command[0]} is not installed (apt-get install postgresql-client)")
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=environment)  # noqa: S603  # nosec B603 # the command is a fixed list (pg_dump/pg_restore + our paths), no shell
+    if done.returncode != 0:
+        raise BackupError(f"{command[0]} failed: {done.stderr.strip()}")

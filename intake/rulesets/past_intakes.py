@@ -1,0 +1,58 @@
+"""Past intakes for a preview, streamed from the database in batches (bounded memory)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sqlalchemy import Select, Text, func, select, type_coerce
+
+from ..assessment.preview import PastIntake
+from ..extensions import db
+from ..models import Assessment, Intake, IntakeStatus
+from ..protection.encryption import active_keyring
+
+BATCH = 500
+
+
+def _query(last: int | None, since: dt.date | None, until: dt.date | None) -> Select[Any]:
+    # Each intake is previewed on the day of its latest assessment, under both rulesets.
+    assessed_on = (select(func.max(Assessment.assessed_on)).where(Assessment.intake_id == Intake.id)
+                   .correlate(Intake).scalar_subquery())
+    # The name as stored (a Fernet token): decrypted only for the intakes the preview keeps.
+    query = select(Intake.id, type_coerce(Intake.full_name, Text), Intake.answers, Intake.submitted_at,
+                   assessed_on).where(Intake.status != IntakeStatus.DRAFT, Intake.submitted_at.is_not(None))
+    if since is not None:
+        query = query.where(Intake.submitted_at >= dt.datetime.combine(since, dt.time(), dt.UTC))
+    if until is not None:
+        query = query.where(Intake.submitted_at < dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC))
+    query = query.order_by(Intake.submitted_at.desc(), Intake.id.desc())
+    if last is not None:
+        query = query.limit(last)
+    return query
+
+
+def count_past_intakes(last: int | None = None, since: dt.date | None = None, until: dt.date | None = None) -> int:
+    """How many intakes stream_past_intakes will give."""
+    total = db.session.scalar(select(func.count()).select_from(_query(None, since, until).order_by(None).subquery()))
+    return min(total or 0, last) if last is not None else total or 0
+
+
+def stream_past_intakes(
+    last: int | None = None, since: dt.date | None = None, until: dt.date | None = None, *, batch: int = BATCH
+) -> Iterator[PastIntake]:
+    """Submitted intakes, newest first (the last ``last``, or submitted between ``since`` and ``until``).
+
+    Read ``batch`` rows at a time on a server-side cursor: the whole table is never in memory.
+    """
+    decrypt = active_keyring().decrypt
+    rows = db.session.execute(_query(last, since, until).execution_options(yield_per=batch, stream_results=True))
+    for intake_id, name, answers, submitted_at, assessed_on in rows:
+        yield PastIntake(intake_id, _label(decrypt, intake_id, name), answers or {},
+                         assessed_on or submitted_at.date())
+
+
+def _label(decrypt: Callable[[str], str], intake_id: int, token: str | None) -> Callable[[], str]:
+    """The patient's name, decrypted when asked for (only for the intakes a preview keeps)."""
+    return lambda: (decrypt(token) if token else "") or f"#{intake_id}"

@@ -1,0 +1,52 @@
+"""What every template can use: the clinic's name, translated labels, dates in plain words."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, current_app
+from flask_babel import format_date, format_datetime, get_locale, gettext
+
+from .. import answers
+from ..answers import summary
+
+
+def long_date(value: dt.date | str | None) -> str:
+    """'Thursday 3 December 2026', in the patient's language."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    return format_date(value, "EEEE d MMMM y")
+
+
+def describe_answers(document: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Every section of an answers document with its answers in plain words, in the reader's language."""
+    wording = summary.Wording(translate=gettext, long_date=long_date,
+                              date_time=lambda moment: format_datetime(moment, "d MMMM y, HH:mm"))
+    return summary.describe(document, wording)
+
+
+def choice_label(choices: tuple[tuple[Any, str], ...], value: Any) -> str:
+    """The translated label of a vocabulary value."""
+    return gettext(answers.label_of(choices, value))
+
+
+def page_language() -> str:
+    """The ``<html lang>`` of the page: the current locale as a BCP 47 tag ("en-GB")."""
+    locale = get_locale()
+    return str(locale).replace("_", "-") if locale else "en"
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters and globals."""
+    app.add_template_filter(long_date)
+    app.add_template_global(page_language)
+    app.add_template_global(choice_label)
+    app.jinja_env.globals["answers"] = answers
+
+    @app.context_processor
+    def clinic() -> dict[str, Any]:
+        return {"clinic_name": current_app.config["CLINIC_NAME"]}
