@@ -3,16 +3,25 @@
 ``MESO_ENV=production`` turns on the strict mode: the app refuses to start without a
 real ``SECRET_KEY``, ``MESO_ENCRYPTION_KEYS`` and a PostgreSQL ``DATABASE_URL`` (SQLite only
 with ``ALLOW_SQLITE_IN_PRODUCTION``), or with debug on, and cookies are marked secure.
+
+Every setting is read through one parser, ``Environment``: a typed reader over a mapping
+(the process environment, or the mapping ``flask check-config`` and the tests pass in) that
+names the variable and what it expected when a value does not parse, so a typo stops the
+start instead of silently meaning something else. environs does the same for
+``os.environ`` only, and its yes/no parser is not case-insensitive.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from zxcvbn import zxcvbn
 
 from .protection.encryption import EncryptionKeyError, Keyring, generate_key, parse_keys
 
@@ -22,6 +31,73 @@ MIN_SECRET_KEY_LENGTH = 32
 
 class ConfigError(RuntimeError):
     """The configuration is unsafe or incomplete; the message says what to set."""
+
+
+#: The spellings of yes and no accepted for an on/off setting (compared case-insensitively).
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+class Environment:
+    """Typed reads of settings from a mapping of strings; a bad value raises ConfigError naming it.
+
+    An unset variable, or one set to the empty string, gives the default.
+    """
+
+    def __init__(self, values: Mapping[str, str]):
+        self.values = values
+
+    def raw(self, name: str) -> str | None:
+        value = self.values.get(name)
+        return None if value is None or value.strip() == "" else value
+
+    def text(self, name: str, default: str = "") -> str:
+        value = self.raw(name)
+        return default if value is None else value
+
+    def boolean(self, name: str, default: bool = False) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        word = value.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise ConfigError(f"{name}={value!r} is not on or off: use 1/0, true/false, yes/no or on/off")
+
+    def integer(self, name: str, default: int, *, minimum: int | None = 0) -> int:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value.strip())
+        except ValueError:
+            raise ConfigError(f"{name}={value!r} is not a whole number") from None
+        if minimum is not None and number < minimum:
+            raise ConfigError(f"{name}={value!r} must be at least {minimum}")
+        return number
+
+    def number(self, name: str, default: float) -> float:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise ConfigError(f"{name}={value!r} is not a number") from None
+        if not 0 <= number < float("inf"):
+            raise ConfigError(f"{name}={value!r} must be a number of 0 or more")
+        return number
+
+    def items(self, name: str, default: str = "", separator: str = ",") -> list[str]:
+        return [part.strip() for part in self.text(name, default).split(separator) if part.strip()]
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.text(name, default).strip()
+        if value not in choices:
+            raise ConfigError(f"{name}={value!r} is not one of: {', '.join(choices)}")
+        return value
 
 
 def _development_secret_key(instance_path: Path) -> str:
@@ -53,18 +129,39 @@ KNOWN_SECRET_KEYS = frozenset({"dev", "development", "secret", "changeme", "chan
                                "your-secret-key", "test-secret-key-that-is-long-enough-0123456789"})
 
 
+#: The least entropy, in bits, a SECRET_KEY may have as zxcvbn estimates it (it finds repeats,
+#: sequences, keyboard walks and words): 32 random characters score about 106, ``abcdefgh`` × 4 scores 7.
+MIN_SECRET_KEY_BITS = 100
+
+
+def secret_key_bits(secret_key: str) -> float:
+    """An estimate of the entropy of ``secret_key`` in bits (log2 of the guesses an attacker needs)."""
+    # zxcvbn's matching grows with the length: a key's first 256 characters say enough.
+    return float(zxcvbn(secret_key[:256])["guesses_log10"]) * math.log2(10)
+
+
 def unsafe_settings(env: Mapping[str, str]) -> list[str]:
     """Every setting in ``env`` that is unsafe for production, each with what to do."""
+    settings = Environment(env)
     problems = []
-    secret_key = env.get("SECRET_KEY", "")
+    secret_key = settings.text("SECRET_KEY")
+    how = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
     if len(secret_key) < MIN_SECRET_KEY_LENGTH or secret_key in KNOWN_SECRET_KEYS or len(set(secret_key)) < 8:
-        problems.append(
-            f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_KEY_LENGTH} "
-            'characters (python -c "import secrets; print(secrets.token_urlsafe(48))")'
-        )
-    if env.get("FLASK_DEBUG", "").lower() in ("1", "true", "yes", "on"):
-        problems.append("FLASK_DEBUG must be off: the debugger runs code sent from the browser")
-    keys = parse_keys(env.get("MESO_ENCRYPTION_KEYS", ""))
+        problems.append(f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_KEY_LENGTH} "
+                        f"characters ({how})")
+    elif (bits := secret_key_bits(secret_key)) < MIN_SECRET_KEY_BITS:
+        problems.append(f"SECRET_KEY must be set to a random value: this one is guessable (about {bits:.0f} bits "
+                        f"of entropy estimated, at least {MIN_SECRET_KEY_BITS} needed; {how})")
+    for name, check in (("FLASK_DEBUG", _debug_problem), ("ALLOW_SQLITE_IN_PRODUCTION", None),
+                        ("MAIL_USE_TLS", None), ("MAIL_USE_SSL", None), ("REASSESS_IN_BACKGROUND", None)):
+        try:
+            value = settings.boolean(name)
+        except ConfigError as error:
+            problems.append(str(error))
+            continue
+        if check is not None and value:
+            problems.append(check)
+    keys = parse_keys(settings.text("MESO_ENCRYPTION_KEYS"))
     if not keys:
         problems.append("MESO_ENCRYPTION_KEYS must be set (make a key with `flask keys generate`)")
     else:
@@ -72,17 +169,27 @@ def unsafe_settings(env: Mapping[str, str]) -> list[str]:
             Keyring(keys)
         except EncryptionKeyError as error:
             problems.append(f"MESO_ENCRYPTION_KEYS is invalid: {error}")
-    database_url = env.get("DATABASE_URL", "")
+    database_url = settings.text("DATABASE_URL")
     if not database_url:
         problems.append("DATABASE_URL must be set (postgresql://user@host/dbname)")
-    elif database_url.startswith("sqlite") and not _true(env.get("ALLOW_SQLITE_IN_PRODUCTION", "")):
+    elif database_url.startswith("sqlite") and not _flag(settings, "ALLOW_SQLITE_IN_PRODUCTION"):
         problems.append("DATABASE_URL is SQLite: use PostgreSQL, or set ALLOW_SQLITE_IN_PRODUCTION=1 "
                         "for a single-process installation")
+    if settings.text("MAIL_BACKEND").strip() == "console":
+        problems.append("MAIL_BACKEND must not be console in production: it writes every email, with the "
+                        "patient's private link, to the log (set MAIL_SERVER to send through SMTP, or leave "
+                        "MAIL_BACKEND unset: without MAIL_SERVER staff copy the links by hand)")
     return problems
 
 
-def _true(value: str) -> bool:
-    return value.strip().lower() in ("1", "true", "yes", "on")
+_debug_problem = "FLASK_DEBUG must be off: the debugger runs code sent from the browser"
+
+
+def _flag(settings: Environment, name: str) -> bool:
+    try:
+        return settings.boolean(name)
+    except ConfigError:
+        return False  # reported on its own by unsafe_settings
 
 
 def _normalise_database_url(url: str) -> str:
@@ -93,38 +200,53 @@ def _normalise_database_url(url: str) -> str:
     return url
 
 
+#: MAIL_BACKEND names of our own, beside Flask-Mailman's (smtp, console, locmem, file, dummy).
+MAIL_BACKENDS = {"none": "intake.review.mail.NotConfiguredEmailBackend"}
+
+
 def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The settings for one app, read from ``environ`` (default: the process environment)."""
+    """The settings for one app, read from ``environ`` (default: the process environment).
+
+    Raises ConfigError naming the variable when a value does not parse, and listing every
+    unsafe setting in production mode.
+    """
     instance_path = Path(instance_path)  # Flask's app.instance_path is a str
-    env = os.environ if environ is None else environ
-    production = env.get("MESO_ENV", "development") == "production"
-    secret_key = env.get("SECRET_KEY", "")
-    database_url = env.get("DATABASE_URL", "")
-    staff_session_minutes = int(env.get("STAFF_SESSION_MINUTES", 30))
+    env = Environment(os.environ if environ is None else environ)
+    production = env.choice("MESO_ENV", "development", ("development", "production")) == "production"
     if production:
-        problems = unsafe_settings(env)
+        problems = unsafe_settings(env.values)
         if problems:
             raise ConfigError("Refusing to start in production mode: " + "; ".join(problems))
-    encryption_keys = parse_keys(env.get("MESO_ENCRYPTION_KEYS", "")) or _development_encryption_keys(instance_path)
+    encryption_keys = parse_keys(env.text("MESO_ENCRYPTION_KEYS")) or _development_encryption_keys(instance_path)
+    staff_session_minutes = env.integer("STAFF_SESSION_MINUTES", 30, minimum=1)
+    mail_server = env.text("MAIL_SERVER")
+    # Without a mail server, production does not fall back to printing email (links) to the log.
+    mail_backend = env.text("MAIL_BACKEND", "smtp" if mail_server else ("none" if production else "console")).strip()
     return {
         "ENV_NAME": "production" if production else "development",
-        "SECRET_KEY": secret_key or _development_secret_key(instance_path),
-        "SQLALCHEMY_DATABASE_URI": _normalise_database_url(database_url)
+        "SECRET_KEY": env.text("SECRET_KEY") or _development_secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": _normalise_database_url(env.text("DATABASE_URL"))
         or f"sqlite:///{instance_path / 'meso-intake.sqlite'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "RULES_DIR": env.get("RULES_DIR", str(REPO_ROOT / "rules")),
+        "RULES_DIR": env.text("RULES_DIR", str(REPO_ROOT / "rules")),
         # Layered rule folders, defaults first, clinic last (os.pathsep-separated); empty: RULES_DIR alone.
-        "RULES_DIRS": [part for part in env.get("RULES_DIRS", "").split(os.pathsep) if part.strip()],
+        "RULES_DIRS": env.items("RULES_DIRS", separator=os.pathsep),
         # How often (seconds) each worker looks for a newly activated ruleset version in the database.
-        "RULES_REFRESH_SECONDS": float(env.get("RULES_REFRESH_SECONDS", 5)),
+        "RULES_REFRESH_SECONDS": env.number("RULES_REFRESH_SECONDS", 5),
         # Limits of a rule upload (one file, or each file of a zip) and of the files of a clinic folder.
-        "RULES_UPLOAD_MAX_BYTES": int(env.get("RULES_UPLOAD_MAX_BYTES", 200 * 1024)),
-        "RULES_UPLOAD_MAX_FILES": int(env.get("RULES_UPLOAD_MAX_FILES", 100)),
+        "RULES_UPLOAD_MAX_BYTES": env.integer("RULES_UPLOAD_MAX_BYTES", 200 * 1024, minimum=1),
+        "RULES_UPLOAD_MAX_FILES": env.integer("RULES_UPLOAD_MAX_FILES", 100, minimum=1),
+        # The most a clinic folder may hold, all its files together (an uploaded zip, unpacked): the whole
+        # default rules folder is about 140 KB.
+        "RULES_UPLOAD_MAX_TOTAL_BYTES": env.integer("RULES_UPLOAD_MAX_TOTAL_BYTES", 1024 * 1024, minimum=1),
+        # Stored ruleset versions kept beyond the active one and those assessments were made under
+        # (older candidates are deleted when a new one is saved).
+        "RULES_VERSIONS_KEPT": env.integer("RULES_VERSIONS_KEPT", 50, minimum=1),
         # Re-assess open intakes in a background thread after an activation (off: in the request).
-        "REASSESS_IN_BACKGROUND": env.get("REASSESS_IN_BACKGROUND", "1") not in ("0", "false", "no"),
-        "CLINIC_NAME": env.get("CLINIC_NAME", "Demo Mesotherapy Clinic"),
+        "REASSESS_IN_BACKGROUND": env.boolean("REASSESS_IN_BACKGROUND", True),
+        "CLINIC_NAME": env.text("CLINIC_NAME", "Demo Mesotherapy Clinic"),
         # Big enough for a long intake, small enough to refuse abuse.
-        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 256 * 1024)),
+        "MAX_CONTENT_LENGTH": env.integer("MAX_CONTENT_LENGTH", 256 * 1024, minimum=1),
         "MAX_FORM_MEMORY_SIZE": 64 * 1024,
         "MAX_FORM_PARTS": 400,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -135,35 +257,47 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         # CSRF token) must outlive an hour spent on one page.
         "STAFF_SESSION_MINUTES": staff_session_minutes,
         "STAFF_SESSION_LIFETIME": dt.timedelta(minutes=staff_session_minutes),
+        # However active, a staff session ends this long after sign-in (intake.auth.session_store).
+        "STAFF_SESSION_MAX_HOURS": env.number("STAFF_SESSION_MAX_HOURS", 12),
         # Per client address; several workers need a shared store (redis://…) to count together.
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "SIGN_IN_RATE_LIMIT": env.get("SIGN_IN_RATE_LIMIT", "10 per minute"),
+        "RATELIMIT_STORAGE_URI": env.text("RATELIMIT_STORAGE_URI", "memory://"),
+        "SIGN_IN_RATE_LIMIT": env.text("SIGN_IN_RATE_LIMIT", "10 per minute"),
+        # Failed sign-ins per email and client address, and per email from anywhere (browsers that
+        # never signed in to it), before sign-in is refused for SIGN_IN_LOCK_MINUTES (intake.auth.throttle).
+        "SIGN_IN_MAX_FAILURES": env.integer("SIGN_IN_MAX_FAILURES", 5, minimum=1),
+        "SIGN_IN_ACCOUNT_MAX_FAILURES": env.integer("SIGN_IN_ACCOUNT_MAX_FAILURES", 20, minimum=1),
+        "SIGN_IN_LOCK_MINUTES": env.integer("SIGN_IN_LOCK_MINUTES", 15, minimum=1),
         # A clinic's front-desk tablet starts many intakes from one address: generous, but a script is stopped.
-        "INTAKE_START_RATE_LIMIT": env.get("INTAKE_START_RATE_LIMIT", "60 per hour"),
-        "INTAKE_SUBMIT_RATE_LIMIT": env.get("INTAKE_SUBMIT_RATE_LIMIT", "60 per hour"),
+        "INTAKE_START_RATE_LIMIT": env.text("INTAKE_START_RATE_LIMIT", "60 per hour"),
+        "INTAKE_SUBMIT_RATE_LIMIT": env.text("INTAKE_SUBMIT_RATE_LIMIT", "60 per hour"),
         # Per API token (per client address for requests without one).
-        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "120 per minute"),
+        "API_RATE_LIMIT": env.text("API_RATE_LIMIT", "120 per minute"),
         "WTF_CSRF_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,  # a patient may take an hour on one page
-        "BABEL_DEFAULT_LOCALE": env.get("BABEL_DEFAULT_LOCALE", "en"),
-        "BABEL_DEFAULT_TIMEZONE": env.get("BABEL_DEFAULT_TIMEZONE", "Europe/London"),
+        "BABEL_DEFAULT_LOCALE": env.text("BABEL_DEFAULT_LOCALE", "en"),
+        "BABEL_DEFAULT_TIMEZONE": env.text("BABEL_DEFAULT_TIMEZONE", "Europe/London"),
         "BABEL_TRANSLATION_DIRECTORIES": str(REPO_ROOT / "intake" / "translations"),
         # How many reverse proxies in front set X-Forwarded-For/-Proto (0: none, talk to clients directly).
-        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", 0)),
+        "TRUSTED_PROXIES": env.integer("TRUSTED_PROXIES", 0),
         # Fernet keys: the first encrypts, all decrypt (intake.protection; `flask keys rotate`).
         "ENCRYPTION_KEYS": encryption_keys,
+        # Where `flask audit checkpoint` appends the audit log's sealed checkpoints (default:
+        # instance/audit-checkpoints.jsonl); ship the file off the machine.
+        "AUDIT_CHECKPOINT_FILE": env.text("AUDIT_CHECKPOINT_FILE"),
         # Drafts not submitted this many days after their last change are deleted by `flask data purge`.
-        "DRAFT_RETENTION_DAYS": int(env.get("DRAFT_RETENTION_DAYS", 30)),
+        "DRAFT_RETENTION_DAYS": env.integer("DRAFT_RETENTION_DAYS", 30),
         # A patient's private link stops working this many days after it was issued.
-        "PATIENT_LINK_DAYS": int(env.get("PATIENT_LINK_DAYS", 60)),
-        # Email (Flask-Mailman): "console" prints messages to the log; "smtp" sends through MAIL_SERVER.
-        "MAIL_BACKEND": env.get("MAIL_BACKEND", "smtp" if env.get("MAIL_SERVER") else "console"),
-        "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),
-        "MAIL_PORT": int(env.get("MAIL_PORT", 25)),
-        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
-        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
-        "MAIL_USE_TLS": env.get("MAIL_USE_TLS", "") in ("1", "true", "yes"),
-        "MAIL_USE_SSL": env.get("MAIL_USE_SSL", "") in ("1", "true", "yes"),
-        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "clinic@localhost"),
-        "LANGUAGES": [code.strip() for code in env.get("LANGUAGES", "en").split(",") if code.strip()],
+        "PATIENT_LINK_DAYS": env.integer("PATIENT_LINK_DAYS", 60, minimum=1),
+        # Email (Flask-Mailman): "console" prints messages to the log (development only); "smtp" sends
+        # through MAIL_SERVER.
+        # "none": no email is sent, staff copy the patient's link from the page (intake.review.mail).
+        "MAIL_BACKEND": MAIL_BACKENDS.get(mail_backend, mail_backend),
+        "MAIL_SERVER": mail_server or "localhost",
+        "MAIL_PORT": env.integer("MAIL_PORT", 25, minimum=1),
+        "MAIL_USERNAME": env.text("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.text("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": env.boolean("MAIL_USE_TLS"),
+        "MAIL_USE_SSL": env.boolean("MAIL_USE_SSL"),
+        "MAIL_DEFAULT_SENDER": env.text("MAIL_DEFAULT_SENDER", "clinic@localhost"),
+        "LANGUAGES": env.items("LANGUAGES", "en"),
     }

@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,6 +54,10 @@ def with_file(files: Mapping[str, Any], path: str, raw: bytes | str) -> dict[str
     clinic[path] = text.replace("\r\n", "\n")
     if len(clinic) > max_files:
         raise UploadRefused([f"the clinic folder would hold {len(clinic)} files; the limit is {max_files}"])
+    total = sum(len(content.encode("utf-8")) for content in clinic.values())
+    if total > max_total_bytes():
+        raise UploadRefused([f"the clinic folder would hold {total:,} bytes; the limit is {max_total_bytes():,} "
+                             "(RULES_UPLOAD_MAX_TOTAL_BYTES)"])
     return with_clinic_files(files, clinic)
 
 
@@ -67,7 +73,7 @@ def with_zip(files: Mapping[str, Any], raw: bytes) -> dict[str, Any]:
     max_bytes, max_files = _limits()
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error):
         raise UploadRefused(["the file is not a zip archive"]) from None
     members = [info for info in archive.infolist() if not info.is_dir()]
     if len(members) > max_files:
@@ -93,11 +99,12 @@ def with_zip(files: Mapping[str, Any], raw: bytes) -> dict[str, Any]:
             problems.append(f"'{name}' is {info.file_size:,} bytes; the limit is {max_bytes:,}")
             continue
         total += info.file_size
-        if total > max_bytes * max_files:
-            problems.append("the zip unpacks to too much data")
+        if total > max_total_bytes():
+            problems.append(f"the zip unpacks to more than {max_total_bytes():,} bytes, the limit for a clinic "
+                            "folder (RULES_UPLOAD_MAX_TOTAL_BYTES)")
             break
         try:
-            clinic[name] = _text(name, archive.read(info), max_bytes).replace("\r\n", "\n")
+            clinic[name] = _text(name, _unpack(archive, info, name), max_bytes).replace("\r\n", "\n")
         except UploadRefused as refused:
             problems.extend(refused.problems)
     if problems:
@@ -105,6 +112,27 @@ def with_zip(files: Mapping[str, Any], raw: bytes) -> dict[str, Any]:
     if not clinic:
         raise UploadRefused(["the zip holds no rule files"])
     return with_clinic_files(files, clinic)
+
+
+def max_total_bytes() -> int:
+    """RULES_UPLOAD_MAX_TOTAL_BYTES: the most a clinic folder may hold, all files together (a zip unpacked)."""
+    return int(current_app.config["RULES_UPLOAD_MAX_TOTAL_BYTES"])
+
+
+def _unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
+    """One member of an uploaded zip, or UploadRefused saying in words why it cannot be read."""
+    if info.flag_bits & 0x1:
+        raise UploadRefused([f"'{name}' is encrypted in the zip: zip the folder again without a password"])
+    try:
+        return archive.read(info)
+    except NotImplementedError:
+        raise UploadRefused([f"'{name}' is compressed in a way this server does not read: zip the folder again "
+                             "with the usual (deflate) compression"]) from None
+    except RuntimeError:  # zipfile's "password required" for an encryption it found later
+        raise UploadRefused([f"'{name}' is encrypted in the zip: zip the folder again without a password"]) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, struct.error):
+        raise UploadRefused([f"'{name}' is damaged in the zip (it does not unpack to what the zip says): "
+                             "zip the folder again"]) from None
 
 
 def with_upload(files: Mapping[str, Any], filename: str, raw: bytes, path: str = "") -> dict[str, Any]:

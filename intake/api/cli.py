@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 from flask.cli import with_appcontext
 
-from ..clock import as_utc
+from ..clock import as_utc, utcnow
 from . import tokens
 
 #: CLI changes are made by whoever has a shell on the server; the audit log says so.
@@ -19,15 +21,22 @@ def api_tokens() -> None:
 
 @api_tokens.command("create")
 @click.option("--name", required=True, help="What the token is for, e.g. 'Booking system'.")
-@click.option("--by", "by", required=True, help="Email of the admin creating it.")
+@click.option("--by", "by", required=True, help="Email of the admin creating it (the token dies with their account).")
+@click.option("--scope", type=click.Choice(tokens.SCOPES), default=tokens.READ, show_default=True,
+              help="read: list and read intakes; write: also create them (a booking system).")
+@click.option("--days", type=click.IntRange(min=1), default=365, show_default=True,
+              help="The token stops working after this many days.")
+@click.option("--no-expiry", is_flag=True, help="The token never expires (revoke it by hand).")
 @with_appcontext
-def create_token(name: str, by: str) -> None:
+def create_token(name: str, by: str, scope: str, days: int, no_expiry: bool) -> None:
     """Create a token and print it, this once (only its hash is kept)."""
+    expires_at = None if no_expiry else utcnow() + dt.timedelta(days=days)
     try:
-        token, secret = tokens.create_token(name, by, actor=CLI_ACTOR)
+        token, secret = tokens.create_token(name, by, scope=scope, expires_at=expires_at, actor=CLI_ACTOR)
     except tokens.TokenError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"Created API token {token.id} ({token.name}).")
+    until = f"until {_when(expires_at)}" if expires_at else "with no expiry"
+    click.echo(f"Created API token {token.id} ({token.name}), scope {token.scope}, {until}.")
     click.echo("Copy it now, it is not shown again:")
     click.echo(secret)
 
@@ -40,16 +49,19 @@ def list_tokens() -> None:
     if not rows:
         click.echo("No API tokens yet. Create one with: flask api-tokens create --name … --by ADMIN_EMAIL")
         return
-    table = [("id", "name", "created by", "created", "last used", "status")]
+    table = [("id", "name", "scope", "created by", "created", "expires", "last used", "status")]
+    now = utcnow()
     for token, creator in rows:
-        revoked = as_utc(token.revoked_at)
+        state = tokens.status(token, creator, now)
         table.append((
             str(token.id),
             token.name,
+            token.scope,
             creator.email if creator else "(deleted account)",
             _when(token.created_at),
+            _when(token.expires_at) or "never",
             _when(token.last_used_at) or "never",
-            f"revoked {_when(revoked)}" if revoked else "active",
+            f"revoked {_when(token.revoked_at)}" if state == "revoked" else state,
         ))
     widths = [max(len(row[column]) for row in table) for column in range(len(table[0]))]
     for row in table:

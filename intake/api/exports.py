@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import unicodedata
 from typing import Any
 
 from flask import Response, abort, request, url_for
@@ -26,6 +28,8 @@ CSV_COLUMNS = ("id", "status", "full_name", "email", "appointment_date", "outcom
 #: A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FHIR_JSON = "application/fhir+json"
+#: What a spreadsheet passes over before a formula: whitespace of any kind, and cell separators.
+LEADING_FILLER = re.compile(r"^[\s;,|]+")
 
 
 @blueprint.after_request
@@ -47,7 +51,10 @@ def csv_cell(value: Any) -> str:
     if value is None:
         return ""
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    # A spreadsheet skips leading spaces and separators and reads full-width signs as their ASCII
+    # forms, so " =1+1", "＝1+1" and ";=1+1" are formulas too: look past all that before deciding.
+    probe = LEADING_FILLER.sub("", unicodedata.normalize("NFKC", text))
+    return "'" + text if text.startswith(FORMULA_STARTS) or probe.startswith(FORMULA_STARTS) else text
 
 
 @blueprint.get("/intakes.csv")

@@ -32,8 +32,12 @@ class IntakeFiltersSchema(Schema):
             raise ValidationError("Must not be before appointment_from.", "appointment_to")
 
 
+#: No list has this many pages; the limit keeps the row offset inside a 64-bit integer.
+MAX_PAGE = 10**9
+
+
 class IntakeListArgsSchema(IntakeFiltersSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 

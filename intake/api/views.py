@@ -57,7 +57,7 @@ def json_error(error: HTTPException) -> tuple[dict[str, Any], int, dict[str, str
                   by_location.items()}
         body["message"] = "Some query parameters are not valid."
     if errors is not None:
-        body["errors"] = errors
+        body["errors"] = _with_string_keys(errors)
     headers = dict(getattr(error, "extra_headers", {}))
     if isinstance(data, dict):
         headers.update(data.get("headers") or {})
@@ -72,8 +72,17 @@ def json_error(error: HTTPException) -> tuple[dict[str, Any], int, dict[str, str
     return body, code, headers
 
 
+def _with_string_keys(errors: Any) -> Any:
+    """marshmallow keys list items' errors by position (0, 1…) beside names ("_schema"): JSON wants strings."""
+    if isinstance(errors, dict):
+        return {str(key): _with_string_keys(value) for key, value in errors.items()}
+    if isinstance(errors, list):
+        return [_with_string_keys(value) for value in errors]
+    return errors
+
+
 # The app's HTML pages for these codes would be found before a class-wide handler.
-for _code in (400, 404, 413, 415, 429, 500):
+for _code in (400, 403, 404, 413, 415, 429, 500):
     blueprint.register_error_handler(_code, json_error)
 
 
@@ -83,10 +92,15 @@ def require_token() -> None:
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise ApiError(401, "Send an API token: Authorization: Bearer <token>.", headers={"WWW-Authenticate": REALM})
-    token = tokens.authenticate(secret.strip())
+    token, state = tokens.check(secret.strip())
     if token is None:
-        raise ApiError(401, "This API token is not valid or was revoked.",
+        raise ApiError(401, tokens.REFUSALS.get(state, tokens.REFUSALS["unknown"]),
                        headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'})
+    if not tokens.may(token, request.method):
+        db.session.commit()  # its last use
+        raise ApiError(403, f"This API token may only read (scope {token.scope}): creating intakes needs a token "
+                            "with scope write.",
+                       headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="write"'})
     g.api_actor = token.actor
     db.session.commit()  # its last use, whatever the request goes on to do
 
@@ -102,6 +116,7 @@ def _actor() -> str:
     requestBody={"required": True, "content": {"application/json": {"schema": AnswersSchema}}},
 )
 @blueprint.alt_response(401, schema=ErrorSchema, description="No valid token")
+@blueprint.alt_response(403, schema=ErrorSchema, description="The token's scope is read: creating needs write")
 @blueprint.alt_response(413, schema=ErrorSchema, description="The body is larger than MAX_CONTENT_LENGTH")
 @blueprint.alt_response(415, schema=ErrorSchema, description="The body is not sent as application/json")
 @blueprint.alt_response(422, schema=ErrorSchema, description="The answers document is not valid")

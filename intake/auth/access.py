@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from ..clock import now as clock_now
 from ..models import Role
-from . import service
+from . import service, session_store
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -97,18 +97,27 @@ def enforce_staff_session() -> None:
     """
     if "_user_id" not in session:
         return
-    user = current_user
-    if user.is_anonymous:
-        # The password was changed since this session signed in, or the account is gone.
-        end_session()
+    now = clock_now()
+    user = current_user._get_current_object()  # with its server-side session, one query (load_staff_user)
+    record = session_store.find(session.get(session_store.TOKEN_KEY))
+    if record is None or user.is_anonymous or record.staff_user_id != user.id:
+        # Signed out (a copy of the cookie kept from before), the password was changed since
+        # this session signed in, or the account is gone.
+        end_session("ended")
         flash(gettext("Your session has ended. Please sign in again."), "info")
         return
     if not user.is_active:
         service.record_sign_out(user, "deactivated")
-        end_session()
+        end_session("deactivated")
         flash(gettext("This account is deactivated — ask your clinic admin."), "error")
         return
-    now = clock_now()
+    if session_store.expired(record, now):
+        service.record_sign_out(user, "expired")
+        end_session("expired")
+        hours = current_app.config["STAFF_SESSION_MAX_HOURS"]
+        flash(gettext("You were signed in for %(hours)s hours, the longest a session lasts. Please sign in again.",
+                      hours=hours), "info")
+        return
     lifetime: dt.timedelta = current_app.config["STAFF_SESSION_LIFETIME"]
     last_seen = session.get(LAST_SEEN_KEY)
     if (
@@ -116,7 +125,7 @@ def enforce_staff_session() -> None:
         or now - dt.datetime.fromtimestamp(last_seen, dt.UTC) > lifetime
     ):
         service.record_sign_out(user, "inactive")
-        end_session()
+        end_session("inactive")
         minutes = round(lifetime.total_seconds() / 60)
         flash(
             gettext(
@@ -135,8 +144,14 @@ def touch_session(now: dt.datetime) -> None:
     session[LAST_SEEN_KEY] = int(now.timestamp())
 
 
-def end_session() -> None:
-    """Sign out and forget everything the session held."""
+def end_session(reason: str = "requested") -> None:
+    """Sign out, end the server-side session (a kept copy of the cookie opens nothing) and forget the cookie."""
+    token = session.get(session_store.TOKEN_KEY)
+    if token:
+        session_store.close(token, reason, clock_now())
+        from ..extensions import db
+
+        db.session.commit()
     logout_user()
     session.clear()
 

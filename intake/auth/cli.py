@@ -118,7 +118,7 @@ def _existing(email: str) -> StaffUser:
 def _status(user: StaffUser, now: dt.datetime) -> str:
     if not user.active:
         return "deactivated"
-    locked_until = as_utc(user.locked_until)
-    if locked_until is not None and user.locked_at(now):
-        return f"locked until {locked_until.strftime('%H:%M UTC')}"
+    until = service.throttled_until(user, now)
+    if until is not None:
+        return f"sign-in throttled until {until.strftime('%H:%M UTC')}"
     return "active"

@@ -12,19 +12,19 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import record
-from ..clock import as_utc
+from ..clock import now
 from ..extensions import db
 from ..models import Role, StaffUser
+from . import session_store, throttle
 from .queries import find_user, normalise_email
 
 MIN_PASSWORD_LENGTH = 12
 #: argon2 would hash a megabyte happily; refusing it keeps sign-in from being a way to burn CPU.
 MAX_PASSWORD_LENGTH = 1024
-MAX_FAILED_ATTEMPTS = 5
-LOCK_DURATION = dt.timedelta(minutes=15)
 
 _hasher = PasswordHasher()
 
@@ -41,7 +41,7 @@ class SignInFailure(enum.StrEnum):
 
 @dataclass(frozen=True)
 class SignInRefused:
-    """Why authenticate() said no; ``locked_until`` is set when the account is locked."""
+    """Why authenticate() said no; ``locked_until`` is set when sign-in is throttled (LOCKED)."""
 
     reason: SignInFailure
     locked_until: dt.datetime | None = None
@@ -86,8 +86,8 @@ def set_password(user: StaffUser, password: str, *, actor: str = "system") -> No
     check_password_rules(password)
     user.password_hash = _hasher.hash(password)
     user.session_generation = user.session_generation + 1
-    user.failed_attempts = 0
-    user.locked_until = None
+    session_store.close_all(user.id, "password_changed", now())
+    throttle.forget_account(user.email)
     record(actor, "staff.password_set", None, f"Password set for {user.email}", **_about(user))
     db.session.commit()
 
@@ -102,60 +102,60 @@ def deactivate(user: StaffUser, *, actor: str = "system") -> None:
 
 
 def authenticate(
-    email: str, password: str, now: dt.datetime, *, ip: str | None = None
+    email: str, password: str, now: dt.datetime, *, ip: str | None = None, known_device: bool = False
 ) -> StaffUser | SignInRefused:
     """Check a sign-in attempt made at ``now``: the user on success, otherwise why not.
 
-    Five wrong passwords in a row lock the account for 15 minutes. An unknown email and a
-    wrong password are refused alike, and take about as long, so neither reveals which it was.
+    An unknown email and a wrong password are refused alike: the same argon2 work (against a
+    dummy hash for an unknown email), the same failure counts, the same throttling
+    (intake.auth.throttle: per email and address, and per email from browsers that never
+    signed in to it), so no answer tells whether an account exists.
     """
     address = normalise_email(email)
-    user = find_user(address) if address else None
     # People sometimes type their password into the email box: only keep what looks like an address.
     context = {"email": address[:254] if _looks_like_email(address) else None, "ip": ip}
+    pair, account = throttle.pair_key(address, ip), throttle.account_key(address)
+    config = current_app.config
 
-    if user is None:
-        _verify(_dummy_hash(), password)
-        return _refuse(SignInFailure.BAD_CREDENTIALS, None, "Sign-in failed: unknown email", context)
+    until = throttle.blocked_until(pair, now) or (None if known_device else throttle.blocked_until(account, now))
+    if until is not None:
+        return _refuse(SignInFailure.LOCKED, until, "Sign-in refused: too many failed attempts", context,
+                       action="auth.sign_in_throttled")
 
-    context |= _about(user)
-    if user.locked_at(now):
-        return _refuse(SignInFailure.LOCKED, user, "Sign-in refused: account locked", context)
-
-    if len(password) > MAX_PASSWORD_LENGTH or not _verify(user.password_hash, password):
-        user.failed_attempts = StaffUser.failed_attempts + 1  # in SQL, so concurrent failures all count
-        db.session.flush()
-        if user.failed_attempts < MAX_FAILED_ATTEMPTS:
-            return _refuse(SignInFailure.BAD_CREDENTIALS, None, "Sign-in failed: wrong password", context)
-        user.failed_attempts = 0
-        user.locked_until = now + LOCK_DURATION
-        record(
-            "anonymous",
-            "auth.sign_in_failed",
-            None,
-            "Sign-in failed: wrong password",
-            reason=SignInFailure.BAD_CREDENTIALS.value,
-            **context,
-        )
-        return _refuse(
-            SignInFailure.LOCKED,
-            user,
-            f"Account locked after {MAX_FAILED_ATTEMPTS} failed sign-ins",
-            context,
-            action="auth.account_locked",
-        )
+    user = find_user(address) if address else None
+    if user is not None:
+        context |= _about(user)
+    # The same argon2 work whether or not the account exists: the time taken tells nothing either.
+    verified = len(password) <= MAX_PASSWORD_LENGTH and _verify(
+        user.password_hash if user is not None else _dummy_hash(), password)
+    if user is None or not verified:
+        throttle.prune(now)
+        until = throttle.count_failure(pair, account, now, config["SIGN_IN_MAX_FAILURES"])
+        account_until = throttle.count_failure(account, account, now, config["SIGN_IN_ACCOUNT_MAX_FAILURES"])
+        if until is None and not known_device:
+            until = account_until
+        if until is None:
+            return _refuse(SignInFailure.BAD_CREDENTIALS, None, "Sign-in failed: wrong email or password", context)
+        record("anonymous", "auth.sign_in_failed", None, "Sign-in failed: wrong email or password",
+               reason=SignInFailure.BAD_CREDENTIALS.value, **context)
+        return _refuse(SignInFailure.LOCKED, until, "Sign-in refused: too many failed attempts", context,
+                       action="auth.sign_in_throttled")
 
     if not user.active:
         return _refuse(SignInFailure.DEACTIVATED, None, "Sign-in refused: account deactivated", context)
 
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    user.failed_attempts = 0
-    user.locked_until = None
+    throttle.forget(pair)
     user.last_login_at = now
     record(user.actor, "auth.signed_in", None, f"Signed in: {user.email}", **context)
     db.session.commit()
     return user
+
+
+def throttled_until(user: StaffUser, now: dt.datetime) -> dt.datetime | None:
+    """Until when browsers new to the account are refused after many failures from anywhere (else None)."""
+    return throttle.blocked_until(throttle.account_key(user.email), now)
 
 
 def record_sign_out(user: StaffUser, reason: str = "requested") -> None:
@@ -164,6 +164,7 @@ def record_sign_out(user: StaffUser, reason: str = "requested") -> None:
         "requested": "Signed out",
         "inactive": "Signed out after inactivity",
         "deactivated": "Signed out: account deactivated",
+        "expired": "Signed out: the session reached its longest lifetime",
     }
     record(
         user.actor,
@@ -178,12 +179,11 @@ def record_sign_out(user: StaffUser, reason: str = "requested") -> None:
 
 def _refuse(
     reason: SignInFailure,
-    user: StaffUser | None,
+    locked_until: dt.datetime | None,
     summary: str,
     context: dict[str, Any],
     action: str = "auth.sign_in_failed",
 ) -> SignInRefused:
-    locked_until = as_utc(user.locked_until) if user is not None and reason is SignInFailure.LOCKED else None
     data = dict(context, reason=reason.value)
     if locked_until is not None:
         data["locked_until"] = locked_until.isoformat()

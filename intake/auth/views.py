@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime, gettext
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from ..clock import now
 from ..extensions import limiter
 from ..models import StaffUser
-from . import queries, service
+from . import queries, service, session_store, throttle
 from .access import StaffBlueprint, admin_required, end_session, enforce_staff_session, public, safe_next, touch_session
 from .forms import SignInForm
 from .sessions import StaffSessionInterface
@@ -38,12 +38,14 @@ def sign_in() -> Response | str:
         if current_user.is_authenticated:
             return redirect(form.next.data or url_for("auth.home"))
     if form.validate_on_submit():
-        result = service.authenticate(
-            form.email.data or "", form.password.data or "", now(), ip=request.remote_addr
-        )
+        email = queries.normalise_email(form.email.data or "")
+        result = service.authenticate(email, form.password.data or "", now(), ip=request.remote_addr,
+                                      known_device=throttle.is_known_device(request, email))
         if isinstance(result, StaffUser):
             _start_session(result)
-            return redirect(safe_next(form.next.data) or url_for("auth.home"))
+            response = redirect(safe_next(form.next.data) or url_for("auth.home"))
+            throttle.remember_device(request, response, email)
+            return response
         problems = _refusal_problems(form, result)
     else:
         problems = list[tuple[str | None, str]](form.problems())
@@ -71,7 +73,9 @@ def home() -> str:
 @admin_required
 def list_accounts() -> str:
     """Clinic admins: every staff account, its role and status."""
-    return render_template("auth/accounts.html", accounts=queries.list_users(), now=now())
+    accounts, at = queries.list_users(), now()
+    return render_template("auth/accounts.html", accounts=accounts, now=at,
+                           throttled={user.id: service.throttled_until(user, at) for user in accounts})
 
 
 @blueprint.errorhandler(429)
@@ -86,8 +90,10 @@ def too_many_requests(_error: Exception) -> Response:
 
 def _start_session(user: StaffUser) -> None:
     # Nothing from before sign-in survives into the signed-in session (session fixation).
-    end_session()
+    end_session("replaced")
+    token = session_store.open_session(user.id, now())
     login_user(user)
+    session[session_store.TOKEN_KEY] = token
     touch_session(now())
 
 

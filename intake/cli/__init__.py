@@ -30,6 +30,10 @@ def register(app: Flask) -> None:
 @with_appcontext
 def demo() -> None:
     """Prepare the demo clinic (run after `flask db upgrade`) and print where to go."""
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException("flask demo creates demo staff accounts and example patients: it does not run "
+                                   "in production mode (MESO_ENV=production). Create real accounts with "
+                                   "`flask users create`.")
     created = seed()
     staff = seed_staff()
     click.echo(f"Demo clinic: {current_app.config['CLINIC_NAME']}")

@@ -11,7 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from ..audit import verify
+from ..audit import CheckpointError, read_latest_checkpoint, verify, write_checkpoint
 from ..config import unsafe_settings
 from ..extensions import db
 from ..protection.encryption import generate_key
@@ -53,10 +53,17 @@ def keys_rotate(batch: int) -> None:
     To rotate: put the new key first (MESO_ENCRYPTION_KEYS=NEW,OLD), restart the app, run
     this, then remove OLD from the setting and restart again.
     """
-    counts = rotate_keys(batch=batch)
+    try:
+        counts = rotate_keys(batch=batch)
+    except CheckpointError as error:
+        raise click.ClickException(f"Nothing rotated: {error}") from None
     for table, number in counts.items():
         click.echo(f"  {table}: {number} rows")
-    click.echo("Done: every value is now encrypted with the first key; the others can be removed.")
+    # The old checkpoints are sealed with the old key: anchor the re-sealed chain under the new one.
+    _, line = write_checkpoint(db.session(), checkpoint_file())
+    click.echo(f"Audit checkpoint written to {checkpoint_file()}: {line}")
+    click.echo("Done: every value is now encrypted and every audit entry sealed with the first key; "
+               "the others can be removed.")
 
 
 @click.group("audit")
@@ -64,18 +71,64 @@ def audit_group() -> None:
     """The audit log."""
 
 
+def checkpoint_file() -> Path:
+    """AUDIT_CHECKPOINT_FILE, or audit-checkpoints.jsonl in the instance folder."""
+    return Path(current_app.config.get("AUDIT_CHECKPOINT_FILE")
+                or Path(current_app.instance_path) / "audit-checkpoints.jsonl")
+
+
 @audit_group.command("verify")
+@click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Check against the latest checkpoint of this file (default: AUDIT_CHECKPOINT_FILE).")
 @with_appcontext
-def audit_verify() -> None:
-    """Check the audit log's hash chain; report the first broken entry (exit status 1)."""
-    result = verify(db.session())
+def audit_verify(checkpoint_path: Path | None) -> None:
+    """Check the audit log's chain and seals, and the database against the latest checkpoint.
+
+    Reports the first bad entry, or the truncation, and exits with status 1.
+    """
+    path = checkpoint_path or checkpoint_file()
+    checkpoint, note = None, ""
+    if path.exists():
+        try:
+            checkpoint = read_latest_checkpoint(path)
+        except CheckpointError as error:
+            click.echo(f"Audit checkpoint UNUSABLE: {error}.", err=True)
+            sys.exit(1)
+    elif checkpoint_path is not None:
+        raise click.ClickException(f"{path} does not exist")
+    else:
+        note = (f" No checkpoint in {path} yet: a deleted tail would not show; "
+                "run `flask audit checkpoint` daily.")
+    result = verify(db.session(), checkpoint=checkpoint)
     if result.ok:
         click.echo(f"Audit log intact: {result.checked} entries verified"
-                   + (f" ({result.redacted} redacted at a patient's request)." if result.redacted else "."))
+                   + (f" ({result.redacted} redacted at a patient's request)" if result.redacted else "")
+                   + (f"; {result.checkpoint}." if result.checkpoint else ".") + note)
         return
     click.echo(f"Audit log BROKEN at entry {result.broken_id}: {result.problem}. "
                f"{result.checked} entries before it verified.", err=True)
     sys.exit(1)
+
+
+@audit_group.command("checkpoint")
+@click.option("--file", "checkpoint_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Append to this file (default: AUDIT_CHECKPOINT_FILE).")
+@with_appcontext
+def audit_checkpoint(checkpoint_path: Path | None) -> None:
+    """Verify the audit log, then append a sealed checkpoint (count and head) to a file outside the database.
+
+    The line is printed too, for the log. Ship the file off the machine (with the backups):
+    `flask audit verify` then catches a deleted tail or a truncated, restarted log.
+    """
+    path = checkpoint_path or checkpoint_file()
+    try:
+        checkpoint, line = write_checkpoint(db.session(), path)
+    except CheckpointError as error:
+        click.echo(f"No checkpoint written: {error}.", err=True)
+        sys.exit(1)
+    click.echo(f"Audit checkpoint: {checkpoint.count} entries up to entry {checkpoint.head_id}, appended to "
+               f"{path}")
+    click.echo(line)
 
 
 @click.group("data")

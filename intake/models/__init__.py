@@ -23,7 +23,7 @@ from .intake import (
 )
 from .review import APPROVALS, Decision, FlagAction, FlagReview, Outcome, PlanEdit
 from .rulesets import ReassessRun, RulesetActivation, RulesetVersion
-from .staff import Role, StaffUser
+from .staff import Role, SignInThrottle, StaffSession, StaffUser
 
 __all__ = [
     "APPROVALS",
@@ -44,6 +44,8 @@ __all__ = [
     "RulesetActivation",
     "RulesetVersion",
     "SearchTerm",
+    "SignInThrottle",
+    "StaffSession",
     "StaffUser",
     "hash_token",
     "new_token",

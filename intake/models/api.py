@@ -27,6 +27,10 @@ class ApiToken(Model):
     last_used_at: Mapped[dt.datetime | None]
     #: Set once; a revoked token never works again.
     revoked_at: Mapped[dt.datetime | None]
+    #: "read" (GET only) or "write" (may also create intakes).
+    scope: Mapped[str] = mapped_column(String(10), default="read")
+    #: The token stops working then (None: never; the CLI sets a year unless told otherwise).
+    expires_at: Mapped[dt.datetime | None]
 
     @property
     def actor(self) -> str:

@@ -32,6 +32,10 @@ class AuditEntry(Model):
     content_hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    #: HMAC-SHA256 of ``hash`` under the audit key ``key_id`` (derived from an encryption key, so not in
+    #: the database): rewriting the chain from the plain columns cannot make seals that verify.
+    mac: Mapped[str] = mapped_column(String(64), default="")
+    key_id: Mapped[str] = mapped_column(String(16), default="")
     #: Summary and data erased at the patient's request (the content hash is kept).
     redacted: Mapped[bool] = mapped_column(default=False)
 

@@ -14,13 +14,16 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..answers import SECTIONS, dump_answers, load_answers
 from ..assessment import assess
-from ..audit import record
+from ..audit import lock_chain, record
 from ..clock import utcnow
 from ..extensions import db
 from ..models import Assessment, Intake, IntakeStatus, ReviewStatus, hash_token, new_token, queue_sort_key
 from ..protection.search import reindex
 from ..rulesets.active import ActiveRuleset
 from ..rulesets.assessments import store_assessment
+
+#: How often save_section tries again when a concurrent save of the same intake got in first.
+SAVE_ATTEMPTS = 5
 
 
 class AlreadySubmitted(Exception):
@@ -57,22 +60,35 @@ def copy_contact_details(intake: Intake, index: bool = True) -> None:
     intake.refresh_queue_columns()
 
 
+def lock_intake(intake: Intake) -> None:
+    """Make the intake's writers wait for each other: the chain's lock, then the row's, then a fresh read.
+
+    The same order as every audit writer, so two of them never wait for each other's lock.
+    """
+    lock_chain(db.session.connection())
+    db.session.refresh(intake, with_for_update=True)
+
+
 def save_section(intake: Intake, section: str, loaded: Mapping[str, Any]) -> None:
     """Store one validated section of a draft (``loaded``: the section schema's output)."""
     # Two tabs of the same patient saving at once: both writes are theirs, so the later
-    # one wins on its own section instead of failing (the other sections are kept).
-    for attempt in range(2):
+    # one wins on its own section instead of failing (the other sections are kept). Under
+    # a burst a save can lose the race a few times; after the last, StaleDataError answers
+    # a 503 that keeps what was typed (intake.web.outage).
+    for attempt in range(SAVE_ATTEMPTS):
         try:
             _save_section_once(intake, section, loaded)
             return
         except StaleDataError:
             db.session.rollback()
-            db.session.refresh(intake)
-            if attempt:
+            if attempt == SAVE_ATTEMPTS - 1:
                 raise
+            db.session.refresh(intake)
 
 
 def _save_section_once(intake: Intake, section: str, loaded: Mapping[str, Any]) -> None:
+    # Saves of one intake wait for each other instead of racing.
+    lock_intake(intake)
     if not intake.may_edit(section):
         raise AlreadySubmitted
     if intake.started_at is None:

@@ -44,6 +44,13 @@ class Keyring:
         primary = base64.urlsafe_b64decode(self.keys[0])
         #: The search index key, derived from the first encryption key (and so rotated with it).
         self.search_key = hmac.new(primary, b"meso-intake search index v1", hashlib.sha256).digest()
+        #: The audit chain's sealing keys, one derived from each encryption key, by fingerprint;
+        #: the first key's seals new entries and checkpoints (intake.audit).
+        self.audit_keys: dict[str, bytes] = {}
+        for key in self.keys:
+            derived = hmac.new(base64.urlsafe_b64decode(key), b"meso-intake audit chain v1", hashlib.sha256).digest()
+            self.audit_keys.setdefault(hashlib.sha256(derived).hexdigest()[:16], derived)
+        self.audit_key_id = next(iter(self.audit_keys))
 
     @property
     def search_key_id(self) -> str:
@@ -65,6 +72,11 @@ class Keyring:
     def rotate(self, token: str) -> str:
         """The same value encrypted under the first key."""
         return self.fernet.rotate(token.encode("ascii")).decode("ascii")
+
+    def seal(self, text: str, key_id: str | None = None) -> str | None:
+        """HMAC-SHA256 of ``text`` under an audit key (the first one by default); None for an unknown key id."""
+        key = self.audit_keys.get(key_id or self.audit_key_id)
+        return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest() if key is not None else None
 
     def digest(self, term: str) -> str:
         return hmac.new(self.search_key, term.encode("utf-8"), hashlib.sha256).hexdigest()[:32]

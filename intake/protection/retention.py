@@ -5,6 +5,7 @@ commands (intake.cli.data) call these."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import sqlite3
 import subprocess  # nosec B404 # pg_dump/pg_restore, with argument lists, never a shell
@@ -15,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import delete, select
 
+from .. import audit
 from ..audit import ERASED, allow_rewrite, record
 from ..clock import utcnow
 from ..extensions import db
@@ -35,6 +37,11 @@ def rotate_keys(batch: int = BATCH) -> dict[str, int]:
     locks for long; running it again after an interruption is harmless.
     """
     keyring = active_keyring()
+    # Before anything changes: re-sealing a chain that does not verify would hide the tampering.
+    audit_result = audit.verify(db.session())
+    if not audit_result.ok:
+        raise audit.CheckpointError(f"the audit log does not verify at entry {audit_result.broken_id}: "
+                                    f"{audit_result.problem}; investigate before rotating")
     counts: dict[str, int] = {}
     for table_name, columns in ENCRYPTED_COLUMNS.items():
         table = sa.table(table_name, sa.column("id", sa.Integer), *(sa.column(c, sa.Text) for c in columns))
@@ -55,6 +62,7 @@ def rotate_keys(batch: int = BATCH) -> dict[str, int]:
             db.session.commit()
         counts[table_name] = done
     counts["search_index"] = reindex_all(batch)
+    counts["audit_seals"] = audit.reseal(db.session(), batch)
     record("system", "keys.rotated", None, "Encrypted data re-encrypted with the first key; search index rebuilt",
            rows=counts)
     db.session.commit()
@@ -187,7 +195,18 @@ class BackupError(RuntimeError):
 
 
 def _libpq_url(url: sa.engine.URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    """The database's address for pg_dump/pg_restore, without the password: argv is visible in `ps`."""
+    bare = sa.engine.URL.create("postgresql", username=url.username, host=url.host, port=url.port,
+                                database=url.database, query=url.query)
+    return bare.render_as_string(hide_password=False)
+
+
+def _libpq_environment(url: sa.engine.URL) -> dict[str, str]:
+    """The child's environment, with the password in PGPASSWORD (readable by the same user only)."""
+    environment = dict(os.environ)
+    if url.password is not None:
+        environment["PGPASSWORD"] = str(url.password)
+    return environment
 
 
 def _sqlite_path(url: sa.engine.URL) -> str:
@@ -209,7 +228,8 @@ def backup(path: Path) -> None:
             target.close()
             source.close()
     elif url.get_backend_name() == "postgresql":
-        _run(["pg_dump", "--format=custom", "--no-owner", "--file", str(path), "--dbname", _libpq_url(url)])
+        _run(["pg_dump", "--format=custom", "--no-owner", "--file", str(path), "--dbname", _libpq_url(url)],
+             _libpq_environment(url))
     else:  # pragma: no cover
         raise BackupError(f"no backup method for {url.get_backend_name()}")
 
@@ -235,14 +255,14 @@ def restore(path: Path) -> None:
             source.close()
     elif url.get_backend_name() == "postgresql":
         _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
-              "--dbname", _libpq_url(url), str(path)])
+              "--dbname", _libpq_url(url), str(path)], _libpq_environment(url))
     else:  # pragma: no cover
         raise BackupError(f"no restore method for {url.get_backend_name()}")
 
 
-def _run(command: list[str]) -> None:
+def _run(command: list[str], environment: dict[str, str]) -> None:
     if shutil.which(command[0]) is None:
         raise BackupError(f"{command[0]} is not installed (apt-get install postgresql-client)")
-    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603  # nosec B603 # the command is a fixed list (pg_dump/pg_restore + our paths), no shell
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=environment)  # noqa: S603  # nosec B603 # the command is a fixed list (pg_dump/pg_restore + our paths), no shell
     if done.returncode != 0:
         raise BackupError(f"{command[0]} failed: {done.stderr.strip()}")

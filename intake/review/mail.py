@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, render_template
 from flask_babel import gettext
 from flask_mailman import EmailMessage
+from flask_mailman.backends.base import BaseEmailBackend
 
 from ..audit import record
 from ..models import Intake
@@ -37,3 +38,20 @@ def send_patient_link(intake: Intake, link: str, actor: str, *, reason: str = "i
         return False
     record(actor, "link.emailed", intake, f"Private link emailed to the patient ({reason})", reason=reason)
     return True
+
+
+class EmailNotConfigured(RuntimeError):
+    """No mail server is set up: the message was not sent (staff copy the link from the page)."""
+
+
+class NotConfiguredEmailBackend(BaseEmailBackend):
+    """MAIL_BACKEND=none (production's default without MAIL_SERVER): refuses to send, never logs a message.
+
+    Production never falls back to printing email to the log, which would write patients'
+    private links there; a send fails, is audited, and the page tells staff to copy the link.
+    """
+
+    def send_messages(self, email_messages: list[EmailMessage]) -> int:
+        if email_messages:
+            raise EmailNotConfigured("email is not set up (MAIL_SERVER is not set)")
+        return 0

@@ -33,7 +33,7 @@ from ..models import (
     hash_token,
     new_token,
 )
-from ..patient.service import copy_contact_details
+from ..patient.service import copy_contact_details, lock_intake
 from ..protection.search import reindex
 from .queries import ReviewState, changes_since, review_state
 
@@ -368,6 +368,7 @@ def replace_link_token(intake: Intake) -> str:
 
 def issue_new_link(intake: Intake, actor: str, reason: str = "") -> str:
     """Replace the patient's private link (the old one stops working); returns the new token."""
+    lock_intake(intake)
     token = replace_link_token(intake)
     db.session.flush()
     record(actor, "link.issued", intake, "New private link issued" + (f": {reason}" if reason else ""),
@@ -378,6 +379,7 @@ def issue_new_link(intake: Intake, actor: str, reason: str = "") -> str:
 
 def revoke_link(intake: Intake, actor: str) -> None:
     """Stop the patient's current private link from working (staff can issue a new one)."""
+    lock_intake(intake)
     intake.link_revoked_at = utcnow()
     db.session.flush()
     record(actor, "link.revoked", intake, "Private link revoked", version=intake.version)

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from ..assessment import RuleFileError, Ruleset, RulesetInvalid
 from ..assessment.lint import Finding, lint
 from ..assessment.ruletests import RuleTestReport, run_rule_tests
 from ..audit import record
 from ..extensions import db
-from ..models import RulesetActivation, RulesetVersion
+from ..models import Assessment, ReassessRun, RulesetActivation, RulesetVersion
 from . import active
 from .cli import form_questions
 from .files import digest, folders_snapshot, load_files
@@ -111,8 +111,33 @@ def save_version(files: Mapping[str, Any], user: Any, note: str = "", parent: Ru
     db.session.flush()
     record(_actor(user), "rules.candidate_saved", None, f"Rules version {version.id} saved ({how})",
            version_id=version.id, how=how, hash=version_hash)
+    prune_candidates(int(current_app.config["RULES_VERSIONS_KEPT"]), _actor(user))
     db.session.commit()
     return version
+
+
+def prune_candidates(keep: int, actor: str) -> list[int]:
+    """Delete the oldest candidate versions beyond the newest ``keep`` (in the current transaction).
+
+    Only candidates go: a version that is or was ever active stays (the activation history
+    names it), and so does any version an assessment was made under (its flags are explained
+    by it). Each upload stores a version, so without this an admin could fill the database.
+    """
+    activated = select(RulesetActivation.version_id)
+    assessed = select(Assessment.ruleset_version_id).where(Assessment.ruleset_version_id.is_not(None))
+    candidates = list(db.session.scalars(
+        select(RulesetVersion.id).where(RulesetVersion.active.is_(False), RulesetVersion.id.not_in(activated),
+                                        RulesetVersion.id.not_in(assessed))
+        .order_by(RulesetVersion.id.desc()).offset(keep)))
+    if candidates:
+        db.session.execute(update(RulesetVersion).where(RulesetVersion.parent_id.in_(candidates))
+                           .values(parent_id=None))
+        db.session.execute(delete(ReassessRun).where(ReassessRun.version_id.in_(candidates)))
+        db.session.execute(delete(RulesetVersion).where(RulesetVersion.id.in_(candidates)))
+        record(actor, "rules.candidates_pruned", None,
+               f"{len(candidates)} old candidate rules versions deleted (RULES_VERSIONS_KEPT={keep})",
+               version_ids=sorted(candidates))
+    return candidates
 
 
 def activate(version: RulesetVersion, user: Any, note: str, kind: str = "activate") -> RulesetActivation:

@@ -33,9 +33,12 @@ def init_app(app: Flask) -> None:
                             gettext("Check the address, or use the link the clinic sent you."))
 
     @app.errorhandler(405)
-    def method_not_allowed(_error: Exception) -> Any:
-        return render_error(405, gettext("That cannot be done at this address"),
-                            gettext("Go back and use the page's own buttons and links."))
+    def method_not_allowed(error: Exception) -> Any:
+        body, code = render_error(405, gettext("That cannot be done at this address"),
+                                  gettext("Go back and use the page's own buttons and links."))
+        # RFC 9110: a 405 says which methods the address takes.
+        methods = sorted(getattr(error, "valid_methods", None) or [])
+        return body, code, {"Allow": ", ".join(methods)} if methods else {}
 
     @app.errorhandler(413)
     def too_large(_error: Exception) -> tuple[str, int]:

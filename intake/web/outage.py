@@ -16,11 +16,13 @@ from typing import Any
 from flask import Flask, current_app, g, render_template, request
 from flask_babel import gettext
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 
-#: Errors that mean "the database cannot be reached now", not "this request is wrong".
-OUTAGE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+#: Errors that mean "the database cannot take this now", not "this request is wrong": unreachable,
+#: or (StaleDataError) concurrent saves of the same row that kept winning until we gave up.
+OUTAGE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, StaleDataError)
 RETRY_AFTER_SECONDS = 30
 logger = logging.getLogger(__name__)
 _UNSAVED_PAGES = "meso_unsaved_pages"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, abort, request
+from werkzeug.routing import IntegerConverter, Map
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -32,11 +35,30 @@ def init_app(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config["ENV_NAME"] == "production":
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # Every page is built for one request and most carry health data (records, queue, print view,
+        # reports, exports, API reads, a patient's answers): no browser or proxy keeps a copy. Only the
+        # vendored CSS and JS are cached.
+        if not (request.endpoint or "").endswith("static"):
+            headers["Cache-Control"] = "no-store"
         return response
+
+
+#: The largest id a route accepts: ids are INTEGER columns, 32-bit on PostgreSQL. A larger one is a
+#: 404, not an overflow in the database (a 500).
+MAX_ID = 2**31 - 1
+
+
+class DatabaseIntegerConverter(IntegerConverter):
+    """``<int:…>`` in every route: a non-negative integer that fits the database's id columns."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def init_request_checks(app: Flask) -> None:
     """Refuse malformed bodies before anything reads them (registered ahead of the CSRF check)."""
+    app.url_map.converters["int"] = DatabaseIntegerConverter
 
     @app.before_request
     def refuse_malformed_forms() -> None:

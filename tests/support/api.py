@@ -54,10 +54,11 @@ def make_admin(app, email: str = "ada@demo.clinic") -> int:
         return service.create_user(email, "Ada Admin", "admin", PASSWORD).id
 
 
-def make_token(app, name: str = "Booking system", by: str = "ada@demo.clinic") -> tuple[int, str]:
-    """A live API token: (id, secret)."""
+def make_token(app, name: str = "Booking system", by: str = "ada@demo.clinic", scope: str = "write",
+               **options) -> tuple[int, str]:
+    """A live API token: (id, secret); a booking system's, which creates intakes, unless ``scope`` says read."""
     with app.app_context():
-        token, secret = tokens.create_token(name, by)
+        token, secret = tokens.create_token(name, by, scope=scope, **options)
         return token.id, secret
 
 

@@ -94,14 +94,17 @@ def test_tokens_are_stored_hashed(app, token):
 def test_api_tokens_create_prints_the_token_once_and_audits_it(app, client, runner, admin):
     result = runner.invoke(args=["api-tokens", "create", "--name", "Booking system", "--by", "ADA@demo.clinic"])
     assert result.exit_code == 0, result.output
-    token_id = int(re.search(r"Created API token (\d+) \(Booking system\)\.", result.output).group(1))
+    token_id = int(re.search(r"Created API token (\d+) \(Booking system\), scope read, until \S+ \S+ UTC\.",
+                             result.output).group(1))
     secret = result.output.strip().splitlines()[-1]
     assert client.get(INTAKES, headers=bearer(secret)).status_code == 200
     listed = runner.invoke(args=["api-tokens", "list"])
     assert secret not in listed.output
     (entry,) = audit(app, "api_token.created")
     assert entry.actor == "system"
-    assert entry.data == {"token_id": token_id, "name": "Booking system", "created_by": admin}
+    assert entry.data | {"expires_at": None} == {"token_id": token_id, "name": "Booking system", "created_by": admin,
+                                                 "scope": "read", "expires_at": None}
+    assert entry.data["expires_at"]  # a year from now, unless --no-expiry
 
 
 @pytest.mark.parametrize(("by", "message"), [
@@ -131,8 +134,10 @@ def test_api_tokens_list(app, client, runner, admin):
     runner.invoke(args=["api-tokens", "revoke", str(second)])
     output = runner.invoke(args=["api-tokens", "list"]).output
     when = r"\S+ \S+ UTC"
-    assert re.search(rf"^{first}\s+Booking system\s+ada@demo.clinic\s+{when}\s+{when}\s+active$", output, re.M)
-    assert re.search(rf"^{second}\s+Records\s+ada@demo.clinic\s+{when}\s+never\s+revoked {when}$", output, re.M)
+    assert re.search(rf"^{first}\s+Booking system\s+write\s+ada@demo.clinic\s+{when}\s+never\s+{when}\s+active$",
+                     output, re.M)
+    assert re.search(rf"^{second}\s+Records\s+write\s+ada@demo.clinic\s+{when}\s+never\s+never\s+revoked {when}$",
+                     output, re.M)
 
 
 def test_api_tokens_revoke(app, runner, token):
@@ -380,3 +385,14 @@ def test_the_openapi_document_lists_every_endpoint(client):
 def test_pages_outside_the_api_keep_their_html_errors(client):
     response = client.get("/i/not-a-token")
     assert response.status_code == 404 and response.mimetype == "text/html"
+
+
+def test_errors_on_list_items_and_on_the_list_itself_are_named_together(app, client, secret):
+    """Found by schemathesis: an item's error (key 0) beside the list's own (key "_schema") gave a 500."""
+    answers = document(about={"appointment_date": None},
+                       events={"has_upcoming_events": False, "items": [{"kind": "other", "on": "2000-01-01"}]})
+    response = post_intake(client, secret, answers)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    errors = response.json["errors"]["events"]["items"]
+    assert set(errors) >= {"0"} and all(isinstance(key, str) for key in errors)
+    assert count(app, Intake) == 0

@@ -16,7 +16,7 @@ from intake.config import ConfigError, build_config
 from intake.extensions import db
 from intake.models import Assessment, AuditEntry, Intake, IntakeStatus
 from intake.patient.service import start_intake
-from intake.protection import generate_key, use_keys
+from intake.protection.encryption import generate_key, use_keys
 from intake.protection.search import matching_search
 
 GOOD_ENV = {"MESO_ENV": "production", "SECRET_KEY": "k3Jd9-x0QpLm2vT7bN4cR8yW1zA6sE5u",
@@ -234,6 +234,13 @@ def test_a_backup_restores_the_database_as_it_was(app, demo_intakes, runner, tmp
     ({"MESO_ENCRYPTION_KEYS": "not-a-key"}, "MESO_ENCRYPTION_KEYS is invalid"),
     ({"DATABASE_URL": "sqlite:////srv/meso.sqlite"}, "DATABASE_URL is SQLite"),
     ({"FLASK_DEBUG": "1"}, "FLASK_DEBUG must be off"),
+    ({"FLASK_DEBUG": "On"}, "FLASK_DEBUG must be off"),
+    # Long enough and eight different characters, but a repeat: about 7 bits of entropy.
+    ({"SECRET_KEY": "abcdefgh" * 4}, "this one is guessable"),
+    ({"SECRET_KEY": "abcdefghijklmnopqrstuvwxyz012345"}, "this one is guessable"),
+    ({"SECRET_KEY": "passwordpasswordpasswordpassword"}, "SECRET_KEY must be set"),
+    # The console mailer writes each email, patient links included, to the log.
+    ({"MAIL_BACKEND": "console"}, "MAIL_BACKEND must not be console in production"),
 ])
 def test_production_refuses_unsafe_settings(tmp_path, change, message):
     with pytest.raises(ConfigError, match=message):

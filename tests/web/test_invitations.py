@@ -11,13 +11,13 @@ from sqlalchemy import select
 from intake.extensions import db, mail
 from intake.models import Assessment, AuditEntry, Decision, Intake, IntakeStatus
 from intake.protection.search import matching_search
-from tests.support.html import csrf_token, input_attributes, row_of, status_counts
+from tests.support.html import csrf_token, row_of, status_counts
+from tests.support.invitations import INVITE, intake_named, invite, link_token
 from tests.support.patient import complete, fields, save, start
 from tests.support.review import actions, flags_of, record_url, review_flag, version
 from tests.support.settings import TODAY
 from tests.support.staff import sign_in
 
-INVITE = "/staff/invite"
 REPORT = "/staff/reports/overrides"
 
 
@@ -30,24 +30,6 @@ def outbox(app):
     return state.outbox
 
 
-def link_token(html: str) -> str:
-    box = input_attributes(html, "private-link-box")
-    assert box["type"] == "text" and "readonly" in box, "the page shows no private link"
-    assert box["value"].startswith("http://localhost/i/"), box["value"]
-    return box["value"].removeprefix("http://localhost/i/")
-
-
-def invite(forms, **changes) -> object:
-    data = {"full_name": "Ruth Ellis", "email": "ruth@example.org",
-            "appointment_date": (TODAY + dt.timedelta(days=10)).isoformat(), "send_email": "y", **changes}
-    return forms.post(INVITE, {k: v for k, v in data.items() if v is not None})
-
-
-def intake_named(app, name: str) -> Intake:
-    with app.app_context():
-        intake = db.session.scalar(select(Intake).where(matching_search(name)))
-        db.session.expunge(intake)
-        return intake
 
 
 # --- access control -----------------------------------------------------------------------------

@@ -13,19 +13,11 @@ from intake.extensions import db
 from intake.models import Assessment, AuditEntry, Intake, ReassessRun, RulesetActivation, RulesetVersion, queue_sort_key
 from intake.protection.search import matching_search
 from intake.rulesets import active
-from intake.rulesets.active import ActiveRuleset, active_ruleset, folder_ruleset, set_ruleset
+from intake.rulesets.active import active_ruleset
 from intake.rulesets.files import clinic_files
 from tests.support.html import csrf_token, table_rows, text_of
+from tests.support.rules_admin import GOOD, activate, new_version, upload, versions
 from tests.support.staff import make_user, sign_in
-
-#: Activatable: an info rule breaks none of the default rule tests.
-GOOD = """\
-- id: current-smoker
-  severity: info
-  when: {field: lifestyle.smoking, equals: current}
-  message: Smoking slows healing.
-  source: [clinic]
-"""
 
 #: Loads, but fails default rule tests: a stricter cold-sore rule, a new precaution, a disabled rule.
 STRICT = """\
@@ -59,34 +51,7 @@ POSTS = ["/staff/rules/upload", "/staff/rules/edit", "/staff/rules/versions/{v}/
          "/staff/rules/versions/{v}/rollback"]
 
 
-@pytest.fixture
-def rules_app(app):
-    app.config.update(RULES_REFRESH_SECONDS=0, REASSESS_IN_BACKGROUND=False)
-    yield app
-    # The next test starts from the folders again (its database is emptied).
-    with app.app_context():
-        set_ruleset(app, ActiveRuleset(folder_ruleset(app)))
-    active.watch_database(app)
 
-
-@pytest.fixture
-def admin_forms(rules_app, as_admin):
-    """Signed in as an admin, with the rules settings of rules_app."""
-    return as_admin
-
-
-def upload(forms, name: str, content: bytes | str, path: str = "", note: str = "", base: int | None = None):
-    token = csrf_token(forms.client.get("/staff/rules/change").get_data(as_text=True))
-    raw = content.encode() if isinstance(content, str) else content
-    extra = {"from": str(base)} if base else {}
-    return forms.client.post("/staff/rules/upload", data={
-        "csrf_token": token, "path": path, "note": note, "file": (io.BytesIO(raw), name), **extra},
-        content_type="multipart/form-data")
-
-
-def versions(app) -> list[tuple[int, bool]]:
-    with app.app_context():
-        return [(v.id, v.active) for v in db.session.scalars(select(RulesetVersion).order_by(RulesetVersion.id))]
 
 
 def audit_actions(app) -> list[str]:
@@ -94,16 +59,6 @@ def audit_actions(app) -> list[str]:
         return [a for a in db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id))
                 if a.startswith("rules.")]
 
-
-def new_version(forms, content: str = GOOD, name: str = "ours.yaml") -> int:
-    response = upload(forms, name, content)
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return int(response.location.rstrip("/").rsplit("/", 1)[1])
-
-
-def activate(forms, version_id: int, note: str = "Clinic smoking advice"):
-    page = f"/staff/rules/versions/{version_id}"
-    return forms.post(f"{page}/activate", {"note": note}, page=page)
 
 
 # --- access -----------------------------------------------------------------------------------
