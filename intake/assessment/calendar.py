@@ -1,23 +1,31 @@
-"""The proposed sessions of a plan as an iCalendar file the patient can import.
+"""The sessions of a plan as an iCalendar file the patient can import.
 
-Each session is one all-day, tentative event: the dates are a proposal until the
-practitioner confirms them. The output depends only on its arguments (the stamp is
-passed in, UIDs derive from a seed), so the same plan gives the same bytes.
+Each session is one all-day event: tentative while the dates are the rules' proposal,
+confirmed once a practitioner agreed them. With the agreed plan come the appointment
+and the dated pre-treatment instructions, each an all-day event with a reminder that
+morning. UIDs derive from a seed and stay the same when the plan changes, and the
+caller passes a higher SEQUENCE each time, so importing the file again updates the
+events instead of adding new ones. The output depends only on its arguments (the stamp
+is passed in), so the same plan gives the same bytes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from icalendar import Calendar, Event
+from icalendar import Alarm, Calendar, Event
 
 from ..answers import AREAS, label_of
+from .model import Instruction
 from .plan import Plan
 
 SUMMARY = "Mesotherapy session {number} of {count} (to be confirmed by your practitioner)"
+CONFIRMED_SUMMARY = "Mesotherapy session {number} of {count}"
+#: When an instruction's reminder shows, counted from the start of its (all-day) date.
+REMINDER_AT = dt.timedelta(hours=9)
 
 
 def session_uid(uid_seed: str, number: int) -> str:
@@ -27,13 +35,28 @@ def session_uid(uid_seed: str, number: int) -> str:
     return f"{digest}@meso-intake"
 
 
+def event_uid(uid_seed: str, what: str) -> str:
+    """The UID of the appointment or of an instruction's reminder (``what``: "appointment", a rule id)."""
+    digest = hashlib.sha256(f"{uid_seed}\0{what}".encode()).hexdigest()[:32]
+    return f"{digest}@meso-intake"
+
+
 def plan_to_ics(
     plan: Plan | Mapping[str, Any],
     clinic_name: str,
     uid_seed: str,
     dtstamp: dt.datetime,
+    *,
+    sequence: int = 0,
+    confirmed: bool = False,
+    appointment: dt.date | None = None,
+    instructions: Sequence[Instruction] = (),
 ) -> bytes:
-    """One all-day VEVENT per proposed session; ValueError when the plan has no dated session."""
+    """One all-day VEVENT per session, the appointment, and a reminder per dated instruction.
+
+    ``confirmed``: the practitioner agreed the dates (CONFIRMED, not TENTATIVE). ValueError
+    when the plan has no dated session.
+    """
     if not isinstance(plan, Plan):
         plan = Plan.from_dict(plan)
     if plan.status != "proposed" or not plan.schedule:
@@ -50,26 +73,53 @@ def plan_to_ics(
     count = len(plan.schedule)
     for session in plan.schedule:
         event = Event()
-        event.add("uid", session_uid(uid_seed, session.number))
-        event.add("dtstamp", stamp)
-        event.add("summary", SUMMARY.format(number=session.number, count=count))
-        event.add("dtstart", session.on)
-        # DTEND is exclusive: an all-day event on one date ends the next day.
-        event.add("dtend", session.on + dt.timedelta(days=1))
-        event.add("status", "TENTATIVE")
-        event.add("transp", "TRANSPARENT")
+        summary = (CONFIRMED_SUMMARY if confirmed else SUMMARY).format(number=session.number, count=count)
+        event = _all_day(session_uid(uid_seed, session.number), session.on, summary, stamp, sequence)
+        event.add("status", "CONFIRMED" if confirmed else "TENTATIVE")
         event.add("location", clinic_name)
-        event.add("description", _description(plan, session.number, clinic_name))
+        event.add("description", _description(plan, session.number, clinic_name, confirmed))
+        calendar.add_component(event)
+    if appointment is not None and appointment not in {session.on for session in plan.schedule}:
+        event = _all_day(event_uid(uid_seed, "appointment"), appointment, f"Appointment at {clinic_name}", stamp,
+                         sequence)
+        event.add("status", "CONFIRMED")
+        event.add("location", clinic_name)
+        calendar.add_component(event)
+    for instruction in instructions:
+        if instruction.starts_on is None:
+            continue
+        event = _all_day(event_uid(uid_seed, instruction.rule_id), instruction.starts_on,
+                         "Before your mesotherapy session", stamp, sequence)
+        event.add("description", instruction.text)
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", instruction.text)
+        alarm.add("trigger", REMINDER_AT)
+        event.add_component(alarm)
         calendar.add_component(event)
     ical: bytes = calendar.to_ical()
     return ical
 
 
-def _description(plan: Plan, number: int, clinic_name: str) -> str:
+def _all_day(uid: str, on: dt.date, summary: str, stamp: dt.datetime, sequence: int) -> Event:
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", stamp)
+    event.add("sequence", sequence)
+    event.add("summary", summary)
+    event.add("dtstart", on)
+    # DTEND is exclusive: an all-day event on one date ends the next day.
+    event.add("dtend", on + dt.timedelta(days=1))
+    event.add("transp", "TRANSPARENT")
+    return event
+
+
+def _description(plan: Plan, number: int, clinic_name: str, confirmed: bool) -> str:
     session = plan.schedule[number - 1]
     areas = ", ".join(label_of(AREAS, area) for area in session.areas)
     lines = [
-        f"Proposed by {clinic_name}. Your practitioner will confirm or change this date.",
+        f"Agreed with {clinic_name}." if confirmed
+        else f"Proposed by {clinic_name}. Your practitioner will confirm or change this date.",
         f"Areas: {areas}." if areas else "",
         "Expected afterwards: " + "; ".join(plan.after_effects) + "." if plan.after_effects else "",
     ]

@@ -58,12 +58,19 @@ def render_instruction(
     starts_on = None
     if appointment is not None and days is not None:
         starts_on = instruction_start(appointment, days, on)
-    text = spec.text
-    if days is not None and "{start}" in text:
-        when = format_date(starts_on) if starts_on is not None else relative_day(days)
-        text = text.replace("{start}", when)
-        text = text[:1].upper() + text[1:]
-    return Instruction(rule_id, text, starts_on, days)
+    return Instruction(rule_id, fill_start(spec.text, days, starts_on, format_date), starts_on, days,
+                       spec.text if days is not None and "{start}" in spec.text else None)
+
+
+def fill_start(template: str, days_before: int | None, starts_on: dt.date | None,
+               format_date: DateFormatter = english_date) -> str:
+    """An instruction's text with ``{start}`` said as a date ("Wednesday 16 December"), or as
+    days before the appointment when it is not booked ("2 days before your appointment")."""
+    if days_before is None or "{start}" not in template:
+        return template
+    when = format_date(starts_on) if starts_on is not None else relative_day(days_before)
+    text = template.replace("{start}", when)
+    return text[:1].upper() + text[1:]
 
 
 class RuleChecks:

@@ -88,6 +88,9 @@ class Instruction:
     starts_on: dt.date | None
     #: Days before the appointment; None for an instruction with no timing.
     days_before: int | None
+    #: The rule's text with its ``{start}`` placeholder, when it has one, so the instruction can
+    #: be dated again against another session (intake.assessment.agreed.anchor_instructions).
+    template: str | None = None
 
     def sort_key(self) -> tuple[int, dt.date, int, str]:
         """Undated first, then earliest start (or most days before), then rule id."""
@@ -97,14 +100,18 @@ class Instruction:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data."""
-        return {"rule_id": self.rule_id, "text": self.text,
-                "starts_on": self.starts_on.isoformat() if self.starts_on else None,
-                "days_before": self.days_before}
+        data: dict[str, Any] = {"rule_id": self.rule_id, "text": self.text,
+                                "starts_on": self.starts_on.isoformat() if self.starts_on else None,
+                                "days_before": self.days_before}
+        if self.template is not None:
+            data["template"] = self.template
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Instruction:
         """Read back what to_dict wrote."""
-        return cls(data["rule_id"], data["text"], _date(data.get("starts_on")), data.get("days_before"))
+        return cls(data["rule_id"], data["text"], _date(data.get("starts_on")), data.get("days_before"),
+                   data.get("template"))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .api import ApiToken
 from .audit import AuditEntry
+from .clinic import ClinicProfile
 from .intake import (
     Assessment,
     Intake,
@@ -21,7 +22,16 @@ from .intake import (
     queue_sort_key,
     severity_band,
 )
-from .review import APPROVALS, Decision, FlagAction, FlagReview, Outcome, PlanEdit
+from .review import (
+    APPROVALS,
+    Decision,
+    FlagAction,
+    FlagReview,
+    Notification,
+    NotificationStatus,
+    Outcome,
+    PlanEdit,
+)
 from .rulesets import ReassessRun, RulesetActivation, RulesetVersion
 from .staff import Role, SignInThrottle, StaffSession, StaffUser
 
@@ -30,11 +40,14 @@ __all__ = [
     "ApiToken",
     "Assessment",
     "AuditEntry",
+    "ClinicProfile",
     "Decision",
     "FlagAction",
     "FlagReview",
     "Intake",
     "IntakeStatus",
+    "Notification",
+    "NotificationStatus",
     "Outcome",
     "PlanEdit",
     "ReassessRun",

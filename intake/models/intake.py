@@ -104,9 +104,20 @@ class Intake(Model):
     latest_outcome: Mapped[str | None] = mapped_column(String(20))
     #: queue_sort_key(latest_outcome, appointment_date).
     queue_sort: Mapped[int] = mapped_column(default=9)
+    #: What the patient typed on a section saved for later that did not yet pass its checks,
+    #: by section: the form's raw input, kept apart so ``answers`` stays a valid document.
+    drafts: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
+    #: While a practitioner amends a signed decision: that decision's id, and why (cleared on signing).
+    amending_decision_id: Mapped[int | None]
+    amendment_reason: Mapped[str] = mapped_column(EncryptedText, default="")
+    #: sha256 of the read-only link to the patient's status page that notifications carry
+    #: (the private link stays the patient's own; this one is replaced by each notification).
+    status_token_hash: Mapped[str | None] = mapped_column(String(64))
+    status_link_issued_at: Mapped[dt.datetime | None]
 
     __table_args__ = (
         Index("ix_intake_queue", "review_status", "queue_sort", "appointment_date", "id"),
+        UniqueConstraint("status_token_hash", name="uq_intake_status_token_hash"),
     )
 
     assessments: Mapped[list[Assessment]] = relationship(
@@ -154,8 +165,13 @@ class Assessment(Model):
     defer_until: Mapped[dt.date | None]
     #: Assessment.to_dict() of the core: flags, instructions, plan (encrypted: flags carry answers).
     document: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
-    #: How many flags the document holds, in clear so the queue never decrypts documents.
+    #: How many flags to review the document holds (info items are not flags to review), in clear
+    #: so the queue never decrypts documents.
     flag_count: Mapped[int] = mapped_column(default=0)
+    #: The answers document this assessment was made from (None for assessments stored before it was kept).
+    answers: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
+    #: What carried over from the previous assessment's review (intake.rulesets.assessments.carry_over).
+    carried: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
     #: The ruleset version activated in the database that produced it (None: the rule folders).
     ruleset_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("ruleset_version.id", ondelete="SET NULL"), index=True

@@ -50,6 +50,9 @@ class FlagReview(Model):
     reason: Mapped[str] = mapped_column(EncryptedText, default="")
     staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: The review of the previous assessment this one repeats: the same rule fired on the same answers.
+    carried_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("flag_review.id", ondelete="SET NULL", name="fk_flag_review_carried_from_id"))
 
     staff_user: Mapped[StaffUser] = relationship()
 
@@ -70,6 +73,9 @@ class PlanEdit(Model):
     changes: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: The edit of the previous assessment this one repeats on the new suggestion.
+    carried_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_edit.id", ondelete="SET NULL", name="fk_plan_edit_carried_from_id"))
 
     staff_user: Mapped[StaffUser] = relationship()
 
@@ -96,7 +102,42 @@ class Decision(Model):
     staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
     signed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     ruleset_version: Mapped[str] = mapped_column(String(64))
+    #: What the patient reads on their status page: why, and what to do (deferred, not suitable).
+    patient_message: Mapped[str] = mapped_column(EncryptedText, default="")
+    #: An amendment: the signed decision it replaces, and why.
+    supersedes_id: Mapped[int | None] = mapped_column(
+        ForeignKey("decision.id", ondelete="SET NULL", name="fk_decision_supersedes_id"))
+    amendment_reason: Mapped[str] = mapped_column(EncryptedText, default="")
+    #: For "more information needed": the patient's reply in their own words, when they sent their answers.
+    reply: Mapped[str] = mapped_column(EncryptedText, default="")
+    replied_at: Mapped[dt.datetime | None]
 
     staff_user: Mapped[StaffUser] = relationship()
 
     __table_args__ = (Index("ix_decision_intake_id_id", "intake_id", "id"),)
+
+
+class NotificationStatus(enum.StrEnum):
+    SENT = "sent"
+    FAILED = "failed"
+    #: No email address, or no mail server set up: nothing was sent.
+    NOT_SENT = "not_sent"
+
+
+class Notification(Model):
+    """A message to the patient: what kind, whether it went, and why not (no health data is kept here)."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(
+        ForeignKey("intake.id", ondelete="CASCADE", name="fk_notification_intake_id"), index=True)
+    #: "invitation", "new_link", "more_information", "decision".
+    kind: Mapped[str] = mapped_column(String(30))
+    #: One of NotificationStatus.
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: Why it failed, in words for staff (the transport's error, cut short).
+    error: Mapped[str] = mapped_column(String(300), default="")
+    #: Who caused it ("staff:3", "patient", "system").
+    actor: Mapped[str] = mapped_column(String(80), default="system")

@@ -5,7 +5,6 @@ Conflict instead of overwriting a colleague."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +14,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..answers import SECTIONS
 from ..assessment import Ruleset
+from ..assessment.plan.edit import (
+    check_plan,
+    edited_plan,
+    plan_bounds,
+    plan_differences,
+    plan_values,
+)
 from ..audit import record
 from ..clock import utcnow
 from ..extensions import db
@@ -36,9 +42,6 @@ from ..models import (
 from ..patient.service import copy_contact_details, lock_intake
 from ..protection.search import reindex
 from .queries import ReviewState, changes_since, review_state
-
-#: Longest interval between sessions a practitioner may set (a sanity bound, not a protocol one).
-MAX_INTERVAL_DAYS = 365
 
 
 class ReviewRefused(Exception):
@@ -139,112 +142,13 @@ def _review_flag(intake: Intake, rule_id: str, action: FlagAction, reason: str, 
 # --- plan ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PlanBounds:
-    """What the protocols of a plan allow a practitioner to set."""
-
-    sessions: tuple[int, int]
-    interval_min: int
-    #: area → (min, max) depth in mm, from the protocol that treats it.
-    depth_mm: dict[str, tuple[float, float]]
-
-
-def plan_bounds(plan: Mapping[str, Any] | None, ruleset: Ruleset) -> PlanBounds | None:
-    """The bounds of an editable plan, or None when it has no schedule or its protocols are gone."""
-    if not plan or plan.get("status") != "proposed" or ruleset.protocols is None:
-        return None
-    try:
-        protocols = [ruleset.protocols.protocol(p["id"]) for p in plan.get("protocols") or []]
-        depth = {}
-        for area, range_ in (plan.get("depth_mm") or {}).items():
-            protocol = ruleset.protocols.protocol(range_["protocol"])
-            depth[area] = (protocol.depth_min, protocol.depth_max)
-    except KeyError:
-        return None
-    if not protocols:
-        return None
-    # The series is the longest course: it must reach every protocol's minimum, and can
-    # go up to the longest maximum (shorter protocols stop earlier in the series).
-    sessions = (max(p.sessions_min for p in protocols), max(p.sessions_max for p in protocols))
-    return PlanBounds(sessions, max(p.interval_min for p in protocols), depth)
-
-
-def _mm(value: float) -> str:
-    return f"{value:g} mm"
-
-
-def check_plan(values: Mapping[str, Any], bounds: PlanBounds) -> list[tuple[str | None, str]]:
-    """Every way ``values`` leaves the protocols' bounds, as (field id, message)."""
-    problems: list[tuple[str | None, str]] = []
-    low, high = bounds.sessions
-    if not low <= values["sessions"] <= high:
-        problems.append(("sessions", f"Sessions must be from {low} to {high} for the protocols in this plan."))
-    if not bounds.interval_min <= values["interval_days"] <= MAX_INTERVAL_DAYS:
-        problems.append(("interval_days", f"Days between sessions must be at least {bounds.interval_min} "
-                                          f"(the protocols' minimum) and at most {MAX_INTERVAL_DAYS}."))
-    for area, (depth_min, depth_max) in bounds.depth_mm.items():
-        wanted_min, wanted_max = values["depth_mm"][area]
-        if not depth_min <= wanted_min <= wanted_max <= depth_max:
-            problems.append((f"depth_{area}_min", f"Depth for {area.replace('_', ' ')} must be within "
-                                                  f"{_mm(depth_min)} to {_mm(depth_max)}, minimum no deeper "
-                                                  "than maximum."))
-    return problems
-
-
-def edited_plan(suggested: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """The suggestion with the practitioner's numbers, and its schedule re-dated from session 1."""
-    plan = copy.deepcopy(dict(suggested))
-    plan["sessions"] = values["sessions"]
-    plan["interval_days"] = values["interval_days"]
-    for area, (depth_min, depth_max) in values["depth_mm"].items():
-        plan["depth_mm"][area].update(min=depth_min, max=depth_max)
-    schedule = suggested.get("schedule") or []
-    if schedule:
-        first = dt.date.fromisoformat(schedule[0]["on"])
-        plan["schedule"] = [
-            {"number": number,
-             "on": (first + dt.timedelta(days=values["interval_days"] * (number - 1))).isoformat(),
-             "areas": schedule[number - 1]["areas"] if number <= len(schedule) else list(plan.get("areas") or []),
-             "warning": None}
-            for number in range(1, values["sessions"] + 1)
-        ]
-        maintenance = plan.get("maintenance") or {}
-        if maintenance.get("interval_days"):
-            last = dt.date.fromisoformat(plan["schedule"][-1]["on"])
-            maintenance["on"] = (last + dt.timedelta(days=maintenance["interval_days"])).isoformat()
-    return plan
-
-
-def plan_values(plan: Mapping[str, Any]) -> dict[str, Any]:
-    """The editable numbers of a plan."""
-    return {
-        "sessions": plan.get("sessions"),
-        "interval_days": plan.get("interval_days"),
-        "depth_mm": {area: (d["min"], d["max"]) for area, d in (plan.get("depth_mm") or {}).items()},
-    }
-
-
-def _differences(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
-    found: dict[str, list[Any]] = {}
-    for key in ("sessions", "interval_days"):
-        if before[key] != after[key]:
-            found[key] = [before[key], after[key]]
-    for area, (low, high) in after["depth_mm"].items():
-        old_low, old_high = before["depth_mm"][area]
-        if float(old_low) != float(low):
-            found[f"depth_mm.{area}.min"] = [old_low, low]
-        if float(old_high) != float(high):
-            found[f"depth_mm.{area}.max"] = [old_high, high]
-    return found
-
-
 def edit_plan(intake: Intake, values: Mapping[str, Any], user: StaffUser, expected_version: int,
               ruleset: Ruleset) -> PlanEdit:
     """Store the practitioner's plan, within the protocols' bounds, beside the suggestion."""
     _reviewable(intake)
     state = review_state(intake)
     suggested = state.suggested_plan
-    bounds = plan_bounds(suggested, ruleset)
+    bounds = plan_bounds(suggested, ruleset.protocols)
     if suggested is None or bounds is None:
         raise ReviewRefused([(None, "This intake has no suggested plan to edit.")])
     missing = set(bounds.depth_mm) - set(values["depth_mm"])
@@ -255,11 +159,11 @@ def edit_plan(intake: Intake, values: Mapping[str, Any], user: StaffUser, expect
     if problems:
         raise ReviewRefused(problems)
     current = state.current_plan or suggested
-    if not _differences(plan_values(current), values):
+    if not plan_differences(plan_values(current), values):
         raise ReviewRefused([(None, "That is the plan as it stands: nothing was changed.")])
     state = _claim(intake, expected_version)
     assert state.assessment is not None  # nosec B101 # narrows the type: only assessed intakes get here
-    changes = _differences(plan_values(suggested), values)
+    changes = plan_differences(plan_values(suggested), values)
     edit = PlanEdit(intake_id=intake.id, assessment_id=state.assessment.id, plan=edited_plan(suggested, values),
                     changes=changes, staff_user_id=user.id, at=utcnow())
     db.session.add(edit)

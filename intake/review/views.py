@@ -15,6 +15,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from ..answers import SECTION_TITLES
+from ..assessment.plan.edit import plan_bounds
 from ..auth.access import StaffBlueprint, requires_role
 from ..auth.queries import list_users
 from ..clock import as_utc, clinic_today, now
@@ -92,7 +93,7 @@ def _flag_forms(state: queries.ReviewState, keep: FlagReviewForm | None = None) 
 
 def _plan_form(state: queries.ReviewState, formdata: Any = None) -> PlanEditForm | None:
     plan = state.current_plan
-    if service.plan_bounds(state.suggested_plan, active_ruleset().ruleset) is None or plan is None:
+    if plan_bounds(state.suggested_plan, active_ruleset().ruleset.protocols) is None or plan is None:
         return None
     areas = list((state.suggested_plan or {}).get("depth_mm") or {})
     form = plan_form_class(areas)(formdata=formdata)
@@ -118,7 +119,7 @@ def _render_record(intake: Intake, *, status: int = 200, problems: list[Any] | N
         if conflict is not None and kept is not None:
             # The typed input stays; the version moves on so saving again is a deliberate choice.
             kept.version.data = intake.version
-    bounds = service.plan_bounds(state.suggested_plan, active_ruleset().ruleset)
+    bounds = plan_bounds(state.suggested_plan, active_ruleset().ruleset.protocols)
     return render_template(
         template, intake=intake, state=state, sections=describe_answers(intake.answers),
         flag_forms=_flag_forms(state, flag_form), plan_form=plan_form or _plan_form(state),
