@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import audit, protection
 from .admin.views import blueprint as admin_blueprint
+from .admin.views import clinic_blueprint
 from .api import init_app as init_api
 from .auth.cli import users
 from .auth.queries import load_staff_user
@@ -21,7 +22,7 @@ from .patient.views import blueprint as patient_blueprint
 from .patient.views import render_section_unsaved
 from .review.views import blueprint as review_blueprint
 from .rulesets import active
-from .web import errors, outage, security, templating
+from .web import clinic, errors, outage, security, templating
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -78,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(review_blueprint)
     app.register_blueprint(admin_blueprint)
+    app.register_blueprint(clinic_blueprint)
     init_api(app)
 
 
@@ -89,6 +91,7 @@ def register_error_pages(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     templating.init_app(app)
+    clinic.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -245,6 +245,13 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         # Re-assess open intakes in a background thread after an activation (off: in the request).
         "REASSESS_IN_BACKGROUND": env.boolean("REASSESS_IN_BACKGROUND", True),
         "CLINIC_NAME": env.text("CLINIC_NAME", "Demo Mesotherapy Clinic"),
+        # How patients reach the clinic (an admin can change each on the clinic page).
+        "CLINIC_ADDRESS": env.text("CLINIC_ADDRESS"),
+        "CLINIC_PHONE": env.text("CLINIC_PHONE"),
+        "CLINIC_EMAIL": env.text("CLINIC_EMAIL"),
+        "CLINIC_OPENING_HOURS": env.text("CLINIC_OPENING_HOURS"),
+        "CLINIC_CONTACT_NOTE": env.text("CLINIC_CONTACT_NOTE"),
+        "CLINIC_REFRESH_SECONDS": env.number("CLINIC_REFRESH_SECONDS", 30),
         # Big enough for a long intake, small enough to refuse abuse.
         "MAX_CONTENT_LENGTH": env.integer("MAX_CONTENT_LENGTH", 256 * 1024, minimum=1),
         "MAX_FORM_MEMORY_SIZE": 64 * 1024,

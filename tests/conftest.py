@@ -18,6 +18,7 @@ from intake.demo.intakes import seed_intakes
 from intake.extensions import db, limiter
 from intake.models import Intake
 from intake.rulesets import active
+from intake.web import clinic
 from tests.support.forms import FormClient
 from tests.support.settings import BACKENDS, POSTGRES_URL, TODAY
 from tests.support.staff import make_user, sign_in
@@ -78,6 +79,7 @@ def app(_session_app):
     _session_app.config.update(saved_config)
     Path(saved_config["AUDIT_CHECKPOINT_FILE"]).unlink(missing_ok=True)
     active.restore(_session_app, saved_rules)
+    clinic.forget(_session_app)
     with _session_app.app_context():
         db.session.remove()
         with db.engine.begin() as connection:

@@ -11,8 +11,8 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import Field, HiddenField, StringField, TextAreaField
-from wtforms.validators import DataRequired, ValidationError
+from wtforms import EmailField, Field, HiddenField, StringField, TelField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from ..rulesets.files import check_path
 
@@ -100,3 +100,23 @@ class PreviewForm(FlaskForm):
     def count(self) -> int | None:
         value = self.last.data
         return int(value) if value and not self.last.errors else None
+
+
+class ClinicForm(FlaskForm):
+    """The clinic's identity: how patients reach it (blank: the CLINIC_* setting applies)."""
+
+    name = StringField(_l("Clinic name"), validators=[Optional(), Length(max=120)], filters=[_stripped])
+    phone = TelField(_l("Phone"), validators=[Optional(), Length(max=40)], filters=[_stripped],
+                     description=_l("As patients should dial it, e.g. 020 7946 0000."))
+    email = EmailField(_l("Email"), validators=[Optional(), Length(max=254),
+                                                 Email(_l("Enter an email address like clinic@example.com."),
+                                                       check_deliverability=False)], filters=[_stripped])
+    address = TextAreaField(_l("Address"), validators=[Optional(), Length(max=500)], filters=[_stripped])
+    opening_hours = TextAreaField(_l("Opening hours"), validators=[Optional(), Length(max=500)], filters=[_stripped],
+                                  description=_l("For example: Monday to Friday, 9am to 6pm; Saturday 10am to 2pm."))
+    contact_note = TextAreaField(_l("How to reach us"), validators=[Optional(), Length(max=500)], filters=[_stripped],
+                                 description=_l("A sentence or two shown wherever a patient is told to contact the "
+                                                "clinic, e.g. the best time to call."))
+
+    def problems(self) -> list[tuple[str, str]]:
+        return [(f"#{f.id}", f.errors[0]) for f in self if f.errors and f.name != "csrf_token"]

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import ReassessRun, RulesetActivation, RulesetVersion
+from ..models import ClinicProfile, ReassessRun, RulesetActivation, RulesetVersion
 from ..rulesets import versions
 
 
@@ -36,3 +36,8 @@ def all_versions() -> list[RulesetVersion]:
 def all_activations() -> list[RulesetActivation]:
     """Every activation and roll back, newest first."""
     return list(db.session.scalars(select(RulesetActivation).order_by(RulesetActivation.id.desc())))
+
+
+def clinic_profile() -> ClinicProfile | None:
+    """The clinic's identity as an admin set it (None until first saved)."""
+    return db.session.get(ClinicProfile, 1)

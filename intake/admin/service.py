@@ -13,10 +13,14 @@ from typing import Any
 
 from flask import current_app
 
-from ..models import ReassessRun, RulesetVersion, StaffUser
+from ..audit import record
+from ..clock import utcnow
+from ..extensions import db
+from ..models import ClinicProfile, ReassessRun, RulesetVersion, StaffUser
 from ..rulesets import reassess, versions
 from ..rulesets.active import active_ruleset
 from ..rulesets.files import ALLOWED_PATH, check_path, clinic_files, with_clinic_files
+from ..web import clinic
 
 #: Top-level rule files; any other uploaded file goes to precautions/ unless a path is given.
 TOP_LEVEL_FILES = ("medications.yaml", "protocols.yaml", "disabled.yaml")
@@ -163,3 +167,25 @@ def activate(version: RulesetVersion, user: StaffUser, note: str, kind: str = "a
     """
     versions.activate(version, user, note, kind)
     return reassess.start(version.id, active_ruleset().ruleset, user.actor)
+
+
+#: The clinic profile's fields an admin may change.
+CLINIC_FIELDS = ("name", "phone", "email", "address", "opening_hours", "contact_note")
+
+
+def update_clinic(values: Mapping[str, str], user: StaffUser) -> ClinicProfile:
+    """Store the clinic's identity (a blank field falls back to its setting), audited field by field."""
+    profile = db.session.get(ClinicProfile, 1)
+    if profile is None:
+        profile = ClinicProfile(id=1)
+        db.session.add(profile)
+    changed = {name: [getattr(profile, name) or "", values.get(name, "")] for name in CLINIC_FIELDS
+               if (getattr(profile, name) or "") != values.get(name, "")}
+    for name in CLINIC_FIELDS:
+        setattr(profile, name, values.get(name, ""))
+    profile.updated_at, profile.updated_by = utcnow(), user.id
+    record(user.actor, "clinic.updated", None, "Clinic details changed: " + (", ".join(changed) or "nothing"),
+           changes=changed)
+    db.session.commit()
+    clinic.forget(current_app)
+    return profile

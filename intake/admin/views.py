@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -18,10 +18,13 @@ from ..rulesets import versions
 from ..rulesets.active import active_ruleset
 from ..rulesets.files import check_path, clinic_files, display_path
 from ..rulesets.past_intakes import count_past_intakes, stream_past_intakes
+from ..web.clinic import SETTINGS
 from . import queries, service
-from .forms import ActivateForm, EditForm, PreviewForm, RulesChangeForm, UploadForm
+from .forms import ActivateForm, ClinicForm, EditForm, PreviewForm, RulesChangeForm, UploadForm
 
 blueprint = StaffBlueprint("admin", __name__, url_prefix="/staff/rules", roles=(Role.ADMIN,))
+#: The clinic's identity (admins only): how patients reach it.
+clinic_blueprint = StaffBlueprint("clinic", __name__, url_prefix="/staff/clinic", roles=(Role.ADMIN,))
 
 DEFAULT_LAST = 200
 
@@ -233,3 +236,22 @@ def show_run(run_id: int) -> str:
     if run is None:
         abort(404)
     return render_template("admin/run.html", run=run)
+
+
+@clinic_blueprint.route("/", methods=["GET", "POST"])
+def edit_clinic() -> Any:
+    """The clinic's name, phone, email, address, opening hours and how to reach it, as patients see them."""
+    profile = queries.clinic_profile()
+    form = ClinicForm(obj=profile) if request.method == "GET" else ClinicForm()
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template("admin/clinic.html", form=form, problems=form.problems(), defaults=clinic_defaults(),
+                               updated=profile), status
+    service.update_clinic({name: getattr(form, name).data or "" for name in service.CLINIC_FIELDS}, current_user)
+    flash(gettext("Clinic details saved. Patients see them from now on."), "info")
+    return redirect(url_for("clinic.edit_clinic"))
+
+
+def clinic_defaults() -> dict[str, str]:
+    """What each blank field shows patients: its CLINIC_* setting."""
+    return {name: current_app.config.get(setting) or "" for name, setting in SETTINGS.items()}

@@ -101,3 +101,40 @@ def describe(answers: Mapping[str, Any] | None, wording: Wording) -> list[dict[s
             "change_url": None,
         })
     return sections
+
+
+def _flatten(rows: list[dict[str, Any]], prefix: str = "") -> dict[str, str]:
+    """Rows as label → answer text; a list item's answers are labelled by its title."""
+    found: dict[str, str] = {}
+    for row in rows:
+        label = f"{prefix}{row['label']}"
+        if "entries" in row:
+            for entry in row["entries"]:
+                title = f"{label}: {entry['title']}"
+                found[title] = entry["title"]
+                found.update(_flatten(entry["details"], f"{title} \u2014 "))
+            continue
+        value = row["value"]
+        found[label] = ", ".join(value) if isinstance(value, list) else str(value)
+    return found
+
+
+@dataclass(frozen=True)
+class AnswerChange:
+    """One answer that differs between two submissions: section title, question, before and after (None: absent)."""
+
+    section: str
+    question: str
+    before: str | None
+    after: str | None
+
+
+def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, wording: Wording) -> list[AnswerChange]:
+    """What the patient changed between two answers documents, answer by answer, in section order."""
+    found = []
+    for old, new in zip(describe(before, wording), describe(after, wording), strict=True):
+        old_rows, new_rows = _flatten(old["rows"]), _flatten(new["rows"])
+        for question in [*old_rows, *(q for q in new_rows if q not in old_rows)]:
+            if old_rows.get(question) != new_rows.get(question):
+                found.append(AnswerChange(new["title"], question, old_rows.get(question), new_rows.get(question)))
+    return found

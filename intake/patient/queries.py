@@ -1,15 +1,22 @@
-"""What the patient's pages read: the intake behind a private link, the link's life, the practitioner's question."""
+"""What the patient's pages read: the intake behind a link, the link's life, the practitioner's
+question, and where the patient stands now (their status page)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app, url_for
+from flask_babel import format_date
 from sqlalchemy import select
 
+from ..assessment import Instruction
+from ..assessment.agreed import anchor_instructions, next_session_on
 from ..clock import as_utc, utcnow
 from ..extensions import db
-from ..models import Decision, Intake, hash_token
+from ..models import APPROVALS, Decision, Intake, Outcome, hash_token
 
 
 def find_intake_by_token(token: str) -> Intake | None:
@@ -24,6 +31,19 @@ def find_intake_by_token(token: str) -> Intake | None:
         return None
     expires = link_expires_at(intake)
     if expires is not None and expires <= utcnow():
+        return None
+    return intake
+
+
+def find_intake_by_status_token(token: str) -> Intake | None:
+    """The intake of a status link (the read-only link notifications carry), or None for any miss."""
+    if not token or len(token) > 100:
+        return None
+    intake = db.session.scalar(select(Intake).where(Intake.status_token_hash == hash_token(token)))
+    if intake is None or intake.link_revoked_at is not None:
+        return None
+    issued = as_utc(intake.status_link_issued_at)
+    if issued is None or issued + dt.timedelta(days=current_app.config["PATIENT_LINK_DAYS"]) <= utcnow():
         return None
     return intake
 
@@ -53,3 +73,68 @@ def patient_question(intake: Intake) -> str:
     return db.session.scalar(
         select(Decision.question).where(Decision.intake_id == intake.id).order_by(Decision.id.desc()).limit(1)
     ) or ""
+
+
+def status_link(token: str) -> str:
+    """The read-only link to the patient's status page, as notifications carry it."""
+    return url_for("patient.show_status", token=token, _external=True)
+
+
+def latest_decision(intake: Intake) -> Decision | None:
+    """The decision in force on the intake (the latest signed), if any."""
+    return db.session.scalar(
+        select(Decision).where(Decision.intake_id == intake.id).order_by(Decision.id.desc()).limit(1))
+
+
+def instruction_date(day: dt.date) -> str:
+    """How an instruction names its start, in the patient's language ("Wednesday 16 December")."""
+    return str(format_date(day, "EEEE d MMMM"))
+
+
+@dataclass
+class PatientStatus:
+    """Where a submitted intake stands, as the patient's status page tells it."""
+
+    #: "awaiting_review", "more_information", "approved", "deferred" or "not_suitable".
+    kind: str
+    decision: Decision | None = None
+    #: The plan to show: the agreed one after an approval, the rules' proposal before a decision.
+    plan: Mapping[str, Any] | None = None
+    agreed: bool = False
+    #: The date the next treatment is expected (the instructions are dated against it).
+    next_session: dt.date | None = None
+    instructions: list[Instruction] = field(default_factory=list)
+
+    @property
+    def defer_until(self) -> dt.date | None:
+        return self.decision.defer_until if self.decision is not None else None
+
+
+def patient_status(intake: Intake, today: dt.date) -> PatientStatus:
+    """What the patient is told now: the decision in force, the plan, and instructions dated
+    against the next agreed session, so the page never contradicts the schedule."""
+    assessment = intake.latest_assessment
+    document: Mapping[str, Any] = assessment.document if assessment is not None else {}
+    decision = latest_decision(intake)
+    decided = decision is not None and assessment is not None and decision.assessment_id == assessment.id
+    instructions = document.get("instructions") or []
+    appointment = intake.appointment_date
+    if intake.is_reopened:
+        return PatientStatus("more_information", decision)
+    if not decided or decision is None:
+        plan = document.get("plan")
+        anchor = next_session_on(plan, appointment, today)
+        return PatientStatus("awaiting_review", None, plan, False, anchor,
+                             anchor_instructions(instructions, anchor, today, instruction_date))
+    outcome = Outcome(decision.outcome)
+    if outcome in APPROVALS:
+        anchor = next_session_on(decision.plan, appointment, today)
+        return PatientStatus("approved", decision, decision.plan, True, anchor,
+                             anchor_instructions(instructions, anchor, today, instruction_date))
+    if outcome is Outcome.DEFERRED:
+        anchor = next_session_on(None, appointment, today, not_before=decision.defer_until)
+        return PatientStatus("deferred", decision, None, False, anchor,
+                             anchor_instructions(instructions, anchor, today, instruction_date))
+    if outcome is Outcome.MORE_INFORMATION_NEEDED:
+        return PatientStatus("more_information", decision)
+    return PatientStatus("not_suitable", decision)

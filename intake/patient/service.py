@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..answers import SECTIONS, dump_answers, load_answers
@@ -17,10 +17,19 @@ from ..assessment import assess
 from ..audit import lock_chain, record
 from ..clock import utcnow
 from ..extensions import db
-from ..models import Assessment, Intake, IntakeStatus, ReviewStatus, hash_token, new_token, queue_sort_key
+from ..models import (
+    Assessment,
+    Decision,
+    Intake,
+    IntakeStatus,
+    ReviewStatus,
+    hash_token,
+    new_token,
+    queue_sort_key,
+)
 from ..protection.search import reindex
 from ..rulesets.active import ActiveRuleset
-from ..rulesets.assessments import store_assessment
+from ..rulesets.assessments import carry_over, store_assessment
 
 #: How often save_section tries again when a concurrent save of the same intake got in first.
 SAVE_ATTEMPTS = 5
@@ -86,11 +95,30 @@ def save_section(intake: Intake, section: str, loaded: Mapping[str, Any]) -> Non
             db.session.refresh(intake)
 
 
+def save_draft(intake: Intake, section: str, typed: list[tuple[str, str]]) -> None:
+    """Keep what the patient typed on a section that does not pass its checks yet ("save and finish later").
+
+    Kept apart from the answers (which stay a valid document for the rules); the section is
+    not marked completed, and it is shown again as typed, with what still needs doing.
+    """
+    lock_intake(intake)
+    if not intake.may_edit(section):
+        raise AlreadySubmitted
+    if intake.started_at is None:
+        intake.started_at = utcnow()
+    intake.drafts = {**(intake.drafts or {}), section: [list(pair) for pair in typed]}
+    record("patient", "intake.section_drafted", intake, f"Section saved for later, not finished: {section}",
+           section=section)
+    db.session.commit()
+
+
 def _save_section_once(intake: Intake, section: str, loaded: Mapping[str, Any]) -> None:
     # Saves of one intake wait for each other instead of racing.
     lock_intake(intake)
     if not intake.may_edit(section):
         raise AlreadySubmitted
+    if section in (intake.drafts or {}):
+        intake.drafts = {name: typed for name, typed in intake.drafts.items() if name != section}
     if intake.started_at is None:
         intake.started_at = utcnow()
     if intake.review_status == ReviewStatus.INVITED:
@@ -108,11 +136,14 @@ def _save_section_once(intake: Intake, section: str, loaded: Mapping[str, Any]) 
     db.session.commit()
 
 
-def submit_intake(intake: Intake, rules: ActiveRuleset, today: dt.date, actor: str = "patient") -> Assessment:
+def submit_intake(intake: Intake, rules: ActiveRuleset, today: dt.date, actor: str = "patient",
+                  reply: str = "") -> Assessment:
     """Validate the whole document, assess it and mark the intake submitted, exactly once.
 
     A reopened intake ("more information needed") is resubmitted the same way: it gets a new
-    assessment (the earlier ones are kept) and goes back to the queue awaiting review.
+    assessment (the earlier ones are kept), the practitioner's review carries over where the
+    answers behind a flag did not change, ``reply`` (the patient's answer to the question, in
+    their words) is kept on the decision that asked it, and the intake goes back to the queue.
 
     Raises marshmallow.ValidationError when the document is incomplete or invalid, and
     AlreadySubmitted when this or a concurrent request already submitted it.
@@ -120,6 +151,7 @@ def submit_intake(intake: Intake, rules: ActiveRuleset, today: dt.date, actor: s
     if intake.status not in (IntakeStatus.DRAFT, IntakeStatus.REOPENED):
         raise AlreadySubmitted
     resubmission = intake.status == IntakeStatus.REOPENED
+    previous = intake.latest_assessment
     answers = load_answers(intake.answers, today=today)
     result = assess(answers, rules.ruleset, on=today)
     # A conditional update, not a read-then-write: two simultaneous submissions of the
@@ -147,10 +179,13 @@ def submit_intake(intake: Intake, rules: ActiveRuleset, today: dt.date, actor: s
         raise AlreadySubmitted
     if (answers["about"]["full_name"], answers["about"]["email"]) != (intake.full_name, intake.email):
         reindex(db.session, intake.id, answers["about"]["full_name"], answers["about"]["email"])
-    stored = store_assessment(intake, result, rules.version_id)
+    stored = store_assessment(intake, result, rules.version_id, answers=dump_answers(answers))
     if resubmission:
+        db.session.flush()
         record(actor, "intake.resubmitted", intake, f"Resubmitted with more information; outcome {result.outcome}",
                outcome=result.outcome, ruleset_version=result.ruleset_version, version=intake.version + 1)
+        _keep_reply(intake, reply.strip(), actor)
+        carry_over(intake, previous, stored, rules.ruleset.protocols, "system")
     else:
         record(actor, "intake.submitted", intake, f"Submitted; outcome {result.outcome}",
                outcome=result.outcome, ruleset_version=result.ruleset_version)
@@ -159,9 +194,28 @@ def submit_intake(intake: Intake, rules: ActiveRuleset, today: dt.date, actor: s
     return stored
 
 
+def _keep_reply(intake: Intake, reply: str, actor: str) -> None:
+    """The patient's reply on the "more information needed" decision it answers (in the current transaction)."""
+    if not reply:
+        return
+    asking = db.session.scalar(
+        select(Decision).where(Decision.intake_id == intake.id).order_by(Decision.id.desc()).limit(1))
+    if asking is None or asking.outcome != ReviewStatus.MORE_INFORMATION_NEEDED:
+        return
+    asking.reply, asking.replied_at = reply, utcnow()
+    record(actor, "intake.replied", intake, "The patient replied to the practitioner's question",
+           decision_id=asking.id)
+
+
 def record_confirmation_viewed(intake: Intake) -> None:
     """Note that the patient opened their confirmation."""
     record("patient", "intake.viewed", intake, "Patient opened the confirmation")
+    db.session.commit()
+
+
+def record_status_viewed(intake: Intake) -> None:
+    """Note that the patient opened their status page from a notification's link."""
+    record("patient", "intake.status_viewed", intake, "Patient opened their status page")
     db.session.commit()
 
 

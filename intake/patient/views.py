@@ -2,32 +2,44 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from marshmallow import ValidationError
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..answers import SECTION_TITLES, SECTIONS
+from ..assessment.agreed import session_dates
 from ..assessment.calendar import plan_to_ics
-from ..clock import clinic_today
+from ..clock import as_utc, clinic_today, utcnow
 from ..extensions import db, limiter
 from ..models import Intake
 from ..rulesets.active import active_ruleset
+from ..web.clinic import clinic_identity
 from ..web.ratelimits import intake_start_limit, intake_submit_limit
 from ..web.templating import describe_answers
 from . import service
 from .forms import RowsField, SectionForm, section_form
-from .queries import find_intake_by_token, patient_question, private_link
-from .summary import describe_problems, patient_instructions, patient_plan
+from .queries import (
+    find_intake_by_status_token,
+    find_intake_by_token,
+    patient_question,
+    patient_status,
+    private_link,
+)
+from .summary import describe_problems, patient_plan
 
 blueprint = Blueprint("patient", __name__)
 
 SECTION_NAMES = list(SECTIONS)
+#: Fields of a section's form that are not answers (kept out of a draft).
+NOT_ANSWERS = frozenset({"csrf_token", "action"})
+#: The longest reply a patient may write to a practitioner's question.
+MAX_REPLY = 2000
 
 
 @blueprint.after_request
@@ -89,17 +101,40 @@ def show_intake(intake: Intake, token: str) -> Any:
             return redirect(url_for("patient.review_intake", token=token))
         return redirect(url_for("patient.edit_section", token=token, section=section))
     service.record_confirmation_viewed(intake)
-    assessment = intake.latest_assessment
-    document = assessment.document if assessment else {}
+    return render_status(intake, token, private=True)
+
+
+def render_status(intake: Intake, token: str, *, private: bool) -> str:
+    """The status page: the truth about the intake now (awaiting review, a question, the decision).
+
+    ``private``: opened with the patient's private link (which can answer a question and
+    shows the link); otherwise with the read-only status link of a notification.
+    """
+    status = patient_status(intake, clinic_today())
+    ics = "patient.download_plan" if private else "patient.download_status_plan"
+    plan = patient_plan({"plan": status.plan}) if status.plan else None
     return render_template(
-        "patient/confirmation.html",
+        "patient/status.html",
         intake=intake,
         token=token,
-        private_link=private_link(token),
-        instructions=patient_instructions(document),
-        plan=patient_plan(document),
+        status=status,
+        plan=plan,
+        ics_url=url_for(ics, token=token) if plan and plan.get("schedule") else None,
+        question=(status.decision.question if status.decision else "") or patient_question(intake),
+        answer_url=url_for("patient.review_intake", token=token) if private and intake.is_reopened else None,
+        private_link=private_link(token) if private else None,
         summary=describe_answers(intake.answers),
     )
+
+
+@blueprint.get("/s/<token>")
+def show_status(token: str) -> Any:
+    """The read-only status page a notification links to: what was decided, and what to do."""
+    intake = find_intake_by_status_token(token)
+    if intake is None or not intake.is_submitted:
+        abort(404)
+    service.record_status_viewed(intake)
+    return render_status(intake, token, private=False)
 
 
 @blueprint.route("/i/<token>/<section>", methods=["GET", "POST"])
@@ -114,6 +149,12 @@ def edit_section(intake: Intake, token: str, section: str) -> Any:
         return redirect(url_for("patient.edit_section", token=token, section=first_incomplete(intake)))
     answers_so_far = dict(intake.answers or {})
     if request.method == "GET":
+        draft = (intake.drafts or {}).get(section)
+        if draft:
+            # Saved for later before it was finished: what was typed, with what still needs doing.
+            form = section_form(section, answers_so_far, formdata=MultiDict(draft))
+            form.check(clinic_today(), answers_so_far)
+            return render_section(intake, token, form, unfinished=True)
         form = section_form(section, answers_so_far, formdata=None)
         form.fill(answers_so_far.get(section) or {})
         return render_section(intake, token, form)
@@ -124,6 +165,14 @@ def edit_section(intake: Intake, token: str, section: str) -> Any:
         return change_rows(intake, token, section, answers_so_far, verb, target)
     form = section_form(section, answers_so_far, formdata=request.form)
     loaded = form.check(clinic_today(), answers_so_far)
+    if loaded is None and verb == "later":
+        # Save and finish later keeps everything typed, finished or not: only Continue insists.
+        typed = [(key, value) for key, value in request.form.items(multi=True) if key not in NOT_ANSWERS]
+        try:
+            service.save_draft(intake, section, typed)
+        except service.AlreadySubmitted:
+            return redirect(url_for("patient.show_intake", token=token))
+        return redirect(url_for("patient.show_saved", token=token))
     if loaded is None:
         return render_section(intake, token, form)
     try:
@@ -200,7 +249,7 @@ def render_section_unsaved(view_args: dict[str, Any]) -> str | None:
 
 def render_section(intake: Intake | None, token: str, form: SectionForm, focus: str | None = None,
                    steps: list[dict[str, Any]] | None = None,
-                   problems: list[tuple[str | None, str]] | None = None) -> str:
+                   problems: list[tuple[str | None, str]] | None = None, unfinished: bool = False) -> str:
     section = form.section
     position = SECTION_NAMES.index(section)
     if steps is None:
@@ -225,6 +274,8 @@ def render_section(intake: Intake | None, token: str, form: SectionForm, focus: 
         focus=focus,
         token=token,
         private_link=private_link(token),
+        unfinished=unfinished,
+        question=patient_question(intake) if intake is not None and intake.is_reopened else "",
     )
 
 
@@ -252,7 +303,7 @@ def review_intake(intake: Intake, token: str) -> Any:
     return render_review(intake, token, problems=[])
 
 
-def render_review(intake: Intake, token: str, problems: list[tuple[str, str]]) -> str:
+def render_review(intake: Intake, token: str, problems: list[tuple[str, str]], reply: str = "") -> str:
     summary = describe_answers(intake.answers)
     for item in summary:
         # Reopened: only the sections the practitioner reopened can change; the rest are read-only.
@@ -267,6 +318,7 @@ def render_review(intake: Intake, token: str, problems: list[tuple[str, str]]) -
         problems=problems,
         question=patient_question(intake),
         reopened=intake.is_reopened,
+        reply=reply,
     )
 
 
@@ -277,32 +329,51 @@ def submit(intake: Intake, token: str) -> Any:
     """Submit the whole intake once (or again, when reopened); the rules assess it and the link turns read-only."""
     if intake.is_submitted and not intake.is_reopened:
         return redirect(url_for("patient.show_intake", token=token))
+    reply = request.form.get("reply", "")[:MAX_REPLY] if intake.is_reopened else ""
     try:
-        service.submit_intake(intake, active_ruleset(), clinic_today())
+        service.submit_intake(intake, active_ruleset(), clinic_today(), reply=reply)
     except service.AlreadySubmitted:
         pass
     except ValidationError as invalid:
         db.session.rollback()
         return render_review(intake, token, problems=describe_problems(invalid.normalized_messages(),
-                                                                       intake.answers, token))
+                                                                       intake.answers, token), reply=reply)
     return redirect(url_for("patient.show_intake", token=token))
 
 
 @blueprint.get("/i/<token>/plan.ics")
 @with_intake
 def download_plan(intake: Intake, token: str) -> Any:
-    """The proposed session dates as a calendar file, once the intake is submitted."""
+    """The session dates as a calendar file, once the intake is submitted (the agreed ones after approval)."""
+    return calendar_file(intake)
+
+
+@blueprint.get("/s/<token>/plan.ics")
+def download_status_plan(token: str) -> Any:
+    """The calendar file, from the status link of a notification."""
+    intake = find_intake_by_status_token(token)
+    if intake is None:
+        abort(404)
+    return calendar_file(intake)
+
+
+def calendar_file(intake: Intake) -> Any:
+    """The appointment, the sessions and the dated instructions as reminders.
+
+    UIDs derive from the intake (not from a link, which changes), and SEQUENCE is the
+    intake's version, which grows with every change: importing the file again after the
+    plan changed updates the same events.
+    """
     assessment = intake.latest_assessment
     if assessment is None or not intake.is_submitted:
         abort(404)
-    plan = patient_plan(assessment.document)
-    if not plan or not plan.get("schedule"):
+    status = patient_status(intake, clinic_today())
+    if not session_dates(status.plan):
         abort(404)
-    stamp = assessment.created_at
-    if stamp.tzinfo is None:  # SQLite gives back naive datetimes; they were stored as UTC
-        stamp = stamp.replace(tzinfo=dt.UTC)
-    body = plan_to_ics(assessment.document["plan"], current_app.config["CLINIC_NAME"],
-                       uid_seed=intake.token_hash, dtstamp=stamp)
+    stamp = status.decision.signed_at if status.decision is not None else assessment.created_at
+    body = plan_to_ics(status.plan or {}, clinic_identity().name, uid_seed=f"intake-{intake.id}-{intake.created_at}",
+                       dtstamp=as_utc(stamp) or utcnow(), sequence=intake.version, confirmed=status.agreed,
+                       appointment=intake.appointment_date, instructions=status.instructions)
     service.record_plan_downloaded(intake)
     return Response(body, mimetype="text/calendar",
                     headers={"Content-Disposition": 'attachment; filename="mesotherapy-sessions.ics"'})

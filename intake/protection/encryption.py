@@ -169,10 +169,10 @@ class EncryptedJSON(TypeDecorator[Any]):
 
 #: Every encrypted column: table → columns (the key rotation and the migration walk these).
 ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "intake": ("answers", "full_name", "email"),
-    "assessment": ("document",),
+    "intake": ("answers", "full_name", "email", "drafts", "amendment_reason"),
+    "assessment": ("document", "answers", "carried"),
     "flag_review": ("reason",),
     "plan_edit": ("plan", "changes"),
-    "decision": ("question", "note", "plan"),
+    "decision": ("question", "note", "plan", "patient_message", "amendment_reason", "reply"),
     "audit_entry": ("summary", "data"),
 }

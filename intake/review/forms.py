@@ -55,6 +55,17 @@ OUTCOME_LABELS = {
     Outcome.DEFERRED: _l("Deferred until a date"),
     Outcome.NOT_SUITABLE: _l("Not suitable"),
 }
+NOTIFICATION_LABELS = {
+    "invitation": _l("Invitation with the private link"),
+    "new_link": _l("New private link"),
+    "more_information": _l("Question for the patient (link to answer)"),
+    "decision": _l("Decision (link to their status page)"),
+}
+NOTIFICATION_STATUS_LABELS = {
+    "sent": _l("Sent"),
+    "failed": _l("Failed"),
+    "not_sent": _l("Not sent"),
+}
 MAX_TEXT = 2000
 # Choices are given as callables: wtforms warns on tuple choices, and the shared form
 # macros unpack (value, label) pairs.
@@ -136,7 +147,20 @@ class DecisionForm(VersionedForm):
                              choices=lambda: [(s, answers.SECTION_TITLES[s]) for s in answers.SECTIONS],
                              validators=[Optional()],
                              description=_l("For more information: only these open again; the rest stay read-only."))
-    note = TextAreaField(_l("Note for the record"), validators=[Optional(), Length(max=MAX_TEXT)])
+    patient_message = TextAreaField(
+        _l("What the patient reads"), validators=[Optional(), Length(max=MAX_TEXT)],
+        description=_l("Shown on the patient's status page. Required to defer or decline: why, in plain words, "
+                       "and what they should do next. No medical jargon."))
+    note = TextAreaField(_l("Note for the record"), validators=[Optional(), Length(max=MAX_TEXT)],
+                         description=_l("For the clinic only; the patient does not see it."))
+
+
+class AmendForm(VersionedForm):
+    """Open a signed decision for amendment: the record may change again, and a new decision supersedes it."""
+
+    amendment_reason = TextAreaField(_l("Why the decision needs amending"),
+                                     validators=[InputRequired(_l("Write why the signed decision needs amending.")),
+                                                 Length(max=MAX_TEXT)])
 
 
 class InviteForm(FlaskForm):

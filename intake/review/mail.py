@@ -1,4 +1,4 @@
-"""Email to patients: their private link, sent through Flask-Mailman (MAIL_* settings)."""
+"""Email to patients: a link to their form or their status page, sent through Flask-Mailman (MAIL_* settings)."""
 
 from __future__ import annotations
 
@@ -8,35 +8,49 @@ from flask_mailman import EmailMessage
 from flask_mailman.backends.base import BaseEmailBackend
 
 from ..audit import record
-from ..models import Intake
+from ..extensions import db
+from ..models import Intake, Notification, NotificationStatus
+from ..web.clinic import clinic_identity
+
+#: What each kind of message says in its subject: never a word of health data.
+SUBJECTS = {
+    "invitation": "Your consultation form for %(clinic)s",
+    "more_information": "%(clinic)s has a question for you",
+    "new_link": "Your new link to your consultation form at %(clinic)s",
+    "decision": "News about your consultation at %(clinic)s",
+}
 
 
-def send_patient_link(intake: Intake, link: str, actor: str, *, reason: str = "invitation",
-                      question: str = "") -> bool:
-    """Email the patient their private link; True when sent. The caller commits the audit entry.
+def send_patient_link(intake: Intake, link: str, actor: str, *, reason: str = "invitation") -> bool:
+    """Email the patient a link; True when sent. The caller commits the audit entry and the notification.
 
-    ``reason``: "invitation", "more_information" or "new_link" (picks the wording).
-    A failure to send is logged and audited, never raised: the staff member can still copy the link.
+    ``reason`` picks the wording: "invitation", "more_information", "new_link" (the private
+    link) or "decision" (the status page's link). The email says where to look, never what
+    was decided or asked: no health data in the subject or the body. A failure to send is
+    logged, audited and kept as a failed Notification (shown on the record), never raised:
+    staff can still copy the link, and a decision stands whatever the mail server does.
     """
     if not intake.email:
+        db.session.add(Notification(intake_id=intake.id, kind=reason, status=NotificationStatus.NOT_SENT,
+                                    error="The patient gave no email address.", actor=actor))
         return False
-    clinic = current_app.config["CLINIC_NAME"]
-    subjects = {
-        "invitation": gettext("Your consultation form for %(clinic)s", clinic=clinic),
-        "more_information": gettext("%(clinic)s needs a little more information", clinic=clinic),
-        "new_link": gettext("Your new link to your consultation form at %(clinic)s", clinic=clinic),
-    }
-    body = render_template("mail/patient_link.txt", intake=intake, link=link, reason=reason, question=question,
-                           clinic=clinic, days=current_app.config["PATIENT_LINK_DAYS"])
-    message = EmailMessage(subject=subjects.get(reason, subjects["new_link"]), body=body,
-                           from_email=current_app.config["MAIL_DEFAULT_SENDER"], to=[intake.email])
+    clinic = clinic_identity()
+    subject = gettext(SUBJECTS.get(reason, SUBJECTS["new_link"]), clinic=clinic.name)
+    body = render_template("mail/patient_link.txt", intake=intake, link=link, reason=reason, clinic=clinic,
+                           days=current_app.config["PATIENT_LINK_DAYS"])
+    message = EmailMessage(subject=subject, body=body, from_email=current_app.config["MAIL_DEFAULT_SENDER"],
+                           to=[intake.email])
     try:
         message.send()
-    except Exception as error:  # noqa: BLE001 - any transport failure: log it, let staff copy the link
+    except Exception as error:  # noqa: BLE001 - any transport failure: log it, record it, let staff copy the link
         current_app.logger.warning("Could not email intake %s: %s", intake.id, error)
+        failed = EmailNotConfigured.__name__ if isinstance(error, EmailNotConfigured) else type(error).__name__
+        db.session.add(Notification(intake_id=intake.id, kind=reason, status=NotificationStatus.FAILED,
+                                    error=f"{failed}: {error}"[:300], actor=actor))
         record(actor, "link.email_failed", intake, f"Email to the patient failed ({reason})", reason=reason)
         return False
-    record(actor, "link.emailed", intake, f"Private link emailed to the patient ({reason})", reason=reason)
+    db.session.add(Notification(intake_id=intake.id, kind=reason, status=NotificationStatus.SENT, actor=actor))
+    record(actor, "link.emailed", intake, f"Email with a link sent to the patient ({reason})", reason=reason)
     return True
 
 

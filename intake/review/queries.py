@@ -28,12 +28,14 @@ from ..models import (
     FlagAction,
     FlagReview,
     Intake,
+    Notification,
     PlanEdit,
     ReviewStatus,
     RuleTally,
     severity_band,
 )
 from ..protection.search import matching_search
+from ..rulesets.assessments import latest_plan_edit, latest_reviews
 
 PER_PAGE = 25
 #: Review statuses in the order the queue lists them; "awaiting_review" is where work waits.
@@ -197,6 +199,10 @@ def page_of(statement: Select[Intake, Assessment], page: int, per_page: int) -> 
 # --- one intake under review -------------------------------------------------------------------
 
 
+#: What a flag's severity asks of the practitioner before approval.
+NEEDS_OVERRIDE = frozenset({"defer", "contraindicated"})
+
+
 @dataclass
 class FlagState:
     """One flag of the latest assessment with its latest review, if any."""
@@ -208,6 +214,24 @@ class FlagState:
     def is_open(self) -> bool:
         return self.review is None
 
+    @property
+    def blocks_approval(self) -> bool:
+        """Whether this flag stands in the way of approving: the severity ladder at the decision.
+
+        A defer or a contraindication needs an override with a written reason; a precaution
+        needs acknowledging (or overriding).
+        """
+        review = self.review
+        if self.flag.get("severity") in NEEDS_OVERRIDE:
+            return review is None or review.action != FlagAction.OVERRIDDEN or not review.reason
+        return review is None
+
+    @property
+    def why_blocking(self) -> str:
+        if self.flag.get("severity") in NEEDS_OVERRIDE:
+            return "override it with a written reason, or decide to defer or not to treat"
+        return "acknowledge it"
+
 
 @dataclass
 class ReviewState:
@@ -215,9 +239,18 @@ class ReviewState:
 
     intake: Intake
     assessment: Assessment | None
+    #: The flags to review (precaution, defer, contraindicated), most severe first.
     flags: list[FlagState] = field(default_factory=list)
+    #: Info items: shown apart, never open, never reviewed.
+    info: list[dict[str, Any]] = field(default_factory=list)
     plan_edit: PlanEdit | None = None
-    decision: Decision | None = None
+    #: Every decision on the intake, newest first (an amendment supersedes the one it names).
+    decisions: list[Decision] = field(default_factory=list)
+
+    @property
+    def decision(self) -> Decision | None:
+        """The decision in force: the latest signed."""
+        return self.decisions[0] if self.decisions else None
 
     @property
     def suggested_plan(self) -> dict[str, Any] | None:
@@ -228,29 +261,65 @@ class ReviewState:
         """The practitioner's edit when there is one, else the suggestion."""
         return self.plan_edit.plan if self.plan_edit else self.suggested_plan
 
+    @property
+    def signed(self) -> bool:
+        """A decision was signed on the latest assessment: the record stays as it is until amended."""
+        decision = self.decision
+        return decision is not None and self.assessment is not None and decision.assessment_id == self.assessment.id
+
+    @property
+    def amending(self) -> bool:
+        """A practitioner opened the signed decision for amendment (with a reason): the record may change."""
+        decision = self.decision
+        return self.signed and decision is not None and self.intake.amending_decision_id == decision.id
+
+    @property
+    def locked(self) -> bool:
+        """Nothing on the record may change: signed and not being amended."""
+        return self.signed and not self.amending
+
+    @property
+    def blocking(self) -> list[FlagState]:
+        """The flags that stand in the way of approval, most severe first."""
+        return [state for state in self.flags if state.blocks_approval]
+
+    @property
+    def open_count(self) -> int:
+        return sum(1 for state in self.flags if state.is_open)
+
     def flag(self, rule_id: str) -> FlagState | None:
         return next((state for state in self.flags if state.flag["rule_id"] == rule_id), None)
 
+    def superseded_by(self, decision: Decision) -> Decision | None:
+        """The amendment that replaced ``decision``, if any."""
+        return next((later for later in self.decisions if later.supersedes_id == decision.id), None)
+
 
 def review_state(intake: Intake) -> ReviewState:
-    """The latest assessment of ``intake`` with its flag reviews, plan edit and decision."""
+    """The latest assessment of ``intake`` with its flag reviews, plan edit and decisions."""
     assessment = intake.latest_assessment
     state = ReviewState(intake, assessment)
+    state.decisions = list(db.session.scalars(
+        select(Decision).where(Decision.intake_id == intake.id).order_by(Decision.id.desc())))
     if assessment is None:
         return state
-    reviews: dict[str, FlagReview] = {}
-    for review in db.session.scalars(
-        select(FlagReview).where(FlagReview.assessment_id == assessment.id).order_by(FlagReview.id)
-    ):
-        reviews[review.rule_id] = review  # ordered by id: the latest wins
-    state.flags = [FlagState(flag, reviews.get(flag["rule_id"])) for flag in assessment.document.get("flags") or []]
-    state.plan_edit = db.session.scalar(
-        select(PlanEdit).where(PlanEdit.assessment_id == assessment.id).order_by(PlanEdit.id.desc()).limit(1)
-    )
-    state.decision = db.session.scalar(
-        select(Decision).where(Decision.intake_id == intake.id).order_by(Decision.id.desc()).limit(1)
-    )
+    reviews = latest_reviews(assessment.id)
+    flags = assessment.document.get("flags") or []
+    state.flags = [FlagState(flag, reviews.get(flag["rule_id"])) for flag in flags if flag.get("severity") != "info"]
+    state.info = [flag for flag in flags if flag.get("severity") == "info"]
+    state.plan_edit = latest_plan_edit(assessment.id)
     return state
+
+
+def previous_assessment(intake: Intake) -> Assessment | None:
+    """The assessment before the latest, if any."""
+    return intake.assessments[-2] if len(intake.assessments) > 1 else None
+
+
+def notifications(intake: Intake) -> list[Notification]:
+    """The messages sent (or not) to the patient, newest first."""
+    return list(db.session.scalars(
+        select(Notification).where(Notification.intake_id == intake.id).order_by(Notification.id.desc())))
 
 
 def history(intake: Intake) -> list[AuditEntry]:

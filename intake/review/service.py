@@ -105,9 +105,22 @@ def _commit(intake: Intake) -> None:
         raise
 
 
-def _reviewable(intake: Intake) -> None:
+def _reviewable(intake: Intake, expected_version: int) -> ReviewState:
+    """The review state of an intake that may change now.
+
+    A form built on an older version is a Conflict (it says what changed, a signature
+    included); an intake with nothing to review, or with a signed decision in force (amend
+    it first), is ReviewRefused.
+    """
     if not intake.is_submitted or intake.latest_assessment is None:
         raise ReviewRefused([(None, "This intake has not been submitted yet: there is nothing to review.")])
+    if intake.version != expected_version:
+        raise Conflict(intake, expected_version, changes_since(intake, expected_version))
+    state = review_state(intake)
+    if state.locked:
+        raise ReviewRefused([(None, "A decision is signed: nothing on this record changes until a practitioner "
+                                    "chooses \u201cAmend decision\u201d and gives a reason.")])
+    return state
 
 
 def acknowledge_flag(intake: Intake, rule_id: str, user: StaffUser, expected_version: int) -> FlagReview:
@@ -124,9 +137,9 @@ def override_flag(intake: Intake, rule_id: str, reason: str, user: StaffUser, ex
 
 def _review_flag(intake: Intake, rule_id: str, action: FlagAction, reason: str, user: StaffUser,
                  expected_version: int) -> FlagReview:
-    _reviewable(intake)
-    if review_state(intake).flag(rule_id) is None:
-        raise ReviewRefused([(None, f"The flag {rule_id} is not on this intake's latest assessment.")])
+    if _reviewable(intake, expected_version).flag(rule_id) is None:
+        raise ReviewRefused([(None, f"The flag {rule_id} is not on this intake's latest assessment "
+                                    "(or is an info item, which needs no review).")])
     state = _claim(intake, expected_version)
     assert state.assessment is not None  # nosec B101 # narrows the type: only assessed intakes get here
     review = FlagReview(intake_id=intake.id, assessment_id=state.assessment.id, rule_id=rule_id,
@@ -145,8 +158,7 @@ def _review_flag(intake: Intake, rule_id: str, action: FlagAction, reason: str, 
 def edit_plan(intake: Intake, values: Mapping[str, Any], user: StaffUser, expected_version: int,
               ruleset: Ruleset) -> PlanEdit:
     """Store the practitioner's plan, within the protocols' bounds, beside the suggestion."""
-    _reviewable(intake)
-    state = review_state(intake)
+    state = _reviewable(intake, expected_version)
     suggested = state.suggested_plan
     bounds = plan_bounds(suggested, ruleset.protocols)
     if suggested is None or bounds is None:
@@ -187,21 +199,25 @@ def record_decision(
     defer_until: dt.date | None = None,
     question: str = "",
     note: str = "",
+    patient_message: str = "",
     reopen: list[str] | None = None,
 ) -> SignedDecision:
     """Sign a decision on the latest assessment: who, when, which ruleset, which plan.
 
+    The severity ladder holds here: approving needs every defer and contraindication
+    overridden with a written reason and every precaution acknowledged. A signed decision
+    is final: another one is refused until a practitioner starts an amendment
+    (``start_amendment``), and the new decision then supersedes the one amended.
     "More information needed" reopens the ``reopen`` sections for the patient and gives them a
     fresh private link: its token comes back as ``patient_link_token`` (never stored; the
     caller shows or sends it once).
     """
-    _reviewable(intake)
-    question, note = question.strip(), note.strip()
+    state = _reviewable(intake, expected_version)
+    question, note, patient_message = question.strip(), note.strip(), patient_message.strip()
     try:
         chosen = Outcome(outcome)
     except ValueError:
         raise ReviewRefused([("outcome", "Choose a decision.")]) from None
-    state = review_state(intake)
     problems: list[tuple[str | None, str]] = []
     if chosen is Outcome.DEFERRED and (defer_until is None or defer_until <= today):
         problems.append(("defer_until", "Give the date treatment is deferred until, after today."))
@@ -212,19 +228,21 @@ def record_decision(
         problems.append(("reopen", "Choose the sections the patient should answer again."))
     if chosen is Outcome.NOT_SUITABLE and not note:
         problems.append(("note", "Write a note saying why this intake is not suitable."))
+    if chosen in (Outcome.DEFERRED, Outcome.NOT_SUITABLE) and not patient_message:
+        problems.append(("patient_message", "Write what the patient should read: why, in plain words, "
+                                            "and what to do next."))
     if chosen in APPROVALS:
-        for flag_state in state.flags:
-            review = flag_state.review
-            if flag_state.flag["severity"] == "contraindicated" and (
-                review is None or review.action != FlagAction.OVERRIDDEN or not review.reason
-            ):
-                problems.append((f"flag-{flag_state.flag['rule_id']}",
-                                 f"{flag_state.flag['rule_id']} is a contraindication: override it with a "
-                                 "written reason before approving."))
+        for flag_state in state.blocking:
+            flag = flag_state.flag
+            problems.append((f"flag-{flag['rule_id']}",
+                             f"{flag.get('title') or flag['rule_id']} ({flag['severity']}): "
+                             f"{flag_state.why_blocking} before approving."))
     if problems:
         raise ReviewRefused(problems)
+    amended = state.decision if state.amending else None
     # The intake's own changes go into the claiming UPDATE: one version step for the decision.
-    changes: dict[str, Any] = {"review_status": ReviewStatus(chosen)}
+    changes: dict[str, Any] = {"review_status": ReviewStatus(chosen), "amending_decision_id": None,
+                               "amendment_reason": ""}
     token = None
     if chosen is Outcome.MORE_INFORMATION_NEEDED:
         token = new_token()
@@ -233,22 +251,29 @@ def record_decision(
     elif intake.status == IntakeStatus.REOPENED:
         # A later decision closes the patient's reopened sections.
         changes.update(status=IntakeStatus.SUBMITTED, reopened_sections=[])
+    amendment_reason = intake.amendment_reason if amended is not None else ""
     state = _claim(intake, expected_version, **changes)
     assert state.assessment is not None  # nosec B101 # narrows the type: only assessed intakes get here
     decision = Decision(
         intake_id=intake.id, assessment_id=state.assessment.id, outcome=chosen,
         defer_until=defer_until if chosen is Outcome.DEFERRED else None,
         question=question if chosen is Outcome.MORE_INFORMATION_NEEDED else "", note=note,
+        patient_message=patient_message,
         reopened_sections=reopen if chosen is Outcome.MORE_INFORMATION_NEEDED else None,
         plan=state.current_plan if chosen in APPROVALS else None,
         staff_user_id=user.id, signed_at=utcnow(), ruleset_version=state.assessment.ruleset_version,
+        supersedes_id=amended.id if amended is not None else None, amendment_reason=amendment_reason,
     )
     db.session.add(decision)
     db.session.flush()
-    record(user.actor, "decision.recorded", intake, f"Decision: {chosen.replace('_', ' ')}",
+    said = f"Decision: {chosen.replace('_', ' ')}"
+    if amended is not None:
+        said = f"Decision amended ({amended.outcome.replace('_', ' ')} \u2192 {chosen.replace('_', ' ')}): " \
+               f"{amendment_reason}"
+    record(user.actor, "decision.amended" if amended is not None else "decision.recorded", intake, said,
            outcome=str(chosen), decision_id=decision.id, ruleset_version=decision.ruleset_version,
            defer_until=decision.defer_until.isoformat() if decision.defer_until else None,
-           version=intake.version)
+           supersedes=amended.id if amended is not None else None, version=intake.version)
     if token is not None:
         record(user.actor, "intake.reopened", intake, f"Sections reopened for the patient: {', '.join(reopen)}",
                sections=reopen, question=question, version=intake.version)
@@ -258,7 +283,43 @@ def record_decision(
     return SignedDecision(decision, token)
 
 
+def start_amendment(intake: Intake, reason: str, user: StaffUser, expected_version: int) -> Decision:
+    """Open a signed decision for amendment, with the reason: flags, plan and decision may change again.
+
+    The decision stays in force (and on the patient's page) until the amendment is signed.
+    Two practitioners starting at once: the second gets a Conflict with what the first did.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ReviewRefused([("amendment_reason", "Write why the signed decision needs amending.")])
+    state = review_state(intake)
+    decision = state.decision
+    if decision is None or not state.signed:
+        raise ReviewRefused([(None, "There is no signed decision on this assessment to amend.")])
+    if state.amending:
+        raise ReviewRefused([(None, "This decision is already being amended.")])
+    _claim(intake, expected_version, amending_decision_id=decision.id, amendment_reason=reason)
+    record(user.actor, "decision.amendment_started", intake, f"Amendment of the decision started: {reason}",
+           decision_id=decision.id, reason=reason, version=intake.version)
+    _commit(intake)
+    return decision
+
+
 # --- invitations and patient links ----------------------------------------------------------------
+
+
+def issue_status_link(intake: Intake, actor: str) -> str:
+    """A fresh read-only link to the patient's status page (the previous one stops working); returns its token.
+
+    Notifications carry it, so the patient's own private link never travels in a second
+    email. In the current transaction: the caller commits with the notification.
+    """
+    token = new_token()
+    intake.status_token_hash = hash_token(token)
+    intake.status_link_issued_at = utcnow()
+    db.session.flush()
+    record(actor, "link.status_issued", intake, "Status page link issued for a notification", version=intake.version)
+    return token
 
 
 def replace_link_token(intake: Intake) -> str:

@@ -21,15 +21,18 @@ from ..auth.queries import list_users
 from ..clock import as_utc, clinic_today, now
 from ..extensions import db
 from ..models import Intake, ReviewStatus, Role
-from ..patient.queries import link_expires_at, link_is_live, private_link
+from ..patient.queries import link_expires_at, link_is_live, private_link, status_link
 from ..rulesets.active import active_ruleset
-from ..web.templating import describe_answers
+from ..web.templating import answer_changes, describe_answers
 from . import queries, service
 from .forms import (
+    NOTIFICATION_LABELS,
+    NOTIFICATION_STATUS_LABELS,
     OUTCOME_LABELS,
     SEVERITY_LABELS,
     SORT_LABELS,
     STATUS_LABELS,
+    AmendForm,
     DecisionForm,
     FlagReviewForm,
     InviteForm,
@@ -49,7 +52,8 @@ practitioner_only = requires_role(Role.PRACTITIONER)
 
 @blueprint.app_context_processor
 def review_labels() -> dict[str, Any]:
-    return {"status_labels": STATUS_LABELS, "severity_labels": SEVERITY_LABELS, "outcome_labels": OUTCOME_LABELS}
+    return {"status_labels": STATUS_LABELS, "severity_labels": SEVERITY_LABELS, "outcome_labels": OUTCOME_LABELS,
+            "notification_labels": NOTIFICATION_LABELS, "notification_status_labels": NOTIFICATION_STATUS_LABELS}
 
 
 @blueprint.get("/queue")
@@ -110,22 +114,31 @@ def _plan_form(state: queries.ReviewState, formdata: Any = None) -> PlanEditForm
 def _render_record(intake: Intake, *, status: int = 200, problems: list[Any] | None = None,
                    conflict: service.Conflict | None = None, flag_form: FlagReviewForm | None = None,
                    plan_form: PlanEditForm | None = None, decision_form: DecisionForm | None = None,
-                   template: str = "review/record.html") -> tuple[str, int]:
+                   amend_form: AmendForm | None = None, template: str = "review/record.html") -> tuple[str, int]:
     state = queries.review_state(intake)
     if decision_form is None:
         decision_form = DecisionForm(formdata=None)
         decision_form.version.data = intake.version
-    for kept in (flag_form, plan_form, decision_form):
+        suggested_until = max((dt.date.fromisoformat(fs.flag["lifts_on"]) for fs in state.flags
+                               if fs.flag.get("lifts_on")), default=None)
+        decision_form.defer_until.data = suggested_until
+    if amend_form is None:
+        amend_form = AmendForm(formdata=None)
+        amend_form.version.data = intake.version
+    for kept in (flag_form, plan_form, decision_form, amend_form):
         if conflict is not None and kept is not None:
             # The typed input stays; the version moves on so saving again is a deliberate choice.
             kept.version.data = intake.version
     bounds = plan_bounds(state.suggested_plan, active_ruleset().ruleset.protocols)
+    previous = queries.previous_assessment(intake)
+    changes = answer_changes(previous.answers, intake.answers) if previous is not None and previous.answers else None
     return render_template(
         template, intake=intake, state=state, sections=describe_answers(intake.answers),
         flag_forms=_flag_forms(state, flag_form), plan_form=plan_form or _plan_form(state),
-        decision_form=decision_form, bounds=bounds, history=queries.history(intake),
+        decision_form=decision_form, amend_form=amend_form, bounds=bounds, history=queries.history(intake),
         earlier_assessments=intake.assessments[:-1], link_form=LinkForm(formdata=None),
         link_live=link_is_live(intake), link_expires_at=link_expires_at(intake),
+        previous=previous, answer_changes=changes, notifications=queries.notifications(intake),
         problems=problems or [], conflict=conflict, now=now(), staff_names=_staff_names(),
     ), status
 
@@ -221,7 +234,7 @@ def record_decision(intake_id: int) -> Response | tuple[str, int]:
         signed = service.record_decision(
             intake, form.outcome.data or "", current_user, form.expected_version(), today=clinic_today(),
             defer_until=form.defer_until.data, question=form.question.data or "", note=form.note.data or "",
-            reopen=form.reopen.data or [],
+            patient_message=form.patient_message.data or "", reopen=form.reopen.data or [],
         )
     except service.ReviewRefused as refused:
         return _refused(intake, refused, decision_form=form)
@@ -230,11 +243,36 @@ def record_decision(intake_id: int) -> Response | tuple[str, int]:
     token = signed.patient_link_token
     if token:
         # The patient needs the new link to answer: show it once, and email it.
-        emailed = send_patient_link(intake, private_link(token), current_user.actor, reason="more_information",
-                                    question=signed.decision.question)
+        emailed = send_patient_link(intake, private_link(token), current_user.actor, reason="more_information")
         db.session.commit()
         return render_link(intake, token, reason="more_information", emailed=emailed)
-    flash(gettext("Decision recorded and signed."), "info")
+    # The decision stands whatever the mail server does; a failure shows on the record.
+    link = status_link(service.issue_status_link(intake, current_user.actor)) if intake.email else ""
+    emailed = send_patient_link(intake, link, current_user.actor, reason="decision")
+    db.session.commit()
+    if emailed:
+        flash(gettext("Decision recorded and signed. The patient was emailed a link to see it."), "info")
+    else:
+        flash(gettext("Decision recorded and signed. The patient could not be emailed: see Messages to the "
+                      "patient below, and tell them another way."), "error")
+    return redirect(url_for("review.show_intake", intake_id=intake.id, _anchor="decision"))
+
+
+@blueprint.post("/intakes/<int:intake_id>/amend")
+@practitioner_only
+def amend_decision(intake_id: int) -> Response | tuple[str, int]:
+    """Open the signed decision for amendment, with the reason: the record may change until the new one is signed."""
+    intake = _intake(intake_id)
+    form = AmendForm()
+    if not form.validate_on_submit():
+        return _render_record(intake, status=422, problems=form.problems(), amend_form=form)
+    try:
+        service.start_amendment(intake, form.amendment_reason.data or "", current_user, form.expected_version())
+    except service.ReviewRefused as refused:
+        return _refused(intake, refused, amend_form=form)
+    except service.Conflict as conflict:
+        return _conflict(intake, conflict, amend_form=form)
+    flash(gettext("The decision is open for amendment. It stays in force until you sign the new one."), "info")
     return redirect(url_for("review.show_intake", intake_id=intake.id, _anchor="decision"))
 
 

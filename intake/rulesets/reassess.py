@@ -19,7 +19,7 @@ from ..audit import record
 from ..clock import clinic_today, utcnow
 from ..extensions import db
 from ..models import Decision, Intake, IntakeStatus, ReassessRun
-from .assessments import store_assessment
+from .assessments import carry_over, store_assessment
 
 BATCH = 200
 
@@ -59,7 +59,9 @@ def _run(app: Flask, run_id: int, ids: list[int], ruleset: Ruleset, version_id: 
                 for intake in db.session.scalars(select(Intake).where(Intake.id.in_(ids[start_at:start_at + BATCH]))):
                     before = intake.latest_assessment
                     result = assess(load_answers(intake.answers, today=today), ruleset, today)
-                    store_assessment(intake, result, version_id)
+                    stored = store_assessment(intake, result, version_id, answers=intake.answers)
+                    db.session.flush()
+                    carry_over(intake, before, stored, ruleset.protocols, actor)
                     # The queue lists and sorts by the latest outcome (models.Intake.queue_sort).
                     intake.latest_outcome = result.outcome
                     intake.refresh_queue_columns()

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from flask_babel import format_date, format_datetime, get_locale, gettext
 
 from .. import answers
@@ -24,9 +24,17 @@ def long_date(value: dt.date | str | None) -> str:
 
 def describe_answers(document: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """Every section of an answers document with its answers in plain words, in the reader's language."""
-    wording = summary.Wording(translate=gettext, long_date=long_date,
-                              date_time=lambda moment: format_datetime(moment, "d MMMM y, HH:mm"))
-    return summary.describe(document, wording)
+    return summary.describe(document, _wording())
+
+
+def _wording() -> summary.Wording:
+    return summary.Wording(translate=gettext, long_date=long_date,
+                           date_time=lambda moment: format_datetime(moment, "d MMMM y, HH:mm"))
+
+
+def answer_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[summary.AnswerChange]:
+    """What the patient changed between two submissions, answer by answer, in the reader's language."""
+    return summary.changes(before, after, _wording())
 
 
 def choice_label(choices: tuple[tuple[Any, str], ...], value: Any) -> str:
@@ -47,6 +55,3 @@ def init_app(app: Flask) -> None:
     app.add_template_global(choice_label)
     app.jinja_env.globals["answers"] = answers
 
-    @app.context_processor
-    def clinic() -> dict[str, Any]:
-        return {"clinic_name": current_app.config["CLINIC_NAME"]}

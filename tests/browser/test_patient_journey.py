@@ -172,7 +172,10 @@ def test_a_patient_completes_the_intake_on_a_phone(chromium, live_server):
     with page.expect_download() as download:
         page.get_by_role("link", name="Add these dates to your calendar").click()
     events = Calendar.from_ical(Path(download.value.path()).read_bytes()).walk("VEVENT")
-    assert len(events) == page.locator(".schedule li").count() > 0
+    sessions = [event for event in events if str(event["summary"]).startswith("Mesotherapy session")]
+    assert len(sessions) == page.locator(".schedule li").count() > 0
+    # The dated instructions come along as reminders on their days.
+    assert len([event for event in events if event.walk("VALARM")]) == page.locator(".checklist time").count()
     context.close()
     assert errors == [], errors
 

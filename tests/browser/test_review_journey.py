@@ -116,6 +116,13 @@ def test_review_an_intake_from_queue_to_print(page: Page, review_site: str, cons
     expect(page.locator(".plan-table")).to_contain_text("Edited")
     assert_accessible(page)
 
+    # The ladder: every precaution still listed as blocking is acknowledged before approving.
+    blocking = page.locator("#blocking li a")
+    expect(blocking.first).to_be_visible()
+    for target in [blocking.nth(i).get_attribute("href") for i in range(blocking.count())]:
+        page.locator(target).get_by_role("button", name="Acknowledge").click()
+        expect(page.get_by_role("status")).to_contain_text("acknowledged")
+    expect(page.locator("#blocking")).to_have_count(0)
     page.get_by_label("Approved", exact=True).check()
     page.get_by_label("Note for the record").fill("Plan agreed with the patient.")
     page.get_by_role("button", name="Sign and record the decision").click()
@@ -124,6 +131,7 @@ def test_review_an_intake_from_queue_to_print(page: Page, review_site: str, cons
     shot(page, "record-top", full_page=False)
     page.locator("#plan").scroll_into_view_if_needed()
     shot(page, "record-plan", full_page=False)
+    page.locator("#history + details > summary").click()
     expect(page.get_by_role("table", name="Everything done to this intake, newest first")).to_contain_text(
         "Decision: approved")
     assert_accessible(page)
@@ -208,6 +216,7 @@ def test_invite_a_patient_and_ask_for_more_information(chromium, page: Page, rev
     expect(page.get_by_role("table")).to_contain_text("Nina Petrova")
     page.get_by_role("table").get_by_role("link", name="Nina Petrova").click()
     expect(page.get_by_role("heading", name="Earlier assessments")).to_be_visible()
+    page.locator("#history + details > summary").click()
     expect(page.get_by_role("table", name="Everything done to this intake, newest first")).to_contain_text(
         "Resubmitted with more information")
     assert_accessible(page)

@@ -41,6 +41,9 @@ def review_flag(forms, app, intake_id: int, rule_id: str, action: str = "acknowl
 
 
 def flags_of(app, intake_id: int, severity: str | None = None) -> list[str]:
+    """The rule ids of the latest assessment's flags to review (not info items), or of one severity."""
     with app.app_context():
         flags = db.session.get(Intake, intake_id).latest_assessment.document["flags"]
-        return [f["rule_id"] for f in flags if severity is None or f["severity"] == severity]
+        if severity is None:
+            return [f["rule_id"] for f in flags if f["severity"] != "info"]
+        return [f["rule_id"] for f in flags if f["severity"] == severity]

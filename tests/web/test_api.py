@@ -260,7 +260,10 @@ def test_read_one_intake_with_answers_and_latest_assessment(app, client, token):
     assessment = body["latest_assessment"]
     assert assessment["outcome"] == "precaution" and assessment["assessed_on"] == "2026-11-25"
     assert [flag["rule_id"] for flag in assessment["document"]["flags"]][0] == "alcohol-before-appointment"
-    assert body["flag_count"] == 4 and body["appointment_date"] == "2026-12-09"
+    # flag_count counts the flags to review: her alcohol precaution, not her three info items.
+    flags = assessment["document"]["flags"]
+    assert len(flags) == 4 and [flag["severity"] for flag in flags].count("info") == 3
+    assert body["flag_count"] == 1 and body["appointment_date"] == "2026-12-09"
     assert body["submitted_at"].endswith("+00:00")
     (entry,) = audit(app, "intake.viewed")
     assert (entry.actor, entry.intake_id) == (f"api:{token_id}", created["id"])

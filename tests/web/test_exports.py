@@ -106,7 +106,7 @@ def test_the_queue_as_csv_most_severe_first_with_formulas_defused(app, staff, in
         "'=HYPERLINK(\"http://evil.example\")", "Bea Costa", "Ana Silva", "'@Eve Draft"]
     ana = rows[2]
     assert (ana["id"], ana["status"], ana["email"], ana["appointment_date"], ana["outcome"], ana["flag_count"]) == (
-        str(intakes_to_export["ana"]), "submitted", "ana@example.org", "2026-12-09", "precaution", "4")
+        str(intakes_to_export["ana"]), "submitted", "ana@example.org", "2026-12-09", "precaution", "1")
     assert rows[3]["outcome"] == "" and rows[3]["submitted_at"] == ""
     (entry,) = exported(app, "intakes.exported")
     assert entry.actor.startswith("staff:") and entry.data["format"] == "csv"

@@ -36,6 +36,7 @@ INPUT_TYPES = {
 }
 #: GET endpoints that answer something other than an HTML page.
 NOT_PAGES = {"static", "api-docs.openapi_json", "api.list_intakes", "api.show_intake", "patient.download_plan",
+             "patient.download_status_plan",
              "exports.show_fhir_questionnaire", "exports.export_queue_csv", "exports.export_intake_json",
              "exports.export_intake_fhir", "review.export_override_report"}
 PASSWORD = "correct horse battery staple 42"
@@ -145,11 +146,17 @@ def test_every_input_has_its_fields_type(app, client, forms, pages):
     response = forms.post("/staff/sign-in", {"email": "ada@demo.clinic", "password": PASSWORD, "next": ""})
     assert response.status_code == 302
     for url in ("/staff/", "/staff/queue", "/staff/queue?status=all", "/staff/invite", "/staff/accounts",
-                "/staff/reports/overrides"):
+                "/staff/reports/overrides", "/staff/clinic/"):
         pages.check(url)
     for intake_id in ids:
         pages.check(f"/staff/intakes/{intake_id}")
     pages.check(f"/staff/intakes/{ids[0]}/print")
+    with app.app_context():
+        from intake.review import service as review
+
+        status_token = review.issue_status_link(db.session.get(Intake, ids[0]), "staff:1")
+        db.session.commit()
+    pages.check(f"/s/{status_token}")
     for url in ("/staff/rules/", "/staff/rules/change", "/staff/rules/edit", "/staff/rules/history"):
         pages.check(url)
     upload = client.post("/staff/rules/upload", data={

@@ -233,7 +233,9 @@ def test_the_more_information_round_trip(app, signed_in, demo_intakes, outbox):
     response = ask(signed_in, app, intake_id, reopen=("skin", "health"))
     assert response.status_code == 200
     token = link_token(response.get_data(as_text=True))
-    assert len(outbox) == 1 and "When was your last cold sore?" in outbox[0].body and token in outbox[0].body
+    # The email leads to the question; it never carries it (no health data in email).
+    assert len(outbox) == 1 and token in outbox[0].body and "has a question for you" in outbox[0].body
+    assert "cold sore" not in outbox[0].body and "cold sore" not in outbox[0].subject
     with app.app_context():
         intake = db.session.get(Intake, intake_id)
         assert (intake.status, intake.reopened_sections) == (IntakeStatus.REOPENED, ["skin", "health"])
@@ -289,9 +291,17 @@ def test_the_more_information_round_trip(app, signed_in, demo_intakes, outbox):
 def test_a_later_decision_closes_the_reopened_sections(app, signed_in, demo_intakes, outbox):
     intake_id = demo_intakes["Chloé Martin"]
     token = link_token(ask(signed_in, app, intake_id).get_data(as_text=True))
-    response = signed_in.post(f"{record_url(intake_id)}/decision",
-                              {"version": version(app, intake_id), "outcome": "not_suitable",
-                               "note": "Spoke on the phone."}, page=record_url(intake_id))
+    decline = {"outcome": "not_suitable", "note": "Spoke on the phone.",
+               "patient_message": "As we discussed on the phone, we cannot treat you at the moment."}
+    # The question is a signed decision: changing it before the patient answers is an amendment.
+    response = signed_in.post(f"{record_url(intake_id)}/decision", {"version": version(app, intake_id), **decline},
+                              page=record_url(intake_id))
+    assert response.status_code == 422
+    assert signed_in.post(f"{record_url(intake_id)}/amend",
+                          {"version": version(app, intake_id), "amendment_reason": "She called: no need to wait."},
+                          page=record_url(intake_id)).status_code == 302
+    response = signed_in.post(f"{record_url(intake_id)}/decision", {"version": version(app, intake_id), **decline},
+                              page=record_url(intake_id))
     assert response.status_code == 302
     with app.app_context():
         assert db.session.get(Intake, intake_id).status == IntakeStatus.SUBMITTED

@@ -9,6 +9,7 @@ from flask_migrate import downgrade, upgrade
 
 from intake import create_app
 from intake.extensions import db
+from tests.support.migrations import insert_as_of
 
 
 def test_migrations_match_the_models(empty_database):
@@ -84,14 +85,13 @@ def test_the_rule_tally_counts_the_flags_of_existing_assessments(empty_database)
     with app.app_context():
         upgrade(revision="c6b2f8d06001")
         flags = [["pregnancy", "alcohol"], ["alcohol"], [], ["alcohol", "alcohol"]]
-        for number, rule_ids in enumerate(flags, start=1):
-            intake = Intake(token_hash=hash_token(f"t{number}"), status="submitted", answers={})
-            db.session.add(intake)
-            db.session.flush()
-            db.session.add(Assessment(intake_id=intake.id, assessed_on=dt.date(2026, 11, 1), ruleset_version="v",
-                                      outcome="precaution", document={"flags": [{"rule_id": r} for r in rule_ids]},
-                                      flag_count=len(rule_ids)))
-        db.session.commit()
+        with db.engine.begin() as connection:
+            for number, rule_ids in enumerate(flags, start=1):
+                intake_id = insert_as_of(connection, Intake, token_hash=hash_token(f"t{number}"), status="submitted",
+                                         answers={})
+                insert_as_of(connection, Assessment, intake_id=intake_id, assessed_on=dt.date(2026, 11, 1),
+                             ruleset_version="v", outcome="precaution",
+                             document={"flags": [{"rule_id": r} for r in rule_ids]}, flag_count=len(rule_ids))
         upgrade()
         with db.engine.connect() as connection:
             tally = dict(connection.execute(sa.text("SELECT rule_id, flagged FROM rule_tally")).all())

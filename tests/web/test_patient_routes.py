@@ -493,9 +493,17 @@ def test_the_plan_downloads_as_a_calendar_file(app, client, forms):
     assert response.headers["Cache-Control"] == "no-store"
     assert token.encode() not in response.data
     events = Calendar.from_ical(response.data).walk("VEVENT")
+    sessions = [event for event in events if str(event["summary"]).startswith("Mesotherapy session")]
     schedule = document["plan"]["schedule"]
-    assert [event.decoded("dtstart") for event in events] == [
+    assert [event.decoded("dtstart") for event in sessions] == [
         dt.date.fromisoformat(session["on"]) for session in schedule]
+    assert all(str(event["status"]) == "TENTATIVE" for event in sessions), "not agreed yet"
+    # Each dated instruction is a reminder on its day (the first session is the appointment here).
+    reminders = [event for event in events if str(event["summary"]) == "Before your mesotherapy session"]
+    dated = [item for item in document["instructions"] if item["starts_on"]]
+    assert sorted((event.decoded("dtstart").isoformat(), str(event["description"])) for event in reminders) == sorted(
+        (item["starts_on"], item["text"]) for item in dated)
+    assert dated and all(event.walk("VALARM") for event in reminders)
     assert count(app, AuditEntry, action="intake.plan_downloaded") == 1
 
 

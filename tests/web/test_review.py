@@ -121,7 +121,8 @@ def test_rows_show_open_flags_and_counts_follow_decisions(app, signed_in, demo_i
     html = signed_in.client.get("/staff/queue").get_data(as_text=True)
     assert open_flags(html) == total - 1
     signed_in.post(f"{record_url(intake_id)}/decision",
-                   {"version": version(app, intake_id), "outcome": "deferred", "defer_until": "2027-09-01"},
+                   {"version": version(app, intake_id), "outcome": "deferred", "defer_until": "2027-09-01",
+                    "patient_message": "We can treat you after your baby is born and you have stopped breastfeeding."},
                    page=record_url(intake_id))
     html = signed_in.client.get("/staff/queue").get_data(as_text=True)
     assert "Hannah Lewis" not in names(html)
@@ -218,7 +219,8 @@ def test_a_contraindication_blocks_approval_until_overridden_with_a_reason(app, 
                               page=record_url(intake_id))
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert f"{blocking} is a contraindication: override it with a written reason before approving." in html
+    assert (f"{blocking} (contraindicated): override it with a written reason, or decide to defer or not to "
+            "treat before approving.") in html
     assert "Discussed with her GP." in html  # the typed note is kept
     assert f'href="#flag-{blocking}"' in html
 
@@ -229,6 +231,13 @@ def test_a_contraindication_blocks_approval_until_overridden_with_a_reason(app, 
 
     review_flag(signed_in, app, intake_id, blocking, "override",
                 "Anticoagulation paused by her cardiologist for two weeks.")
+    precautions = flags_of(app, intake_id, "precaution")
+    if precautions:  # the ladder: each precaution acknowledged too
+        response = signed_in.post(f"{record_url(intake_id)}/decision",
+                                  {"version": version(app, intake_id), **decide}, page=record_url(intake_id))
+        assert response.status_code == 422 and "acknowledge it before approving" in response.get_data(as_text=True)
+        for rule_id in precautions:
+            review_flag(signed_in, app, intake_id, rule_id)
     response = signed_in.post(f"{record_url(intake_id)}/decision", {"version": version(app, intake_id), **decide},
                               page=record_url(intake_id))
     assert response.status_code == 302
@@ -240,7 +249,8 @@ def test_a_contraindication_blocks_approval_until_overridden_with_a_reason(app, 
         assert decision.signed_at is not None
         assert decision.ruleset_version == assessment.ruleset_version
         assert decision.assessment_id == assessment.id
-    assert actions(app, intake_id)[-1] == "decision.recorded"
+    # Signed, then the patient told (a link to their status page; no health data in the email).
+    assert actions(app, intake_id)[-3:] == ["decision.recorded", "link.status_issued", "link.emailed"]
     html = signed_in.client.get(record_url(intake_id)).get_data(as_text=True)
     assert re.search(r"Pat Practitioner, \d+ \w+ \d{4}, \d\d:\d\d<br>", html)  # signed
     assert "Decision: approved" in html  # in the history
@@ -344,7 +354,8 @@ def test_a_stale_form_gets_a_conflict_that_says_what_changed_and_keeps_the_input
     # A colleague acknowledges a flag after this page was loaded.
     review_flag(signed_in, app, intake_id, "cold-sore-history", at_version=stale)
     response = signed_in.post(f"{record_url(intake_id)}/decision",
-                              {"version": stale, "outcome": "not_suitable", "note": "My typed note, kept."},
+                              {"version": stale, "outcome": "not_suitable", "note": "My typed note, kept.",
+                               "patient_message": "We cannot treat you safely at the moment."},
                               page=record_url(intake_id))
     assert response.status_code == 409
     html = response.get_data(as_text=True)
