@@ -165,3 +165,12 @@ def rules_app(app):
 def admin_forms(rules_app, as_admin):
     """Signed in as an admin, with the rules settings of rules_app."""
     return as_admin
+
+
+@pytest.fixture
+def outbox(app):
+    """The messages sent (MAIL_BACKEND=locmem in tests)."""
+    with app.app_context():
+        state = app.extensions["mailman"]
+    state.outbox = []
+    return state.outbox

@@ -292,6 +292,8 @@ def start_amendment(intake: Intake, reason: str, user: StaffUser, expected_versi
     reason = reason.strip()
     if not reason:
         raise ReviewRefused([("amendment_reason", "Write why the signed decision needs amending.")])
+    if intake.version != expected_version:
+        raise Conflict(intake, expected_version, changes_since(intake, expected_version))
     state = review_state(intake)
     decision = state.decision
     if decision is None or not state.signed:

@@ -9,8 +9,8 @@ import pytest
 from icalendar import Calendar
 
 from intake.answers import load_answers
-from intake.assessment import assess, load_ruleset
-from intake.assessment.calendar import SUMMARY, plan_to_ics, session_uid
+from intake.assessment import Instruction, assess, load_ruleset
+from intake.assessment.calendar import CONFIRMED_SUMMARY, SUMMARY, event_uid, plan_to_ics, session_uid
 from intake.assessment.plan import Plan, Session
 
 from .support import ON, document_with
@@ -123,3 +123,37 @@ def test_a_naive_stamp_is_refused() -> None:
 def test_the_summary_wording() -> None:
     assert SUMMARY.format(number=2, count=5) == (
         "Mesotherapy session 2 of 5 (to be confirmed by your practitioner)")
+
+
+def test_an_agreed_plan_brings_the_appointment_and_the_instructions_as_reminders() -> None:
+    plan = a_plan(dt.date(2027, 2, 4), 2, 21)
+    alcohol = Instruction("alcohol-before-appointment", "From Tuesday 2 February: no alcohol.", dt.date(2027, 2, 2), 2,
+                          "From {start}: no alcohol.")
+    untimed = Instruction("make-up-free", "Come with clean skin.", None, None)
+    events = events_of(plan_to_ics(plan, "Clinic", "seed", STAMP, confirmed=True, appointment=dt.date(2026, 12, 3),
+                                   instructions=[alcohol, untimed], sequence=4))
+    summaries = [str(event["summary"]) for event in events]
+    assert summaries == [CONFIRMED_SUMMARY.format(number=1, count=2), CONFIRMED_SUMMARY.format(number=2, count=2),
+                         "Appointment at Clinic", "Before your mesotherapy session"]
+    assert {str(event["status"]) for event in events[:3]} == {"CONFIRMED"}
+    reminder = events[3]
+    assert reminder.decoded("dtstart") == dt.date(2027, 2, 2)
+    assert str(reminder["uid"]) == event_uid("seed", alcohol.rule_id)
+    [alarm] = reminder.walk("VALARM")
+    assert str(alarm["action"]) == "DISPLAY" and alarm.decoded("trigger") == dt.timedelta(hours=9)
+    assert all(int(event["sequence"]) == 4 for event in events)
+
+
+def test_a_changed_plan_keeps_its_uids_with_a_higher_sequence() -> None:
+    before = events_of(plan_to_ics(a_plan(dt.date(2026, 12, 3), 3, 15), "Clinic", "seed", STAMP, sequence=2))
+    after = events_of(plan_to_ics(a_plan(dt.date(2027, 1, 7), 3, 21), "Clinic", "seed", STAMP, sequence=5,
+                                  confirmed=True))
+    assert [str(e["uid"]) for e in before] == [str(e["uid"]) for e in after]
+    assert all(int(later["sequence"]) > int(earlier["sequence"]) for earlier, later in zip(before, after, strict=True))
+    assert [e.decoded("dtstart") for e in after] == [dt.date(2027, 1, 7), dt.date(2027, 1, 28), dt.date(2027, 2, 18)]
+
+
+def test_the_appointment_is_not_repeated_when_it_is_the_first_session() -> None:
+    events = events_of(plan_to_ics(a_plan(dt.date(2026, 12, 3), 2, 15), "Clinic", "s", STAMP,
+                                   appointment=dt.date(2026, 12, 3)))
+    assert [str(e["summary"]) for e in events] == [SUMMARY.format(number=n, count=2) for n in (1, 2)]

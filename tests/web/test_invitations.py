@@ -21,15 +21,6 @@ from tests.support.staff import sign_in
 REPORT = "/staff/reports/overrides"
 
 
-@pytest.fixture
-def outbox(app):
-    """The messages sent (MAIL_BACKEND=locmem in tests)."""
-    with app.app_context():
-        state = app.extensions["mailman"]
-    state.outbox = []
-    return state.outbox
-
-
 
 
 # --- access control -----------------------------------------------------------------------------

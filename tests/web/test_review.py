@@ -386,8 +386,13 @@ def test_two_practitioners_deciding_on_the_same_version_one_wins(app, demo_intak
     if not database_url.startswith("postgresql"):
         pytest.skip("two concurrent connections need a server database")
     make_user(app, "sam@demo.clinic", "practitioner", "Sam Second")
-    make_user(app)
+    pat = make_user(app)
     intake_id = demo_intakes["Nina Petrova"]
+    with app.app_context():  # her precaution acknowledged, so approving is allowed (the severity ladder)
+        from intake.models import StaffUser
+
+        service.acknowledge_flag(db.session.get(Intake, intake_id), "anaesthetic-allergy",
+                                 db.session.get(StaffUser, pat), version(app, intake_id))
     expected = version(app, intake_id)
     both_loaded = threading.Barrier(2)
     results: dict[str, str] = {}
@@ -402,7 +407,7 @@ def test_two_practitioners_deciding_on_the_same_version_one_wins(app, demo_intak
             both_loaded.wait(timeout=10)
             try:
                 service.record_decision(intake, outcome, user, expected, today=TODAY,
-                                        note=f"{email} decided")
+                                        note=f"{email} decided", patient_message="We cannot treat you now.")
                 results[email] = "won"
             except service.Conflict:
                 results[email] = "conflict"
