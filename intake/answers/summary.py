@@ -34,7 +34,7 @@ def _label(choices: Choices, value: Any, wording: Wording) -> str:
     return wording.translate(label) if label else str(value)
 
 
-def _display(question: Question, value: Any, wording: Wording) -> str | list[str] | None:
+def display_answer(question: Question, value: Any, wording: Wording) -> str | list[str] | None:
     """One answer as the patient would say it; None when there is nothing to show."""
     if question.kind == "agreement":
         return wording.translate(N_("Agreed") if value else N_("Not agreed"))
@@ -75,7 +75,7 @@ def answer_rows(schema: Any, given: Mapping[str, Any], answers: Mapping[str, Any
             if entries:
                 rows.append({"label": label, "entries": entries})
             continue
-        value = _display(question, given.get(name), wording)
+        value = display_answer(question, given.get(name), wording)
         if value is not None:
             rows.append({"label": label, "value": value})
     return rows

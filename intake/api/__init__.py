@@ -31,3 +31,4 @@ def init_app(app: Flask) -> None:
     csrf.exempt(views.blueprint)
     api.register_blueprint(views.blueprint)
     app.register_blueprint(exports.blueprint)
+    app.register_blueprint(exports.public_blueprint)

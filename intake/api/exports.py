@@ -1,4 +1,5 @@
-"""Staff exports: the filtered queue as CSV, one intake as JSON or FHIR, and our FHIR Questionnaire."""
+"""Exports: the filtered queue as CSV or JSON, one intake as JSON or a FHIR Bundle (staff only), and
+the FHIR Questionnaire of the form at its public canonical URL (it holds no patient data)."""
 
 from __future__ import annotations
 
@@ -9,22 +10,26 @@ import re
 import unicodedata
 from typing import Any
 
-from flask import Response, abort, request, url_for
+from flask import Blueprint, Response, abort, redirect, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from ..answers import fhir
+from ..answers import fhir as answers_fhir
 from ..auth.access import StaffBlueprint
-from ..clock import as_utc
+from ..clock import as_utc, utcnow
 from ..extensions import db
-from ..models import Intake
-from . import service
+from ..models import Decision, Intake, StaffUser
+from ..rulesets.assessments import latest_reviews
+from . import fhir, service
 from .schemas import IntakeFiltersSchema
 
 blueprint = StaffBlueprint("exports", __name__, url_prefix="/staff")
+#: The canonical home of the form's FHIR Questionnaire: public, so a receiving system can resolve it.
+public_blueprint = Blueprint("fhir", __name__, url_prefix="/fhir")
 
-CSV_COLUMNS = ("id", "status", "full_name", "email", "appointment_date", "outcome", "defer_until",
-               "flag_count", "created_at", "submitted_at")
+CSV_COLUMNS = ("id", "status", "review_status", "full_name", "email", "appointment_date", "outcome",
+               "defer_until", "flag_count", "open_flags", "decision", "defer_decided_until", "decided_by",
+               "decided_at", "created_at", "submitted_at")
 #: A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FHIR_JSON = "application/fhir+json"
@@ -57,14 +62,18 @@ def csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) or probe.startswith(FORMULA_STARTS) else text
 
 
-@blueprint.get("/intakes.csv")
-def export_queue_csv() -> Response:
-    """The queue, filtered as the query string says, as a CSV download."""
+def _filters() -> dict[str, Any]:
     try:
-        filters = IntakeFiltersSchema().load(request.args.to_dict())
+        filters: dict[str, Any] = IntakeFiltersSchema().load(request.args.to_dict())
     except ValidationError:
         abort(400)
-    rows = service.export_intakes(filters, current_user.actor)
+    return filters
+
+
+@blueprint.get("/intakes.csv")
+def export_queue_csv() -> Response:
+    """The queue, filtered as the query string says, as a CSV download with where each review stands."""
+    rows = service.export_intakes(_filters(), current_user.actor)
     output = io.StringIO()
     writer = csv.writer(output)
     writer.writerow(CSV_COLUMNS)
@@ -74,49 +83,86 @@ def export_queue_csv() -> Response:
                     headers={"Content-Disposition": 'attachment; filename="intakes.csv"'})
 
 
+#: The JSON export's format name and version (2: with decisions, flag reviews and plan edits).
+EXPORT_FORMAT = {"format": "meso-intake.export", "version": 2}
+
+
+def _json_download(document: Any, filename: str) -> Response:
+    return Response(json.dumps(document, indent=2, ensure_ascii=False, default=_jsonable),
+                    mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@blueprint.get("/intakes.json")
+def export_queue_json() -> Response:
+    """The queue, filtered as the query string says, as one JSON download of every intake's whole record."""
+    documents = service.export_documents(_filters(), current_user.actor)
+    return _json_download({**EXPORT_FORMAT, "intakes": documents}, "intakes.json")
+
+
 @blueprint.get("/intakes/<int:intake_id>/export.json")
 def export_intake_json(intake_id: int) -> Response:
-    """One intake with its answers and every assessment, as a JSON download."""
+    """One intake with its answers, every assessment and the clinic's review of it, as a JSON download."""
     intake = _intake_or_404(intake_id)
-    summary = service.summary(intake, intake.latest_assessment)
-    document = {
-        "format": "meso-intake.export",
-        "version": 1,
-        "intake": {key: _jsonable(value) for key, value in summary.items()},
-        "answers": intake.answers,
-        "assessments": [{key: _jsonable(value) for key, value in service.assessment_data(a).items()}
-                        for a in intake.assessments],
-    }
+    document = {**EXPORT_FORMAT, **service.export_document(intake)}
     service.view_intake(intake, current_user.actor, "intake.exported", format="json")
-    return Response(json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="intake-{intake_id}.json"'})
+    return _json_download(document, f"intake-{intake_id}.json")
 
 
-@blueprint.get("/intakes/<int:intake_id>/fhir")
-def export_intake_fhir(intake_id: int) -> Response:
-    """One intake's answers as a FHIR R4 QuestionnaireResponse."""
-    intake = _intake_or_404(intake_id)
-    resource = fhir.questionnaire_response(
+def _staff(user: StaffUser) -> fhir.Staff:
+    return fhir.Staff(user.id, user.display_name, user.email)
+
+
+def _record(intake: Intake) -> fhir.IntakeRecord:
+    assessment = intake.latest_assessment
+    reviews = latest_reviews(assessment.id) if assessment else {}
+    standing: Decision | None = service.latest_decisions([intake.id]).get(intake.id)
+    return fhir.IntakeRecord(
         intake_id=intake.id,
         submitted=intake.is_submitted,
         answers=intake.answers or {},
         authored=as_utc(intake.submitted_at or intake.updated_at),
-        questionnaire_url=_questionnaire_url(),
+        assessed_on=assessment.assessed_on if assessment else None,
+        flags=(assessment.document.get("flags") or []) if assessment else [],
+        reviews={rule_id: fhir.FlagReview(r.action, r.reason or "", _staff(r.staff_user), r.at)
+                 for rule_id, r in reviews.items()},
+        decision=fhir.Decision(
+            standing.id, standing.outcome, standing.defer_until, standing.patient_message or "", standing.note or "",
+            _staff(standing.staff_user), standing.signed_at, standing.supersedes_id,
+            standing.amendment_reason or "") if standing else None,
     )
+
+
+@blueprint.get("/intakes/<int:intake_id>/fhir")
+def export_intake_fhir(intake_id: int) -> Response:
+    """One intake as a FHIR R4 Bundle: Patient, QuestionnaireResponse, flags, decision (intake/api/fhir.py)."""
+    intake = _intake_or_404(intake_id)
+    bundle = fhir.intake_bundle(_record(intake), questionnaire_url=questionnaire_url(), timestamp=utcnow())
     service.view_intake(intake, current_user.actor, "intake.exported", format="fhir")
-    return Response(json.dumps(resource, ensure_ascii=False), mimetype=FHIR_JSON,
+    return Response(json.dumps(bundle, ensure_ascii=False), mimetype=FHIR_JSON,
                     headers={"Content-Disposition": f'attachment; filename="intake-{intake_id}.fhir.json"'})
 
 
 @blueprint.get("/fhir/Questionnaire")
 def show_fhir_questionnaire() -> Response:
-    """The FHIR R4 Questionnaire describing the intake form (no patient data)."""
-    return Response(json.dumps(fhir.questionnaire(_questionnaire_url()), ensure_ascii=False), mimetype=FHIR_JSON)
+    """Where the Questionnaire used to be (for staff only): now at its public canonical URL."""
+    return redirect(questionnaire_url(), 301)  # type: ignore[return-value]
 
 
-def _questionnaire_url() -> str:
-    return url_for("exports.show_fhir_questionnaire", _external=True)
+@public_blueprint.get(f"/Questionnaire/{answers_fhir.QUESTIONNAIRE_ID}")
+def show_questionnaire() -> Response:
+    """The FHIR R4 Questionnaire describing the intake form: public, the same for everyone, no patient data."""
+    response = Response(json.dumps(answers_fhir.questionnaire(questionnaire_url()), ensure_ascii=False),
+                        mimetype=FHIR_JSON)
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+def questionnaire_url() -> str:
+    return url_for("fhir.show_questionnaire", _external=True)
 
 
 def _jsonable(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..assessment import OUTCOMES, SEVERITIES
-from ..models import IntakeStatus
+from ..models import FlagAction, IntakeStatus, Outcome, ReviewStatus
 
 MAX_PER_PAGE = 100
 
@@ -19,6 +19,8 @@ class IntakeFiltersSchema(Schema):
         unknown = RAISE
 
     status = fields.String(validate=validate.OneOf([status.value for status in IntakeStatus]))
+    review_status = fields.String(validate=validate.OneOf([status.value for status in ReviewStatus]), metadata={
+        "description": "Where the intake stands in the review queue (the queue's status filter)."})
     outcome = fields.String(validate=validate.OneOf(OUTCOMES))
     appointment_from = fields.Date(metadata={"description": "Appointments on or after this date."})
     appointment_to = fields.Date(metadata={"description": "Appointments on or before this date."})
@@ -83,9 +85,64 @@ class IntakeSummarySchema(Schema):
     flag_count = fields.Integer()
 
 
+class StaffSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    email = fields.String()
+
+
+class DecisionSchema(Schema):
+    id = fields.Integer()
+    assessment_id = fields.Integer(metadata={"description": "The assessment the decision was made on."})
+    outcome = fields.String(validate=validate.OneOf([outcome.value for outcome in Outcome]))
+    defer_until = fields.Date(allow_none=True)
+    question = fields.String(allow_none=True, metadata={
+        "description": "What the patient was asked (more_information_needed)."})
+    reopened_sections = fields.List(fields.String())
+    note = fields.String(allow_none=True, metadata={"description": "The practitioner's note, for staff."})
+    patient_message = fields.String(allow_none=True, metadata={"description": "What the patient was told."})
+    plan = fields.Dict(allow_none=True, metadata={"description": "The session plan agreed, for an approval."})
+    signed_by = fields.Nested(StaffSchema)
+    signed_at = fields.AwareDateTime()
+    ruleset_version = fields.String()
+    supersedes_id = fields.Integer(allow_none=True, metadata={"description": "The decision this one amends."})
+    amendment_reason = fields.String(allow_none=True)
+    reply = fields.String(allow_none=True, metadata={"description": "The patient's answer to the question."})
+    replied_at = fields.AwareDateTime(allow_none=True)
+
+
+class FlagReviewSchema(Schema):
+    id = fields.Integer()
+    assessment_id = fields.Integer()
+    rule_id = fields.String()
+    action = fields.String(validate=validate.OneOf([action.value for action in FlagAction]))
+    reason = fields.String(allow_none=True)
+    by = fields.Nested(StaffSchema)
+    at = fields.AwareDateTime()
+    carried_from_id = fields.Integer(allow_none=True, metadata={
+        "description": "The review this one repeats, carried over to a re-assessment on unchanged answers."})
+
+
+class PlanEditSchema(Schema):
+    id = fields.Integer()
+    assessment_id = fields.Integer()
+    plan = fields.Dict()
+    changes = fields.Dict(metadata={"description": "Item → [suggested, edited]."})
+    by = fields.Nested(StaffSchema)
+    at = fields.AwareDateTime()
+    carried_from_id = fields.Integer(allow_none=True)
+
+
 class IntakeDetailSchema(IntakeSummarySchema):
     answers = fields.Dict(metadata={"description": "The answers document (see docs/answers.md)."})
     latest_assessment = fields.Nested(AssessmentSchema, allow_none=True)
+    review_status = fields.String(metadata={"description": "Where the intake stands in the review queue."})
+    decisions = fields.List(fields.Nested(DecisionSchema), metadata={
+        "description": "Every signed decision, oldest first; the last one stands (earlier ones were amended)."})
+    flag_reviews = fields.List(fields.Nested(FlagReviewSchema), metadata={
+        "description": "Every acknowledgement and override, oldest first, with the reason."})
+    plan_edits = fields.List(fields.Nested(PlanEditSchema), metadata={
+        "description": "Every change a practitioner made to the suggested plan, oldest first."})
 
 
 class IntakePageSchema(Schema):

@@ -363,7 +363,8 @@ class Condition:
             evidence: tuple[str, ...] = ()
             if facts is not None and leaf.evidence_of is not None:
                 evidence = facts.evidence(leaf.field.name, leaf.evidence_of)
-            found.append(Trigger(leaf.field.name, trace[leaf.id].value, leaf.description, evidence))
+            found.append(Trigger(leaf.field.name, trace[leaf.id].value, leaf.description, evidence,
+                                 leaf.operator, leaf.operand))
         return tuple(found)
 
     def unanswered(self, trace: Trace) -> tuple[str, ...]:

@@ -66,16 +66,25 @@ class Trigger:
     condition: str
     #: The medicines behind a medication fact, e.g. ("Eliquis 5mg → doac (apixaban)",).
     evidence: tuple[str, ...] = ()
+    #: The test's operator and operand ("at_least", 1), so pages can say the condition in words.
+    operator: str = ""
+    operand: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data."""
         return {"field": self.field, "value": jsonable(self.value), "condition": self.condition,
-                "evidence": list(self.evidence)}
+                "evidence": list(self.evidence), "operator": self.operator, "operand": jsonable(self.operand)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Trigger:
-        """Read back what to_dict wrote (values stay in their JSON form)."""
-        return cls(data["field"], data.get("value"), data["condition"], tuple(data.get("evidence") or ()))
+        """Read back what to_dict wrote (values stay in their JSON form; triggers stored before the
+        operator was kept read it back from the condition, "field operator operand")."""
+        operator = data.get("operator") or ""
+        if not operator:
+            parts = str(data.get("condition") or "").split(" ", 2)
+            operator = parts[1] if len(parts) > 1 else ""
+        return cls(data["field"], data.get("value"), data["condition"], tuple(data.get("evidence") or ()),
+                   operator, data.get("operand"))
 
 
 @dataclass(frozen=True)

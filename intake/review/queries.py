@@ -108,7 +108,7 @@ def _order(sort: str) -> list[Any]:
     return [*orders.get(sort, orders["severity"]), Intake.id]
 
 
-def _open_flags(intake_ids: list[int]) -> dict[int, int]:
+def open_flag_counts(intake_ids: list[int]) -> dict[int, int]:
     """Flags of the latest assessment not yet acknowledged or overridden, per intake (one page's rows)."""
     if not intake_ids:
         return {}
@@ -139,7 +139,7 @@ def queue_page(wanted: QueueFilter) -> QueuePage:
     page = min(max(1, wanted.page), pages)
     found = db.session.execute(query.order_by(*_order(wanted.sort)).limit(PER_PAGE)
                                .offset((page - 1) * PER_PAGE)).all()
-    open_flags = _open_flags([row.id for row in found])
+    open_flags = open_flag_counts([row.id for row in found])
     rows = [
         QueueRow(row.id, row.full_name, row.email, row.appointment_date, row.submitted_at, row.review_status,
                  row.latest_outcome, open_flags.get(row.id, 0))
@@ -172,8 +172,9 @@ class IntakePage:
 def filtered_intakes(filters: Mapping[str, Any]) -> Select[Intake, Assessment]:
     """(Intake, latest Assessment or None) rows matching ``filters``, in the queue's default order.
 
-    ``filters``: status (the intake's IntakeStatus), outcome (its latest assessment's), appointment_from,
-    appointment_to (dates), q (name or email) — the queue's filters, as the API names them.
+    ``filters``: status (the intake's IntakeStatus), review_status (the queue's status), outcome
+    (its latest assessment's), appointment_from, appointment_to (dates), q (name or email) — the
+    queue's filters, as the API names them.
     """
     wanted = QueueFilter(severity=filters.get("outcome") or "", appointment_from=filters.get("appointment_from"),
                          appointment_to=filters.get("appointment_to"), search=filters.get("q") or "")
@@ -185,6 +186,8 @@ def filtered_intakes(filters: Mapping[str, Any]) -> Select[Intake, Assessment]:
     )
     if filters.get("status"):
         statement = statement.where(Intake.status == filters["status"])
+    if filters.get("review_status"):
+        statement = statement.where(Intake.review_status == filters["review_status"])
     return statement.order_by(*_order("severity"))
 
 

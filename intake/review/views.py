@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from ..answers import SECTION_TITLES
 from ..assessment.plan.edit import plan_bounds
+from ..assessment.understood import understood_medicines
 from ..auth.access import StaffBlueprint, requires_role
 from ..auth.queries import list_users
 from ..clock import as_utc, clinic_today, now
@@ -23,7 +24,7 @@ from ..extensions import db
 from ..models import Intake, ReviewStatus, Role
 from ..patient.queries import link_expires_at, link_is_live, private_link, status_link
 from ..rulesets.active import active_ruleset
-from ..web.templating import answer_changes, describe_answers
+from ..web.templating import answer_changes, describe_answers, explain_triggers
 from . import queries, service
 from .forms import (
     NOTIFICATION_LABELS,
@@ -72,7 +73,19 @@ def show_queue() -> tuple[str, int] | str:
     )
     args = {key: value for key, value in request.args.items() if key != "page" and value}
     return render_template("review/queue.html", form=form, page=queue_page(wanted), problems=[], args=args,
-                           now=now(), sort_labels=SORT_LABELS, statuses=STATUSES)
+                           export_args=_export_args(wanted), now=now(), sort_labels=SORT_LABELS, statuses=STATUSES)
+
+
+def _export_args(wanted: QueueFilter) -> dict[str, str]:
+    """The queue's filter in the exports' names (intake/api/schemas.py IntakeFiltersSchema)."""
+    args = {
+        "review_status": wanted.status if wanted.status in STATUSES else "",
+        "outcome": wanted.severity,
+        "appointment_from": wanted.appointment_from.isoformat() if wanted.appointment_from else "",
+        "appointment_to": wanted.appointment_to.isoformat() if wanted.appointment_to else "",
+        "q": wanted.search,
+    }
+    return {key: value for key, value in args.items() if value}
 
 
 def _intake(intake_id: int) -> Intake:
@@ -129,7 +142,10 @@ def _render_record(intake: Intake, *, status: int = 200, problems: list[Any] | N
         if conflict is not None and kept is not None:
             # The typed input stays; the version moves on so saving again is a deliberate choice.
             kept.version.data = intake.version
-    bounds = plan_bounds(state.suggested_plan, active_ruleset().ruleset.protocols)
+    ruleset = active_ruleset().ruleset
+    bounds = plan_bounds(state.suggested_plan, ruleset.protocols)
+    class_labels = {cid: cls.label for cid, cls in ruleset.lexicon.classes.items()} if ruleset.lexicon else {}
+    medication_items = ((intake.answers or {}).get("medications") or {}).get("items") or []
     previous = queries.previous_assessment(intake)
     changes = answer_changes(previous.answers, intake.answers) if previous is not None and previous.answers else None
     return render_template(
@@ -140,6 +156,8 @@ def _render_record(intake: Intake, *, status: int = 200, problems: list[Any] | N
         link_live=link_is_live(intake), link_expires_at=link_expires_at(intake),
         previous=previous, answer_changes=changes, notifications=queries.notifications(intake),
         problems=problems or [], conflict=conflict, now=now(), staff_names=_staff_names(),
+        why=explain_triggers([fs.flag for fs in state.flags] + state.info, intake.answers, class_labels),
+        medicines=understood_medicines(medication_items, ruleset.lexicon),
     ), status
 
 

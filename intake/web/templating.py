@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Flask
 from flask_babel import format_date, format_datetime, get_locale, gettext
 
 from .. import answers
-from ..answers import summary
+from ..answers import summary, triggers
 
 
 def long_date(value: dt.date | str | None) -> str:
@@ -30,6 +30,14 @@ def describe_answers(document: Mapping[str, Any] | None) -> list[dict[str, Any]]
 def _wording() -> summary.Wording:
     return summary.Wording(translate=gettext, long_date=long_date,
                            date_time=lambda moment: format_datetime(moment, "d MMMM y, HH:mm"))
+
+
+def explain_triggers(flags: Sequence[Mapping[str, Any]], answers: Mapping[str, Any] | None,
+                     class_labels: Mapping[str, str]) -> dict[str, list[triggers.TriggerWords]]:
+    """Why each flag fired, in the reader's language: rule id → its triggers in plain words."""
+    wording = _wording()
+    return {flag["rule_id"]: [triggers.describe_trigger(t, answers or {}, wording, class_labels)
+                              for t in flag.get("triggered_by") or []] for flag in flags}
 
 
 def answer_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[summary.AnswerChange]:

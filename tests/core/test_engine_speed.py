@@ -186,11 +186,12 @@ def test_facts_list_the_same_medicines_whether_remembered_or_not(fresh: Ruleset)
 
 
 def test_construct_builds_what_the_dataclass_builds() -> None:
-    trigger = construct(Trigger, field="a.b", value=True, condition="a.b equals true", evidence=())
-    assert trigger == Trigger("a.b", True, "a.b equals true")
+    trigger = construct(Trigger, field="a.b", value=True, condition="a.b equals true", evidence=(),
+                        operator="equals", operand=True)
+    assert trigger == Trigger("a.b", True, "a.b equals true", (), "equals", True)
     flag = construct(Flag, rule_id="r", severity="info", message="m", source=("S1",), file="f.yaml", line=3,
                      triggered_by=(trigger,), unanswered=(), lifts_on=None, instruction=None)
     assert flag == Flag("r", "info", "m", ("S1",), "f.yaml", 3, (trigger,))
-    assert hash(trigger) == hash(Trigger("a.b", True, "a.b equals true"))
-    with pytest.raises(TypeError, match="needs all 4 fields"):
+    assert hash(trigger) == hash(Trigger("a.b", True, "a.b equals true", (), "equals", True))
+    with pytest.raises(TypeError, match="needs all 6 fields"):
         construct(Trigger, field="a.b", value=True, condition="c")

@@ -47,3 +47,15 @@ def flags_of(app, intake_id: int, severity: str | None = None) -> list[str]:
         if severity is None:
             return [f["rule_id"] for f in flags if f["severity"] != "info"]
         return [f["rule_id"] for f in flags if f["severity"] == severity]
+
+
+def decide(forms, app, intake_id: int, outcome: str, **more):
+    """Post the record's decision form."""
+    return forms.post(f"{record_url(intake_id)}/decision", {"version": version(app, intake_id), "outcome": outcome,
+                                                            **more}, page=record_url(intake_id))
+
+
+def acknowledge_all(forms, app, intake_id: int) -> None:
+    """Acknowledge every precaution of the latest assessment, as a practitioner would before approving."""
+    for rule_id in flags_of(app, intake_id, "precaution"):
+        assert review_flag(forms, app, intake_id, rule_id).status_code == 302

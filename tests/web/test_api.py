@@ -381,7 +381,8 @@ def test_the_openapi_document_lists_every_endpoint(client):
     assert spec["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}
     assert spec["security"] == [{"bearerAuth": []}]
     parameters = {p["name"] for p in spec["paths"]["/api/v1/intakes"]["get"]["parameters"]}
-    assert parameters == {"status", "outcome", "appointment_from", "appointment_to", "q", "page", "per_page"}
+    assert parameters == {"status", "review_status", "outcome", "appointment_from", "appointment_to", "q", "page",
+                          "per_page"}
     assert set(spec["components"]["schemas"]["About"]["properties"]) >= {"full_name", "email", "appointment_date"}
 
 

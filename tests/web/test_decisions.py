@@ -23,25 +23,15 @@ from intake.web import clinic
 from tests.support.forms import FormClient
 from tests.support.html import parse, problems
 from tests.support.patient import complete, fields, start, submit, text
-from tests.support.review import actions, flags_of, record_url, review_flag, version
+from tests.support.review import acknowledge_all, actions, decide, flags_of, record_url, review_flag, version
 from tests.support.staff import make_user, sign_in
 
 MESSAGE = "We can treat you once you have been off isotretinoin for six months."
 
 
-def decide(forms, app, intake_id: int, outcome: str, **more):
-    return forms.post(f"{record_url(intake_id)}/decision", {"version": version(app, intake_id), "outcome": outcome,
-                                                            **more}, page=record_url(intake_id))
-
-
 def amend(forms, app, intake_id: int, reason: str = "The patient called with new information."):
     return forms.post(f"{record_url(intake_id)}/amend", {"version": version(app, intake_id),
                                                          "amendment_reason": reason}, page=record_url(intake_id))
-
-
-def acknowledge_all(forms, app, intake_id: int) -> None:
-    for rule_id in flags_of(app, intake_id, "precaution"):
-        assert review_flag(forms, app, intake_id, rule_id).status_code == 302
 
 
 def edit_plan(forms, app, intake_id: int, **changes):

@@ -7,8 +7,8 @@ import io
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire
-from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from sqlalchemy import select
 
 from intake.answers import GOALS, SECTIONS
@@ -56,6 +56,10 @@ def exported(app, action: str = "intake.exported") -> list[AuditEntry]:
         return entries
 
 
+#: The canonical URL of the form's Questionnaire (public).
+QUESTIONNAIRE = "/fhir/Questionnaire/meso-intake"
+
+
 def rows_of(response) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
 
@@ -63,8 +67,8 @@ def rows_of(response) -> list[dict[str, str]]:
 # --- who may export
 
 
-@pytest.mark.parametrize("url", ["/staff/intakes.csv", "/staff/intakes/1/export.json", "/staff/intakes/1/fhir",
-                                 "/staff/fhir/Questionnaire"])
+@pytest.mark.parametrize("url", ["/staff/intakes.csv", "/staff/intakes.json", "/staff/intakes/1/export.json",
+                                 "/staff/intakes/1/fhir", "/staff/fhir/Questionnaire"])
 def test_anonymous_visitors_are_sent_to_sign_in(app, client, url):
     response = client.get(url)
     assert response.status_code == 302
@@ -100,14 +104,17 @@ def test_the_queue_as_csv_most_severe_first_with_formulas_defused(app, staff, in
     assert response.headers["Content-Disposition"] == 'attachment; filename="intakes.csv"'
     assert response.headers["Cache-Control"] == "no-store"
     rows = rows_of(response)
-    assert list(rows[0]) == ["id", "status", "full_name", "email", "appointment_date", "outcome", "defer_until",
-                             "flag_count", "created_at", "submitted_at"]
+    assert list(rows[0]) == ["id", "status", "review_status", "full_name", "email", "appointment_date", "outcome",
+                             "defer_until", "flag_count", "open_flags", "decision", "defer_decided_until",
+                             "decided_by", "decided_at", "created_at", "submitted_at"]
     assert [row["full_name"] for row in rows] == [
         "'=HYPERLINK(\"http://evil.example\")", "Bea Costa", "Ana Silva", "'@Eve Draft"]
     ana = rows[2]
     assert (ana["id"], ana["status"], ana["email"], ana["appointment_date"], ana["outcome"], ana["flag_count"]) == (
         str(intakes_to_export["ana"]), "submitted", "ana@example.org", "2026-12-09", "precaution", "1")
-    assert rows[3]["outcome"] == "" and rows[3]["submitted_at"] == ""
+    assert (ana["review_status"], ana["open_flags"], ana["decision"], ana["decided_by"]) == (
+        "awaiting_review", "1", "", "")
+    assert rows[3]["outcome"] == "" and rows[3]["submitted_at"] == "" and rows[3]["review_status"] == "draft"
     (entry,) = exported(app, "intakes.exported")
     assert entry.actor.startswith("staff:") and entry.data["format"] == "csv"
     assert entry.data["intake_ids"] == [intakes_to_export["eq"], intakes_to_export["bea"], intakes_to_export["ana"],
@@ -148,7 +155,9 @@ def test_one_intake_as_json_with_answers_and_assessments(app, staff, intakes_to_
     assert response.status_code == 200 and response.mimetype == "application/json"
     assert response.headers["Content-Disposition"] == f'attachment; filename="intake-{intakes_to_export["bea"]}.json"'
     body = response.json
-    assert body["format"] == "meso-intake.export" and body["version"] == 1
+    assert body["format"] == "meso-intake.export" and body["version"] == 2
+    assert body["review_status"] == "awaiting_review"
+    assert body["decisions"] == [] and body["flag_reviews"] == [] and body["plan_edits"] == []
     assert body["intake"]["id"] == intakes_to_export["bea"] and body["intake"]["outcome"] == "defer"
     assert body["answers"]["health"]["pregnancy_weeks"] == 12
     (assessment,) = body["assessments"]
@@ -167,11 +176,11 @@ def test_exporting_a_missing_intake_is_404(app, staff):
 # --- FHIR
 
 
-def test_the_questionnaire_is_valid_fhir_r4_and_describes_every_answer(staff):
-    response = staff.get("/staff/fhir/Questionnaire")
+def test_the_questionnaire_is_valid_fhir_r4_and_describes_every_answer(client):
+    response = client.get(QUESTIONNAIRE)  # public: no sign-in
     assert response.status_code == 200 and response.mimetype == "application/fhir+json"
     resource = Questionnaire.model_validate(response.json)
-    assert resource.url == "http://localhost/staff/fhir/Questionnaire" and resource.status == "active"
+    assert resource.url == f"http://localhost{QUESTIONNAIRE}" and resource.status == "active"
     groups = {item.linkId: item for item in resource.item}
     assert list(groups) == list(SECTIONS)
     about = {item.linkId: item for item in groups["about"].item}
@@ -200,29 +209,63 @@ def answers_by_link(items, found=None) -> dict[str, list]:
     return found
 
 
-def test_one_intake_as_a_valid_fhir_r4_questionnaire_response(app, staff, intakes_to_export):
+def bundle_of(response) -> tuple[Bundle, dict[str, list]]:
+    """The Bundle, validated, and its resources by type."""
+    bundle = Bundle.model_validate(response.json)
+    by_type: dict[str, list] = {}
+    for entry in bundle.entry:
+        by_type.setdefault(entry.resource.get_resource_type(), []).append(entry)
+    return bundle, by_type
+
+
+def test_one_intake_as_a_valid_fhir_r4_bundle(app, staff, intakes_to_export):
     response = staff.get(f"/staff/intakes/{intakes_to_export['eq']}/fhir")
     assert response.status_code == 200 and response.mimetype == "application/fhir+json"
-    resource = QuestionnaireResponse.model_validate(response.json)
-    assert resource.status == "completed"
-    assert resource.questionnaire == "http://localhost/staff/fhir/Questionnaire|1"
-    assert resource.identifier.value == str(intakes_to_export["eq"]) and resource.authored is not None
+    bundle, by_type = bundle_of(response)
+    assert bundle.type == "collection"
+    (patient,) = by_type["Patient"]
+    assert patient.resource.telecom[0].value == "eq@example.org"
+    assert patient.resource.birthDate.isoformat() == "1990-04-02"
+    (entry,) = by_type["QuestionnaireResponse"]
+    resource = entry.resource
+    assert resource.status == "completed" and resource.authored is not None
+    assert resource.subject.reference == patient.fullUrl
+    assert resource.questionnaire == f"http://localhost{QUESTIONNAIRE}|1"
+    assert resource.identifier.value == str(intakes_to_export["eq"])
     answers = answers_by_link(resource.item)
     assert answers["about.email"][0].valueString == "eq@example.org"
-    assert answers["about.date_of_birth"][0].valueDate.isoformat() == "1990-04-02"
     assert [a.valueCoding.code for a in answers["goals.goals"]] == ["hydration", "fine_lines"]
     assert answers["goals.goals"][0].valueCoding.display == "Hydration"
     assert answers["skin.fitzpatrick_type"][0].valueCoding.code == "3"
     assert answers["skin.sensitive_skin"][0].valueBoolean is False
     assert answers["lifestyle.alcohol_drinks_per_week"][0].valueInteger == 6
     assert answers["medications.items.name"][0].valueString == "Eliquis 5mg"
-    assert answers["medications.items.status"][0].valueCoding.code == "taking"
     assert "other_goal" not in str(answers)  # unanswered questions are left out
-    (entry,) = exported(app)
-    assert entry.intake_id == intakes_to_export["eq"] and entry.data == {"format": "fhir"}
+    issues = by_type["DetectedIssue"]
+    assert issues and all(issue.resource.patient.reference == patient.fullUrl for issue in issues)
+    assert {issue.resource.severity for issue in issues} <= {"high", "moderate", "low"}
+    assert "ClinicalImpression" not in by_type  # no decision yet
+    (audited,) = exported(app)
+    assert audited.intake_id == intakes_to_export["eq"] and audited.data == {"format": "fhir"}
+
+
+def test_the_questionnaire_the_response_names_is_served_to_anyone(client, staff, intakes_to_export):
+    _, by_type = bundle_of(staff.get(f"/staff/intakes/{intakes_to_export['eq']}/fhir"))
+    url = by_type["QuestionnaireResponse"][0].resource.questionnaire.split("|")[0]
+    anonymous = client.application.test_client()
+    response = anonymous.get(url.removeprefix("http://localhost"))
+    assert response.status_code == 200 and response.json["resourceType"] == "Questionnaire"
+    body = response.get_data(as_text=True)
+    assert "eq@example.org" not in body and "Ana Silva" not in body  # the form, no patient data
+
+
+def test_the_old_staff_questionnaire_address_moves_to_the_public_one(staff):
+    response = staff.get("/staff/fhir/Questionnaire")
+    assert response.status_code == 301 and response.location.endswith(QUESTIONNAIRE)
 
 
 def test_a_draft_is_an_in_progress_questionnaire_response(staff, intakes_to_export):
-    resource = QuestionnaireResponse.model_validate(staff.get(f"/staff/intakes/{intakes_to_export['eve']}/fhir").json)
+    _, by_type = bundle_of(staff.get(f"/staff/intakes/{intakes_to_export['eve']}/fhir"))
+    resource = by_type["QuestionnaireResponse"][0].resource
     assert resource.status == "in-progress"
     assert answers_by_link(resource.item)["about.full_name"][0].valueString == "@Eve Draft"

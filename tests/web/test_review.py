@@ -138,7 +138,7 @@ def test_the_record_shows_answers_flags_plan_and_history(app, signed_in, demo_in
     html = signed_in.client.get(record_url(intake_id)).get_data(as_text=True)
     assert "Pregnant. Mesotherapy and skin boosters are not used in pregnancy" in html
     assert "<code>precautions/pregnancy.yaml:11</code>" in html
-    assert "<code>health.pregnant</code> = true" in html
+    assert "Are you pregnant? Yes" in html and "<code>health.pregnant equals true</code>" in html
     assert "S10, S11, S12, S8" in html
     assert '<span class="badge badge--defer">Defer</span>' in html
     with app.app_context():

@@ -1,0 +1,67 @@
+"""What the medication lexicon understood of each medicine the patient typed.
+
+The rules see medicines only through the lexicon: "Roaccutane 20mg" is isotretinoin, class
+oral_retinoid; "vitamin Z" is nothing at all. A practitioner must be able to check that
+reading on every record, whether or not a rule fired, so this lists each typed line with
+what was recognised (name, generic, classes, whether the match was exact or a near spelling),
+its status and dates, or that it was not recognised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .facts import match_medications
+from .medications import Lexicon
+
+
+@dataclass(frozen=True)
+class RecognisedName:
+    """One medicine found in a typed line: what was typed, the name it matched and its generic."""
+
+    typed: str
+    name: str
+    generic: str
+    exact: bool
+
+
+@dataclass(frozen=True)
+class UnderstoodMedicine:
+    """One line of the patient's medicines, as the rules read it."""
+
+    typed: str
+    dose: str
+    status: str  # taking | stopped
+    prescribed: bool
+    stopped_on: dt.date | None
+    recognised: tuple[RecognisedName, ...]
+    #: (class id, class label), sorted by label.
+    classes: tuple[tuple[str, str], ...]
+
+    @property
+    def is_recognised(self) -> bool:
+        return bool(self.recognised)
+
+    @property
+    def near_spelling(self) -> bool:
+        """True when a name was recognised from a spelling close to it, not exactly."""
+        return any(not found.exact for found in self.recognised)
+
+
+def understood_medicines(items: Sequence[Mapping[str, Any]], lexicon: Lexicon | None) -> tuple[UnderstoodMedicine, ...]:
+    """Each listed medicine (``medications.items`` of the answers) with what the lexicon made of it."""
+    labels = {cid: cls.label for cid, cls in lexicon.classes.items()} if lexicon is not None else {}
+    understood = []
+    for fact in match_medications(items, lexicon):
+        if not fact.typed.strip():
+            continue
+        recognised = tuple(dict.fromkeys(
+            RecognisedName(match.typed, match.name, match.generic or match.name, match.exact)
+            for match in fact.matches))
+        classes = tuple(sorted(((cid, labels.get(cid, cid)) for cid in fact.classes), key=lambda pair: pair[1]))
+        understood.append(UnderstoodMedicine(fact.typed, fact.dose, fact.status, fact.prescribed, fact.stopped_on,
+                                             recognised, classes))
+    return tuple(understood)
