@@ -19,7 +19,7 @@ from intake.models import Intake
 from intake.patient import service as patient
 from intake.rulesets.active import active_ruleset
 from intake.web import clinic
-from tests.support.browser import PHONE, assert_accessible, watch_console
+from tests.support.browser import PHONE, assert_accessible, open_flag, watch_console
 from tests.support.patient import seed
 from tests.support.settings import TODAY
 
@@ -93,6 +93,7 @@ def test_a_question_an_answer_and_an_agreed_plan_reach_the_patient(
     assert_accessible(staff)
 
     # Acknowledge the cold-sore history before asking: that review should survive the answer.
+    open_flag(staff, "#flag-cold-sore-history")
     staff.locator("#flag-cold-sore-history").get_by_role("button", name="Acknowledge").click()
     expect(staff.locator("#flag-cold-sore-history")).to_contain_text("Acknowledged")
     staff.get_by_label("More information needed (ask the patient a question)").check()
@@ -130,14 +131,17 @@ def test_a_question_an_answer_and_an_agreed_plan_reach_the_patient(
     shot(staff, "record-after-answer")
 
     # Override the drinking flag with a reason, acknowledge the rest, edit the plan, approve.
+    open_flag(staff, "#flag-heavy-drinking")
     drinking = staff.locator("#flag-heavy-drinking")
     drinking.get_by_label("Reason for overriding").fill("Weekend drinking only; advised none for 48 hours before.")
     drinking.get_by_role("button", name="Override with this reason").click()
     expect(staff.locator("#flag-heavy-drinking")).to_contain_text("Overridden")
     blocking = staff.locator("#blocking li a")
     for target in [blocking.nth(i).get_attribute("href") for i in range(blocking.count())]:
+        open_flag(staff, target)
         staff.locator(target).get_by_role("button", name="Acknowledge").click()
     expect(staff.locator("#blocking")).to_have_count(0)
+    staff.locator("details.plan-edit > summary").click()  # the plan editor is folded until wanted
     staff.get_by_label("Sessions", exact=True).fill("4")
     staff.get_by_label("Days between sessions").fill("21")
     staff.get_by_role("button", name="Save the plan").click()

@@ -16,7 +16,7 @@ from intake.demo.intakes import seed_intakes
 from intake.extensions import db, limiter
 from intake.models import Intake
 from intake.protection.search import matching_search
-from tests.support.browser import assert_accessible, watch_console
+from tests.support.browser import assert_accessible, open_flag, watch_console
 from tests.support.settings import TODAY
 
 pytestmark = pytest.mark.browser
@@ -91,6 +91,7 @@ def test_review_an_intake_from_queue_to_print(page: Page, review_site: str, cons
     assert_accessible(page)
     shot(page, "record")
 
+    open_flag(page, "#flag-cold-sore-history")
     flag = page.locator("#flag-cold-sore-history")
     flag.get_by_role("button", name="Override with this reason").click()
     expect(page.get_by_role("alert")).to_contain_text("Write why this flag may be overridden.")
@@ -103,6 +104,7 @@ def test_review_an_intake_from_queue_to_print(page: Page, review_site: str, cons
         "Reason: Last cold sore six years ago; antiviral cover discussed.")
     assert_accessible(page)
 
+    page.locator("details.plan-edit > summary").click()  # the plan editor is folded until wanted
     page.get_by_label("Sessions", exact=True).fill("9")
     page.get_by_role("button", name="Save the plan").click()
     expect(page.get_by_role("alert")).to_contain_text("Sessions must be from 3 to 5")
@@ -120,6 +122,7 @@ def test_review_an_intake_from_queue_to_print(page: Page, review_site: str, cons
     blocking = page.locator("#blocking li a")
     expect(blocking.first).to_be_visible()
     for target in [blocking.nth(i).get_attribute("href") for i in range(blocking.count())]:
+        open_flag(page, target)
         page.locator(target).get_by_role("button", name="Acknowledge").click()
         expect(page.get_by_role("status")).to_contain_text("acknowledged")
     expect(page.locator("#blocking")).to_have_count(0)

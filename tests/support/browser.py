@@ -87,3 +87,10 @@ def fill_about(page, email: str) -> None:
     choose(page, "Have you booked your appointment?", "Yes")
     expect(appointment).to_be_visible()
     appointment.fill("2026-12-09")
+
+
+def open_flag(page, target: str) -> None:
+    """Unfold one flag of the record (``#flag-<rule id>``): each is one line until opened."""
+    details = page.locator(f"{target} > details")
+    if details.get_attribute("open") is None:
+        details.locator("> summary").click()

@@ -102,7 +102,7 @@ def test_deferring_and_declining_need_no_override_but_a_message_for_the_patient(
 def test_info_items_are_shown_apart_never_open_never_reviewed(app, signed_in, demo_intakes):
     intake_id = demo_intakes["Amelia Hart"]  # suitable: three info items, no flag to review
     html = page(signed_in, intake_id)
-    info = parse(html).select_one("#info + ul")
+    info = parse(html).select_one("#info + details > ul.info-list")
     assert info is not None and len(info.select("li")) == len(flags_of(app, intake_id, "info")) == 3
     assert parse(html).select(".flag-list") == []
     assert not parse(html).select('form[action*="/flags/"]'), "no review form for an info item"

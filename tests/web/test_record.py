@@ -71,7 +71,7 @@ def test_an_answer_and_its_threshold_in_words(signed_in, demo_intakes):
 
 def test_info_items_sit_in_their_own_short_list(signed_in, demo_intakes):
     html = page(signed_in, demo_intakes["Nina Petrova"])
-    info = html.select("#info + ul.info-list > li")
+    info = html.select("#info + details > ul.info-list > li")
     assert len(info) == 4
     assert html.select_one("#flag-unrecognised-medication") is None  # not among the flags to review
 

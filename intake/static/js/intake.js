@@ -188,8 +188,23 @@
     if (control.matches && control.matches("input[type=checkbox], input[type=radio]")) {
       updateExclusive(control);
       updateFollowUps(control.closest("form") || document);
+      openWhenChosen(control);
     }
   });
+
+  /* A folded part of a form that belongs to one choice (the decision's "more information"
+     fields) opens when that choice is made; without this file the reader opens it. */
+  function openWhenChosen(control) {
+    var form = control.closest("form");
+    if (!form || !control.checked) {
+      return;
+    }
+    each(form.querySelectorAll("details[data-open-for]"), function (details) {
+      if (details.getAttribute("data-open-for") === control.name + "=" + control.value) {
+        details.open = true;
+      }
+    });
+  }
 
   document.addEventListener("click", function (event) {
     var target = event.target.closest ? event.target.closest("button, a") : null;
