@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-import pytest
+import datetime as dt
+import hashlib
 
+import pytest
+from sqlalchemy import select
+
+from intake.auth import service as accounts
+from intake.clock import as_utc, utcnow
 from intake.extensions import db
-from intake.models import Intake
+from intake.models import ApiToken, AuditEntry, Intake
 from tests.support.api import bearer, document, make_token, post_intake
+from tests.support.html import checked, csrf_token, field_value, parse, problems, row_of, text_of
+from tests.support.staff import sign_in
 
 INTAKES = "/api/v1/intakes"
+TOKENS = "/staff/api-tokens/"
 #: Wording of the patient and staff error pages, which an API client must never get.
 PAGE_WORDING = ("link", "Page not found", "Go back", "page's own buttons", "clinic sent you")
 
@@ -16,6 +25,251 @@ PAGE_WORDING = ("link", "Page not found", "Go back", "page's own buttons", "clin
 def count_intakes(app) -> int:
     with app.app_context():
         return db.session.query(Intake).count()
+
+
+def stored_tokens(app) -> list[ApiToken]:
+    with app.app_context():
+        found = list(db.session.scalars(select(ApiToken).order_by(ApiToken.id)))
+        db.session.expunge_all()
+        return found
+
+
+def audit(app, action: str) -> list[AuditEntry]:
+    with app.app_context():
+        found = list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+        db.session.expunge_all()
+        return found
+
+
+def create(forms, name: str = "Booking system", scope: str | None = "read", days: str | None = "90",
+           never: bool = False):
+    """Post the tokens page's create form as a browser would."""
+    fields = {"name": name, "scope": scope, "days": days, "never_expires": "y" if never else None}
+    return forms.post(TOKENS, {key: value for key, value in fields.items() if value is not None})
+
+
+def secret_of(response) -> str:
+    """The new token's secret, as the page shows it (in a <code>, to copy)."""
+    assert response.status_code == 200, (response.status_code, problems(response.get_data(as_text=True)))
+    code = parse(response.get_data(as_text=True)).find("code", id="api-token-secret")
+    assert code is not None, "the page shows no new token"
+    return code.get_text(strip=True)
+
+
+def revoke(forms, token_id: int, confirm: bool = True):
+    data = {"confirm": "yes"} if confirm else {}
+    return forms.post(f"{TOKENS}{token_id}/revoke", data, page=TOKENS)
+
+
+# --- the tokens page
+
+
+def test_an_admin_creates_a_token_and_sees_its_secret_exactly_once(app, client, as_admin, admin):
+    response = create(as_admin, name="  Booking   system ")
+    secret = secret_of(response)
+    page = response.get_data(as_text=True)
+    assert secret.startswith("meso_") and len(secret) > 40
+    assert page.count(secret) == 1
+    assert "will not be shown again" in page
+    # Shown in the POST's own response: never in a URL, never kept by a browser or a proxy.
+    assert response.location is None and secret not in response.request.url
+    assert response.headers["Cache-Control"] == "no-store"
+    with as_admin.client.session_transaction() as session:
+        assert secret not in repr(dict(session))
+    # The list, opened again, shows the token but never its secret.
+    listed = as_admin.client.get(TOKENS)
+    assert listed.status_code == 200 and secret not in listed.get_data(as_text=True)
+    (token,) = stored_tokens(app)
+    assert (token.name, token.scope, token.created_by) == ("Booking system", "read", admin)
+    assert row_of(listed.get_data(as_text=True), "Booking system")[:2] == ("Ada Admin", "Read")
+    # Only its hash is stored, nowhere the secret itself (the audit entry included).
+    assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
+    with app.app_context():
+        dumped = [str(value) for entry in db.session.scalars(select(AuditEntry)) for value in
+                  (entry.summary, entry.data)]
+    assert not any(secret in value for value in dumped)
+
+
+def test_a_token_made_on_the_page_reads_the_api(app, client, as_admin):
+    secret = secret_of(create(as_admin))
+    response = client.get(INTAKES, headers=bearer(secret))
+    assert response.status_code == 200 and response.json["total"] == 0
+    (token,) = stored_tokens(app)
+    assert token.last_used_at is not None
+    last_used = row_of(as_admin.client.get(TOKENS).get_data(as_text=True), "Booking system")[4]
+    assert last_used != "Never"
+
+
+def test_a_read_token_cannot_write_and_a_write_token_can(app, client, as_admin):
+    reader = secret_of(create(as_admin, name="Reports", scope="read"))
+    refused = post_intake(client, reader, document())
+    assert refused.status_code == 403 and refused.is_json
+    assert refused.json["message"] == (f"This API token may only read (scope read): POST {INTAKES} needs a token "
+                                       "with scope write.")
+    assert 'error="insufficient_scope"' in refused.headers["WWW-Authenticate"]
+    # No endpoint takes PUT: refused for any token, saying which methods the address takes.
+    put = client.put(INTAKES, json=document(), headers=bearer(reader))
+    assert put.status_code == 405 and put.json["message"] == f"PUT is not allowed on {INTAKES}: it accepts GET, POST."
+    assert count_intakes(app) == 0
+    writer = secret_of(create(as_admin, name="Booking", scope="write"))
+    assert post_intake(client, writer, document()).status_code == 201
+    assert count_intakes(app) == 1
+    assert [(t.name, t.scope) for t in stored_tokens(app)] == [("Reports", "read"), ("Booking", "write")]
+
+
+def test_the_expiry_is_set_in_days_or_never_and_an_expired_token_gets_401(app, client, as_admin):
+    secret = secret_of(create(as_admin, name="Short", days="7"))
+    never = secret_of(create(as_admin, name="Forever", days="not read", never=True))
+    short, forever = stored_tokens(app)
+    assert forever.expires_at is None
+    assert abs(as_utc(short.expires_at) - (utcnow() + dt.timedelta(days=7))) < dt.timedelta(minutes=1)
+    assert client.get(INTAKES, headers=bearer(secret)).status_code == 200
+    with app.app_context():
+        db.session.get(ApiToken, short.id).expires_at = utcnow() - dt.timedelta(seconds=1)
+        db.session.commit()
+    response = client.get(INTAKES, headers=bearer(secret))
+    assert response.status_code == 401 and "has expired" in response.json["message"]
+    assert client.get(INTAKES, headers=bearer(never)).status_code == 200
+    page = as_admin.client.get(TOKENS).get_data(as_text=True)
+    assert row_of(page, "Short")[5].strip() == "Expired"
+    assert row_of(page, "Forever")[3] == "Never" and row_of(page, "Forever")[5].strip() == "Active"
+
+
+def test_the_default_expiry_is_90_days(app, as_admin):
+    page = as_admin.client.get(TOKENS).get_data(as_text=True)
+    assert field_value(page, "days") == "90" and checked(page, "scope") == ["read"]
+    assert checked(page, "never_expires") == []
+    secret_of(create(as_admin, days=field_value(page, "days")))
+    (token,) = stored_tokens(app)
+    assert abs(as_utc(token.expires_at) - (utcnow() + dt.timedelta(days=90))) < dt.timedelta(minutes=1)
+
+
+def test_revoking_on_the_page_asks_first_then_the_token_gets_401(app, client, as_admin):
+    secret = secret_of(create(as_admin))
+    (token,) = stored_tokens(app)
+    asked = revoke(as_admin, token.id, confirm=False)
+    assert asked.status_code == 200
+    assert "Revoke the token “Booking system”?" in asked.get_data(as_text=True)
+    assert "cannot be undone" in asked.get_data(as_text=True)
+    assert client.get(INTAKES, headers=bearer(secret)).status_code == 200, "asking revokes nothing"
+    done = revoke(as_admin, token.id)
+    assert done.status_code == 302 and done.location.endswith(TOKENS)
+    response = client.get(INTAKES, headers=bearer(secret))
+    assert response.status_code == 401 and response.json["message"] == "This API token is not valid or was revoked."
+    page = as_admin.client.get(TOKENS).get_data(as_text=True)
+    assert "is revoked" in page and row_of(page, "Booking system")[5].strip().startswith("Revoked on")
+    assert parse(page).find("form", action=f"{TOKENS}{token.id}/revoke") is None
+    # Again (an old tab): nothing changes, and it says so.
+    again = revoke(as_admin, token.id)
+    assert again.status_code == 302
+    assert "already revoked" in as_admin.client.get(TOKENS).get_data(as_text=True)
+    assert len(audit(app, "api_token.revoked")) == 1
+    assert revoke(as_admin, 999).status_code == 404
+
+
+def test_a_token_dies_with_its_owners_account(app, client, as_admin, admin):
+    secret = secret_of(create(as_admin))
+    with app.app_context():
+        accounts.deactivate(accounts.find_user("ada@demo.clinic"))
+    response = client.get(INTAKES, headers=bearer(secret))
+    assert response.status_code == 401 and "account that was deactivated" in response.json["message"]
+
+
+def test_the_list_shows_when_a_tokens_owner_is_deactivated(app, forms, admin):
+    make_token(app, name="Old system")
+    with app.app_context():  # another admin looks at the page
+        accounts.create_user("bo@demo.clinic", "Bo Admin", "admin", "correct horse battery")
+        accounts.deactivate(accounts.find_user("ada@demo.clinic"))
+    sign_in(forms, email="bo@demo.clinic")
+    page = forms.client.get(TOKENS).get_data(as_text=True)
+    assert row_of(page, "Old system")[0] == "Ada Admin"
+    assert "creator's account is deactivated" in row_of(page, "Old system")[5]
+
+
+def test_practitioners_get_403_and_no_link(app, client, signed_in):
+    for response in (signed_in.client.get(TOKENS), create(signed_in), revoke(signed_in, 1)):
+        assert response.status_code == 403
+    assert stored_tokens(app) == []
+    nav = parse(signed_in.client.get("/staff/").get_data(as_text=True)).find("nav", class_="staff-nav")
+    assert nav is not None and nav.find("a", href=TOKENS) is None
+
+
+def test_admins_find_the_page_in_the_staff_navigation(as_admin):
+    nav = parse(as_admin.client.get("/staff/").get_data(as_text=True)).find("nav", class_="staff-nav")
+    link = nav.find("a", href=TOKENS)
+    assert link is not None and link.get_text(strip=True) == "API tokens"
+    current = parse(as_admin.client.get(TOKENS).get_data(as_text=True)).find("a", attrs={"aria-current": "page"})
+    assert current is not None and current["href"] == TOKENS
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    response = client.get(TOKENS)
+    assert response.status_code == 302 and "/staff/sign-in" in response.location
+
+
+@pytest.mark.parametrize(("fields", "problem"), [
+    ({"name": "   "}, ("#name", "Enter a name for the token, such as Booking system.")),
+    ({"name": "x" * 121}, ("#name", "Use 120 characters or fewer.")),
+    ({"days": "0"}, ("#days", "Enter a whole number of days from 1 to 3650, or tick Never expires.")),
+    ({"days": "ninety"}, ("#days", "Enter a whole number of days from 1 to 3650, or tick Never expires.")),
+    ({"days": "3651"}, ("#days", "Enter a whole number of days from 1 to 3650, or tick Never expires.")),
+    ({"days": "²"}, ("#days", "Enter a whole number of days from 1 to 3650, or tick Never expires.")),
+    ({"days": ""}, ("#days", "Enter a whole number of days from 1 to 3650, or tick Never expires.")),
+    ({"scope": None}, ("#scope-0", "Choose what the token may do: read, or write.")),
+    ({"scope": "admin"}, ("#scope-0", "Choose what the token may do: read, or write.")),
+])
+def test_bad_input_comes_back_with_the_error_summary_and_what_was_typed(app, as_admin, fields, problem):
+    typed = {"name": "Booking system", "scope": "write", "days": "30", **fields}
+    response = create(as_admin, **typed)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert problems(page) == [problem]
+    assert parse(page).find(id=problem[0][1:]) is not None, "the summary links to a control on the page"
+    assert "<title>Error:" in page
+    assert field_value(page, "name") == typed["name"].strip() and field_value(page, "days") == typed["days"]
+    if typed["scope"] == "write":
+        assert checked(page, "scope") == ["write"]
+    assert parse(page).find("code", id="api-token-secret") is None
+    assert stored_tokens(app) == [] and audit(app, "api_token.created") == []
+
+
+def test_an_empty_name_keeps_the_other_fields_as_typed(app, as_admin):
+    response = create(as_admin, name="", scope="write", days="45", never=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert problems(page) == [("#name", "Enter a name for the token, such as Booking system.")]
+    assert text_of(page, "name-error") == "Error: Enter a name for the token, such as Booking system."
+    assert (checked(page, "scope"), field_value(page, "days"), checked(page, "never_expires")) == (["write"], "45",
+                                                                                                 ["y"])
+    assert stored_tokens(app) == []
+
+
+def test_creating_and_revoking_need_the_forms_csrf_token(app, as_admin):
+    page = as_admin.client.get(TOKENS).get_data(as_text=True)
+    assert csrf_token(page)
+    for data in ({}, {"csrf_token": "forged"}):
+        response = as_admin.client.post(TOKENS, data={**data, "name": "Forged", "scope": "write", "days": "90"})
+        assert response.status_code == 400
+    assert stored_tokens(app) == []
+    secret = secret_of(create(as_admin))
+    (token,) = stored_tokens(app)
+    for data in ({}, {"csrf_token": "forged"}):
+        response = as_admin.client.post(f"{TOKENS}{token.id}/revoke", data={**data, "confirm": "yes"})
+        assert response.status_code == 400
+    assert stored_tokens(app)[0].revoked_at is None
+    assert as_admin.client.application.test_client().get(INTAKES, headers=bearer(secret)).status_code == 200
+
+
+def test_creating_and_revoking_are_audited_as_the_admin(app, as_admin, admin):
+    secret_of(create(as_admin, name="Booking", scope="write", days="30"))
+    (token,) = stored_tokens(app)
+    revoke(as_admin, token.id)
+    (created,) = audit(app, "api_token.created")
+    (revoked,) = audit(app, "api_token.revoked")
+    assert created.actor == revoked.actor == f"staff:{admin}"
+    assert created.data["token_id"] == revoked.data["token_id"] == token.id
+    assert (created.data["name"], created.data["scope"], created.data["created_by"]) == ("Booking", "write", admin)
+    assert as_utc(dt.datetime.fromisoformat(created.data["expires_at"])) == as_utc(token.expires_at)
 
 
 # --- API errors speak to programmers
