@@ -321,3 +321,91 @@ def test_the_scope_refusal_names_the_request_and_the_scope_it_needs(app, client,
     message = assert_api_wording(post_intake(client, secret, document()), 403)
     assert message == f"This API token may only read (scope read): POST {INTAKES} needs a token with scope write."
     assert count_intakes(app) == 0
+
+
+# --- the API documentation page
+
+DOCS = "/staff/api-docs/"
+
+
+def asset_urls(page: str) -> list[str]:
+    """Every script, stylesheet, image or frame a page loads."""
+    soup = parse(page)
+    found = [str(tag["src"]) for tag in soup.find_all(["script", "img", "iframe"]) if tag.has_attr("src")]
+    return found + [str(tag["href"]) for tag in soup.find_all("link") if tag.has_attr("href")]
+
+
+def test_staff_read_the_endpoints_and_how_to_authenticate_without_javascript(app, client, signed_in):
+    response = signed_in.client.get(DOCS)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    soup = parse(page)
+    endpoints = [" ".join(heading.get_text().split()) for heading in soup.select("#endpoints ~ .endpoint h3")]
+    spec = client.get("/api/v1/openapi.json").json
+    expected = {f"{method.upper()} {path}" for path, item in spec["paths"].items() for method in item
+                if method in ("get", "post", "put", "patch", "delete")}
+    assert set(endpoints) == expected == {"GET /api/v1/intakes", "POST /api/v1/intakes",
+                                          "GET /api/v1/intakes/{intake_id}"}
+    facts = {heading: [" ".join(dd.get_text().split()) for dd in heading_tag.find_parent("div").find_all("dd")]
+             for heading, heading_tag in zip(endpoints, soup.select("#endpoints ~ .endpoint h3"), strict=True)}
+    assert facts["POST /api/v1/intakes"][0] == "write"
+    assert facts["GET /api/v1/intakes"][0] == facts["GET /api/v1/intakes/{intake_id}"][0] == "read"
+    assert "403" in facts["POST /api/v1/intakes"][1] and "default" not in facts["POST /api/v1/intakes"][1]
+    post = soup.select("#endpoints ~ .endpoint")[[*endpoints].index("POST /api/v1/intakes")]
+    assert spec["paths"]["/api/v1/intakes"]["post"]["summary"] in post.get_text()
+    authenticate = text_of(page, "authenticate")
+    assert authenticate == "How to authenticate"
+    assert "Authorization: Bearer" in page and "read token" in page and "expires" in page
+    # A practitioner is told who makes tokens, and gets no link to a page they cannot open.
+    assert "A clinic admin creates a token" in page and soup.find("a", href=TOKENS) is None
+    assert parse(page).find(id="authenticate").find_next_sibling("ul").find("a") is None
+    # Without JavaScript the interactive viewer's section stays hidden, its script adds it.
+    assert soup.find(id="api-viewer").has_attr("hidden")
+    assert not [tag for tag in soup.find_all("script") if not tag.has_attr("src")], "no inline script"
+    nav = soup.find("nav", class_="staff-nav")
+    assert nav.find("a", href=DOCS).get_text(strip=True) == "API documentation"
+
+
+def test_admins_are_sent_to_the_tokens_page_from_the_docs(as_admin):
+    soup = parse(as_admin.client.get(DOCS).get_data(as_text=True))
+    how = soup.find(id="authenticate").find_next_sibling("ul")
+    assert how.find("a", href=TOKENS).get_text(strip=True) == "API tokens page"
+
+
+def test_anonymous_visitors_are_sent_to_sign_in_from_the_docs(client):
+    response = client.get(DOCS)
+    assert response.status_code == 302 and response.location.endswith("/staff/sign-in?next=/staff/api-docs/")
+
+
+def test_the_viewer_is_vendored_and_the_strict_policy_is_kept(signed_in):
+    response = signed_in.client.get(DOCS)
+    assets = asset_urls(response.get_data(as_text=True))
+    vendored = [url for url in assets if url.startswith("/static/vendor/swagger-ui-dist-")]
+    assert {url.rsplit("/", 1)[1] for url in vendored} == {"swagger-ui-bundle.js", "swagger-ui.css"}
+    assert "/static/js/api-docs.js" in assets
+    for url in assets:
+        if url.startswith("data:"):
+            continue
+        with signed_in.client.get(url) as asset:
+            assert asset.status_code == 200, url
+            assert "no-store" not in asset.headers.get("Cache-Control", ""), url
+    # Its licence travels with it.
+    folder = vendored[0].rsplit("/", 1)[0]
+    with signed_in.client.get(f"{folder}/LICENSE") as licence:
+        assert licence.status_code == 200 and b"Apache License" in licence.data
+    assert response.headers["Content-Security-Policy"] == (
+        "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+
+def test_no_page_loads_anything_from_another_site(app, as_admin):
+    created = create(as_admin)
+    (token,) = stored_tokens(app)
+    pages = {"docs": as_admin.client.get(DOCS), "tokens": as_admin.client.get(TOKENS), "created": created,
+             "revoke": revoke(as_admin, token.id, confirm=False), "error": create(as_admin, name="")}
+    for name, response in pages.items():
+        page = response.get_data(as_text=True)
+        assets = asset_urls(page)
+        assert assets, name
+        assert [url for url in assets if url.startswith(("http:", "https:", "//"))] == [], name
+        assert "cdn" not in page.lower() and "unpkg" not in page.lower(), name
