@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import audit, protection
 from .admin.views import blueprint as admin_blueprint
-from .admin.views import clinic_blueprint
+from .admin.views import clinic_blueprint, tokens_blueprint
 from .api import init_app as init_api
 from .auth.cli import users
 from .auth.queries import load_staff_user
@@ -80,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(review_blueprint)
     app.register_blueprint(admin_blueprint)
     app.register_blueprint(clinic_blueprint)
+    app.register_blueprint(tokens_blueprint)
     init_api(app)
 
 

@@ -6,14 +6,17 @@ The pages are drawn by hand (templates/admin/); these read and check what they s
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import EmailField, Field, HiddenField, StringField, TelField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms import BooleanField, EmailField, Field, HiddenField, StringField, TelField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional, StopValidation, ValidationError
 
+from ..answers.vocabulary import N_
+from ..api import tokens
 from ..rulesets.files import check_path
 
 #: Notes longer than this are cut (the history shows them in a table cell).
@@ -120,3 +123,88 @@ class ClinicForm(FlaskForm):
 
     def problems(self) -> list[tuple[str, str]]:
         return [(f"#{f.id}", f.errors[0]) for f in self if f.errors and f.name != "csrf_token"]
+
+
+#: A new API token expires after this many days unless the admin says otherwise.
+DEFAULT_TOKEN_DAYS = 90
+#: The longest expiry offered (about ten years); "never expires" is the way past it.
+MAX_TOKEN_DAYS = 3650
+
+
+class RadiosField(StringField):
+    """One of a few values, drawn as radios by templates/macros/forms.html (``radios``).
+
+    ``choices`` are (value, untranslated label) pairs, as the macro reads them (it translates the
+    labels); anything else sent, or nothing, is ``message``.
+    """
+
+    def __init__(self, *args: Any, choices: tuple[tuple[str, str], ...] = (), message: str = "", **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.choices = list(choices)
+        self.message = message
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        # A form sent without any of the radios chose nothing: the default is for the empty form only.
+        self.data = valuelist[0] if valuelist else None
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        if self.data not in {value for value, _label in self.choices}:
+            raise StopValidation(self.message)
+
+
+class ApiTokenForm(FlaskForm):
+    """A new API token: what it is for, what it may do, and how long it lasts."""
+
+    name = StringField(_l("Name"), filters=[_stripped],
+                       validators=[DataRequired(_l("Enter a name for the token, such as Booking system.")),
+                                   Length(max=tokens.MAX_NAME_LENGTH,
+                                          message=_l("Use %(max)s characters or fewer.", max=tokens.MAX_NAME_LENGTH))],
+                       description=_l("What the token is for: the system that will use it."))
+    scope = RadiosField(_l("What the token may do"), default=tokens.READ, filters=[_stripped],
+                        choices=((tokens.READ, N_("Read: list and read intakes")),
+                                 (tokens.WRITE, N_("Write: read, and also create intakes (a booking system)"))),
+                        message=_l("Choose what the token may do: read, or write."),
+                        description=_l("Give a system only what it needs: read, unless it sends intakes."))
+    days = StringField(_l("Expires after (days)"), default=str(DEFAULT_TOKEN_DAYS), filters=[_stripped],
+                       description=_l("The token stops working after this many days. Default %(days)s.",
+                                      days=DEFAULT_TOKEN_DAYS))
+    never_expires = BooleanField(_l("Never expires (revoke it by hand when it is no longer needed)"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Read by the shared form macros (templates/macros/forms.html).
+        self.name.max_length, self.name.autocomplete = tokens.MAX_NAME_LENGTH, "off"
+        self.days.inputmode, self.days.max_length, self.days.autocomplete = "numeric", 4, "off"
+
+    def validate_days(self, field: Field) -> None:
+        if self.never_expires.data:
+            return  # what was typed is kept on the page, and ignored
+        if not re.fullmatch(r"[0-9]{1,4}", field.data or "") or not 1 <= int(field.data) <= MAX_TOKEN_DAYS:
+            raise ValidationError(_l("Enter a whole number of days from 1 to %(max)s, or tick Never expires.",
+                                     max=MAX_TOKEN_DAYS))
+
+    def chosen_scope(self) -> str:
+        """The scope chosen, once validated (one of tokens.SCOPES)."""
+        return str(self.scope.data)
+
+    def expires_in_days(self) -> int | None:
+        """How many days the token lasts once validated (None: it never expires)."""
+        return None if self.never_expires.data else int(self.days.data)
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(link to the field, message) for the error summary; a group of radios is reached by its first."""
+        found = []
+        for field in (self.name, self.scope, self.days):
+            if field.errors:
+                target = f"{field.id}-0" if field is self.scope else field.id
+                found.append((f"#{target}", str(field.errors[0])))
+        return found
+
+
+class RevokeTokenForm(FlaskForm):
+    """Revoking a token: the button on the list asks, the confirmation page's button (confirm=yes) does it."""
+
+    confirm = HiddenField()
+
+    def confirmed(self) -> bool:
+        return self.confirm.data == "yes"

@@ -1,4 +1,4 @@
-"""What the rules admin pages read: versions, activations and re-assessment runs."""
+"""What the admin pages read: rule versions, activations and re-assessment runs, the clinic, API tokens."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ..api import tokens
+from ..clock import utcnow
 from ..extensions import db
-from ..models import ClinicProfile, ReassessRun, RulesetActivation, RulesetVersion
+from ..models import ApiToken, ClinicProfile, ReassessRun, RulesetActivation, RulesetVersion, StaffUser
 from ..rulesets import versions
 
 
@@ -41,3 +43,14 @@ def all_activations() -> list[RulesetActivation]:
 def clinic_profile() -> ClinicProfile | None:
     """The clinic's identity as an admin set it (None until first saved)."""
     return db.session.get(ClinicProfile, 1)
+
+
+def api_tokens() -> list[tuple[ApiToken, StaffUser | None, str]]:
+    """Every API token, newest first, with the admin who created it and its status now
+    ("active", "expired", "revoked", "owner deactivated")."""
+    now = utcnow()
+    return [(token, owner, tokens.status(token, owner, now)) for token, owner in reversed(tokens.list_tokens())]
+
+
+def find_api_token(token_id: int) -> ApiToken | None:
+    return db.session.get(ApiToken, token_id)

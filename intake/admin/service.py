@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import struct
 import zipfile
@@ -13,10 +14,11 @@ from typing import Any
 
 from flask import current_app
 
+from ..api import tokens
 from ..audit import record
 from ..clock import utcnow
 from ..extensions import db
-from ..models import ClinicProfile, ReassessRun, RulesetVersion, StaffUser
+from ..models import ApiToken, ClinicProfile, ReassessRun, RulesetVersion, StaffUser
 from ..rulesets import reassess, versions
 from ..rulesets.active import active_ruleset
 from ..rulesets.files import ALLOWED_PATH, check_path, clinic_files, with_clinic_files
@@ -189,3 +191,18 @@ def update_clinic(values: Mapping[str, str], user: StaffUser) -> ClinicProfile:
     db.session.commit()
     clinic.forget(current_app)
     return profile
+
+
+def create_api_token(name: str, scope: str, days: int | None, user: StaffUser) -> tuple[ApiToken, str]:
+    """A new API token created by ``user`` (an admin) from the tokens page: it and its secret, shown once.
+
+    It lasts ``days`` from now (None: it never expires) and dies with ``user``'s account. The audit
+    entry is tokens.create_token's, with ``user`` as the actor. Raises tokens.TokenError when refused.
+    """
+    expires_at = None if days is None else utcnow() + dt.timedelta(days=days)
+    return tokens.create_token(name, user.email, scope=scope, expires_at=expires_at, actor=user.actor)
+
+
+def revoke_api_token(token: ApiToken, user: StaffUser) -> ApiToken:
+    """Revoke a token from the tokens page, audited (tokens.revoke_token) with ``user`` as the actor."""
+    return tokens.revoke_token(token.id, actor=user.actor)

@@ -1,4 +1,5 @@
-"""The rules admin pages under /staff/rules (admins only): see, change, check, preview, activate, roll back."""
+"""The admin pages (admins only): the rules under /staff/rules (see, change, check, preview, activate, roll
+back), the clinic's details under /staff/clinic, and API tokens under /staff/api-tokens."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from ..api import tokens
 from ..assessment import RuleFileError, Ruleset
 from ..assessment.explain import describe_condition
 from ..assessment.preview import preview
@@ -20,11 +22,22 @@ from ..rulesets.files import check_path, clinic_files, display_path
 from ..rulesets.past_intakes import count_past_intakes, stream_past_intakes
 from ..web.clinic import SETTINGS
 from . import queries, service
-from .forms import ActivateForm, ClinicForm, EditForm, PreviewForm, RulesChangeForm, UploadForm
+from .forms import (
+    ActivateForm,
+    ApiTokenForm,
+    ClinicForm,
+    EditForm,
+    PreviewForm,
+    RevokeTokenForm,
+    RulesChangeForm,
+    UploadForm,
+)
 
 blueprint = StaffBlueprint("admin", __name__, url_prefix="/staff/rules", roles=(Role.ADMIN,))
 #: The clinic's identity (admins only): how patients reach it.
 clinic_blueprint = StaffBlueprint("clinic", __name__, url_prefix="/staff/clinic", roles=(Role.ADMIN,))
+#: API tokens for the clinic's other systems (admins only): list, create (the secret shown once), revoke.
+tokens_blueprint = StaffBlueprint("api_tokens", __name__, url_prefix="/staff/api-tokens", roles=(Role.ADMIN,))
 
 DEFAULT_LAST = 200
 
@@ -255,3 +268,50 @@ def edit_clinic() -> Any:
 def clinic_defaults() -> dict[str, str]:
     """What each blank field shows patients: its CLINIC_* setting."""
     return {name: current_app.config.get(setting) or "" for name, setting in SETTINGS.items()}
+
+
+def _api_tokens_page(form: ApiTokenForm, problems: list[tuple[str, str]] | None = None,
+                     status: int = 200) -> tuple[str, int]:
+    return render_template("admin/api_tokens.html", form=form, rows=queries.api_tokens(),
+                           problems=form.problems() if problems is None else problems), status
+
+
+@tokens_blueprint.get("/")
+def list_api_tokens() -> tuple[str, int]:
+    """Every token (name, owner, scope, dates, status) and the form to create one."""
+    return _api_tokens_page(ApiTokenForm())
+
+
+@tokens_blueprint.post("/")
+def create_api_token() -> tuple[str, int]:
+    """Create a token and show its secret in this response only: never in a URL, the session or a later page.
+
+    The response is not redirected (the secret would have to travel to the next page) and, like every
+    page, is sent with Cache-Control: no-store (intake/web/security.py). Bad input comes back as typed.
+    """
+    form = ApiTokenForm()
+    if not form.validate_on_submit():
+        return _api_tokens_page(form, status=422)
+    try:
+        token, secret = service.create_api_token(form.name.data, form.chosen_scope(), form.expires_in_days(),
+                                                 current_user)
+    except tokens.TokenError as refused:
+        return _api_tokens_page(form, [("", str(refused))], status=422)
+    return render_template("admin/api_token_created.html", token=token, secret=secret), 200
+
+
+@tokens_blueprint.post("/<int:token_id>/revoke")
+def revoke_api_token(token_id: int) -> Response | str:
+    """The list's Revoke button asks for confirmation; the confirmation's button revokes the token for good."""
+    token = queries.find_api_token(token_id)
+    if token is None:
+        abort(404)
+    if token.is_revoked:
+        flash(gettext("The token “%(name)s” was already revoked.", name=token.name), "info")
+        return redirect(url_for("api_tokens.list_api_tokens"))
+    if not RevokeTokenForm().confirmed():
+        return render_template("admin/api_token_revoke.html", token=token)
+    service.revoke_api_token(token, current_user)
+    flash(gettext("The token “%(name)s” is revoked: requests signed with it are refused (401) from now on.",
+                  name=token.name), "info")
+    return redirect(url_for("api_tokens.list_api_tokens"))

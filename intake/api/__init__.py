@@ -1,4 +1,5 @@
-"""The JSON API for the clinic's other systems, its tokens, and the staff exports (CSV, JSON, FHIR)."""
+"""The JSON API for the clinic's other systems, its tokens, its documentation page for staff, and the staff
+exports (CSV, JSON, FHIR)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,15 @@ from flask import Flask
 
 from ..answers.jsonschema import AnswersPlugin
 from ..extensions import csrf
-from . import exports, views
+from . import exports, reference, views
 from .spec import BlueprintScopedApi
 
 API_PREFIX = "/api/v1"
 
 
 def init_app(app: Flask) -> None:
-    """Register the API (with its OpenAPI document at /api/v1/openapi.json) and the staff exports."""
+    """Register the API (with its OpenAPI document at /api/v1/openapi.json), its documentation page and the
+    staff exports."""
     app.config.setdefault("OPENAPI_URL_PREFIX", API_PREFIX)
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     # One Api per app: it keeps the app and its spec on itself, and tests build one app per database.
@@ -32,3 +34,4 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(views.blueprint)
     app.register_blueprint(exports.blueprint)
     app.register_blueprint(exports.public_blueprint)
+    app.register_blueprint(reference.blueprint)

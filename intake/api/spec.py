@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask import current_app
 from flask_smorest import Api
 
 from .schemas import ErrorSchema
@@ -18,3 +21,10 @@ class BlueprintScopedApi(Api):
 
     def _register_error_handlers(self) -> None:
         pass
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document the app serves at /api/v1/openapi.json, as a dict (one Api per app)."""
+    (registered,) = current_app.extensions["flask-smorest"]["apis"].values()
+    document: dict[str, Any] = registered["ext_obj"].spec.to_dict()
+    return document

@@ -127,6 +127,15 @@ def authenticate(secret: str) -> ApiToken | None:
     return check(secret)[0]
 
 
+#: The HTTP methods a READ token may use; any other method needs WRITE.
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def scope_needed(method: str) -> str:
+    """The scope a request with this HTTP method needs (what the API documentation page lists too)."""
+    return READ if method.upper() in READ_METHODS else WRITE
+
+
 def may(token: ApiToken, method: str) -> bool:
     """Whether the token's scope allows a request with this HTTP method."""
-    return method in ("GET", "HEAD", "OPTIONS") or token.scope == WRITE
+    return scope_needed(method) == READ or token.scope == WRITE

@@ -14,6 +14,7 @@ from ..clock import clinic_today
 from ..extensions import db, limiter
 from ..models import Intake
 from ..rulesets.active import active_ruleset
+from ..web.errors import api_message
 from ..web.ratelimits import api_client_key, api_limit, retry_after_seconds
 from . import service, tokens
 from .schemas import (
@@ -48,8 +49,13 @@ class ApiError(HTTPException):
 def json_error(error: HTTPException) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Every error of the API as JSON, never an HTML page."""
     code = error.code or 500
-    body: dict[str, Any] = {"code": code, "status": error.name,
-                            "message": getattr(error, "message", None) or error.description}
+    message = getattr(error, "message", None)
+    if not message:
+        # werkzeug's default descriptions speak of browsers and URLs typed by hand: say what is wrong in the
+        # API's terms, unless whoever raised the error gave a description of their own.
+        specific = error.description and error.description != type(error).description
+        message = error.description if specific else api_message(code, getattr(error, "valid_methods", None) or ())
+    body: dict[str, Any] = {"code": code, "status": error.name, "message": message}
     errors = getattr(error, "errors", None)
     data = getattr(error, "data", None)  # webargs puts query-string errors here, keyed by location
     if errors is None and isinstance(data, dict) and "messages" in data:
@@ -98,8 +104,8 @@ def require_token() -> None:
                        headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'})
     if not tokens.may(token, request.method):
         db.session.commit()  # its last use
-        raise ApiError(403, f"This API token may only read (scope {token.scope}): creating intakes needs a token "
-                            "with scope write.",
+        raise ApiError(403, f"This API token may only read (scope {token.scope}): {request.method} {request.path} "
+                            f"needs a token with scope {tokens.scope_needed(request.method)}.",
                        headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="write"'})
     g.api_actor = token.actor
     db.session.commit()  # its last use, whatever the request goes on to do

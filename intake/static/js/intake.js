@@ -153,16 +153,26 @@
     }
   }
 
-  /* ---- copy the private link, print the confirmation ---- */
+  /* ---- copy the private link (an input) or a new API token (a <code>), print the confirmation ---- */
 
   function copyLink(button) {
-    var input = document.getElementById(button.getAttribute("data-copy"));
+    var source = document.getElementById(button.getAttribute("data-copy"));
     var done = function () {
       button.textContent = button.getAttribute("data-copied") || "Copied";
     };
-    input.select();
+    var text;
+    if (typeof source.select === "function") {
+      source.select();
+      text = source.value;
+    } else {
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      window.getSelection().removeAllRanges();
+      window.getSelection().addRange(range);
+      text = source.textContent.trim();
+    }
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(input.value).then(done, function () {});
+      navigator.clipboard.writeText(text).then(done, function () {});
     } else if (document.execCommand && document.execCommand("copy")) {
       done();
     }
