@@ -221,16 +221,16 @@ def unknown_citations(
 ) -> list[tuple[Located, str]]:
     """The items of a ``source`` list (its node) that cite no known source, each with what to say.
 
-    Items that are not text are left to the file's schema. ``rule-default`` resolves when
-    ``allow_default``.
+    Items that are not ids at all are left to the file's schema. ``rule-default`` resolves
+    when ``allow_default``.
     """
     if node is None or not node.is_sequence:
         return []
     found = []
     for item in node.items_():
         cited = item.value
-        if not isinstance(cited, str) or not cited or cited in known:
-            continue
+        if not isinstance(cited, str) or not SOURCE_ID.match(cited) or cited in known:
+            continue  # not text, or not an id at all: the file's schema says so
         if cited == RULE_DEFAULT:
             if allow_default:
                 continue
