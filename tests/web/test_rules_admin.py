@@ -22,26 +22,29 @@ from tests.support.staff import make_user, sign_in
 #: Loads, but fails default rule tests: a stricter cold-sore rule, a new precaution, a disabled rule.
 STRICT = """\
 - id: cold-sore-history
+  title: Cold sore history
   override: true
   severity: defer
   defer_for_days: 90
   when: {field: skin.cold_sore_history, equals: true}
   message: We defer patients with cold sores until they have seen their GP.
-  source: [clinic]
+  source: [rule-default]
 
 - id: current-smoker
+  title: Current smoker
   severity: precaution
   when: {field: lifestyle.smoking, equals: current}
   message: Smoking slows healing.
-  source: [clinic]
+  source: [rule-default]
 """
 
 BROKEN = """\
 - id: current-smoker
+  title: Current smoker
   severity: awful
   when: {field: lifestyle.smoking, equals: current}
   message: Smoking slows healing.
-  source: [clinic]
+  source: [rule-default]
 """
 
 PAGES = ["/staff/rules/", "/staff/rules/change", "/staff/rules/edit", "/staff/rules/history",
@@ -129,7 +132,7 @@ def test_an_upload_becomes_a_checked_candidate_and_nothing_goes_live(rules_app, 
 
 
 @pytest.mark.parametrize("name, content, path, message", [
-    ("ours.yaml", BROKEN, "", "clinic/precautions/ours.yaml, line 2, rule current-smoker: &#39;severity&#39; must be"),
+    ("ours.yaml", BROKEN, "", "clinic/precautions/ours.yaml, line 3, rule current-smoker: &#39;severity&#39; must be"),
     ("ours.yaml", "- id: [\n", "", "clinic/precautions/ours.yaml, line 2"),
     ("ours.yaml", GOOD, "../../etc/passwd", "is not a path inside the rules folder"),
     ("ours.yaml", GOOD, "/etc/rules.yaml", "is not a path inside the rules folder"),
@@ -182,7 +185,7 @@ def test_an_edit_with_errors_keeps_the_typed_text(rules_app, admin_forms):
                                 page="/staff/rules/edit")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "clinic/precautions/ours.yaml, line 2, rule current-smoker" in html
+    assert "clinic/precautions/ours.yaml, line 3, rule current-smoker" in html
     assert "severity: awful" in html  # the text as typed
     assert versions(rules_app) == []
     response = admin_forms.post("/staff/rules/edit", {"path": "precautions/ours.yaml", "text": GOOD},
