@@ -180,6 +180,42 @@ def test_a_zip_replaces_the_clinic_folder_and_path_traversal_is_refused(rules_ap
     assert versions(rules_app) == [(version_id, False)]
 
 
+CLINIC_SOURCES = """\
+- id: clinic-smoking-leaflet-2026
+  authors: The clinic
+  title: Smoking and healing (patient leaflet)
+  published_in: Clinic handbook
+  year: 2026
+  url: https://example.org/smoking
+  supports: Smoking slows skin repair.
+"""
+
+CITING = GOOD.replace("source: [rule-default]", "source: [clinic-smoking-leaflet-2026]")
+
+
+def test_a_clinic_sources_file_uploads_alone_or_zipped_and_its_rules_cite_it(rules_app, admin_forms):
+    refused = upload(admin_forms, "ours.yaml", CITING)
+    assert refused.status_code == 422
+    assert "cites &#39;clinic-smoking-leaflet-2026&#39;, which is not in sources.yaml" in refused.get_data(as_text=True)
+    alone = new_version(admin_forms, CLINIC_SOURCES, name="sources.yaml")
+    response = upload(admin_forms, "ours.yaml", CITING, base=alone)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    both = int(response.location.rsplit("/", 1)[1])
+    response = upload(admin_forms, "clinic.zip", zipped({"clinic/sources.yaml": CLINIC_SOURCES,
+                                                         "clinic/precautions/ours.yaml": CITING}))
+    assert response.status_code == 302
+    zipped_id = int(response.location.rsplit("/", 1)[1])
+    with rules_app.app_context():
+        for version_id in (both, zipped_id):
+            files = clinic_files(db.session.get(RulesetVersion, version_id).files)
+            assert files == {"sources.yaml": CLINIC_SOURCES, "precautions/ours.yaml": CITING}
+    assert activate(admin_forms, both).status_code == 302
+    with rules_app.app_context():
+        ruleset = active_ruleset().ruleset
+        assert ruleset.sources["clinic-smoking-leaflet-2026"].title == "Smoking and healing (patient leaflet)"
+        assert ruleset.rule("current-smoker").source == ("clinic-smoking-leaflet-2026",)
+
+
 def test_an_edit_with_errors_keeps_the_typed_text(rules_app, admin_forms):
     response = admin_forms.post("/staff/rules/edit", {"path": "precautions/ours.yaml", "text": BROKEN},
                                 page="/staff/rules/edit")
