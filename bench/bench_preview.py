@@ -47,18 +47,20 @@ from intake.rulesets.past_intakes import stream_past_intakes  # noqa: E402
 
 CLINIC = """\
 - id: cold-sore-history
+  title: Cold sore history
   override: true
   severity: defer
   defer_for_days: 90
   when: {field: skin.cold_sore_history, equals: true}
   message: We defer patients with cold sores until they have seen their GP.
-  source: [clinic]
+  source: [rule-default]
 
 - id: current-smoker
+  title: Current smoker
   severity: precaution
   when: {field: lifestyle.smoking, equals: current}
   message: Smoking slows healing.
-  source: [clinic]
+  source: [rule-default]
 """
 
 

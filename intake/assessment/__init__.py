@@ -11,6 +11,8 @@ layering, and docs/architecture.md for the modules:
 - ``facts``, ``medications``: the facts rules read, and the medication lexicon;
 - ``conditions``: the one condition compiler and evaluator (with its trace);
   ``fastpath``: the one fast path, tested equal to it;
+- ``sources``: the bibliography (sources.yaml) that rules, protocols and medication
+  classes cite by id;
 - ``rules``, ``ruleset``: precaution rule files, and loading layers into a Ruleset;
 - ``flags``, ``engine``: building flags, and assessing an intake;
 - ``plan``: the session plan (model, building, loading);
@@ -27,6 +29,7 @@ from .facts import MISSING, Catalogue, Facts, derive_facts
 from .model import OUTCOMES, SEVERITIES, Assessment, Flag, Instruction, Trigger
 from .rules import Rule
 from .ruleset import Layer, LayerNote, Ruleset, load_layers, load_ruleset, rule_folders
+from .sources import Source
 
 __all__ = [
     "MISSING",
@@ -43,6 +46,7 @@ __all__ = [
     "RuleFileError",
     "Ruleset",
     "RulesetInvalid",
+    "Source",
     "Trigger",
     "assess",
     "assess_facts",

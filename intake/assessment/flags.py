@@ -179,6 +179,7 @@ class _Check:
         severity = min(rule.severity, "precaution", key=SEVERITY_RANK.__getitem__)
         flag = Flag(
             rule_id=rule.id,
+            title=rule.title,
             severity=severity,
             message=f"Not answered — ask the patient before treating ({', '.join(unanswered)}). {rule.message}",
             source=rule.source,
@@ -208,6 +209,7 @@ class _Check:
         # construct's instance dict costs memory and garbage-collector time for as long.
         flag = Flag(
             rule_id=rule.id,
+            title=rule.title,
             severity=severity,
             message=rule.message,
             source=rule.source,

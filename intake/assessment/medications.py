@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +27,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from rapidfuzz import fuzz, process
 
 from .errors import RuleFileError, RulesetInvalid
+from .sources import SOURCE_ID, unknown_citations
 from .yamlkit import Located, Path_, flatten_messages, parse_yaml, read_text
 
 __all__ = [
@@ -252,12 +253,16 @@ class _ClassSchema(Schema):
     source = fields.List(
         fields.String(
             validate=validate.Regexp(
-                r"^S\d+$", error="must be an S-number from the brief's Sources list, e.g. S56"
+                SOURCE_ID,
+                error="must be the id of a source in sources.yaml, e.g. noac-table-cardiovasc-diagn-ther-2016",
             ),
             error_messages=_TEXT_ERRORS,
         ),
         required=True,
-        validate=validate.Length(min=1, error="must list at least one S-number from the brief, e.g. [S56]"),
+        validate=validate.Length(
+            min=1,
+            error="must list at least one source id from sources.yaml, e.g. [noac-table-cardiovasc-diagn-ther-2016]",
+        ),
         error_messages=_LIST_ERRORS,
     )
     medications = fields.List(
@@ -485,8 +490,25 @@ def _syntax_wording(error: yaml.MarkedYAMLError) -> tuple[Any, str]:
     return mark, message
 
 
-def parse_lexicon(text: str, filename: str) -> dict[str, Any]:
-    """Parse and validate lexicon text; raise RulesetInvalid listing every problem."""
+def _citation_errors(data: Any, located: _Located, sources: Collection[str]) -> list[RuleFileError]:
+    """Each class's ``source`` ids that are not in ``sources`` (rule-default is not a document here)."""
+    errors: list[RuleFileError] = []
+    classes = data.get("classes") if isinstance(data, dict) else None
+    for ci, cls in enumerate(classes if isinstance(classes, list) else []):
+        if not isinstance(cls, dict) or "source" not in cls:
+            continue
+        node = located.node(("classes", ci, "source"))
+        for at, problem in unknown_citations(node, sources, allow_default=False):
+            errors.append(RuleFileError(located.filename, at.line, at.column, _rule_id(data, ("classes", ci)),
+                                        f"source: {problem}"))
+    return errors
+
+
+def parse_lexicon(text: str, filename: str, *, sources: Collection[str] | None = None) -> dict[str, Any]:
+    """Parse and validate lexicon text; raise RulesetInvalid listing every problem.
+
+    With ``sources`` (the ids of the merged sources.yaml files), every class must cite ids among them.
+    """
     root, duplicates = parse_yaml(text, filename, wording=_syntax_wording, keep_last=True)
     if root is None:
         raise RulesetInvalid([RuleFileError(filename, 0, 0, None, "the file is empty; it needs a 'classes:' list")])
@@ -500,6 +522,8 @@ def parse_lexicon(text: str, filename: str) -> dict[str, Any]:
     ]
     errors += _schema_errors(data, located)
     errors += _content_errors(data, located)
+    if sources is not None:
+        errors += _citation_errors(data, located, sources)
     if errors:
         raise RulesetInvalid(errors)
     assert isinstance(data, dict)  # nosec B101 # the schema accepted it, so it is a mapping

@@ -138,6 +138,8 @@ class Flag:
     unanswered: tuple[str, ...] = ()
     lifts_on: dt.date | None = None
     instruction: Instruction | None = None
+    #: The rule's title, a short line of plain English ("Alcohol in the 48 hours before").
+    title: str = ""
 
     @property
     def is_question(self) -> bool:
@@ -152,6 +154,7 @@ class Flag:
         """JSON-ready data."""
         return {
             "rule_id": self.rule_id,
+            "title": self.title,
             "severity": self.severity,
             "message": self.message,
             "source": list(self.source),
@@ -165,10 +168,12 @@ class Flag:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Flag:
-        """Read back what to_dict wrote."""
+        """Read back what to_dict wrote (a flag stored before rules had titles is titled by its rule id)."""
         instruction = data.get("instruction")
+        title = data.get("title")
         return cls(
             rule_id=data["rule_id"],
+            title=data["rule_id"] if title is None else title,
             severity=data["severity"],
             message=data["message"],
             source=tuple(data.get("source") or ()),

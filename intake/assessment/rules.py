@@ -1,9 +1,10 @@
 """Precaution rule files: their schema, and each rule checked and compiled.
 
 A rules folder holds ``precautions/*.yaml``, each a list of rules (the language is in
-docs/rules.md). ``parse_rules(text, relative, display, catalogue, errors)`` returns the
-valid rules of one file, each with the node of its id, and appends every problem (file,
-line, column, rule id, what is wrong) to ``errors``. Loading a whole folder, or layers of
+docs/rules.md). ``parse_rules(text, relative, display, catalogue, errors, sources=ids)``
+returns the valid rules of one file, each with the node of its id, and appends every
+problem (file, line, column, rule id, what is wrong) to ``errors``; with ``sources``, a
+rule citing an id that is not among them (nor ``rule-default``) is one of them. Loading a whole folder, or layers of
 them, is :mod:`intake.assessment.ruleset`; assessing with the rules is
 :mod:`intake.assessment.engine`.
 """
@@ -11,6 +12,7 @@ them, is :mod:`intake.assessment.ruleset`; assessing with the rules is
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -20,11 +22,14 @@ from .conditions import Condition, compile_condition
 from .errors import RuleFileError, RulesetInvalid
 from .facts import Catalogue, suggestion
 from .model import SEVERITIES
+from .sources import SOURCE_ID, unknown_citations
 from .yamlkit import Located, Path_, load_located, schema_errors
 
 IF_UNANSWERED: Final = ("ask", "fire", "skip")
 RULE_ID: Final = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 PLACEHOLDER: Final = re.compile(r"\{([^{}]*)\}")
+#: A rule's title is a short line of plain English ("Alcohol in the 48 hours before").
+TITLE_MAX: Final = 80
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ class Rule:
     """One precaution rule, compiled."""
 
     id: str
+    #: A short line of plain English that names the concern ("Isotretinoin taken in the last 6 months").
+    title: str
     severity: str
     when: Condition
     if_unanswered: str
@@ -97,6 +104,13 @@ class _RuleSchema(Schema):
         validate=validate.Regexp(RULE_ID, error="must be lowercase words joined by '-', like recent-filler"),
         error_messages=_messages("lowercase words joined by '-', like recent-filler"),
     )
+    title = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=TITLE_MAX,
+                                 error=f"needs a short line of text (at most {TITLE_MAX} characters), "
+                                       "such as: Alcohol in the 48 hours before"),
+        error_messages=_messages("a short line of text, such as: Alcohol in the 48 hours before"),
+    )
     severity = fields.String(
         required=True,
         validate=validate.OneOf(SEVERITIES, error="must be one of: " + ", ".join(SEVERITIES)),
@@ -114,17 +128,22 @@ class _RuleSchema(Schema):
     instruction = fields.Nested(_InstructionSchema, error_messages=_messages("a mapping with 'text'"))
     defer_for_days = _whole_days(1)
     source = fields.List(
-        fields.String(validate=validate.Length(min=1, error="needs some text"),
-                      error_messages=_messages("text such as S10")),
+        fields.String(validate=validate.Regexp(SOURCE_ID, error="must be the id of a source in sources.yaml "
+                                                                 "(lowercase words joined by '-'), or rule-default"),
+                      error_messages=_messages("a source id such as niaaa-drinking-levels")),
         required=True,
-        validate=validate.Length(min=1, error="needs at least one source reference, such as [S10]"),
-        error_messages=_messages("a list of source references, such as [S10, S22]"),
+        validate=validate.Length(min=1, error="needs at least one source id from sources.yaml, "
+                                              "such as [niaaa-drinking-levels]"),
+        error_messages=_messages("a list of source ids from sources.yaml, such as [niaaa-drinking-levels]"),
     )
     override = fields.Boolean(truthy={True}, falsy={False}, error_messages=_messages("true or false"))
 
     @validates_schema
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
         errors: dict[str, Any] = {}
+        title = data.get("title")
+        if isinstance(title, str) and ("\n" in title.strip() or not title.strip()):
+            errors["title"] = ["needs one short line of text, such as: Alcohol in the 48 hours before"]
         if data.get("defer_for_days") is not None and data.get("severity") != "defer":
             errors["defer_for_days"] = ["is only for defer rules"]
         instruction = data.get("instruction") or {}
@@ -145,15 +164,24 @@ _INSTRUCTION_KEYS: Final = tuple(_InstructionSchema().fields)
 
 
 
-
 def _known_keys(path: Path_) -> tuple[str, ...]:
     return _INSTRUCTION_KEYS if path[:1] == ("instruction",) else _RULE_KEYS
 
 
 def parse_rules(
-    text: str, relative: str, display: str, catalogue: Catalogue, errors: list[RuleFileError]
+    text: str,
+    relative: str,
+    display: str,
+    catalogue: Catalogue,
+    errors: list[RuleFileError],
+    *,
+    sources: Collection[str] | None = None,
 ) -> list[tuple[Rule, Located]]:
-    """The valid rules of one precautions file, each with its id's node; problems go to ``errors``."""
+    """The valid rules of one precautions file, each with its id's node; problems go to ``errors``.
+
+    With ``sources`` (the ids of the merged sources.yaml files), every cited id must be one
+    of them or ``rule-default``.
+    """
     try:
         document = load_located(text, display)
     except RulesetInvalid as invalid:
@@ -167,14 +195,19 @@ def parse_rules(
         return []
     found = []
     for node in document.items_():
-        rule = _parse_rule(node, relative, display, catalogue, errors)
+        rule = _parse_rule(node, relative, display, catalogue, errors, sources)
         if rule is not None:
             found.append((rule, node["id"]))
     return found
 
 
 def _parse_rule(
-    node: Located, relative: str, display: str, catalogue: Catalogue, errors: list[RuleFileError]
+    node: Located,
+    relative: str,
+    display: str,
+    catalogue: Catalogue,
+    errors: list[RuleFileError],
+    sources: Collection[str] | None,
 ) -> Rule | None:
     if not node.is_mapping:
         errors.append(RuleFileError(display, node.line, node.column, None,
@@ -189,6 +222,9 @@ def _parse_rule(
     except ValidationError as invalid:
         errors.extend(schema_errors(invalid, node, display, rule_id, _known_keys, suggest=suggestion))
         data = None
+    if sources is not None:
+        for at, problem in unknown_citations(node.get("source"), sources):
+            errors.append(RuleFileError(display, at.line, at.column, rule_id, f"'source' {problem}"))
     when_node = node.get("when")
     condition = None
     if when_node is not None:
@@ -199,6 +235,7 @@ def _parse_rule(
     severity = data["severity"]
     return Rule(
         id=data["id"],
+        title=data["title"].strip(),
         severity=severity,
         when=condition,
         if_unanswered=data.get("if_unanswered") or ("skip" if severity == "info" else "ask"),

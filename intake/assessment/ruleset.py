@@ -16,6 +16,10 @@ memory: nothing is written to disk.
 
 What a layer may hold, and what a later layer does to the earlier ones:
 
+- ``sources.yaml``: the bibliography (:mod:`intake.assessment.sources`); a later one adds
+  its entries, and an entry with an id already known replaces that one. Every ``source``
+  a rule, protocol, adjustment or medication class cites must be an id of the merged
+  entries (rules and protocols may also cite ``rule-default``);
 - ``medications.yaml``: the lexicon (required in the first layer); a later one adds its
   classes, and names to the classes already known;
 - ``precautions/*.yaml``: the rules; a later layer's rule whose id an earlier layer has
@@ -37,6 +41,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 from .errors import RuleFileError, RulesetInvalid
@@ -46,6 +51,7 @@ from .medications import Lexicon, parse_lexicon
 from .plan.build import Protocols
 from .plan.load import parse_protocols
 from .rules import Rule, parse_rules
+from .sources import SOURCES_FILE, Source, parse_sources
 from .yamlkit import load_located
 
 LEXICON_FILE: Final = "medications.yaml"
@@ -55,7 +61,8 @@ TESTS_DIR: Final = "tests"
 #: In a later layer: a list of rule ids from earlier layers to switch off.
 DISABLED_FILE: Final = "disabled.yaml"
 #: The files of a layer the loaders read (relative paths).
-LAYER_FILE: Final = re.compile(r"^(?:(?:medications|protocols|disabled)\.yaml|(?:precautions|tests)/[^/]+\.yaml)$")
+LAYER_FILE: Final = re.compile(
+    r"^(?:(?:medications|protocols|disabled|sources)\.yaml|(?:precautions|tests)/[^/]+\.yaml)$")
 
 
 @dataclass(frozen=True)
@@ -70,11 +77,12 @@ class Layer:
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> Layer:
-        """The rule files of a folder (lexicon, protocols, disabled list, precautions, tests), named by its path."""
+        """The rule files of a folder (sources, lexicon, protocols, disabled list, precautions, tests), named by
+        its path."""
         root = Path(folder)
         files: dict[str, str | bytes] = {}
         unreadable: dict[str, str] = {}
-        candidates = [root / LEXICON_FILE, root / PROTOCOLS_FILE, root / DISABLED_FILE]
+        candidates = [root / SOURCES_FILE, root / LEXICON_FILE, root / PROTOCOLS_FILE, root / DISABLED_FILE]
         for directory in (PRECAUTIONS_DIR, TESTS_DIR):
             if (root / directory).is_dir():
                 candidates.extend(sorted((root / directory).glob("*.yaml")))
@@ -118,7 +126,7 @@ class LayerNote:
 
 
 class Ruleset:
-    """Loaded, checked and compiled rules, with the lexicon and protocols they use."""
+    """Loaded, checked and compiled rules, with the lexicon, protocols and sources they use."""
 
     def __init__(
         self,
@@ -131,6 +139,7 @@ class Ruleset:
         layers: Sequence[Layer] = (),
         protocols: Protocols | None = None,
         notes: Iterable[LayerNote] = (),
+        sources: Mapping[str, Source] | None = None,
     ):
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.lexicon = lexicon
@@ -145,6 +154,9 @@ class Ruleset:
         self.protocols = protocols
         #: Overrides and disabled rules of the later layers, in the order applied.
         self.notes: tuple[LayerNote, ...] = tuple(notes)
+        #: The merged sources.yaml entries by id (defaults first; a later layer's entry replaces one of
+        #: the same id): what every ``source`` of the rules, protocols and lexicon cites.
+        self.sources: Mapping[str, Source] = MappingProxyType(dict(sources or {}))
         self._by_id = {rule.id: rule for rule in self.rules}
         #: The rules as the engine runs them (engine.assess_facts): the fast path and the flag memos.
         self.checks = RuleChecks(self.rules, catalogue)
@@ -170,9 +182,9 @@ class Ruleset:
         return rule_id in self._by_id
 
     def with_rules(self, rules: Iterable[Rule]) -> Ruleset:
-        """The same lexicon, catalogue, version and layers with other rules (and no protocols)."""
+        """The same lexicon, catalogue, version, layers and sources with other rules (and no protocols)."""
         return Ruleset(rules, self.lexicon, self.catalogue, self.version, self.files, layers=self.layers,
-                       notes=self.notes)
+                       notes=self.notes, sources=self.sources)
 
 
 class _Reading:
@@ -236,18 +248,42 @@ def load_layers(layers: Sequence[Layer]) -> Ruleset:
     if not layers:
         raise RulesetInvalid([RuleFileError("RULES_DIRS", 0, 0, None, "no rules folder given")])
     reading = _Reading()
-    lexicon = _load_lexicon(layers, reading)
+    sources = _load_sources(layers, reading)
+    # When a sources file failed, what cites it is not checked: one mistake there would
+    # otherwise make every citation of the ruleset an error too.
+    known = None if sources is None else frozenset(sources)
+    lexicon = _load_lexicon(layers, reading, known)
     catalogue = Catalogue(None if lexicon is None else lexicon.classes.keys())
     notes: list[LayerNote] = []
-    rules = _load_precautions(layers, reading, catalogue, notes)
-    protocols = _load_protocols(layers, reading, catalogue, [rule.id for rule in rules])
+    rules = _load_precautions(layers, reading, catalogue, notes, known)
+    protocols = _load_protocols(layers, reading, catalogue, [rule.id for rule in rules], known)
     if reading.errors:
         raise RulesetInvalid(reading.errors)
     return Ruleset(rules, lexicon, catalogue, reading.version(), sorted(reading.contents), layers=layers,
-                   protocols=protocols, notes=notes)
+                   protocols=protocols, notes=notes, sources=sources)
 
 
-def _load_lexicon(layers: Sequence[Layer], reading: _Reading) -> Lexicon | None:
+def _load_sources(layers: Sequence[Layer], reading: _Reading) -> dict[str, Source] | None:
+    """Every layer's sources.yaml merged, defaults first (a later entry replaces one of the same id);
+    None when one of them has errors (they are in ``reading``)."""
+    merged: dict[str, Source] = {}
+    failed = False
+    for index, layer in enumerate(layers):
+        if not layer.has(SOURCES_FILE):
+            continue
+        text = reading.read(layer, index, SOURCES_FILE)
+        if text is None:
+            failed = True
+            continue
+        try:
+            merged.update(parse_sources(text, layer.display(SOURCES_FILE)))
+        except RulesetInvalid as invalid:
+            reading.errors.extend(invalid.errors)
+            failed = True
+    return None if failed else merged
+
+
+def _load_lexicon(layers: Sequence[Layer], reading: _Reading, sources: frozenset[str] | None) -> Lexicon | None:
     if not layers[0].has(LEXICON_FILE):
         reading.errors.append(RuleFileError(layers[0].display(LEXICON_FILE), 0, 0, None,
                                             "the medication lexicon is missing"))
@@ -263,7 +299,7 @@ def _load_lexicon(layers: Sequence[Layer], reading: _Reading) -> Lexicon | None:
             failed = True
             continue
         try:
-            data = parse_lexicon(text, layer.display(LEXICON_FILE))
+            data = parse_lexicon(text, layer.display(LEXICON_FILE), sources=sources)
         except RulesetInvalid as invalid:
             reading.errors.extend(invalid.errors)
             failed = True
@@ -294,7 +330,8 @@ def _merge_lexicon(merged: dict[str, Any], extra: Mapping[str, Any]) -> None:
 
 
 def _load_precautions(
-    layers: Sequence[Layer], reading: _Reading, catalogue: Catalogue, notes: list[LayerNote]
+    layers: Sequence[Layer], reading: _Reading, catalogue: Catalogue, notes: list[LayerNote],
+    sources: frozenset[str] | None,
 ) -> list[Rule]:
     effective: dict[str, Rule] = {}
     where: dict[str, str] = {}
@@ -309,7 +346,7 @@ def _load_precautions(
             if text is None:
                 continue
             display = layer.display(relative)
-            for rule, id_node in parse_rules(text, relative, display, catalogue, reading.errors):
+            for rule, id_node in parse_rules(text, relative, display, catalogue, reading.errors, sources=sources):
                 here = f"{display}:{id_node.line}"
                 rule = replace(rule, folder=layer.name)
                 if rule.id in seen_here:
@@ -369,7 +406,8 @@ def _apply_disabled(
 
 
 def _load_protocols(
-    layers: Sequence[Layer], reading: _Reading, catalogue: Catalogue, rule_ids: list[str]
+    layers: Sequence[Layer], reading: _Reading, catalogue: Catalogue, rule_ids: list[str],
+    sources: frozenset[str] | None,
 ) -> Protocols | None:
     """The protocols of the last layer that has a protocols.yaml (a later one replaces it whole)."""
     having = [index for index, layer in enumerate(layers) if layer.has(PROTOCOLS_FILE)]
@@ -381,7 +419,7 @@ def _load_protocols(
     if text is None:
         return None
     try:
-        return parse_protocols(text, layer.display(PROTOCOLS_FILE), catalogue, rule_ids=rule_ids)
+        return parse_protocols(text, layer.display(PROTOCOLS_FILE), catalogue, rule_ids=rule_ids, sources=sources)
     except RulesetInvalid as invalid:
         reading.errors.extend(invalid.errors)
         return None

@@ -28,10 +28,11 @@ ADMIN = "rules.admin@demo.clinic"
 
 SMOKING = """\
 - id: current-smoker
+  title: Current smoker
   severity: info
   when: {field: lifestyle.smoking, equals: current}
   message: Smoking slows healing.
-  source: [clinic]
+  source: [rule-default]
 """
 
 BROKEN = SMOKING.replace("severity: info", "severity: awful")

@@ -41,18 +41,21 @@ SHIPPED_RULES = Path(__file__).resolve().parents[2] / "rules"
 ON = dt.date(2026, 11, 25)
 APPOINTMENT = dt.date(2026, 12, 3)
 
+#: The shipped bibliography: small rule sets cite its ids, so they carry it as their sources.yaml.
+SOURCES = (SHIPPED_RULES / "sources.yaml").read_text(encoding="utf-8")
+
 #: A two-class lexicon for small rule sets: doac (apixaban, Eliquis), nsaid (ibuprofen, Nurofen).
 SMALL_LEXICON = """\
 classes:
   - id: doac
     label: Direct oral anticoagulants
-    source: [S19]
+    source: [doctor-medica-restylane-vital-light]
     medications:
       - generic: apixaban
         brands: [Eliquis]
   - id: nsaid
     label: Anti-inflammatory painkillers
-    source: [S10]
+    source: [azpmu-mesotherapy-pre-post-care]
     medications:
       - generic: ibuprofen
         brands: [Nurofen]
@@ -63,6 +66,7 @@ classes:
 
 ENGINE_RULES = """\
 - id: pregnancy
+  title: Pregnancy
   severity: defer
   when:
     all:
@@ -74,93 +78,105 @@ ENGINE_RULES = """\
           - field: health.breastfeeding
             equals: true
   message: Pregnant or breastfeeding.
-  source: [S1]
+  source: [konda-thappa-mesotherapy-2013]
 
 - id: anticoagulant
+  title: Anticoagulant
   severity: contraindicated
   when: {field: medications.taking, includes_any: [doac]}
   message: Takes an anticoagulant.
   instruction:
     text: Keep taking your blood thinner.
-  source: [S19]
+  source: [doctor-medica-restylane-vital-light]
 
 - id: alcohol
+  title: Alcohol
   severity: precaution
   when: {field: lifestyle.alcohol_drinks_per_week, at_least: 1}
   message: Alcohol increases bruising.
   instruction:
     days_before: 2
     text: "From {start}: no alcohol."
-  source: [S10]
+  source: [azpmu-mesotherapy-pre-post-care]
 
 - id: unprescribed-nsaid
+  title: Unprescribed nsaid
   severity: precaution
   when: {field: medications.taking_unprescribed, includes_any: [nsaid]}
   message: Anti-inflammatories increase bruising.
   instruction: {days_before: 7, text: "From {start}: no ibuprofen."}
-  source: [S10]
+  source: [azpmu-mesotherapy-pre-post-care]
 
 - id: recent-filler
+  title: Recent filler
   severity: defer
   when:
     any:
       - {field: treatments.last_on_planned_area.filler, within_days_before: 14}
       - {field: treatments.last_on_planned_area.skin_booster, within_days_before: 14}
   message: Recent filler in the area.
-  source: [S34]
+  source: [cashmore-profhilo-pre-post-care]
 
 - id: unwell
+  title: Unwell
   severity: defer
   when: {field: health.recent_illness, equals: true}
   defer_for_days: 14
   message: Unwell.
-  source: [S2]
+  source: [vedamurthy-mesotherapy-2007]
 
 - id: unrecognised-medicine
+  title: Unrecognised medicine
   severity: precaution
   when: {field: medications.unrecognised, is_empty: false}
   message: A medicine the lexicon does not know.
-  source: [S3]
+  source: [mammucari-italian-mesotherapy-consensus-2011]
 
 - id: arrive-clean
+  title: Arrive clean
   severity: info
   when: {field: derived.appointment_booked, equals: true}
   message: No make-up.
   instruction: {days_before: 0, text: "{start}: arrive without make-up."}
-  source: [S4]
+  source: [plachouri-georgiou-mesotherapy-complications-2019]
 
 - id: adult-water
+  title: Adult water
   severity: info
   when: {field: derived.age, at_least: 18}
   message: Drink water.
   instruction: {days_before: 1, text: "From {start}, drink plenty of water."}
-  source: [S5]
+  source: [beauty-training-portal-mesotherapy]
 
 - id: cold-sores
+  title: Cold sores
   severity: precaution
   when: {field: skin.cold_sore_history, equals: true}
   if_unanswered: fire
   message: Cold sores can flare.
-  source: [S6]
+  source: [ghatge-injectable-ha-skin-quality-2023]
 
 - id: keloids
+  title: Keloids
   severity: precaution
   when: {field: skin.keloid_scarring, equals: true}
   if_unanswered: skip
   message: Keloid scarring.
-  source: [S7]
+  source: [el-houssieny-ha-skin-booster-2022]
 
 - id: event-soon
+  title: Event soon
   severity: defer
   when: {field: events.next_on, within_days_after: 14}
   message: An event within two weeks of the appointment.
-  source: [S12]
+  source: [delight-medical-mesotherapy-safety]
 """
 
 
 def make_rules(root: Path, rules: str = ENGINE_RULES) -> Path:
-    """A rules folder with the small lexicon and ``rules`` as precautions/main.yaml."""
+    """A rules folder with the shipped sources, the small lexicon and ``rules`` as precautions/main.yaml."""
     (root / "precautions").mkdir(parents=True, exist_ok=True)
+    (root / "sources.yaml").write_text(SOURCES)
     (root / "medications.yaml").write_text(SMALL_LEXICON)
     (root / "precautions" / "main.yaml").write_text(rules)
     return root
@@ -276,13 +292,15 @@ base:
 #: Three rules the PASSING cases exercise.
 RULETEST_RULES = """\
 - id: anticoagulant
+  title: Anticoagulant
   severity: contraindicated
   when: {field: medications.taking, includes_any: [doac]}
   message: Anticoagulant.
   instruction: {text: Keep taking it.}
-  source: [S19]
+  source: [doctor-medica-restylane-vital-light]
 
 - id: alcohol
+  title: Alcohol
   severity: precaution
   when:
     any:
@@ -290,13 +308,14 @@ RULETEST_RULES = """\
       - {field: lifestyle.smoking, equals: current}
   message: Alcohol or smoking.
   instruction: {days_before: 2, text: "From {start}: no alcohol."}
-  source: [S10]
+  source: [azpmu-mesotherapy-pre-post-care]
 
 - id: recent-filler
+  title: Recent filler
   severity: defer
   when: {field: treatments.last_on.filler, within_days_before: 14}
   message: Recent filler.
-  source: [S34]
+  source: [cashmore-profhilo-pre-post-care]
 """
 
 
@@ -344,7 +363,8 @@ GOOD = """\
     field: health.pregnant
     equals: true
   message: Pregnant.
-  source: [S1]
+  source: [konda-thappa-mesotherapy-2013]
+  title: Pregnant
 """
 
 
@@ -399,8 +419,8 @@ def document_with(changes: dict[str, Any]) -> dict[str, Any]:
 
 def flag(rule_id: str, severity: str = "defer", lifts_on: dt.date | None = None,
          unanswered: tuple[str, ...] = ()) -> Flag:
-    return Flag(rule_id=rule_id, severity=severity, message="", source=("S1",), file="x.yaml", line=1,
-                lifts_on=lifts_on, unanswered=unanswered)
+    return Flag(rule_id=rule_id, severity=severity, message="", source=("konda-thappa-mesotherapy-2013",),
+                file="x.yaml", line=1, lifts_on=lifts_on, unanswered=unanswered)
 
 
 
@@ -408,32 +428,36 @@ def flag(rule_id: str, severity: str = "defer", lifts_on: dt.date | None = None,
 
 FALLBACK_RULES = """\
 - id: anticoagulant
+  title: Anticoagulant
   severity: contraindicated
   when: {field: medications.taking, includes_any: [doac]}
   message: Anticoagulant.
-  source: [S19]
+  source: [doctor-medica-restylane-vital-light]
 - id: pregnancy
+  title: Pregnancy
   severity: defer
   when:
     all:
       - {field: about.sex, not_equals: male}
       - {field: health.pregnant, equals: true}
   message: Pregnant.
-  source: [S1]
+  source: [konda-thappa-mesotherapy-2013]
 - id: infection
+  title: Infection
   severity: defer
   when: {field: skin.active_infection_at_area, equals: true}
   defer_for_days: 14
   message: Infection.
-  source: [S2]
+  source: [vedamurthy-mesotherapy-2007]
 - id: bruising
+  title: Bruising
   severity: precaution
   when:
     any:
       - {field: medications.taking, includes_any: [nsaid]}
       - {field: lifestyle.alcohol_drinks_per_week, at_least: 1}
   message: Bruising.
-  source: [S10]
+  source: [azpmu-mesotherapy-pre-post-care]
 """
 
 
@@ -445,6 +469,7 @@ def property_ruleset() -> Ruleset:
     except RulesetInvalid:
         root = Path(tempfile.mkdtemp(prefix="meso-rules-"))
         (root / "precautions").mkdir()
+        (root / "sources.yaml").write_text(SOURCES)
         (root / "medications.yaml").write_text(SMALL_LEXICON)
         (root / "precautions" / "rules.yaml").write_text(FALLBACK_RULES)
         return load_ruleset(root)

@@ -110,8 +110,8 @@ def test_contraindication_names_the_medicine_that_triggered_it(ruleset: Ruleset)
     assert (flag.severity, flag.file, flag.line, flag.source) == (
         "contraindicated",
         "precautions/main.yaml",
-        15,
-        ("S19",),
+        16,
+        ("doctor-medica-restylane-vital-light",),
     )
     [trigger] = flag.triggered_by
     assert (trigger.field, trigger.value, trigger.condition) == (

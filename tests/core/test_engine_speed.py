@@ -140,10 +140,11 @@ def test_equal_values_of_other_types_keep_their_own_flags(fresh: Ruleset) -> Non
 def test_a_list_answer_that_is_not_text_is_shown_as_given(tmp_path: Path) -> None:
     rules = """\
 - id: concerns
+  title: Concerns
   severity: info
   when: {field: skin.concerns, is_empty: false}
   message: Has concerns.
-  source: [S1]
+  source: [konda-thappa-mesotherapy-2013]
 """
     ruleset = load_ruleset(make_rules(tmp_path, rules))
     for concerns in (["1"], [1], [True], ["1"]):
@@ -189,9 +190,10 @@ def test_construct_builds_what_the_dataclass_builds() -> None:
     trigger = construct(Trigger, field="a.b", value=True, condition="a.b equals true", evidence=(),
                         operator="equals", operand=True)
     assert trigger == Trigger("a.b", True, "a.b equals true", (), "equals", True)
-    flag = construct(Flag, rule_id="r", severity="info", message="m", source=("S1",), file="f.yaml", line=3,
-                     triggered_by=(trigger,), unanswered=(), lifts_on=None, instruction=None)
-    assert flag == Flag("r", "info", "m", ("S1",), "f.yaml", 3, (trigger,))
+    source = ("konda-thappa-mesotherapy-2013",)
+    flag = construct(Flag, rule_id="r", severity="info", message="m", source=source, file="f.yaml", line=3,
+                     triggered_by=(trigger,), unanswered=(), lifts_on=None, instruction=None, title="R")
+    assert flag == Flag("r", "info", "m", source, "f.yaml", 3, (trigger,), title="R")
     assert hash(trigger) == hash(Trigger("a.b", True, "a.b equals true", (), "equals", True))
     with pytest.raises(TypeError, match="needs all 6 fields"):
         construct(Trigger, field="a.b", value=True, condition="c")

@@ -29,17 +29,17 @@ def test_explain_lists_outcome_flags_triggers_sources_and_instructions(ruleset: 
         "Outcome: contraindicated (assessed on 2026-11-25)\n"
         f"Ruleset version: {ruleset.version[:12]}\n"
         "Appointment: 2026-12-03\n\n"
-        "[contraindicated] anticoagulant — precautions/main.yaml:15\n"
+        "[contraindicated] anticoagulant — precautions/main.yaml:16\n"
         "  Takes an anticoagulant.\n"
         "  because medications.taking is [doac] (medications.taking includes_any [doac])\n"
         "    Eliquis 5mg → doac (apixaban)\n"
-        "  source: S19\n"
+        "  source: doctor-medica-restylane-vital-light\n"
         "  patient: Keep taking your blood thinner.\n\n"
-        "[defer] unwell — precautions/main.yaml:48\n"
+        "[defer] unwell — precautions/main.yaml:53\n"
         "  Unwell.\n"
         "  because health.recent_illness is true (health.recent_illness equals true)\n"
         "  lifts on 2026-12-09\n"
-        "  source: S2\n"
+        "  source: vedamurthy-mesotherapy-2007\n"
     )
     assert text.endswith(
         "Instructions for the patient:\n"
@@ -70,7 +70,7 @@ def test_explain_names_unanswered_questions_and_deferral(ruleset: Ruleset) -> No
 def test_why_not_shows_each_node_with_the_answer_it_read(ruleset: Ruleset) -> None:
     text = why_not("alcohol", answers(), ruleset, ON)
     assert text == (
-        "Rule alcohol (precaution) — precautions/main.yaml:23\n"
+        "Rule alcohol (precaution) — precautions/main.yaml:25\n"
         "Result: false — the rule does not fire\n"
         "✗ lifestyle.alcohol_drinks_per_week at_least 1 — answer: 0\n"
     )
@@ -105,7 +105,7 @@ def test_why_not_as_data(ruleset: Ruleset) -> None:
         "id": 1,
         "description": "treatments.last_on_planned_area.filler within_days_before 14",
         "result": True,
-        "line": 43,
+        "line": 48,
         "answer": "2026-11-20",
     }
     assert tree["condition"]["parts"][1]["answer"] == "none"

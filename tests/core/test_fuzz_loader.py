@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from intake.assessment import Layer, RulesetInvalid, load_layers
 from intake.assessment.ruletests import run_rule_tests
 
-from .support import BASES, PASSING, RULETEST_RULES, SMALL_LEXICON
+from .support import BASES, PASSING, RULETEST_RULES, SMALL_LEXICON, SOURCES
 
 PROTOCOLS = """\
 protocols:
@@ -36,13 +36,22 @@ protocols:
     maintenance_interval_days: 90
     downtime: A day.
     after_effects: [Redness]
-    source: [S1]
+    source: [konda-thappa-mesotherapy-2013]
 adjustments:
   - id: smoker
     when: {field: lifestyle.smoking, equals: current}
     reason: Smoking slows healing.
-    source: [S1]
+    source: [konda-thappa-mesotherapy-2013]
     sessions: 1
+"""
+CLINIC_SOURCES = """\
+- id: clinic-protocol-2026
+  authors: The clinic
+  title: Our treatment protocol
+  published_in: Clinic handbook
+  year: 2026
+  url: https://example.org/protocol
+  supports: The clinic's own timings.
 """
 #: The files a clinic layer may hold, each with a valid text to start mutating from.
 SEEDS = {
@@ -50,16 +59,17 @@ SEEDS = {
     "medications.yaml": SMALL_LEXICON,
     "protocols.yaml": PROTOCOLS,
     "disabled.yaml": "- alcohol\n",
+    "sources.yaml": CLINIC_SOURCES,
     "tests/fuzz.yaml": PASSING,
 }
-DEFAULTS = Layer("rules", {"medications.yaml": SMALL_LEXICON, "precautions/main.yaml": RULETEST_RULES,
-                           "tests/bases.yaml": BASES})
+DEFAULTS = Layer("rules", {"sources.yaml": SOURCES, "medications.yaml": SMALL_LEXICON,
+                           "precautions/main.yaml": RULETEST_RULES, "tests/bases.yaml": BASES})
 SNIPPETS = ["&a ", "*a", "<<: *a\n", "[", "]", "{", "}", ": ", "- ", "\t", '"', "'", "!!python/object ", "!x ",
             "---\n", "...\n", "\n  ", "#", "%YAML 1.1\n", "? ", "|\n", ">-\n", "2026-02-30", "~", "0x1F", "1e999",
             "when:", "field: ", "all:\n  - ", "not: ", "id: ", "override: true\n", "\x00", "\ufeff"]
 KEYS = ["id", "severity", "when", "message", "source", "field", "equals", "all", "any", "not", "includes_any",
         "within_days_before", "classes", "medications", "generic", "protocols", "adjustments", "name", "on",
-        "answers", "expect", "change", "instruction", "days_before", "if_unanswered", "sessions"]
+        "answers", "expect", "change", "instruction", "days_before", "if_unanswered", "sessions", "title", "url", "doi"]
 
 EXAMPLES = int(os.environ.get("MESO_FUZZ_EXAMPLES", "500"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 500,

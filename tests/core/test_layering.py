@@ -10,35 +10,37 @@ from intake.answers import load_answers
 from intake.assessment import Layer, RulesetInvalid, assess, load_layers, load_ruleset
 from intake.assessment.ruletests import run_rule_tests
 
-from .support import BASES, ENGINE_RULES, ON, PASSING, RULETEST_RULES, SMALL_LEXICON, document, make_rules
+from .support import BASES, ENGINE_RULES, ON, PASSING, RULETEST_RULES, SMALL_LEXICON, SOURCES, document, make_rules
 
 CLINIC_RULES = """\
 - id: alcohol
+  title: Alcohol
   override: true
   severity: defer
   when: {field: lifestyle.alcohol_drinks_per_week, at_least: 3}
   defer_for_days: 30
   message: Stricter alcohol window at this clinic.
-  source: [clinic]
+  source: [rule-default]
 
 - id: lidocaine-product
+  title: Lidocaine product
   severity: contraindicated
   when: {field: medications.taking, includes_any: [clinic_numbing]}
   message: Takes a product with the local anaesthetic our numbing cream contains.
-  source: [clinic]
+  source: [rule-default]
 """
 
 CLINIC_LEXICON = """\
 classes:
   - id: clinic_numbing
     label: Numbing products
-    source: [S1]
+    source: [konda-thappa-mesotherapy-2013]
     medications:
       - generic: lidocaine
         brands: [Numbrite]
   - id: doac
     label: ignored, the class exists
-    source: [S1]
+    source: [konda-thappa-mesotherapy-2013]
     medications:
       - generic: edoxaban
         brands: [Lixiana]
@@ -81,7 +83,7 @@ def test_override_disable_add(layers: tuple[Path, Path]) -> None:
     assert ruleset.rule("anticoagulant").folder == str(defaults)
     assert [(n.action, n.rule_id) for n in ruleset.notes] == [
         ("override", "alcohol"), ("disable", "keloids"), ("disable", "event-soon")]
-    assert ruleset.notes[0].replaced.endswith("defaults/precautions/main.yaml:23")
+    assert ruleset.notes[0].replaced.endswith("defaults/precautions/main.yaml:25")
     # The overridden rule behaves as the clinic wrote it: 2 drinks no longer flag, 3 defer.
     assert "alcohol" in flags(base, lifestyle__alcohol_drinks_per_week=2)
     assert "alcohol" not in flags(ruleset, lifestyle__alcohol_drinks_per_week=2)
@@ -108,7 +110,7 @@ def test_same_id_without_override_names_both_files(layers: tuple[Path, Path]) ->
     [error] = raised.value.errors
     assert error.file == str(clinic / "precautions" / "ours.yaml") and error.line == 1
     assert error.rule_id == "alcohol"
-    assert str(defaults / "precautions" / "main.yaml") + ":23" in error.message
+    assert str(defaults / "precautions" / "main.yaml") + ":25" in error.message
     assert "override: true" in error.message
 
 
@@ -138,7 +140,7 @@ def test_disabling_an_unknown_id_is_an_error(layers: tuple[Path, Path]) -> None:
 
 def test_bad_clinic_file_while_defaults_are_fine(layers: tuple[Path, Path]) -> None:
     defaults, clinic = layers
-    broken = "- id: bad\n  severity: awful\n  when: {field: nope, equals: 1}\n"
+    broken = "- id: bad\n  title: Bad\n  severity: awful\n  when: {field: nope, equals: 1}\n"
     (clinic / "precautions" / "broken.yaml").write_text(broken)
     with pytest.raises(RulesetInvalid) as raised:
         load_ruleset([defaults, clinic])
@@ -194,18 +196,21 @@ def test_rule_tests_are_layered_by_file_name(tmp_path: Path) -> None:
     defaults = tmp_path / "defaults"
     (defaults / "precautions").mkdir(parents=True)
     (defaults / "tests").mkdir()
+    (defaults / "sources.yaml").write_text(SOURCES)
     (defaults / "medications.yaml").write_text(SMALL_LEXICON)
     (defaults / "precautions" / "main.yaml").write_text(
-        "- id: alcohol\n  severity: precaution\n  when: {field: lifestyle.alcohol_drinks_per_week, at_least: 1}\n"
-        "  message: Alcohol.\n  source: [S10]\n")
+        "- id: alcohol\n  title: Alcohol\n  severity: precaution\n"
+        "  when: {field: lifestyle.alcohol_drinks_per_week, at_least: 1}\n"
+        "  message: Alcohol.\n  source: [azpmu-mesotherapy-pre-post-care]\n")
     (defaults / "tests" / "bases.yaml").write_text(BASES)
     (defaults / "tests" / "alcohol.yaml").write_text(TESTS_DEFAULT)
     clinic = tmp_path / "clinic"
     (clinic / "precautions").mkdir(parents=True)
     (clinic / "tests").mkdir()
     (clinic / "precautions" / "ours.yaml").write_text(
-        "- id: alcohol\n  override: true\n  severity: defer\n  defer_for_days: 30\n"
-        "  when: {field: lifestyle.alcohol_drinks_per_week, at_least: 3}\n  message: Alcohol.\n  source: [c]\n")
+        "- id: alcohol\n  title: Alcohol\n  override: true\n  severity: defer\n  defer_for_days: 30\n"
+        "  when: {field: lifestyle.alcohol_drinks_per_week, at_least: 3}\n  message: Alcohol.\n"
+        "  source: [rule-default]\n")
     assert run_rule_tests(load_ruleset(defaults)).ok
     # Without its own tests the clinic override fails the defaults' case...
     report = run_rule_tests(load_ruleset([defaults, clinic]))
@@ -244,15 +249,16 @@ def test_cli_show_prints_each_rule_with_its_origin(
 
 
 def _memory(clinic_files: dict[str, str | bytes]) -> list[Layer]:
-    return [Layer("rules", {"medications.yaml": SMALL_LEXICON, "precautions/main.yaml": RULETEST_RULES,
-                            "tests/bases.yaml": BASES, "tests/cases.yaml": PASSING}),
+    return [Layer("rules", {"sources.yaml": SOURCES, "medications.yaml": SMALL_LEXICON,
+                            "precautions/main.yaml": RULETEST_RULES, "tests/bases.yaml": BASES,
+                            "tests/cases.yaml": PASSING}),
             Layer("clinic", clinic_files)]
 
 
 def test_layers_in_memory_load_as_the_same_folders_do(layers: tuple[Path, Path]) -> None:
     defaults, clinic = layers
     from_folders = load_ruleset([defaults, clinic])
-    in_memory = load_layers([Layer("rules", {"medications.yaml": SMALL_LEXICON,
+    in_memory = load_layers([Layer("rules", {"sources.yaml": SOURCES, "medications.yaml": SMALL_LEXICON,
                                              "precautions/main.yaml": ENGINE_RULES}),
                              Layer("clinic", {"precautions/ours.yaml": CLINIC_RULES,
                                               "disabled.yaml": "- keloids\n- event-soon\n",
@@ -263,7 +269,7 @@ def test_layers_in_memory_load_as_the_same_folders_do(layers: tuple[Path, Path])
     assert in_memory.rule("alcohol").folder == "clinic" and in_memory.rule("anticoagulant").folder == "rules"
     assert [(n.action, n.rule_id, n.folder) for n in in_memory.notes] == [
         ("override", "alcohol", "clinic"), ("disable", "keloids", "clinic"), ("disable", "event-soon", "clinic")]
-    assert in_memory.notes[0].replaced == "rules/precautions/main.yaml:23"
+    assert in_memory.notes[0].replaced == "rules/precautions/main.yaml:25"
     given = load_answers(document(lifestyle__alcohol_drinks_per_week=3))
     assert assess(given, in_memory, ON).to_dict() == assess(given, from_folders, ON).to_dict()
 
@@ -286,7 +292,7 @@ def test_errors_in_memory_name_the_layer_file_line_and_rule() -> None:
         "(did you mean 'alcohol'?)",
         "clinic/precautions/latin1.yaml: cannot read the file: 'utf-8' codec can't decode byte 0xe9 in position "
         "9: invalid continuation byte",
-        "clinic/precautions/ours.yaml:3:13 [rule alcohol]: 'severity' must be one of: info, precaution, defer, "
+        "clinic/precautions/ours.yaml:4:13 [rule alcohol]: 'severity' must be one of: info, precaution, defer, "
         "contraindicated",
     ]
 

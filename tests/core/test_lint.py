@@ -16,36 +16,41 @@ from .support import make_rules
 
 TWINS = """\
 - id: drinks
+  title: Drinks
   severity: precaution
   when: {all: [{field: lifestyle.alcohol_drinks_per_week, at_least: 1}, {field: lifestyle.smoking, equals: current}]}
   message: One.
-  source: [S1]
+  source: [konda-thappa-mesotherapy-2013]
 
 - id: drinks-again
+  title: Drinks again
   severity: precaution
   when: {all: [{field: lifestyle.smoking, equals: current}, {field: lifestyle.alcohol_drinks_per_week, at_least: 1}]}
   message: Two, worded otherwise.
-  source: [S1]
+  source: [konda-thappa-mesotherapy-2013]
 
 - id: drinks-deferred
+  title: Drinks deferred
   severity: defer
   when: {all: [{field: lifestyle.smoking, equals: current}, {field: lifestyle.alcohol_drinks_per_week, at_least: 1}]}
   message: Same condition, another effect.
-  source: [S1]
+  source: [konda-thappa-mesotherapy-2013]
 """
 
 RULES = """\
 - id: pregnant
+  title: Pregnant
   severity: defer
   when: {field: health.pregnant, equals: true}
   message: Pregnant.
-  source: [S1]
+  source: [konda-thappa-mesotherapy-2013]
 
 - id: tanned
+  title: Tanned
   severity: precaution
   when: {field: lifestyle.recent_tanning, equals: true}
   message: Tanned.
-  source: [S1]
+  source: [konda-thappa-mesotherapy-2013]
 """
 
 
@@ -55,8 +60,9 @@ def test_findings(tmp_path: Path) -> None:
     (clinic / "precautions").mkdir(parents=True)
     (clinic / "precautions" / "twins.yaml").write_text(TWINS)
     (clinic / "precautions" / "typo.yaml").write_text(
-        "- id: pregnnant\n  override: true\n  severity: defer\n  when: {field: health.pregnant, equals: true}\n"
-        "  message: Typo.\n  source: [S1]\n")
+        "- id: pregnnant\n  title: Pregnnant\n  override: true\n  severity: defer\n"
+        "  when: {field: health.pregnant, equals: true}\n"
+        "  message: Typo.\n  source: [konda-thappa-mesotherapy-2013]\n")
     ruleset = load_ruleset([defaults, clinic])
     asked = {"health.pregnant", "lifestyle.alcohol_drinks_per_week", "lifestyle.smoking", "about.full_name"}
     findings = lint(ruleset, asked)
@@ -94,8 +100,9 @@ def test_cli_lint_exits_1_on_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     clinic = tmp_path / "c"
     (clinic / "precautions").mkdir(parents=True)
     (clinic / "precautions" / "typo.yaml").write_text(
-        "- id: pregnnant\n  override: true\n  severity: info\n  when: {field: health.pregnant, equals: true}\n"
-        "  message: Typo.\n  source: [S1]\n")
+        "- id: pregnnant\n  title: Pregnnant\n  override: true\n  severity: info\n"
+        "  when: {field: health.pregnant, equals: true}\n"
+        "  message: Typo.\n  source: [konda-thappa-mesotherapy-2013]\n")
     result = CliRunner().invoke(rules, ["lint", str(defaults), str(clinic)])
     assert result.exit_code == 1
     assert result.output.startswith(f"error: {clinic}/precautions/typo.yaml:1: rule 'pregnnant' is marked override")

@@ -9,12 +9,13 @@ import pytest
 from intake.assessment import RulesetInvalid, load_ruleset
 from intake.assessment.yamlkit import load_located
 
-from .support import GOOD
+from .support import GOOD, SOURCES
 from .support import SMALL_LEXICON as LEXICON
 
 
 def write_rules(root: Path, files: dict[str, str], lexicon: str = LEXICON) -> None:
     (root / "precautions").mkdir(parents=True)
+    (root / "sources.yaml").write_text(SOURCES)
     (root / "medications.yaml").write_text(lexicon)
     for name, text in files.items():
         (root / "precautions" / name).write_text(text)
@@ -164,14 +165,14 @@ CASES = {
         ],
     ),
     "missing source": (
-        GOOD.replace("  source: [S1]\n", ""),
+        GOOD.replace("  source: [konda-thappa-mesotherapy-2013]\n", ""),
         ["rules/precautions/a.yaml:1:3 [rule pregnancy]: missing 'source'"],
     ),
     "empty source": (
-        GOOD.replace("source: [S1]", "source: []"),
+        GOOD.replace("source: [konda-thappa-mesotherapy-2013]", "source: []"),
         [
-            "rules/precautions/a.yaml:7:11 [rule pregnancy]: 'source' needs at least one source reference, "
-            "such as [S10]"
+            "rules/precautions/a.yaml:7:11 [rule pregnancy]: 'source' needs at least one source id from "
+            "sources.yaml, such as [niaaa-drinking-levels]"
         ],
     ),
     "bad id": (
@@ -284,6 +285,7 @@ def test_each_mistake_is_located_and_explained(errors_of, case: str) -> None:
 def test_every_error_of_a_file_is_reported_at_once(errors_of) -> None:
     text = """\
 - id: first
+  title: First
   severity: serious
   when:
     all:
@@ -292,9 +294,10 @@ def test_every_error_of_a_file_is_reported_at_once(errors_of) -> None:
       - field: about.sex
         equals: mal
   message: One.
-  source: [S1]
+  source: [konda-thappa-mesotherapy-2013]
 
 - id: second
+  title: Second
   severity: defer
   when:
     field: medications.taking
@@ -302,25 +305,26 @@ def test_every_error_of_a_file_is_reported_at_once(errors_of) -> None:
   message: Two.
 
 - id: third
+  title: Third
   severity: info
   when:
     any: []
   message: Three.
   defer_for_days: 3
-  source: [S3]
+  source: [mammucari-italian-mesotherapy-consensus-2011]
 """
     assert errors_of({"a.yaml": text}) == [
-        "rules/precautions/a.yaml:2:13 [rule first]: 'severity' must be one of: info, precaution, defer, "
+        "rules/precautions/a.yaml:3:13 [rule first]: 'severity' must be one of: info, precaution, defer, "
         "contraindicated",
-        "rules/precautions/a.yaml:5:16 [rule first]: unknown field 'health.pregant' (did you mean "
+        "rules/precautions/a.yaml:6:16 [rule first]: unknown field 'health.pregant' (did you mean "
         "'health.pregnant'?)",
-        "rules/precautions/a.yaml:8:17 [rule first]: 'mal' is not a choice of about.sex (did you mean "
+        "rules/precautions/a.yaml:9:17 [rule first]: 'mal' is not a choice of about.sex (did you mean "
         "'male'?); choices: female, male, prefer_not_to_say",
-        "rules/precautions/a.yaml:12:3 [rule second]: missing 'source'",
-        "rules/precautions/a.yaml:16:20 [rule second]: unknown medication class 'doacs' (did you mean "
+        "rules/precautions/a.yaml:13:3 [rule second]: missing 'source'",
+        "rules/precautions/a.yaml:18:20 [rule second]: unknown medication class 'doacs' (did you mean "
         "'doac'?)",
-        "rules/precautions/a.yaml:22:5 [rule third]: 'any' needs at least one condition",
-        "rules/precautions/a.yaml:24:19 [rule third]: 'defer_for_days' is only for defer rules",
+        "rules/precautions/a.yaml:25:5 [rule third]: 'any' needs at least one condition",
+        "rules/precautions/a.yaml:27:19 [rule third]: 'defer_for_days' is only for defer rules",
     ]
 
 
@@ -336,14 +340,14 @@ def test_errors_of_every_file_are_reported_together(errors_of) -> None:
     errors = errors_of(
         {
             "a.yaml": GOOD.replace("severity: defer", "severity: later"),
-            "b.yaml": "- id: other\n  severity: info\n  when: {field: about.sex, equals: 1}\n  message: M.\n"
-            "  source: [S2]\n",
+            "b.yaml": "- id: other\n  title: Other\n  severity: info\n  when: {field: about.sex, equals: 1}\n"
+            "  message: M.\n  source: [vedamurthy-mesotherapy-2007]\n",
         }
     )
     assert errors == [
         "rules/precautions/a.yaml:2:13 [rule pregnancy]: 'severity' must be one of: info, precaution, defer, "
         "contraindicated",
-        "rules/precautions/b.yaml:3:36 [rule other]: 'equals' on about.sex needs a choice name, not 1",
+        "rules/precautions/b.yaml:4:36 [rule other]: 'equals' on about.sex needs a choice name, not 1",
     ]
 
 
@@ -379,9 +383,9 @@ def test_a_valid_ruleset_loads(tmp_path: Path) -> None:
         "precautions/a.yaml",
         1,
         "ask",
-        ("S1",),
+        ("konda-thappa-mesotherapy-2013",),
     )
-    assert ruleset.files == ("medications.yaml", "precautions/a.yaml", "precautions/empty.yaml")
+    assert ruleset.files == ("medications.yaml", "precautions/a.yaml", "precautions/empty.yaml", "sources.yaml")
 
 
 def test_located_yaml_keeps_positions_and_reads_keys_as_text() -> None:

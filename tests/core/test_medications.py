@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from intake.assessment.errors import RuleFileError, RulesetInvalid
 from intake.assessment.medications import FUZZY_CUTOFF, Lexicon, MedicationClass, MedicationMatch
+from intake.assessment.sources import parse_sources
 
 LEXICON_PATH = Path(__file__).resolve().parents[2] / "rules" / "medications.yaml"
 
@@ -59,12 +60,13 @@ def test_required_class_ids_are_present(lexicon: Lexicon) -> None:
     assert REQUIRED_CLASS_IDS <= set(lexicon.classes)
 
 
-def test_every_class_has_a_label_and_brief_sources(lexicon: Lexicon) -> None:
+def test_every_class_has_a_label_and_sources_that_resolve(lexicon: Lexicon) -> None:
+    known = parse_sources((LEXICON_PATH.parent / "sources.yaml").read_text(encoding="utf-8"), "sources.yaml")
     for cls in lexicon.classes.values():
         assert isinstance(cls, MedicationClass)
         assert cls.label.strip()
         assert cls.source, cls.id
-        assert all(re.fullmatch(r"S\d+", s) for s in cls.source), cls
+        assert all(s in known for s in cls.source), cls
 
 
 def test_at_least_150_distinct_names(lexicon: Lexicon) -> None:
@@ -80,9 +82,10 @@ def test_version_text_is_the_raw_file(lexicon: Lexicon) -> None:
     assert lexicon.version_text == LEXICON_PATH.read_text(encoding="utf-8")
 
 
-def test_unconfirmed_brands_from_the_brief_are_marked_for_verification() -> None:
+def test_unconfirmed_brands_are_marked_for_verification() -> None:
     lines = LEXICON_PATH.read_text(encoding="utf-8").splitlines()
-    brief_unconfirmed = [
+    # Common non-US brands the research behind the lexicon did not confirm.
+    unconfirmed = [
         "Clexane",
         "Nurofen",
         "Lustral",
@@ -95,9 +98,9 @@ def test_unconfirmed_brands_from_the_brief_are_marked_for_verification() -> None
         "Humira",
         "Jantoven",
     ]
-    for brand in brief_unconfirmed:
+    for brand in unconfirmed:
         line = next(line for line in lines if re.search(rf"\b{brand}\b", line))
-        assert "# verify against a formulary (brief §6)" in line, line
+        assert "# verify against a formulary" in line, line
 
 
 def test_every_listed_name_matches_itself_and_its_generic(lexicon: Lexicon) -> None:
@@ -567,7 +570,7 @@ def test_malformed_yaml_names_the_line() -> None:
         classes:
           - id: doac
             label: DOACs
-            source: [S56
+            source: [noac-table-cardiovasc-diagn-ther-2016
             medications:
               - generic: apixaban
     """)
@@ -580,7 +583,7 @@ def test_unclosed_quote_says_where_it_opened() -> None:
         classes:
           - id: doac
             label: "DOACs
-            source: [S56]
+            source: [noac-table-cardiovasc-diagn-ther-2016]
     """)
     message = "not valid YAML: found unexpected end of stream"
     assert errors == [error(5, 1, None, f"{message} (while scanning a quoted scalar started on line 3)")]
@@ -591,7 +594,7 @@ def test_unknown_key_is_located_at_the_key() -> None:
         classes:
           - id: doac
             label: DOACs
-            source: [S56]
+            source: [noac-table-cardiovasc-diagn-ther-2016]
             colour: red
             medications:
               - generic: apixaban
@@ -605,7 +608,7 @@ def test_unknown_key_in_a_medication() -> None:
         classes:
           - id: doac
             label: DOACs
-            source: [S56]
+            source: [noac-table-cardiovasc-diagn-ther-2016]
             medications:
               - generic: apixaban
                 brand: [Eliquis]
@@ -619,7 +622,7 @@ def test_missing_generic() -> None:
         classes:
           - id: doac
             label: DOACs
-            source: [S56]
+            source: [noac-table-cardiovasc-diagn-ther-2016]
             medications:
               - generic: apixaban
               - brands: [Xarelto]
@@ -632,12 +635,12 @@ def test_duplicate_class_id() -> None:
         classes:
           - id: doac
             label: DOACs
-            source: [S56]
+            source: [noac-table-cardiovasc-diagn-ther-2016]
             medications:
               - generic: apixaban
           - id: doac
             label: More DOACs
-            source: [S56]
+            source: [noac-table-cardiovasc-diagn-ther-2016]
             medications:
               - generic: rivaroxaban
     """)
@@ -649,7 +652,7 @@ def test_same_name_twice_in_one_class_even_in_another_case() -> None:
         classes:
           - id: doac
             label: DOACs
-            source: [S56]
+            source: [noac-table-cardiovasc-diagn-ther-2016]
             medications:
               - generic: apixaban
                 brands: [Eliquis]
@@ -664,13 +667,13 @@ def test_same_name_in_two_classes_is_allowed_with_the_same_generic() -> None:
         classes:
           - id: aspirin
             label: Aspirin
-            source: [S8]
+            source: [mims-restylane-vital-prescribing-information]
             medications:
               - generic: aspirin-paracetamol-caffeine
                 brands: [Excedrin]
           - id: nsaid
             label: NSAIDs
-            source: [S58]
+            source: [reference-com-nsaids-list]
             medications:
               - generic: aspirin-paracetamol-caffeine
                 brands: [Excedrin]
@@ -684,7 +687,7 @@ def test_wrong_types_are_all_reported_at_once() -> None:
         classes:
           - id: doac
             label: DOACs
-            source: S56
+            source: noac-table-cardiovasc-diagn-ther-2016
             medications:
               - generic: apixaban
                 brands: Eliquis
@@ -702,14 +705,14 @@ def test_bad_id_bad_source_and_empty_medications() -> None:
         classes:
           - id: Vitamin-K
             label: VKAs
-            source: [S20, P7]
+            source: [otley-aspirin-2003, P7]
             medications: []
     """)
     snake = "must be snake_case (lower-case letters, digits and underscores), e.g. vitamin_k_antagonist"
-    s_number = "must be an S-number from the brief's Sources list, e.g. S56"
+    not_an_id = "must be the id of a source in sources.yaml, e.g. noac-table-cardiovasc-diagn-ther-2016"
     assert errors == [
         error(2, 9, "Vitamin-K", f"id: {snake}"),
-        error(4, 19, "Vitamin-K", f"source item 2: {s_number}"),
+        error(4, 34, "Vitamin-K", f"source item 2: {not_an_id}"),
         error(5, 18, "Vitamin-K", "medications: must list at least one medication"),
     ]
 
@@ -719,13 +722,13 @@ def test_names_that_could_never_match_or_mean_two_medicines() -> None:
         classes:
           - id: doac
             label: DOACs
-            source: [S56]
+            source: [noac-table-cardiovasc-diagn-ther-2016]
             medications:
               - generic: apixaban
                 brands: [Eliquis]
           - id: heparin
             label: Heparins
-            source: [S57]
+            source: [st-francis-heparins]
             medications:
               - generic: heparin
                 brands: [eliquis]
@@ -762,7 +765,7 @@ def test_duplicate_yaml_key() -> None:
           - id: doac
             label: DOACs
             label: Direct oral anticoagulants
-            source: [S56]
+            source: [noac-table-cardiovasc-diagn-ther-2016]
             medications:
               - generic: apixaban
     """)
@@ -776,7 +779,7 @@ def test_not_medications_must_be_single_words_that_are_not_names() -> None:
         classes:
           - id: doac
             label: DOACs
-            source: [S56]
+            source: [noac-table-cardiovasc-diagn-ther-2016]
             medications:
               - generic: apixaban
                 brands: [Eliquis]
@@ -798,7 +801,7 @@ def test_not_medications_stops_a_fuzzy_match() -> None:
         classes:
           - id: x
             label: X
-            source: [S1]
+            source: [konda-thappa-mesotherapy-2013]
             medications:
               - generic: prograf
     """)

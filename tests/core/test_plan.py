@@ -70,10 +70,11 @@ def test_the_shipped_protocol_file_loads_with_every_flag_reference_checked(catal
     ]
     assert loaded.event_window_days == 14
     for protocol in loaded.protocols:
-        assert protocol.source and all(s.startswith("S") for s in protocol.source)
+        assert protocol.source and all(s in ruleset.sources for s in protocol.source)
         assert 1 <= protocol.depth_min <= protocol.depth_max <= 4
         assert any("Bruising" in effect for effect in protocol.after_effects)
     assert all(adjustment.source for adjustment in loaded.adjustments)
+    assert all(s in ruleset.sources or s == "rule-default" for a in loaded.adjustments for s in a.source)
 
 
 def test_the_header_says_the_defaults_support_and_never_replace_judgement() -> None:
@@ -365,7 +366,7 @@ def test_cold_sore_history_for_the_scalp_only_needs_no_note(plan_for: Planner) -
 SMALL_FILE = """\
 scheduling:
   event_window_days: 14
-  event_window_source: [S12]
+  event_window_source: [delight-medical-mesotherapy-safety]
 protocols:
   - id: monthly
     label: Monthly
@@ -378,7 +379,7 @@ protocols:
     maintenance_interval_days: 120
     downtime: None.
     after_effects: [Redness]
-    source: [S1]
+    source: [konda-thappa-mesotherapy-2013]
 adjustments:
 """
 
@@ -423,13 +424,13 @@ def test_an_unanswered_adjustment_asks_by_default(
     when: {field: health.hormonal_contraception, equals: true}
     reason: Uses hormonal contraception.
     note: Hormonal contraception.
-    source: [S37]
+    source: [droracle-tranexamic-acid-screening]
   - id: quiet
     when: {field: health.hormonal_contraception, equals: true}
     if_unanswered: skip
     reason: Silent when unknown.
     sessions: +1
-    source: [S37]
+    source: [droracle-tranexamic-acid-screening]
 """
     protocols = small_protocols(tmp_path, catalogue, adjustments)
     plan = build(protocols, lexicon, catalogue, {"health.hormonal_contraception": None})
@@ -693,7 +694,7 @@ protocols:
     maintenance_interval_days: 180
     downtime: None.
     after_effects: [Redness]
-    source: [S1]
+    source: [konda-thappa-mesotherapy-2013]
   - id: glow
     label: Glow
     goals: [dull_skin]
@@ -705,7 +706,7 @@ protocols:
     maintenance_interval_days: 180
     downtime: None.
     after_effects: [Redness]
-    source: [S1]
+    source: [konda-thappa-mesotherapy-2013]
     colour: blue
 adjustments:
   - id: bad-field
@@ -716,18 +717,18 @@ adjustments:
   - id: no-effect
     when: {field: skin.sensitive_skin, equals: true}
     reason: Nothing happens.
-    source: [S1]
+    source: [konda-thappa-mesotherapy-2013]
   - id: unknown-things
     protocols: [glowing]
     when: {field: flags.fired, includes_any: [no-such-rule]}
     reason: Unknown protocol, active and rule.
     exclude_actives: [vitamin_k]
-    source: [S1]
+    source: [konda-thappa-mesotherapy-2013]
   - id: pregnancy
     when: {field: skin.sensitive_skin, equals: true}
     reason: Same id as a rule.
     sessions: +1
-    source: [S1]
+    source: [konda-thappa-mesotherapy-2013]
 """
 
 
@@ -748,7 +749,7 @@ def test_every_problem_is_reported_with_its_place(tmp_path: Path, catalogue: Cat
     assert has(8, "hydration_glow", "from 1 to 4")
     assert has(26, "glow", "unknown key 'colour'")
     assert has(29, "bad-field", "(did you mean 'skin.sensitive_skin'?)")
-    assert has(32, "bad-field", "S-number")
+    assert has(32, "bad-field", "must be the id of a source in sources.yaml")
     assert has(33, "no-effect", "at least one effect")
     assert has(38, "unknown-things", "unknown protocol 'glowing' (did you mean 'glow'?)")
     assert has(39, "unknown-things", "unknown rule id 'no-such-rule'")
@@ -783,7 +784,7 @@ def test_one_label_per_active(tmp_path: Path, catalogue: Catalogue) -> None:
 
 def test_malformed_yaml_names_the_line(tmp_path: Path, catalogue: Catalogue) -> None:
     path = tmp_path / "protocols.yaml"
-    path.write_text("protocols:\n  - id: x\n    label: Reason: colon\n", encoding="utf-8")
+    path.write_text("protocols:\n  - id: x\n  title: X\n    label: Reason: colon\n", encoding="utf-8")
     with pytest.raises(RulesetInvalid) as raised:
         load_protocols(path, catalogue)
     assert raised.value.errors[0].line == 3

@@ -24,18 +24,20 @@ from bench_rules import make_intake  # noqa: E402
 
 CLINIC = """\
 - id: cold-sore-history
+  title: Cold sore history
   override: true
   severity: defer
   defer_for_days: 90
   when: {field: skin.cold_sore_history, equals: true}
   message: Deferred until seen by the GP.
-  source: [clinic]
+  source: [rule-default]
 
 - id: current-smoker
+  title: Current smoker
   severity: precaution
   when: {field: lifestyle.smoking, equals: current}
   message: Smoking slows healing.
-  source: [clinic]
+  source: [rule-default]
 """
 
 
@@ -99,18 +101,20 @@ def test_a_document_that_no_longer_loads_is_skipped(stored: list[PastIntake], ru
 
 STRICTER = """\
 - id: cold-sore-history
+  title: Cold sore history
   override: true
   severity: contraindicated
   if_unanswered: ask
   when: {field: skin.cold_sore_history, equals: true}
   message: Not with cold sores.
-  source: [clinic]
+  source: [rule-default]
 
 - id: current-smoker
+  title: Current smoker
   severity: info
   when: {field: lifestyle.smoking, equals: current}
   message: Smoking slows healing.
-  source: [clinic]
+  source: [rule-default]
 """
 
 

@@ -111,7 +111,7 @@ def test_explain_as_text(runner: FlaskCliRunner, answers_file: Path) -> None:
     result = runner.invoke(args=["rules", "explain", str(answers_file), "--on", "2026-11-25"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Outcome: precaution (assessed on 2026-11-25)\n")
-    assert "[precaution] alcohol — precautions/main.yaml:23\n" in result.output
+    assert "[precaution] alcohol — precautions/main.yaml:25\n" in result.output
 
 
 def test_explain_as_json(runner: FlaskCliRunner, answers_file: Path) -> None:
@@ -172,10 +172,11 @@ def test_check_runs_when_the_app_cannot_start(rules_dir: Path, monkeypatch: pyte
 
     broken = make_rules(Path("broken"), RULES + """
 - id: typo
+  title: Typo
   severity: info
   when: {field: health.pregnantt, equals: true}
   message: m
-  source: [S10]
+  source: [azpmu-mesotherapy-pre-post-care]
 """)
     monkeypatch.setenv("RULES_DIR", str(broken))
 

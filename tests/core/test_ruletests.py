@@ -9,7 +9,7 @@ import pytest
 from intake.assessment import load_ruleset
 from intake.assessment.ruletests import RuleTestReport, run_rule_tests
 
-from .support import BASES, PASSING
+from .support import BASES, PASSING, SOURCES
 from .support import RULETEST_RULES as RULES
 from .support import SMALL_LEXICON as LEXICON
 
@@ -20,6 +20,7 @@ def rules_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = Path("rules")
     (root / "precautions").mkdir(parents=True)
     (root / "tests").mkdir()
+    (root / "sources.yaml").write_text(SOURCES)
     (root / "medications.yaml").write_text(LEXICON)
     (root / "precautions" / "rules.yaml").write_text(RULES)
     (root / "tests" / "bases.yaml").write_text(BASES)
@@ -46,7 +47,7 @@ def test_passing_cases_and_coverage(rules_dir: Path) -> None:
     assert "Coverage: 2 of 3 rules fired (66.7%); 7 of 10 condition branches seen (70.0%)" in text
     assert "Rules no case fires: alcohol" in text
     assert (
-        "rules/precautions/rules.yaml:12 [rule alcohol] node 1 'lifestyle.alcohol_drinks_per_week at_least "
+        "rules/precautions/rules.yaml:14 [rule alcohol] node 1 'lifestyle.alcohol_drinks_per_week at_least "
         "1': never true"
     ) in text
 

@@ -20,16 +20,17 @@ from intake.assessment import RulesetInvalid, load_ruleset
 from intake.assessment.medications import Lexicon
 from intake.assessment.ruletests import run_rule_tests
 
-from .support import SMALL_LEXICON
+from .support import SMALL_LEXICON, SOURCES
 
 TimeLimit = Callable[[float], AbstractContextManager[None]]
 
 GOOD_RULE = """\
 - id: pregnancy
+  title: Pregnancy
   severity: defer
   when: {field: health.pregnant, equals: true}
   message: Pregnant.
-  source: [S1]
+  source: [konda-thappa-mesotherapy-2013]
 """
 
 
@@ -54,6 +55,7 @@ def test_the_bomb_is_the_reported_attack() -> None:
 
 def _folder(root: Path, files: dict[str, str]) -> Path:
     (root / "precautions").mkdir(parents=True, exist_ok=True)
+    (root / "sources.yaml").write_text(SOURCES)
     (root / "medications.yaml").write_text(SMALL_LEXICON)
     (root / "precautions" / "a.yaml").write_text(GOOD_RULE)
     for relative, text in files.items():
@@ -136,11 +138,13 @@ def test_aliases_within_the_budget_still_load(tmp_path: Path) -> None:
     """A few aliases are fine YAML: a clinic may use them."""
     rules = """\
 - id: pregnancy
+  title: Pregnancy
   severity: defer
   when: &pregnant {field: health.pregnant, equals: true}
   message: Pregnant.
-  source: &sources [S1, S2]
+  source: &sources [konda-thappa-mesotherapy-2013, vedamurthy-mesotherapy-2007]
 - id: pregnancy-info
+  title: Pregnancy info
   severity: info
   when: *pregnant
   message: Pregnant.
@@ -149,7 +153,7 @@ def test_aliases_within_the_budget_still_load(tmp_path: Path) -> None:
     root = _folder(tmp_path / "rules", {"precautions/a.yaml": rules})
     ruleset = load_ruleset(root)
     assert [rule.id for rule in ruleset.rules] == ["pregnancy", "pregnancy-info"]
-    assert ruleset.rule("pregnancy-info").source == ("S1", "S2")
+    assert ruleset.rule("pregnancy-info").source == ("konda-thappa-mesotherapy-2013", "vedamurthy-mesotherapy-2007")
 
 
 def test_nesting_within_the_limit_still_loads(tmp_path: Path) -> None:
@@ -158,6 +162,7 @@ def test_nesting_within_the_limit_still_loads(tmp_path: Path) -> None:
     for _ in range(20):
         when = {"not": {"not": when}}
 
-    rule = [{"id": "deep", "severity": "defer", "when": when, "message": "Deep.", "source": ["S1"]}]
+    rule = [{"id": "deep", "title": "Deep", "severity": "defer", "when": when, "message": "Deep.",
+             "source": ["konda-thappa-mesotherapy-2013"]}]
     root = _folder(tmp_path / "rules", {"precautions/a.yaml": yaml.safe_dump(rule)})
     assert load_ruleset(root).rule("deep").when.root.kind == "not"

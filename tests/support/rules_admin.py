@@ -13,10 +13,11 @@ from tests.support.html import csrf_token
 #: Activatable: an info rule breaks none of the default rule tests.
 GOOD = """\
 - id: current-smoker
+  title: Current smoker
   severity: info
   when: {field: lifestyle.smoking, equals: current}
   message: Smoking slows healing.
-  source: [clinic]
+  source: [rule-default]
 """
 
 def upload(forms, name: str, content: bytes | str, path: str = "", note: str = "", base: int | None = None):

@@ -42,10 +42,11 @@ NOT_PAGES = {"static", "api-docs.openapi_json", "api.list_intakes", "api.show_in
 PASSWORD = "correct horse battery staple 42"
 RULE = """\
 - id: current-smoker
+  title: Current smoker
   severity: info
   when: {field: lifestyle.smoking, equals: current}
   message: Smoking slows healing.
-  source: [clinic]
+  source: [rule-default]
 """
 
 

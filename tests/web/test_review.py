@@ -139,7 +139,7 @@ def test_the_record_shows_answers_flags_plan_and_history(app, signed_in, demo_in
     assert "Pregnant. Mesotherapy and skin boosters are not used in pregnancy" in html
     assert "<code>precautions/pregnancy.yaml:11</code>" in html
     assert "Are you pregnant? Yes" in html and "<code>health.pregnant equals true</code>" in html
-    assert "S10, S11, S12, S8" in html
+    assert "azpmu-mesotherapy-pre-post-care" in html
     assert '<span class="badge badge--defer">Defer</span>' in html
     with app.app_context():
         ruleset_version = db.session.get(Intake, intake_id).latest_assessment.ruleset_version

@@ -22,26 +22,29 @@ from tests.support.staff import make_user, sign_in
 #: Loads, but fails default rule tests: a stricter cold-sore rule, a new precaution, a disabled rule.
 STRICT = """\
 - id: cold-sore-history
+  title: Cold sore history
   override: true
   severity: defer
   defer_for_days: 90
   when: {field: skin.cold_sore_history, equals: true}
   message: We defer patients with cold sores until they have seen their GP.
-  source: [clinic]
+  source: [rule-default]
 
 - id: current-smoker
+  title: Current smoker
   severity: precaution
   when: {field: lifestyle.smoking, equals: current}
   message: Smoking slows healing.
-  source: [clinic]
+  source: [rule-default]
 """
 
 BROKEN = """\
 - id: current-smoker
+  title: Current smoker
   severity: awful
   when: {field: lifestyle.smoking, equals: current}
   message: Smoking slows healing.
-  source: [clinic]
+  source: [rule-default]
 """
 
 PAGES = ["/staff/rules/", "/staff/rules/change", "/staff/rules/edit", "/staff/rules/history",
@@ -129,7 +132,7 @@ def test_an_upload_becomes_a_checked_candidate_and_nothing_goes_live(rules_app, 
 
 
 @pytest.mark.parametrize("name, content, path, message", [
-    ("ours.yaml", BROKEN, "", "clinic/precautions/ours.yaml, line 2, rule current-smoker: &#39;severity&#39; must be"),
+    ("ours.yaml", BROKEN, "", "clinic/precautions/ours.yaml, line 3, rule current-smoker: &#39;severity&#39; must be"),
     ("ours.yaml", "- id: [\n", "", "clinic/precautions/ours.yaml, line 2"),
     ("ours.yaml", GOOD, "../../etc/passwd", "is not a path inside the rules folder"),
     ("ours.yaml", GOOD, "/etc/rules.yaml", "is not a path inside the rules folder"),
@@ -177,12 +180,48 @@ def test_a_zip_replaces_the_clinic_folder_and_path_traversal_is_refused(rules_ap
     assert versions(rules_app) == [(version_id, False)]
 
 
+CLINIC_SOURCES = """\
+- id: clinic-smoking-leaflet-2026
+  authors: The clinic
+  title: Smoking and healing (patient leaflet)
+  published_in: Clinic handbook
+  year: 2026
+  url: https://example.org/smoking
+  supports: Smoking slows skin repair.
+"""
+
+CITING = GOOD.replace("source: [rule-default]", "source: [clinic-smoking-leaflet-2026]")
+
+
+def test_a_clinic_sources_file_uploads_alone_or_zipped_and_its_rules_cite_it(rules_app, admin_forms):
+    refused = upload(admin_forms, "ours.yaml", CITING)
+    assert refused.status_code == 422
+    assert "cites &#39;clinic-smoking-leaflet-2026&#39;, which is not in sources.yaml" in refused.get_data(as_text=True)
+    alone = new_version(admin_forms, CLINIC_SOURCES, name="sources.yaml")
+    response = upload(admin_forms, "ours.yaml", CITING, base=alone)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    both = int(response.location.rsplit("/", 1)[1])
+    response = upload(admin_forms, "clinic.zip", zipped({"clinic/sources.yaml": CLINIC_SOURCES,
+                                                         "clinic/precautions/ours.yaml": CITING}))
+    assert response.status_code == 302
+    zipped_id = int(response.location.rsplit("/", 1)[1])
+    with rules_app.app_context():
+        for version_id in (both, zipped_id):
+            files = clinic_files(db.session.get(RulesetVersion, version_id).files)
+            assert files == {"sources.yaml": CLINIC_SOURCES, "precautions/ours.yaml": CITING}
+    assert activate(admin_forms, both).status_code == 302
+    with rules_app.app_context():
+        ruleset = active_ruleset().ruleset
+        assert ruleset.sources["clinic-smoking-leaflet-2026"].title == "Smoking and healing (patient leaflet)"
+        assert ruleset.rule("current-smoker").source == ("clinic-smoking-leaflet-2026",)
+
+
 def test_an_edit_with_errors_keeps_the_typed_text(rules_app, admin_forms):
     response = admin_forms.post("/staff/rules/edit", {"path": "precautions/ours.yaml", "text": BROKEN},
                                 page="/staff/rules/edit")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "clinic/precautions/ours.yaml, line 2, rule current-smoker" in html
+    assert "clinic/precautions/ours.yaml, line 3, rule current-smoker" in html
     assert "severity: awful" in html  # the text as typed
     assert versions(rules_app) == []
     response = admin_forms.post("/staff/rules/edit", {"path": "precautions/ours.yaml", "text": GOOD},

@@ -1,15 +1,17 @@
 """Loading and checking a protocol file (``protocols.yaml``): every problem at once, each located.
 
-``parse_protocols(text, display, catalogue, rule_ids=...)`` checks the file and returns
-:class:`~.build.Protocols`, or raises :class:`~intake.assessment.errors.RulesetInvalid`
-with every problem (file, line, column, protocol or adjustment id, what is wrong);
+``parse_protocols(text, display, catalogue, rule_ids=..., sources=...)`` checks the file
+and returns :class:`~.build.Protocols`, or raises
+:class:`~intake.assessment.errors.RulesetInvalid` with every problem (file, line, column,
+protocol or adjustment id, what is wrong); with ``sources`` (the ids of the merged
+sources.yaml files), a cited id that is not among them (nor ``rule-default``) is one.
 ``load_protocols(path, catalogue)`` reads the file first.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -18,6 +20,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from ..conditions import Condition, compile_condition
 from ..errors import RuleFileError, RulesetInvalid
 from ..facts import Catalogue, FieldSpec, suggestion
+from ..sources import unknown_citations
 from ..yamlkit import Located, load_located, read_text, schema_errors
 from .build import Protocols
 from .model import (
@@ -92,12 +95,14 @@ def _texts(required: bool = True) -> fields.List[Any]:
 def _sources() -> fields.List[Any]:
     return fields.List(
         fields.String(
-            validate=validate.Regexp(SOURCE_REF, error="must be an S-number such as S10, or rule-default"),
-            error_messages=_messages("a source such as S10"),
+            validate=validate.Regexp(SOURCE_REF, error="must be the id of a source in sources.yaml "
+                                                       "(lowercase words joined by '-'), or rule-default"),
+            error_messages=_messages("a source id such as dierickx-ha-acne-scars-2018"),
         ),
         required=True,
-        validate=validate.Length(min=1, error="needs at least one source, such as [S10] or [rule-default]"),
-        error_messages=_messages("a list of sources, such as [S10, S22]"),
+        validate=validate.Length(min=1, error="needs at least one source, such as [dierickx-ha-acne-scars-2018] "
+                                              "or [rule-default]"),
+        error_messages=_messages("a list of source ids from sources.yaml, such as [dierickx-ha-acne-scars-2018]"),
     )
 
 
@@ -218,8 +223,10 @@ _TOP_KEYS: Final = ("scheduling", "protocols", "adjustments")
 class _Loader:
     """Collects every problem of the file, each placed at the line and column it concerns."""
 
-    def __init__(self, file: str, catalogue: Catalogue, rule_ids: Iterable[str] | None):
+    def __init__(self, file: str, catalogue: Catalogue, rule_ids: Iterable[str] | None,
+                 sources: Collection[str] | None = None):
         self.file = file
+        self.sources = sources
         self.errors: list[RuleFileError] = []
         self.rule_ids = frozenset(rule_ids or ())
         #: Protocol id -> its active ids, as written (filled while reading the protocols).
@@ -229,6 +236,13 @@ class _Loader:
 
     def error(self, at: Located, item_id: str | None, message: str) -> None:
         self.errors.append(RuleFileError(self.file, at.line, at.column, item_id, message))
+
+    def cited(self, node: Located | None, item_id: str | None, key: str = "source") -> None:
+        """An error for each id of the ``key`` list that is not a known source (when sources are known)."""
+        if self.sources is None or node is None:
+            return
+        for at, problem in unknown_citations(node.get(key), self.sources):
+            self.error(at, item_id, f"'{key}' {problem}")
 
     def validate(self, schema: Schema, node: Located, item_id: str | None) -> dict[str, Any] | None:
         """Load ``node`` with ``schema``; every message is placed at the node it concerns."""
@@ -253,6 +267,7 @@ class _Loader:
         scheduling = root.get("scheduling")
         if scheduling is not None:
             data = self.validate(_SchedulingSchema(), scheduling, None)
+            self.cited(scheduling, None, "event_window_source")
             if data is not None:
                 window = data.get("event_window_days", window)
         protocols = self.protocols(root.get("protocols"), root)
@@ -282,6 +297,8 @@ class _Loader:
             data = self.validate(_ProtocolSchema(), item, item_id) if item.is_mapping else None
             if not item.is_mapping:
                 self.error(item, None, "each protocol is a mapping that starts with 'id:'")
+            else:
+                self.cited(item, item_id)
             if data is None:
                 continue
             where = item.key_node("id")
@@ -324,6 +341,7 @@ class _Loader:
             item_id = _id_of(item)
             before = len(self.errors)
             data = self.validate(_AdjustmentSchema(), item, item_id)
+            self.cited(item, item_id)
             condition = None
             if item.get("when") is not None:
                 condition = compile_condition(item["when"], self.catalogue, file=self.file, rule_id=item_id,
@@ -430,10 +448,15 @@ def parse_protocols(
     catalogue: Catalogue,
     *,
     rule_ids: Iterable[str] | None = None,
+    sources: Collection[str] | None = None,
 ) -> Protocols:
-    """Check a protocol file's text (``display`` names it in errors); RulesetInvalid lists every problem."""
+    """Check a protocol file's text (``display`` names it in errors); RulesetInvalid lists every problem.
+
+    With ``sources`` (the ids of the merged sources.yaml files), every cited id must be one
+    of them or ``rule-default``.
+    """
     root = load_located(text, display)
-    loader = _Loader(display, catalogue, rule_ids)
+    loader = _Loader(display, catalogue, rule_ids, sources)
     protocols = loader.load(root)
     if protocols is None:
         raise RulesetInvalid(loader.errors)

@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from ...answers import AREAS, GOALS, values
 from ..conditions import Condition
+from ..sources import SOURCE_ID
 
 #: The extra condition field of adjustments: the ids of the precaution rules that fired.
 FLAGS_FIRED: Final = "flags.fired"
@@ -23,8 +24,8 @@ DEPTH_LIMITS: Final = (1.0, 4.0)
 DEFAULT_EVENT_WINDOW_DAYS: Final = 14
 PROTOCOL_ID: Final = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
 ADJUSTMENT_ID: Final = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-#: A source is an S-number of the domain brief, or ``rule-default`` (a clinic decision).
-SOURCE_REF: Final = re.compile(r"^(S[0-9]+|rule-default)$")
+#: A source is the id of an entry of sources.yaml, or ``rule-default`` (a clinic decision).
+SOURCE_REF: Final = SOURCE_ID
 IF_UNANSWERED: Final = ("ask", "fire", "skip")
 STATUSES: Final = ("proposed", "no_schedule")
 AREA_ORDER: Final = tuple(values(AREAS))
