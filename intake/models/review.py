@@ -56,7 +56,8 @@ class FlagReview(Model):
 
     staff_user: Mapped[StaffUser] = relationship()
 
-    __table_args__ = (Index("ix_flag_review_assessment_rule", "assessment_id", "rule_id"),)
+    # With id last, the latest review of each flag is read from the index alone (the override report).
+    __table_args__ = (Index("ix_flag_review_latest", "assessment_id", "rule_id", "id"),)
 
 
 class PlanEdit(Model):

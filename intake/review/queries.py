@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import aliased
 
 from ..assessment import OUTCOMES
 from ..extensions import db
@@ -365,9 +366,13 @@ def override_report() -> list[RuleOverrides]:
     for rule_id, number in db.session.execute(select(RuleTally.rule_id, RuleTally.flagged)):
         rows[rule_id] = RuleOverrides(rule_id, flagged=number)
     # The latest review of each flag of each assessment counts (a practitioner may change their mind).
-    latest = (select(func.max(FlagReview.id)).group_by(FlagReview.assessment_id, FlagReview.rule_id))
+    # A review counts when no later review of the same flag exists: an anti-join on
+    # ix_flag_review_latest, where grouping every review by flag sorted them all first.
+    later = aliased(FlagReview)
+    superseded = (select(later.id).where(later.assessment_id == FlagReview.assessment_id,
+                                         later.rule_id == FlagReview.rule_id, later.id > FlagReview.id).exists())
     counted = (select(FlagReview.rule_id, FlagReview.action, func.count())
-               .where(FlagReview.id.in_(latest)).group_by(FlagReview.rule_id, FlagReview.action))
+               .where(~superseded).group_by(FlagReview.rule_id, FlagReview.action))
     for rule_id, action, number in db.session.execute(counted):
         row = rows.setdefault(rule_id, RuleOverrides(rule_id))
         if action == FlagAction.OVERRIDDEN:

@@ -99,3 +99,59 @@ def test_the_rule_tally_counts_the_flags_of_existing_assessments(empty_database)
         db.session.remove()
         downgrade(revision="base")
         db.engine.dispose()
+
+
+OWN_RULE = """
+- id: our-own-check
+  severity: info
+  when:
+    field: health.pregnant
+    equals: true
+  message: Ours.
+  source: [S12]
+"""
+
+
+def as_before_the_bibliography(text: str) -> str:
+    """A shipped rule file as it was: no titles, sources by number."""
+    import re
+
+    text = re.sub(r"^  title:.*\n", "", text, flags=re.M)
+    return re.sub(r"source: \[[^\]]*\]", "source: [S10, S28]", text)
+
+
+def test_stored_versions_are_brought_forward_to_titles_and_source_ids(empty_database):
+    """Revision b1d5f3e20001 gives stored rules titles and cites sources by id, keeping the clinic's text."""
+    from intake.models import RulesetVersion
+    from intake.rulesets.files import load_files
+    from intake.rulesets.versions import configured_files
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database})
+    with app.app_context():
+        upgrade(revision="a9c4e2d10001")
+        shipped = configured_files()
+        layers = [{"name": layer["name"], "files": {path: as_before_the_bibliography(text)
+                                                    for path, text in layer["files"].items() if path != "sources.yaml"}}
+                  for layer in shipped["layers"]]
+        lifestyle = layers[0]["files"]["precautions/lifestyle.yaml"]
+        layers[0]["files"]["precautions/lifestyle.yaml"] = lifestyle + OWN_RULE
+        with db.engine.begin() as connection:
+            version_id = insert_as_of(connection, RulesetVersion, files={**shipped, "layers": layers}, hash="old")
+        upgrade()
+        with db.engine.connect() as connection:
+            stored = connection.execute(sa.select(RulesetVersion.files, RulesetVersion.hash)
+                                        .where(RulesetVersion.id == version_id)).one()
+        files = stored.files if isinstance(stored.files, dict) else __import__("json").loads(stored.files)
+        text = files["layers"][0]["files"]["precautions/lifestyle.yaml"]
+        assert text.startswith(lifestyle.split("\n", 1)[0])  # comments and layout stay as they were
+        assert 'title: "Our own check"' in text
+        assert "source: [azpmu-mesotherapy-pre-post-care, " in text and "S10" not in text
+        assert "sources.yaml" in files["layers"][0]["files"]
+        ruleset = load_files(files)
+        titles = {rule.id: rule.title for rule in ruleset.rules}
+        assert titles["our-own-check"] == "Our own check"
+        assert titles["alcohol-before-appointment"] == load_files(shipped).rule("alcohol-before-appointment").title
+        assert stored.hash == ruleset.version
+        db.session.remove()
+        downgrade(revision="base")
+        db.engine.dispose()
