@@ -104,6 +104,8 @@ class PatientStatus:
     #: The date the next treatment is expected (the instructions are dated against it).
     next_session: dt.date | None = None
     instructions: list[Instruction] = field(default_factory=list)
+    #: The sources each instruction's rule cites, by rule id (the page says where advice comes from).
+    sources: Mapping[str, list[str]] = field(default_factory=dict)
 
     @property
     def defer_until(self) -> dt.date | None:
@@ -118,6 +120,7 @@ def patient_status(intake: Intake, today: dt.date) -> PatientStatus:
     decision = latest_decision(intake)
     decided = decision is not None and assessment is not None and decision.assessment_id == assessment.id
     instructions = document.get("instructions") or []
+    sources = {flag["rule_id"]: list(flag.get("source") or []) for flag in document.get("flags") or []}
     appointment = intake.appointment_date
     if intake.is_reopened:
         return PatientStatus("more_information", decision)
@@ -125,16 +128,16 @@ def patient_status(intake: Intake, today: dt.date) -> PatientStatus:
         plan = document.get("plan")
         anchor = next_session_on(plan, appointment, today)
         return PatientStatus("awaiting_review", None, plan, False, anchor,
-                             anchor_instructions(instructions, anchor, today, instruction_date))
+                             anchor_instructions(instructions, anchor, today, instruction_date), sources)
     outcome = Outcome(decision.outcome)
     if outcome in APPROVALS:
         anchor = next_session_on(decision.plan, appointment, today)
         return PatientStatus("approved", decision, decision.plan, True, anchor,
-                             anchor_instructions(instructions, anchor, today, instruction_date))
+                             anchor_instructions(instructions, anchor, today, instruction_date), sources)
     if outcome is Outcome.DEFERRED:
         anchor = next_session_on(None, appointment, today, not_before=decision.defer_until)
         return PatientStatus("deferred", decision, None, False, anchor,
-                             anchor_instructions(instructions, anchor, today, instruction_date))
+                             anchor_instructions(instructions, anchor, today, instruction_date), sources)
     if outcome is Outcome.MORE_INFORMATION_NEEDED:
         return PatientStatus("more_information", decision)
     return PatientStatus("not_suitable", decision)

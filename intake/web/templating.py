@@ -11,6 +11,8 @@ from flask_babel import format_date, format_datetime, get_locale, gettext
 
 from .. import answers
 from ..answers import summary, triggers
+from ..assessment.sources import Source, resolve_legacy
+from ..rulesets.active import active_ruleset
 
 
 def long_date(value: dt.date | str | None) -> str:
@@ -56,9 +58,17 @@ def page_language() -> str:
     return str(locale).replace("_", "-") if locale else "en"
 
 
+def cited_sources(cited: Sequence[str] | None) -> list[Source | str]:
+    """The sources a rule cites, as entries of the active ruleset's bibliography (older labels
+    resolved to today's ids); an id the bibliography does not hold stays as it is."""
+    bibliography = active_ruleset().ruleset.sources
+    return [bibliography.get(source_id, source_id) for source_id in resolve_legacy(list(cited or ()))]
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.add_template_filter(long_date)
+    app.add_template_global(cited_sources)
     app.add_template_global(page_language)
     app.add_template_global(choice_label)
     app.jinja_env.globals["answers"] = answers

@@ -60,12 +60,20 @@ def latest(app, model, **where):
 # --- the severity ladder at the decision ------------------------------------------------------------
 
 
+def titles_of(app, intake_id: int) -> dict[str, str]:
+    """Each flag's title (as the rule file names it), by rule id."""
+    with app.app_context():
+        return {flag["rule_id"]: flag["title"]
+                for flag in db.session.get(Intake, intake_id).latest_assessment.document["flags"]}
+
+
 def test_an_open_defer_blocks_approval_until_overridden_with_a_reason(app, signed_in, demo_intakes):
     intake_id = demo_intakes["Grace Okafor"]  # oral isotretinoin: defer
     response = decide(signed_in, app, intake_id, "approved")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert ("oral-isotretinoin (defer): override it with a written reason, or decide to defer or not to treat "
+    title = titles_of(app, intake_id)["oral-isotretinoin"]
+    assert (f"{title} (defer): override it with a written reason, or decide to defer or not to treat "
             "before approving.") in [message for _link, message in problems(html)]
     assert parse(html).select_one('#blocking a[href="#flag-oral-isotretinoin"]') is not None
     review_flag(signed_in, app, intake_id, "oral-isotretinoin")  # acknowledging a defer is not enough
@@ -81,7 +89,8 @@ def test_an_unacknowledged_precaution_blocks_approval(app, signed_in, demo_intak
     response = decide(signed_in, app, intake_id, "approved_with_precautions")
     assert response.status_code == 422
     messages = [message for _link, message in problems(response.get_data(as_text=True))]
-    assert sorted(messages) == sorted(f"{rule} (precaution): acknowledge it before approving."
+    titles = titles_of(app, intake_id)
+    assert sorted(messages) == sorted(f"{titles[rule]} (precaution): acknowledge it before approving."
                                       for rule in flags_of(app, intake_id, "precaution"))
     acknowledge_all(signed_in, app, intake_id)
     assert decide(signed_in, app, intake_id, "approved_with_precautions").status_code == 302
@@ -345,6 +354,15 @@ def test_before_a_decision_the_status_page_says_it_is_awaiting_review(app, signe
     html = status_page(signed_in, token)
     assert "Your answers have been sent" in html and "will review your answers" in html
     assert "Your proposed treatment plan" in html and "To be confirmed by your practitioner" in html
+
+
+def test_each_instruction_says_where_its_advice_comes_from(app, signed_in):
+    token, _intake_id = submitted_patient(app, signed_in)
+    items = parse(status_page(signed_in, token)).select("ol.checklist > li")
+    cited = [item for item in items if item.select_one("details.checklist__source")]
+    assert cited, "no instruction names its sources"
+    links = cited[0].select("details.checklist__source .citations a[href^='https://']")
+    assert links and all(link.get_text(strip=True) for link in links)
 
 
 def test_an_approval_shows_the_agreed_plan_and_instructions_dated_for_its_first_session(app, signed_in, outbox):

@@ -248,3 +248,24 @@ def test_exports_are_audited(app, signed_in, demo_intakes):
     with app.app_context():
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "intakes.exported"))
         assert entry is not None and entry.data["format"] == "json" and len(entry.data["intake_ids"]) == 13
+
+
+def test_the_rules_page_names_each_rule_by_title_with_its_sources_as_links(as_admin):
+    html = parse(as_admin.client.get("/staff/rules/").get_data(as_text=True))
+    row = next(tr for tr in html.select("table tbody tr") if "alcohol-before-appointment" in tr.th.get_text())
+    assert row.th.get_text(" ", strip=True).startswith("Alcohol")
+    assert row.select(".citations a[href^='https://']")
+
+
+def test_a_flag_stored_with_old_source_numbers_still_links_its_sources(app, signed_in, demo_intakes):
+    intake_id = demo_intakes["Hannah Lewis"]
+    with app.app_context():
+        assessment = db.session.get(Intake, intake_id).latest_assessment
+        document = dict(assessment.document)
+        document["flags"] = [{**flag, "source": ["S10"]} if flag["rule_id"] == "pregnancy" else flag
+                             for flag in document["flags"]]
+        assessment.document = document
+        db.session.commit()
+    links = page(signed_in, intake_id).select("#flag-pregnancy .citations a")
+    assert [link["href"] for link in links] == [
+        "https://azpmu.org/blogs/news/mesotherapy-pre-and-post-care-information-for-aestheticians"]
