@@ -85,6 +85,7 @@ def fill(count: int, seed: int = 20261125) -> None:
     tally: Counter[str] = Counter()  # what store_assessment counts for the override report
     started = time.perf_counter()
     next_assessment = 1
+    next_review = 1
     for first_id in range(1, count + 1, BATCH):
         intakes, assessments, decisions, reviews, terms = [], [], [], [], []
         for intake_id in range(first_id, min(first_id + BATCH, count + 1)):
@@ -114,7 +115,8 @@ def fill(count: int, seed: int = 20261125) -> None:
                            answers=shape["answers"], completed_sections=list(shape["answers"]),
                            review_status="awaiting_review", latest_outcome=shape["outcome"],
                            queue_sort=queue_sort_key(shape["outcome"], appointment))
-                for _again in range(2 if rng.random() < 0.05 else 1):
+                assessed_twice = rng.random() < 0.05
+                for _again in range(2 if assessed_twice else 1):
                     assessments.append({"id": next_assessment, "intake_id": intake_id, "created_at": created,
                                         "assessed_on": TODAY, "ruleset_version": shape["ruleset_version"],
                                         "outcome": shape["outcome"], "defer_until": shape["defer_until"],
@@ -124,10 +126,21 @@ def fill(count: int, seed: int = 20261125) -> None:
                     next_assessment += 1
                 latest = next_assessment - 1
                 flags = shape["document"]["flags"]
-                if flags and rng.random() < 0.5:
-                    reviews.append({"intake_id": intake_id, "assessment_id": latest, "rule_id": flags[0]["rule_id"],
+                if flags and assessed_twice:
+                    # Reviewed, then re-submitted on the same answers: the review carried over.
+                    first = {"id": next_review, "intake_id": intake_id, "assessment_id": latest - 1,
+                             "rule_id": flags[0]["rule_id"], "action": "acknowledged", "reason": "bench",
+                             "staff_user_id": staff.id, "at": created, "carried_from_id": None}
+                    reviews.append(first)
+                    reviews.append({**first, "id": next_review + 1, "assessment_id": latest,
+                                    "carried_from_id": next_review})
+                    next_review += 2
+                elif flags and rng.random() < 0.5:
+                    reviews.append({"id": next_review, "intake_id": intake_id, "assessment_id": latest,
+                                    "rule_id": flags[0]["rule_id"],
                                     "action": rng.choice(["acknowledged", "overridden"]), "reason": "bench",
-                                    "staff_user_id": staff.id, "at": created})
+                                    "staff_user_id": staff.id, "at": created, "carried_from_id": None})
+                    next_review += 1
                 if rng.random() < 0.35:
                     outcome = rng.choice(["approved", "approved_with_precautions", "deferred", "not_suitable"])
                     row["review_status"] = outcome
@@ -150,7 +163,7 @@ def fill(count: int, seed: int = 20261125) -> None:
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect() as connection:  # ids were given explicitly: move the sequences on
-            for table in ("intake", "assessment"):
+            for table in ("intake", "assessment", "flag_review"):
                 connection.exec_driver_sql(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
             connection.commit()
@@ -199,6 +212,11 @@ def main() -> None:
             fill(options.count)
         total = db.session.scalar(select(func.count()).select_from(Intake))
         decided = db.session.scalar(select(Intake.id).join(Decision, Decision.intake_id == Intake.id).limit(1))
+        # The longest record: medicines to match, two assessments, a review carried over to the second.
+        carried = select(FlagReview.intake_id).where(FlagReview.carried_from_id.is_not(None))
+        busiest = next((intake.id for intake in db.session.scalars(
+            select(Intake).where(Intake.id.in_(carried)).order_by(Intake.id).limit(200))
+            if (intake.answers.get("medications") or {}).get("items")), decided)
         counted = select(Intake.review_status, func.count()).group_by(Intake.review_status)
         counts = {status: number for status, number in db.session.execute(counted)}
         print(f"{db.engine.dialect.name}: {total:,} intakes {counts}; {options.requests} requests per page")
@@ -209,7 +227,8 @@ def main() -> None:
         "queue, filtered (status + severity)": "/staff/queue?status=awaiting_review&severity=precaution",
         "queue, filtered (status + severity + name)": "/staff/queue?status=awaiting_review&severity=precaution&q=smith",
         "queue, any status, by appointment, page 40": "/staff/queue?status=all&sort=appointment&page=40",
-        "record page": f"/staff/intakes/{decided}",
+        "record page (decided)": f"/staff/intakes/{decided}",
+        "record page (medicines, carried-over review)": f"/staff/intakes/{busiest}",
     }
     print(f"{'page':<46} {'median ms':>10} {'p95 ms':>8}")
     for label, url in pages.items():
