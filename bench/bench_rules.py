@@ -191,16 +191,27 @@ def make_intake(i: int, rng: random.Random) -> dict[str, Any]:
                       "injection_reaction_details": "Swelling for a week" if reaction else "",
                       "active_allergies": _sample(rng, ACTIVE_ALLERGIES, 0, 2) if _chance(rng, 0.08) else [],
                       "other_allergies": rng.choice(OTHER_TEXT)},
-        "lifestyle": {"alcohol_drinks_per_week": 0 if _chance(rng, 0.35) else rng.choice(
-                          [rng.randint(1, 7), rng.randint(1, 14), rng.randint(5, 40)]),
-                      "smoking": rng.choice(["never", "never", "former", "current"]),
-                      "recent_tanning": _chance(rng, 0.06)},
+        "lifestyle": _lifestyle(rng, appointment),
         "treatments": {"had_mesotherapy_before": _chance(rng, 0.3), "has_recent_treatments": bool(treatments),
                        "items": treatments},
         "events": {"has_upcoming_events": bool(events), "items": events},
         "consent": {"understands_procedure": True, "accepts_after_effects": True, "answers_accurate": True,
                     "data_processing": True, "signature": name, "signed_at": None},
     }
+
+
+def _lifestyle(rng: random.Random, appointment: dt.date | None) -> dict[str, Any]:
+    """Drinking as patients report it: most drinkers last drank within the week before filling in
+    the form (weeks before the appointment); a few leave the dates blank, a few plan to drink
+    in the two days before; an intake filled the day before may report last night's drink."""
+    drinks = 0 if _chance(rng, 0.35) else rng.choice([rng.randint(1, 7), rng.randint(1, 14), rng.randint(5, 40)])
+    answers: dict[str, Any] = {"alcohol_drinks_per_week": drinks,
+                               "smoking": rng.choice(["never", "never", "former", "current"]),
+                               "recent_tanning": _chance(rng, 0.06)}
+    if drinks and not _chance(rng, 0.2):
+        answers["last_drink_on"] = (ON - dt.timedelta(days=rng.randint(0, 10))).isoformat()
+        answers["drinking_before_appointment"] = _chance(rng, 0.08)
+    return answers
 
 
 def make_intakes(count: int, seed: int) -> list[dict[str, Any]]:
@@ -294,6 +305,7 @@ def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
     INF, SORE, SORE_H = ix["skin.active_infection_at_area"], ix["skin.active_cold_sore"], ix["skin.cold_sore_history"]  # noqa: N806,E501
     KEL, FITZ, CONC = ix["skin.keloid_scarring"], ix["skin.fitzpatrick_type"], ix["skin.concerns"]  # noqa: N806
     TAN, ALC = ix["lifestyle.recent_tanning"], ix["lifestyle.alcohol_drinks_per_week"]  # noqa: N806
+    LAST_DRINK, PLANNED_DRINK = ix["lifestyle.last_drink_on"], ix["lifestyle.drinking_before_appointment"]  # noqa: N806
     TAKE, TAKE_P = ix["medications.taking"], ix["medications.taking_prescribed"]  # noqa: N806
     TAKE_U, STOP_P = ix["medications.taking_unprescribed"], ix["medications.stopped_prescribed"]  # noqa: N806
     STOP_RET, UNREC = ix["medications.stopped_on.oral_retinoid"], ix["medications.unrecognised"]  # noqa: N806
@@ -387,6 +399,9 @@ def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
             add("reschedule-if-unwell")
         if alcohol >= 1:
             add("alcohol-before-appointment")
+        day = v[LAST_DRINK]
+        if (type(day) is date and 0 <= (ref - day).days < 3) or v[PLANNED_DRINK] is True:
+            add("alcohol-close-to-appointment")
         if (alcohol > 14) if not female else (alcohol > 7):
             add("heavy-drinking")
         if "pigmentation" in goals or "even_tone" in goals:
@@ -458,7 +473,8 @@ HANDWRITTEN_ORDER = (
     "immune-suppression", "corticosteroid", "active-cancer-treatment", "diabetes-controlled",
     "diabetes-uncontrolled-or-insulin", "epilepsy", "event-within-7-days", "event-within-14-days",
     "arrive-make-up-free", "no-resurfacing-or-sun-before", "reschedule-if-unwell", "alcohol-before-appointment",
-    "heavy-drinking", "tranexamic-acid-screen", "dutasteride-pregnancy", "under-eye-caution",
+    "alcohol-close-to-appointment", "heavy-drinking", "tranexamic-acid-screen", "dutasteride-pregnancy",
+    "under-eye-caution",
     "acne-scars-check-acne", "lift-expectations", "pregnancy", "breastfeeding", "recently-gave-birth",
     "trying-to-conceive", "active-infection-at-area", "skin-disease-at-area", "active-cold-sore",
     "cold-sore-history", "keloid-scarring", "recent-tanning", "darker-skin-pigment-risk",

@@ -12,8 +12,8 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, EmailField, Field, HiddenField, StringField, TelField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional, StopValidation, ValidationError
+from wtforms import BooleanField, EmailField, Field, HiddenField, RadioField, StringField, TelField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from ..answers.vocabulary import N_
 from ..api import tokens
@@ -131,27 +131,6 @@ DEFAULT_TOKEN_DAYS = 90
 MAX_TOKEN_DAYS = 3650
 
 
-class RadiosField(StringField):
-    """One of a few values, drawn as radios by templates/macros/forms.html (``radios``).
-
-    ``choices`` are (value, untranslated label) pairs, as the macro reads them (it translates the
-    labels); anything else sent, or nothing, is ``message``.
-    """
-
-    def __init__(self, *args: Any, choices: tuple[tuple[str, str], ...] = (), message: str = "", **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.choices = list(choices)
-        self.message = message
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        # A form sent without any of the radios chose nothing: the default is for the empty form only.
-        self.data = valuelist[0] if valuelist else None
-
-    def pre_validate(self, form: FlaskForm) -> None:
-        if self.data not in {value for value, _label in self.choices}:
-            raise StopValidation(self.message)
-
-
 class ApiTokenForm(FlaskForm):
     """A new API token: what it is for, what it may do, and how long it lasts."""
 
@@ -160,11 +139,14 @@ class ApiTokenForm(FlaskForm):
                                    Length(max=tokens.MAX_NAME_LENGTH,
                                           message=_l("Use %(max)s characters or fewer.", max=tokens.MAX_NAME_LENGTH))],
                        description=_l("What the token is for: the system that will use it."))
-    scope = RadiosField(_l("What the token may do"), default=tokens.READ, filters=[_stripped],
-                        choices=((tokens.READ, N_("Read: list and read intakes")),
-                                 (tokens.WRITE, N_("Write: read, and also create intakes (a booking system)"))),
-                        message=_l("Choose what the token may do: read, or write."),
-                        description=_l("Give a system only what it needs: read, unless it sends intakes."))
+    scope = RadioField(_l("What the token may do"), default=tokens.READ,
+                       choices=lambda: [(tokens.READ, N_("Read: list and read intakes")),
+                                        (tokens.WRITE, N_("Write: read, and also create intakes (a booking system)"))],
+                       # One message for nothing chosen and for a value that is no choice (validate_choice off).
+                       validate_choice=False,
+                       validators=[InputRequired(_l("Choose what the token may do: read, or write.")),
+                                   AnyOf(tokens.SCOPES, _l("Choose what the token may do: read, or write."))],
+                       description=_l("Give a system only what it needs: read, unless it sends intakes."))
     days = StringField(_l("Expires after (days)"), default=str(DEFAULT_TOKEN_DAYS), filters=[_stripped],
                        description=_l("The token stops working after this many days. Default %(days)s.",
                                       days=DEFAULT_TOKEN_DAYS))

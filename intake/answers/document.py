@@ -124,6 +124,9 @@ def date_errors(answers: Mapping[str, Any], today: dt.date) -> dict[str, dict[st
     delivery = health.get("delivery_date")
     if delivery is not None and (delivery > today or delivery < today - dt.timedelta(days=366)):
         add("health", "delivery_date", N_("Enter a date within the last year."))
+    last_drink = (answers.get("lifestyle") or {}).get("last_drink_on")
+    if last_drink is not None and (last_drink > today or last_drink < EARLIEST_DATE):
+        add("lifestyle", "last_drink_on", N_("The date of your last drink cannot be in the future."))
     for index, item in enumerate((answers.get("medications") or {}).get("items") or []):
         stopped = item.get("stopped_on")
         if stopped is not None and stopped > today:

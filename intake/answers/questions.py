@@ -246,13 +246,13 @@ def email_address(label: str, *, required: str, invalid: str, hint: str | None =
 
 def date(label: str, *, required: str | None = None, invalid: str | None = None, hint: str | None = None,
          summary_label: str | None = None, asked_if: When | None = None, gate: Gate | None = None,
-         autocomplete: str | None = None) -> fields.Date:
+         autocomplete: str | None = None, optional: bool = False) -> fields.Date:
     """A date (YYYY-MM-DD). With ``gate``, a yes/no comes first and "no" stores None ("not booked yet")."""
     question = Question("date", label, hint=hint, summary_label=summary_label, required=required, invalid=invalid,
-                        asked_if=asked_if, gate=gate, autocomplete=autocomplete)
+                        asked_if=asked_if, gate=gate, autocomplete=autocomplete, mandatory=not optional)
     if gate is not None:
         return fields.Date(required=True, allow_none=True, metadata={"question": question})
-    return _field(fields.Date, question, required=asked_if is None, blank=None)
+    return _field(fields.Date, question, required=not optional and asked_if is None, blank=None)
 
 
 def whole_number(label: str, *, minimum: int, maximum: int, out_of_range: str, required: str | None = None,

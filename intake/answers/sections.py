@@ -221,6 +221,17 @@ class LifestyleSchema(Section):
         required=N_("Enter how many drinks you have in a typical week."),
         invalid=N_("Enter a whole number of drinks, like 0 or 6."), width=4,
     )
+    #: Alcohol thins the blood for about two days: what matters is drinking close to the appointment.
+    last_drink_on = date(
+        N_("When did you last have an alcoholic drink?"), optional=True, summary_label=N_("Last alcoholic drink"),
+        hint=N_("Leave blank if you do not drink. If you are not sure of the day, give your best guess."),
+        invalid=N_("Enter the date of your last drink as day, month and year, for example 27 3 2026."),
+    )
+    drinking_before_appointment = yes_no(
+        N_("Do you plan to drink alcohol in the 2 days before your appointment?"), optional=True,
+        summary_label=N_("Plans to drink in the 2 days before"),
+        hint=N_("Leave blank if you do not drink."),
+    )
     smoking = choice(SMOKING, N_("Do you smoke or vape?"), required=N_("Say whether you smoke or vape."))
     #: Sunburn, sunbeds or unprotected sun in the last two weeks.
     recent_tanning = yes_no(
@@ -277,6 +288,10 @@ YOUR_AGREEMENT = N_("Your agreement")
 
 
 class ConsentSchema(Section):
+    #: Free text for the practitioner; no rule reads it (the record says so beside it).
+    anything_else = text(N_("Is there anything else you would like your practitioner to know?"), long=True,
+                         optional=True, summary_label=N_("Anything else"),
+                         hint=N_("Your practitioner reads this before your appointment."))
     understands_procedure = agreement(N_("I have read what mesotherapy involves."), group=YOUR_AGREEMENT)
     accepts_after_effects = agreement(
         N_("I understand the usual after-effects (redness, swelling and bruising for a few days) and the rare "

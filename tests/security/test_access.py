@@ -16,6 +16,7 @@ NOT_STAFF = {
     "patient": "the private link's token (tests/security/test_idor.py)",
     "api": "a bearer API token (tests/web/test_api.py)",
     "api-docs": "nothing: the OpenAPI description holds no data",
+    "fhir": "nothing: the FHIR Questionnaire describes the form, no patient's answers (tests/web/test_exports.py)",
 }
 PUBLIC_ENDPOINTS = {"static"}
 

@@ -27,7 +27,9 @@ def document(**changes: dict[str, Any]) -> dict[str, Any]:
         "medications": {"has_medications": False, "items": []},
         "allergies": {"local_anaesthetic_allergy": False, "anaphylaxis_history": False,
                       "injection_reaction": False, "active_allergies": []},
-        "lifestyle": {"alcohol_drinks_per_week": 6, "smoking": "never", "recent_tanning": False},
+        # Plans a drink in the 2 days before: the one precaution of this document.
+        "lifestyle": {"alcohol_drinks_per_week": 6, "drinking_before_appointment": True, "smoking": "never",
+                      "recent_tanning": False},
         "treatments": {"had_mesotherapy_before": False, "has_recent_treatments": False, "items": []},
         "events": {"has_upcoming_events": False, "items": []},
         "consent": {"understands_procedure": True, "accepts_after_effects": True, "answers_accurate": True,

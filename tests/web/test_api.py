@@ -161,8 +161,8 @@ def test_create_stores_one_submitted_and_assessed_intake(app, client, token):
     assert response.status_code == 201, response.json
     body = response.json
     assert body["status"] == "submitted" and body["outcome"] == "precaution"
-    assert body["flag_counts"] == {"precaution": 1, "info": 3}
-    assert {"rule_id": "alcohol-before-appointment", "severity": "precaution"}.items() <= body["flags"][0].items()
+    assert body["flag_counts"] == {"precaution": 1, "info": 4}
+    assert {"rule_id": "alcohol-close-to-appointment", "severity": "precaution"}.items() <= body["flags"][0].items()
     assert response.headers["Location"] == f"http://localhost/api/v1/intakes/{body['id']}"
     with app.app_context():
         (intake,) = db.session.scalars(select(Intake)).all()
@@ -259,10 +259,10 @@ def test_read_one_intake_with_answers_and_latest_assessment(app, client, token):
     assert body["answers"]["about"]["full_name"] == "Ana Silva"
     assessment = body["latest_assessment"]
     assert assessment["outcome"] == "precaution" and assessment["assessed_on"] == "2026-11-25"
-    assert [flag["rule_id"] for flag in assessment["document"]["flags"]][0] == "alcohol-before-appointment"
-    # flag_count counts the flags to review: her alcohol precaution, not her three info items.
+    assert [flag["rule_id"] for flag in assessment["document"]["flags"]][0] == "alcohol-close-to-appointment"
+    # flag_count counts the flags to review: her alcohol precaution, not her four info items.
     flags = assessment["document"]["flags"]
-    assert len(flags) == 4 and [flag["severity"] for flag in flags].count("info") == 3
+    assert len(flags) == 5 and [flag["severity"] for flag in flags].count("info") == 4
     assert body["flag_count"] == 1 and body["appointment_date"] == "2026-12-09"
     assert body["submitted_at"].endswith("+00:00")
     (entry,) = audit(app, "intake.viewed")

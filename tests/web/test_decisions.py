@@ -251,10 +251,10 @@ def test_two_sessions_amending_on_postgresql_one_wins(app, demo_intakes, databas
 # --- reviews carry over; the patient replies ------------------------------------------------------------
 
 
-def submitted_patient(app, forms) -> tuple[str, int]:
+def submitted_patient(app, forms, overrides=None) -> tuple[str, int]:
     """A fresh patient (ibuprofen, fish oil stopped, a cold-sore history, four drinks a week), submitted."""
     token = start(forms)
-    complete(forms, token)
+    complete(forms, token, overrides=overrides)
     assert submit(forms, token).status_code == 302
     with app.app_context():
         intake = db.session.scalar(select(Intake).order_by(Intake.id.desc()).limit(1))
@@ -275,8 +275,9 @@ def new_link(html: str) -> str:
 
 
 def test_reviews_carry_over_changed_answers_reopen_gone_flags_are_listed(app, signed_in, outbox):
-    token, intake_id = submitted_patient(app, signed_in)
-    assert {"alcohol-before-appointment", "cold-sore-history", "unprescribed-nsaid-or-aspirin"} <= set(
+    # Eight drinks a week: above the at-risk limit, a precaution whose answer then changes.
+    token, intake_id = submitted_patient(app, signed_in, {"lifestyle": {"alcohol_drinks_per_week": "8"}})
+    assert {"heavy-drinking", "cold-sore-history", "unprescribed-nsaid-or-aspirin"} <= set(
         flags_of(app, intake_id))
     acknowledge_all(signed_in, app, intake_id)
     review_flag(signed_in, app, intake_id, "cold-sore-history", "override", "Antiviral cover discussed.")
@@ -304,8 +305,8 @@ def test_reviews_carry_over_changed_answers_reopen_gone_flags_are_listed(app, si
         assert reviews["cold-sore-history"].action == "overridden"
         assert reviews["cold-sore-history"].reason == "Antiviral cover discussed."
         assert reviews["cold-sore-history"].carried_from_id is not None
-        assert "alcohol-before-appointment" in current.carried["reopened"]
-        assert "alcohol-before-appointment" not in reviews
+        assert "heavy-drinking" in current.carried["reopened"]
+        assert "heavy-drinking" not in reviews
         assert "unprescribed-nsaid-or-aspirin" in [item["rule_id"] for item in current.carried["resolved"]]
         carried_edit = db.session.scalar(select(PlanEdit).filter_by(assessment_id=current.id))
         assert carried_edit is not None and carried_edit.carried_from_id == first_edit.id
@@ -317,11 +318,11 @@ def test_reviews_carry_over_changed_answers_reopen_gone_flags_are_listed(app, si
     html = page(signed_in, intake_id)
     tree = parse(html)
     assert "carried over from the review of" in tree.select_one("#flag-cold-sore-history").get_text()
-    assert "Open again" in tree.select_one("#flag-alcohol-before-appointment").get_text()
+    assert "Open again" in tree.select_one("#flag-heavy-drinking").get_text()
     assert "Resolved by the patient's new answers" in html
     changes = {row.select_one("th").get_text(strip=True): [cell.get_text(strip=True) for cell in row.select("td")]
                for row in tree.select("table.answer-changes tbody tr")}
-    assert ["4", "10"] in changes.values(), changes
+    assert ["8", "10"] in changes.values(), changes
     assert "Ten drinks, and I stopped the ibuprofen." in html
     assert {"intake.replied", "review.carried_over"} <= set(actions(app, intake_id))
 

@@ -38,6 +38,7 @@ INPUT_TYPES = {
 NOT_PAGES = {"static", "api-docs.openapi_json", "api.list_intakes", "api.show_intake", "patient.download_plan",
              "patient.download_status_plan",
              "exports.show_fhir_questionnaire", "exports.export_queue_csv", "exports.export_intake_json",
+             "exports.export_queue_json", "fhir.show_questionnaire",
              "exports.export_intake_fhir", "review.export_override_report"}
 PASSWORD = "correct horse battery staple 42"
 RULE = """\
@@ -147,7 +148,7 @@ def test_every_input_has_its_fields_type(app, client, forms, pages):
     response = forms.post("/staff/sign-in", {"email": "ada@demo.clinic", "password": PASSWORD, "next": ""})
     assert response.status_code == 302
     for url in ("/staff/", "/staff/queue", "/staff/queue?status=all", "/staff/invite", "/staff/accounts",
-                "/staff/reports/overrides", "/staff/clinic/"):
+                "/staff/reports/overrides", "/staff/clinic/", "/staff/api-tokens/", "/staff/api-docs/"):
         pages.check(url)
     for intake_id in ids:
         pages.check(f"/staff/intakes/{intake_id}")

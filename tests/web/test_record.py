@@ -253,7 +253,7 @@ def test_exports_are_audited(app, signed_in, demo_intakes):
 def test_the_rules_page_names_each_rule_by_title_with_its_sources_as_links(as_admin):
     html = parse(as_admin.client.get("/staff/rules/").get_data(as_text=True))
     row = next(tr for tr in html.select("table tbody tr") if "alcohol-before-appointment" in tr.th.get_text())
-    assert row.th.get_text(" ", strip=True).startswith("Alcohol")
+    assert row.th.get_text(" ", strip=True).startswith("No alcohol in the 48 hours before")
     assert row.select(".citations a[href^='https://']")
 
 
