@@ -85,7 +85,7 @@ def test_upload_preview_activate_roll_back(page: Page, rules_site: str, live_ser
     broken.write_text(BROKEN)
     page.get_by_label("Rule file (.yaml) or a zip of your whole rules folder").set_input_files(str(broken))
     page.get_by_role("button", name="Upload and check").click()
-    expect(page.get_by_role("alert")).to_contain_text("clinic/precautions/ours.yaml, line 2, rule current-smoker")
+    expect(page.get_by_role("alert")).to_contain_text("clinic/precautions/ours.yaml, line 3, rule current-smoker")
     assert_accessible(page)
 
     good = tmp_path / "smoking.yaml"
