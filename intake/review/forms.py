@@ -140,7 +140,7 @@ class DecisionForm(VersionedForm):
     outcome = RadioField(_l("Decision"), choices=lambda: [(o.value, label) for o, label in OUTCOME_LABELS.items()],
                          validators=[InputRequired(_l("Choose a decision."))])
     defer_until = DateField(_l("Deferred until"), validators=[Optional()],
-                            description=_l("For a deferral: the earliest date treatment may go ahead."))
+                            description=_l("For a deferral: the earliest date to treat."))
     question = TextAreaField(_l("Question for the patient"), validators=[Optional(), Length(max=MAX_TEXT)],
                              description=_l("For more information: what the patient should tell you."))
     reopen = CheckboxesField(_l("Sections the patient should answer again"),
@@ -149,8 +149,8 @@ class DecisionForm(VersionedForm):
                              description=_l("For more information: only these open again; the rest stay read-only."))
     patient_message = TextAreaField(
         _l("What the patient reads"), validators=[Optional(), Length(max=MAX_TEXT)],
-        description=_l("Shown on the patient's status page. Required to defer or decline: why, in plain words, "
-                       "and what they should do next. No medical jargon."))
+        description=_l("On the patient's status page; required to defer or decline. Plain words: why, and what "
+                       "to do next."))
     note = TextAreaField(_l("Note for the record"), validators=[Optional(), Length(max=MAX_TEXT)],
                          description=_l("For the clinic only; the patient does not see it."))
 
