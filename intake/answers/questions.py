@@ -281,14 +281,16 @@ def _one_of(choices: Choices) -> validate.OneOf:
 
 def choice(choices: Choices, label: str, *, required: str | None = None, optional: bool = False,
            hint: str | None = None, summary_label: str | None = None, inline: bool = False,
-           drop_down: bool = False) -> fields.Field[Any]:
+           drop_down: bool = False, asked_if: When | None = None) -> fields.Field[Any]:
     """One of ``choices``: radios, or a drop-down (``drop_down``, for long lists in list rows)."""
     question = Question("select" if drop_down else "choice", label, hint=hint, summary_label=summary_label,
-                        mandatory=not optional, required=required, choices=choices, inline=inline)
+                        mandatory=not optional, required=required, choices=choices, inline=inline,
+                        asked_if=asked_if)
+    must = not optional and asked_if is None
     if all(isinstance(value, int) for value in values(choices)):
-        return _field(fields.Integer, question, required=not optional, blank=None, validate=_one_of(choices),
+        return _field(fields.Integer, question, required=must, blank=None, validate=_one_of(choices),
                       strict=True)
-    return _field(fields.String, question, required=not optional, blank=None, validate=_one_of(choices))
+    return _field(fields.String, question, required=must, blank=None, validate=_one_of(choices))
 
 
 def checklist(choices: Choices, label: str, *, optional: bool = False, required: str | None = None,

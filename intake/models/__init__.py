@@ -12,6 +12,7 @@ from .audit import AuditEntry
 from .clinic import ClinicProfile
 from .intake import (
     Assessment,
+    CheckIn,
     Intake,
     IntakeStatus,
     ReviewStatus,
@@ -40,6 +41,7 @@ __all__ = [
     "ApiToken",
     "Assessment",
     "AuditEntry",
+    "CheckIn",
     "ClinicProfile",
     "Decision",
     "FlagAction",

@@ -114,6 +114,9 @@ class Intake(Model):
     #: (the private link stays the patient's own; this one is replaced by each notification).
     status_token_hash: Mapped[str | None] = mapped_column(String(64))
     status_link_issued_at: Mapped[dt.datetime | None]
+    #: The latest appointment-day check-in, and whether it raised a flag the intake did not have.
+    checked_in_at: Mapped[dt.datetime | None]
+    flagged_at_check_in: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (
         Index("ix_intake_queue", "review_status", "queue_sort", "appointment_date", "id"),
@@ -206,3 +209,21 @@ class SearchTerm(Model):
         UniqueConstraint("intake_id", "digest", name="uq_search_term_intake_digest"),
         Index("ix_search_term_digest_intake", "digest", "intake_id"),
     )
+
+
+class CheckIn(Model):
+    """The patient's answers on the days before the appointment, and the re-assessment they gave."""
+
+    __tablename__ = "check_in"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intake.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: The check-in's answers (intake.answers.checkin.CheckInSchema), as JSON.
+    answers: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
+    #: The assessment before the check-in, and the one it produced.
+    previous_assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessment.id", ondelete="SET NULL"))
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessment.id", ondelete="SET NULL"))
+    #: Rule ids of flags to review the check-in raised, and of those it lifted.
+    raised: Mapped[list[str]] = mapped_column(JSON, default=list)
+    lifted: Mapped[list[str]] = mapped_column(JSON, default=list)

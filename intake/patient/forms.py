@@ -38,7 +38,7 @@ from wtforms.validators import ValidationError as FieldError
 from wtforms.widgets import CheckboxInput, DateInput, EmailInput, RadioInput, TelInput, TextInput
 
 from .. import answers as doc
-from ..answers import N_, Question, When, question_of, rows_schema
+from ..answers import N_, Question, When, checkin, question_of, rows_schema
 
 if TYPE_CHECKING:
     # The mixins below are only ever combined with a WTForms field or form: type them as one.
@@ -673,3 +673,30 @@ FORMS: dict[str, type[SectionForm]] = {
 def section_form(section: str, answers_so_far: Mapping[str, Any], **kwargs: Any) -> SectionForm:
     """The form of ``section``, shaped by earlier answers (no pregnancy questions for male patients)."""
     return FORMS[section](answers_so_far=answers_so_far, **kwargs)
+
+
+class CheckInForm(SectionForm):
+    """The appointment-day check-in: the time-sensitive questions, one page (answers.checkin)."""
+
+    def check(self, today: dt.date, answers_so_far: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The check-in's answers when they pass; otherwise None, with messages on the fields."""
+        self.validate()
+        try:
+            loaded = self.schema().load(self.answer_input())
+            errors: dict[str, Any] = {}
+        except ValidationError as invalid:
+            loaded = invalid.valid_data or {}
+            errors = dict(invalid.normalized_messages())
+        _merge(errors, checkin.check_in_errors(loaded, today))
+        self.add_errors(errors)
+        return None if self.problems() else loaded
+
+
+CHECK_IN_FORM = _form_class(checkin.CheckInSchema, CheckInForm, "check_in")
+
+
+def check_in_form(answers_so_far: Mapping[str, Any], **kwargs: Any) -> CheckInForm:
+    """The check-in form, shaped by the intake's answers (no pregnancy question for male patients)."""
+    form = CHECK_IN_FORM(answers_so_far=answers_so_far, **kwargs)
+    assert isinstance(form, CheckInForm)  # nosec B101 # narrows the type for the checker
+    return form

@@ -17,6 +17,7 @@ from ..assessment.agreed import anchor_instructions, next_session_on
 from ..clock import as_utc, utcnow
 from ..extensions import db
 from ..models import APPROVALS, Decision, Intake, Outcome, hash_token
+from ..rulesets.assessments import decided_on
 
 
 def find_intake_by_token(token: str) -> Intake | None:
@@ -118,7 +119,7 @@ def patient_status(intake: Intake, today: dt.date) -> PatientStatus:
     assessment = intake.latest_assessment
     document: Mapping[str, Any] = assessment.document if assessment is not None else {}
     decision = latest_decision(intake)
-    decided = decision is not None and assessment is not None and decision.assessment_id == assessment.id
+    decided = decision is not None and assessment is not None and decided_on(decision.assessment_id, assessment.id)
     instructions = document.get("instructions") or []
     sources = {flag["rule_id"]: list(flag.get("source") or []) for flag in document.get("flags") or []}
     appointment = intake.appointment_date

@@ -12,13 +12,14 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..answers import SECTIONS, dump_answers, load_answers
+from ..answers import SECTIONS, checkin, dump_answers, load_answers
 from ..assessment import assess
 from ..audit import lock_chain, record
 from ..clock import utcnow
 from ..extensions import db
 from ..models import (
     Assessment,
+    CheckIn,
     Decision,
     Intake,
     IntakeStatus,
@@ -29,7 +30,7 @@ from ..models import (
 )
 from ..protection.search import reindex
 from ..rulesets.active import ActiveRuleset
-from ..rulesets.assessments import carry_over, store_assessment
+from ..rulesets.assessments import carry_over, flags_to_review, store_assessment
 
 #: How often save_section tries again when a concurrent save of the same intake got in first.
 SAVE_ATTEMPTS = 5
@@ -223,3 +224,58 @@ def record_plan_downloaded(intake: Intake) -> None:
     """Note that the patient downloaded their proposed session dates."""
     record("patient", "intake.plan_downloaded", intake, "Patient downloaded the proposed session dates")
     db.session.commit()
+
+
+class CheckInClosed(Exception):
+    """The check-in is not open for this intake today (not submitted, no appointment, too early or too late)."""
+
+
+def check_in_opens(intake: Intake) -> tuple[dt.date, dt.date] | None:
+    """The first and last day ``intake`` may check in (None: not submitted or no appointment)."""
+    if intake.status != IntakeStatus.SUBMITTED or intake.appointment_date is None:
+        return None
+    return checkin.window(intake.appointment_date)
+
+
+def check_in(intake: Intake, answers: Mapping[str, Any], rules: ActiveRuleset, today: dt.date,
+             actor: str = "patient") -> CheckIn:
+    """Re-assess ``intake`` with the check-in's ``answers`` written into its document, as of ``today``.
+
+    The practitioner's reviews carry over where the answers behind a flag did not change;
+    a flag the check-in raised marks the intake in the queue, and a defer or contraindication
+    puts it back to awaiting review. Raises CheckInClosed outside the window, and
+    marshmallow.ValidationError if the resulting document is invalid (nothing is stored).
+    """
+    opens = check_in_opens(intake)
+    if opens is None or not opens[0] <= today <= opens[1]:
+        raise CheckInClosed
+    previous = intake.latest_assessment
+    document = load_answers(checkin.apply_check_in(intake.answers, answers, today), today=today)
+    result = assess(document, rules.ruleset, on=today)
+    dumped = dump_answers(document)
+    stored = store_assessment(intake, result, rules.version_id, answers=dumped)
+    db.session.flush()
+    before = {flag["rule_id"]: flag for flag in flags_to_review(previous.document)} if previous else {}
+    after = {flag["rule_id"]: flag for flag in flags_to_review(stored.document)}
+    raised = sorted(set(after) - set(before))
+    lifted = sorted(set(before) - set(after))
+    carry_over(intake, previous, stored, rules.ruleset.protocols, "system")
+    intake.answers = dumped
+    intake.latest_outcome = result.outcome
+    intake.queue_sort = queue_sort_key(result.outcome, intake.appointment_date)
+    intake.checked_in_at = utcnow()
+    intake.flagged_at_check_in = bool(raised)
+    if raised:
+        # A decision stands no longer once the check-in raised something it did not weigh
+        # (rulesets.assessments.decided_on): the intake waits for review again.
+        intake.review_status = ReviewStatus.AWAITING_REVIEW
+    stored_answers = {key: (value.isoformat() if isinstance(value, dt.date) else value)
+                      for key, value in answers.items()}
+    row = CheckIn(intake_id=intake.id, answers=stored_answers, previous_assessment_id=previous.id if previous else None,
+                  assessment_id=stored.id, raised=raised, lifted=lifted)
+    db.session.add(row)
+    record(actor, "intake.checked_in", intake,
+           f"Checked in; outcome {result.outcome}" + (f"; new: {', '.join(raised)}" if raised else ""),
+           outcome=result.outcome, raised=raised, lifted=lifted, ruleset_version=result.ruleset_version)
+    db.session.commit()
+    return row

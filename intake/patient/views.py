@@ -17,13 +17,13 @@ from ..assessment.agreed import session_dates
 from ..assessment.calendar import plan_to_ics
 from ..clock import as_utc, clinic_today, utcnow
 from ..extensions import db, limiter
-from ..models import Intake
+from ..models import Intake, ReviewStatus
 from ..rulesets.active import active_ruleset
 from ..web.clinic import clinic_identity
 from ..web.ratelimits import intake_start_limit, intake_submit_limit
 from ..web.templating import describe_answers
 from . import service
-from .forms import RowsField, SectionForm, section_form
+from .forms import CheckInForm, RowsField, SectionForm, check_in_form, section_form
 from .queries import (
     find_intake_by_status_token,
     find_intake_by_token,
@@ -124,7 +124,18 @@ def render_status(intake: Intake, token: str, *, private: bool) -> str:
         answer_url=url_for("patient.review_intake", token=token) if private and intake.is_reopened else None,
         private_link=private_link(token) if private else None,
         summary=describe_answers(intake.answers),
+        check_in=_check_in_notice(intake, token) if private else None,
     )
+
+
+def _check_in_notice(intake: Intake, token: str) -> dict[str, Any] | None:
+    """What the status page says about the check-in: when it opens, the link while open, when it was done."""
+    opens = service.check_in_opens(intake)
+    if opens is None or intake.review_status in (ReviewStatus.NOT_SUITABLE, ReviewStatus.DEFERRED):
+        return None  # no session to check in for
+    today = clinic_today()
+    return {"first": opens[0], "last": opens[1], "open": opens[0] <= today <= opens[1], "closed": today > opens[1],
+            "url": url_for("patient.check_in", token=token), "done_at": intake.checked_in_at}
 
 
 @blueprint.get("/s/<token>")
@@ -135,6 +146,42 @@ def show_status(token: str) -> Any:
         abort(404)
     service.record_status_viewed(intake)
     return render_status(intake, token, private=False)
+
+
+@blueprint.route("/i/<token>/check-in", methods=["GET", "POST"])
+@with_intake
+def check_in(intake: Intake, token: str) -> Any:
+    """The appointment-day check-in: open from two days before the appointment to its end."""
+    today = clinic_today()
+    opens = service.check_in_opens(intake)
+    if opens is None or not opens[0] <= today <= opens[1]:
+        return render_template("patient/check_in_closed.html", intake=intake, token=token, opens=opens,
+                               today=today), 200
+    answers_so_far = dict(intake.answers or {})
+    if request.method == "GET":
+        form = check_in_form(answers_so_far, formdata=None)
+        return render_check_in(intake, token, form)
+    form = check_in_form(answers_so_far)
+    loaded = form.check(today, answers_so_far)
+    if loaded is None:
+        return render_check_in(intake, token, form)
+    try:
+        row = service.check_in(intake, loaded, active_ruleset(), today)
+    except ValidationError as invalid:  # the document the check-in makes does not hold together
+        db.session.rollback()
+        messages = invalid.messages if isinstance(invalid.messages, dict) else {"_schema": invalid.messages}
+        return render_check_in(intake, token, form, describe_problems(messages, intake.answers or {}, token))
+    except service.CheckInClosed:
+        db.session.rollback()
+        return redirect(url_for("patient.check_in", token=token))
+    return redirect(url_for("patient.show_intake", token=token, checked_in=row.id))
+
+
+def render_check_in(intake: Intake, token: str, form: CheckInForm,
+                    problems: list[tuple[str, str]] | None = None) -> str:
+    return render_template("patient/check_in.html", intake=intake, token=token, form=form,
+                           problems=problems if problems is not None else form.problems(),
+                           action_url=url_for("patient.check_in", token=token))
 
 
 @blueprint.route("/i/<token>/<section>", methods=["GET", "POST"])

@@ -175,4 +175,5 @@ ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "plan_edit": ("plan", "changes"),
     "decision": ("question", "note", "plan", "patient_message", "amendment_reason", "reply"),
     "audit_entry": ("summary", "data"),
+    "check_in": ("answers",),
 }

@@ -25,6 +25,7 @@ from ..extensions import db
 from ..models import (
     Assessment,
     AuditEntry,
+    CheckIn,
     Decision,
     FlagAction,
     FlagReview,
@@ -36,7 +37,7 @@ from ..models import (
     severity_band,
 )
 from ..protection.search import matching_search
-from ..rulesets.assessments import latest_plan_edit, latest_reviews
+from ..rulesets.assessments import decided_on, latest_plan_edit, latest_reviews
 
 PER_PAGE = 25
 #: Review statuses in the order the queue lists them; "awaiting_review" is where work waits.
@@ -70,6 +71,8 @@ class QueueRow:
     status: str
     outcome: str | None
     open_flags: int
+    checked_in: bool = False
+    flagged_at_check_in: bool = False
 
 
 @dataclass
@@ -130,7 +133,8 @@ def queue_page(wanted: QueueFilter) -> QueuePage:
         counts[name] = number
 
     query = _filtered(select(Intake.id, Intake.full_name, Intake.email, Intake.appointment_date,
-                             Intake.submitted_at, Intake.review_status, Intake.latest_outcome), wanted)
+                             Intake.submitted_at, Intake.review_status, Intake.latest_outcome, Intake.checked_in_at,
+                             Intake.flagged_at_check_in), wanted)
     if wanted.status in STATUSES:
         query = query.where(Intake.review_status == wanted.status)
         total = counts[wanted.status]
@@ -143,7 +147,8 @@ def queue_page(wanted: QueueFilter) -> QueuePage:
     open_flags = open_flag_counts([row.id for row in found])
     rows = [
         QueueRow(row.id, row.full_name, row.email, row.appointment_date, row.submitted_at, row.review_status,
-                 row.latest_outcome, open_flags.get(row.id, 0))
+                 row.latest_outcome, open_flags.get(row.id, 0), row.checked_in_at is not None,
+                 bool(row.flagged_at_check_in))
         for row in found
     ]
     return QueuePage(rows, total, page, pages, counts)
@@ -269,7 +274,8 @@ class ReviewState:
     def signed(self) -> bool:
         """A decision was signed on the latest assessment: the record stays as it is until amended."""
         decision = self.decision
-        return decision is not None and self.assessment is not None and decision.assessment_id == self.assessment.id
+        return decision is not None and self.assessment is not None and decided_on(decision.assessment_id,
+                                                                                    self.assessment.id)
 
     @property
     def amending(self) -> bool:
@@ -318,6 +324,11 @@ def review_state(intake: Intake) -> ReviewState:
 def previous_assessment(intake: Intake) -> Assessment | None:
     """The assessment before the latest, if any."""
     return intake.assessments[-2] if len(intake.assessments) > 1 else None
+
+
+def check_ins(intake: Intake) -> list[CheckIn]:
+    """The intake's appointment-day check-ins, newest first."""
+    return list(db.session.scalars(select(CheckIn).where(CheckIn.intake_id == intake.id).order_by(CheckIn.id.desc())))
 
 
 def notifications(intake: Intake) -> list[Notification]:

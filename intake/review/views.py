@@ -158,11 +158,22 @@ def _render_record(intake: Intake, *, status: int = 200, problems: list[Any] | N
         problems=problems or [], conflict=conflict, now=now(), staff_names=_staff_names(),
         why=explain_triggers([fs.flag for fs in state.flags] + state.info, intake.answers, class_labels),
         medicines=understood_medicines(medication_items, ruleset.lexicon),
+        check_ins=queries.check_ins(intake),
+        flag_titles=_flag_titles(intake),
     ), status
 
 
 def _staff_names() -> dict[str, str]:
     return {user.actor: user.display_name for user in list_users()}
+
+
+def _flag_titles(intake: Intake) -> dict[str, str]:
+    """Every flag's title over the intake's assessments, by rule id (the latest wins)."""
+    titles: dict[str, str] = {}
+    for assessment in intake.assessments:
+        for flag in assessment.document.get("flags") or []:
+            titles[flag["rule_id"]] = flag.get("title") or flag["rule_id"]
+    return titles
 
 
 @blueprint.get("/intakes/<int:intake_id>")

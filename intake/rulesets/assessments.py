@@ -17,7 +17,7 @@ from ..assessment.plan.edit import carry_plan_edit, plan_differences, plan_value
 from ..audit import record
 from ..clock import utcnow
 from ..extensions import db
-from ..models import Assessment, FlagReview, Intake, PlanEdit, RuleTally
+from ..models import Assessment, CheckIn, FlagReview, Intake, PlanEdit, RuleTally
 
 
 def flags_to_review(document: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -47,6 +47,19 @@ def store_assessment(intake: Intake, result: AssessmentResult, ruleset_version_i
     db.session.add(stored)
     tally_flags({flag["rule_id"] for flag in document.get("flags") or []})
     return stored
+
+
+def decided_on(decision_assessment_id: int, assessment_id: int) -> bool:
+    """Whether a decision made on one assessment still stands on a later one: the same one, or
+    reached from it only through check-ins that raised nothing new (the patient's answers
+    moved on, but nothing the practitioner has not seen)."""
+    current: int | None = assessment_id
+    while current is not None and current != decision_assessment_id:
+        check_in = db.session.scalar(select(CheckIn).where(CheckIn.assessment_id == current))
+        if check_in is None or check_in.raised:
+            return False
+        current = check_in.previous_assessment_id
+    return current == decision_assessment_id
 
 
 def latest_reviews(assessment_id: int) -> dict[str, FlagReview]:
