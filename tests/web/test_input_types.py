@@ -10,6 +10,7 @@ test fails: the list of pages is checked against the URL map.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -136,6 +137,10 @@ def test_every_input_has_its_fields_type(app, client, forms, pages):
     pages.check(f"/i/{token}/saved")
     submit(forms, token)
     pages.check(f"/i/{token}")
+    pinned = app.config["TODAY"]
+    app.config["TODAY"] = dt.date(2026, 12, 8)  # the day before the appointment: the check-in is open
+    pages.check(f"/i/{token}/check-in")
+    app.config["TODAY"] = pinned
 
     # The staff's pages, signed in as an admin (who sees every page).
     with app.app_context():
