@@ -277,6 +277,7 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         # A clinic's front-desk tablet starts many intakes from one address: generous, but a script is stopped.
         "INTAKE_START_RATE_LIMIT": env.text("INTAKE_START_RATE_LIMIT", "60 per hour"),
         "INTAKE_SUBMIT_RATE_LIMIT": env.text("INTAKE_SUBMIT_RATE_LIMIT", "60 per hour"),
+        "DESK_CODE_RATE_LIMIT": env.text("DESK_CODE_RATE_LIMIT", "10 per minute"),
         # Per API token (per client address for requests without one).
         "API_RATE_LIMIT": env.text("API_RATE_LIMIT", "120 per minute"),
         "WTF_CSRF_ENABLED": True,

@@ -19,7 +19,9 @@ from .intake import (
     RuleTally,
     SearchTerm,
     hash_token,
+    new_check_in_code,
     new_token,
+    normalise_code,
     queue_sort_key,
     severity_band,
 )
@@ -63,6 +65,8 @@ __all__ = [
     "StaffSession",
     "StaffUser",
     "hash_token",
+    "new_check_in_code",
+    "normalise_code",
     "new_token",
     "queue_sort_key",
     "severity_band",

@@ -43,6 +43,21 @@ class ReviewStatus(enum.StrEnum):
     NOT_SUITABLE = "not_suitable"
 
 
+#: Letters and digits no one confuses when reading them out (no 0/O, 1/I/L, 5/S, 2/Z, 8/B).
+CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+
+
+def new_check_in_code() -> str:
+    """A check-in code: eight characters of CODE_ALPHABET in two groups (about 2^37 codes)."""
+    letters = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"{letters[:4]}-{letters[4:]}"
+
+
+def normalise_code(typed: str) -> str:
+    """A typed code as stored: upper case, without spaces or dashes."""
+    return "".join(ch for ch in typed.upper() if ch.isalnum())
+
+
 def hash_token(token: str) -> str:
     """The stored form of a patient link token; the token itself is never stored."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -117,10 +132,15 @@ class Intake(Model):
     #: The latest appointment-day check-in, and whether it raised a flag the intake did not have.
     checked_in_at: Mapped[dt.datetime | None]
     flagged_at_check_in: Mapped[bool] = mapped_column(default=False)
+    #: The code the patient types on the clinic's tablet to check in ("K7QF-M2XD"), shown to them and
+    #: to staff; found by its keyed digest.
+    check_in_code: Mapped[str] = mapped_column(EncryptedText, default="")
+    check_in_code_digest: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_intake_queue", "review_status", "queue_sort", "appointment_date", "id"),
         UniqueConstraint("status_token_hash", name="uq_intake_status_token_hash"),
+        UniqueConstraint("check_in_code_digest", name="uq_intake_check_in_code_digest"),
     )
 
     assessments: Mapped[list[Assessment]] = relationship(

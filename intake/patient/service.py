@@ -25,9 +25,12 @@ from ..models import (
     IntakeStatus,
     ReviewStatus,
     hash_token,
+    new_check_in_code,
     new_token,
+    normalise_code,
     queue_sort_key,
 )
+from ..protection import active_keyring
 from ..protection.search import reindex
 from ..rulesets.active import ActiveRuleset
 from ..rulesets.assessments import carry_over, flags_to_review, store_assessment
@@ -279,3 +282,36 @@ def check_in(intake: Intake, answers: Mapping[str, Any], rules: ActiveRuleset, t
            outcome=result.outcome, raised=raised, lifted=lifted, ruleset_version=result.ruleset_version)
     db.session.commit()
     return row
+
+
+def code_digest(code: str) -> str:
+    """The keyed digest a check-in code is found by (typed codes are normalised first)."""
+    return active_keyring().digest("check-in:" + normalise_code(code))
+
+
+def ensure_check_in_code(intake: Intake) -> str:
+    """The intake's front-desk check-in code, made (and committed) the first time it is needed."""
+    if intake.check_in_code:
+        return intake.check_in_code
+    for _attempt in range(5):  # a clash among 2^37 codes is rare; try again if one happens
+        code = new_check_in_code()
+        digest = code_digest(code)
+        if db.session.scalar(select(Intake.id).where(Intake.check_in_code_digest == digest)) is not None:
+            continue
+        # Not through the ORM: the code is no change to the patient's intake, and must not move its
+        # version (a practitioner's open form would then be refused as out of date).
+        db.session.execute(
+            update(Intake).where(Intake.id == intake.id, Intake.check_in_code_digest.is_(None))
+            .values(check_in_code=code, check_in_code_digest=digest)
+            .execution_options(synchronize_session=False))
+        db.session.commit()
+        db.session.refresh(intake)
+        return intake.check_in_code
+    raise RuntimeError("could not make a unique check-in code")
+
+
+def find_by_check_in_code(typed: str) -> Intake | None:
+    """The intake a code typed at the desk belongs to, or None."""
+    if len(normalise_code(typed)) != 8:
+        return None
+    return db.session.scalar(select(Intake).where(Intake.check_in_code_digest == code_digest(typed)))

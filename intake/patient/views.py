@@ -20,7 +20,7 @@ from ..extensions import db, limiter
 from ..models import Intake, ReviewStatus
 from ..rulesets.active import active_ruleset
 from ..web.clinic import clinic_identity
-from ..web.ratelimits import intake_start_limit, intake_submit_limit
+from ..web.ratelimits import desk_code_limit, intake_start_limit, intake_submit_limit
 from ..web.templating import describe_answers
 from . import service
 from .forms import CheckInForm, RowsField, SectionForm, check_in_form, section_form
@@ -135,7 +135,8 @@ def _check_in_notice(intake: Intake, token: str) -> dict[str, Any] | None:
         return None  # no session to check in for
     today = clinic_today()
     return {"first": opens[0], "last": opens[1], "open": opens[0] <= today <= opens[1], "closed": today > opens[1],
-            "url": url_for("patient.check_in", token=token), "done_at": intake.checked_in_at}
+            "url": url_for("patient.check_in", token=token), "done_at": intake.checked_in_at,
+            "code": service.ensure_check_in_code(intake) if today <= opens[1] else ""}
 
 
 @blueprint.get("/s/<token>")
@@ -178,10 +179,64 @@ def check_in(intake: Intake, token: str) -> Any:
 
 
 def render_check_in(intake: Intake, token: str, form: CheckInForm,
-                    problems: list[tuple[str, str]] | None = None) -> str:
+                    problems: list[tuple[str, str]] | None = None, desk_code: str = "") -> str:
     return render_template("patient/check_in.html", intake=intake, token=token, form=form,
                            problems=problems if problems is not None else form.problems(),
-                           action_url=url_for("patient.check_in", token=token))
+                           action_url=url_for("patient.desk_check_in") if desk_code else url_for(
+                               "patient.check_in", token=token),
+                           desk_code=desk_code)
+
+
+# -- the front-desk tablet: the same check-in, reached by the appointment's code ------------
+
+
+def _desk_intake(typed: str) -> Intake | None:
+    """The intake of a code typed at the desk, if its check-in is open today (else None, saying nothing)."""
+    intake = service.find_by_check_in_code(typed)
+    if intake is None:
+        return None
+    opens = service.check_in_opens(intake)
+    return intake if opens is not None and opens[0] <= clinic_today() <= opens[1] else None
+
+
+@blueprint.route("/desk", methods=["GET", "POST"])
+@limiter.limit(desk_code_limit, methods=["POST"])
+def desk() -> Any:
+    """The clinic's tablet: the patient types the code of their appointment to check in."""
+    if request.method == "GET":
+        return render_template("patient/desk.html", code="", problem=None)
+    typed = (request.form.get("code") or "").strip()[:20]
+    intake = _desk_intake(typed)
+    if intake is None:
+        # One answer for a wrong code, another patient's day, or a closed check-in: nothing to learn from it.
+        problem = gettext("That code does not open a check-in today. Check the code, or ask at the desk.")
+        return render_template("patient/desk.html", code=typed, problem=problem), 200
+    form = check_in_form(dict(intake.answers or {}), formdata=None)
+    return render_check_in(intake, "", form, desk_code=typed)
+
+
+@blueprint.post("/desk/check-in")
+@limiter.limit(desk_code_limit)
+def desk_check_in() -> Any:
+    """The check-in sent from the tablet (the code travels with the form)."""
+    typed = (request.form.get("desk_code") or "").strip()[:20]
+    intake = _desk_intake(typed)
+    if intake is None:
+        problem = gettext("That code does not open a check-in today. Check the code, or ask at the desk.")
+        return render_template("patient/desk.html", code="", problem=problem), 200
+    today = clinic_today()
+    answers_so_far = dict(intake.answers or {})
+    form = check_in_form(answers_so_far)
+    loaded = form.check(today, answers_so_far)
+    if loaded is None:
+        return render_check_in(intake, "", form, desk_code=typed)
+    try:
+        service.check_in(intake, loaded, active_ruleset(), today, actor="desk")
+    except (ValidationError, service.CheckInClosed):
+        db.session.rollback()
+        problem = gettext("Your check-in could not be saved. Please ask at the desk.")
+        return render_template("patient/desk.html", code="", problem=problem), 200
+    return render_template("patient/desk_done.html")
 
 
 @blueprint.route("/i/<token>/<section>", methods=["GET", "POST"])

@@ -169,7 +169,7 @@ class EncryptedJSON(TypeDecorator[Any]):
 
 #: Every encrypted column: table → columns (the key rotation and the migration walk these).
 ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "intake": ("answers", "full_name", "email", "drafts", "amendment_reason"),
+    "intake": ("answers", "full_name", "email", "drafts", "amendment_reason", "check_in_code"),
     "assessment": ("document", "answers", "carried"),
     "flag_review": ("reason",),
     "plan_edit": ("plan", "changes"),

@@ -23,6 +23,7 @@ from ..clock import as_utc, clinic_today, now
 from ..extensions import db
 from ..models import Intake, ReviewStatus, Role
 from ..patient.queries import link_expires_at, link_is_live, private_link, status_link
+from ..patient.service import ensure_check_in_code
 from ..rulesets.active import active_ruleset
 from ..web.templating import answer_changes, describe_answers, explain_triggers
 from . import queries, service
@@ -159,6 +160,7 @@ def _render_record(intake: Intake, *, status: int = 200, problems: list[Any] | N
         why=explain_triggers([fs.flag for fs in state.flags] + state.info, intake.answers, class_labels),
         medicines=understood_medicines(medication_items, ruleset.lexicon),
         check_ins=queries.check_ins(intake),
+        check_in_code=intake.check_in_code if intake.appointment_date else "",
         flag_titles=_flag_titles(intake),
     ), status
 
@@ -181,6 +183,8 @@ def show_intake(intake_id: int) -> tuple[str, int]:
     """The intake record: answers, flags, plan, decision and history. Viewing it is audited."""
     intake = _intake(intake_id)
     service.record_view(intake, current_user)
+    if intake.is_submitted and intake.appointment_date:
+        ensure_check_in_code(intake)  # what the patient types on the desk's tablet; staff may read it out
     return _render_record(intake)
 
 

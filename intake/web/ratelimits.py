@@ -24,6 +24,10 @@ def intake_submit_limit() -> str:
     return current_app.config["INTAKE_SUBMIT_RATE_LIMIT"]
 
 
+def desk_code_limit() -> str:
+    return current_app.config["DESK_CODE_RATE_LIMIT"]
+
+
 def api_limit() -> str:
     return current_app.config["API_RATE_LIMIT"]
 

@@ -142,3 +142,65 @@ def test_a_treatment_in_the_future_is_refused(forms, patient, on_day):
     on_day(APPOINTMENT - dt.timedelta(days=1))
     response = check_in(forms, token, treatment="yes", treatment_kind="filler", treatment_on="2026-12-20")
     assert ("#treatment_on", "The treatment cannot be in the future.") in problems(text(response))
+
+
+# --- the front desk's tablet, by the appointment's code ----------------------------------------------
+
+
+def code_of(app, intake_id: int) -> str:
+    with app.app_context():
+        return db.session.get(Intake, intake_id).check_in_code
+
+
+def desk(forms, code: str):
+    return forms.post("/desk", {"code": code}, page="/desk")
+
+
+def test_the_code_is_on_the_patients_page_and_the_record(app, forms, patient, signed_in):
+    token, intake_id = patient
+    status = parse(text(forms.client.get(f"/i/{token}")))
+    code = status.select_one(".check-in-notice strong.code").get_text(strip=True)
+    assert len(code) == 9 and code[4] == "-" and code == code_of(app, intake_id)
+    record = parse(signed_in.client.get(record_url(intake_id)).get_data(as_text=True))
+    assert record.select_one(".record-facts strong.code").get_text(strip=True) == code
+
+
+def test_a_wrong_code_and_a_closed_day_get_the_same_plain_answer(app, forms, patient, on_day, fresh_rate_limits):
+    token, intake_id = patient
+    forms.client.get(f"/i/{token}")  # the code is made when first shown
+    code = code_of(app, intake_id)
+    plain = "That code does not open a check-in today."
+    assert plain in text(desk(forms, "ZZZZ-ZZZZ"))  # no such code
+    assert plain in text(desk(forms, code))  # too early: the same words
+    on_day(APPOINTMENT + dt.timedelta(days=1))
+    assert plain in text(desk(forms, code))  # too late: the same words
+    with app.app_context():
+        assert db.session.scalar(select(CheckIn.id)) is None
+
+
+def test_the_tablet_checks_a_patient_in_by_code(app, forms, patient, on_day, fresh_rate_limits):
+    token, intake_id = patient
+    forms.client.get(f"/i/{token}")
+    code = code_of(app, intake_id)
+    on_day(APPOINTMENT)
+    page = parse(text(desk(forms, code.lower().replace("-", " "))))  # typed in lower case, with a space
+    assert page.select_one('input[name="desk_code"]') is not None
+    assert page.select_one("h1").get_text(strip=True) == "Check in for your appointment"
+    response = forms.post("/desk/check-in", {**QUIET, "desk_code": code, "unwell": "yes"}, page="/desk")
+    assert "Thank you: you are checked in" in text(response)
+    with app.app_context():
+        row = db.session.scalar(select(CheckIn).where(CheckIn.intake_id == intake_id))
+        assert row is not None and "acute-illness" in row.raised
+        from intake.models import AuditEntry
+        actors = list(db.session.scalars(select(AuditEntry.actor).where(AuditEntry.action == "intake.checked_in")))
+        assert actors == ["desk"]
+
+
+def test_codes_tried_at_the_desk_are_rate_limited(app, forms, fresh_rate_limits):
+    app.config["DESK_CODE_RATE_LIMIT"] = "2 per minute"
+    try:
+        assert desk(forms, "AAAA-AAAA").status_code == 200
+        assert desk(forms, "AAAA-AAAC").status_code == 200
+        assert desk(forms, "AAAA-AAAD").status_code == 429
+    finally:
+        app.config["DESK_CODE_RATE_LIMIT"] = "10 per minute"

@@ -141,6 +141,7 @@ def test_every_input_has_its_fields_type(app, client, forms, pages):
     app.config["TODAY"] = dt.date(2026, 12, 8)  # the day before the appointment: the check-in is open
     pages.check(f"/i/{token}/check-in")
     app.config["TODAY"] = pinned
+    pages.check("/desk")
 
     # The staff's pages, signed in as an admin (who sees every page).
     with app.app_context():
