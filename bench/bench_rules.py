@@ -172,6 +172,7 @@ def make_intake(i: int, rng: random.Random) -> dict[str, Any]:
             "pregnant": pregnant if asked else None,
             "pregnancy_weeks": rng.randint(4, 38) if pregnant else None,
             "trying_to_conceive": _chance(rng, 0.06) if asked else None,
+            "planning_pregnancy": _chance(rng, 0.05) if asked else None,
             "breastfeeding": _chance(rng, 0.05) if asked else None,
             "recently_gave_birth": gave_birth if asked else None,
             "delivery_date": (ON - dt.timedelta(days=rng.randint(1, 300))).isoformat()
@@ -298,6 +299,7 @@ def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
                          f"missing {missing}, extra {extra}")
     SEX, AGE = ix["about.sex"], ix["derived.age"]  # noqa: N806
     PREG, TTC, BF = ix["health.pregnant"], ix["health.trying_to_conceive"], ix["health.breastfeeding"]  # noqa: N806
+    PLAN = ix["health.planning_pregnancy"]  # noqa: N806
     RGB, DELIV = ix["health.recently_gave_birth"], ix["health.delivery_date"]  # noqa: N806
     HC, COND = ix["health.hormonal_contraception"], ix["health.conditions"]  # noqa: N806
     DCTRL, INS = ix["health.diabetes_controlled"], ix["health.uses_insulin"]  # noqa: N806
@@ -431,6 +433,8 @@ def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
                 add("recently-gave-birth")
             if v[TTC] is True:
                 add("trying-to-conceive")
+            if v[PLAN] is True and v[TTC] is False:
+                add("pregnancy-planned-during-course")
         if v[INF] is True:
             add("active-infection-at-area")
         if "skin_disease_at_area" in conditions:
@@ -476,7 +480,8 @@ HANDWRITTEN_ORDER = (
     "alcohol-close-to-appointment", "heavy-drinking", "tranexamic-acid-screen", "dutasteride-pregnancy",
     "under-eye-caution",
     "acne-scars-check-acne", "lift-expectations", "pregnancy", "breastfeeding", "recently-gave-birth",
-    "trying-to-conceive", "active-infection-at-area", "skin-disease-at-area", "active-cold-sore",
+    "trying-to-conceive", "pregnancy-planned-during-course", "active-infection-at-area", "skin-disease-at-area",
+    "active-cold-sore",
     "cold-sore-history", "keloid-scarring", "recent-tanning", "darker-skin-pigment-risk",
     "recent-filler-or-booster-in-area", "recent-botulinum-toxin-in-area", "recent-resurfacing-in-area",
     "recent-dental-work",

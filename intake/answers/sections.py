@@ -124,6 +124,10 @@ class HealthSchema(Section):
     )
     trying_to_conceive = yes_no(N_("Are you trying to get pregnant?"), asked_if=MAY_BE_PREGNANT,
                                 required=N_("Select yes if you are trying to get pregnant."))
+    #: A course runs over months: a pregnancy planned within it changes the schedule.
+    planning_pregnancy = yes_no(N_("Are you planning to become pregnant in the next 6 months?"),
+                                asked_if=MAY_BE_PREGNANT, optional=True,
+                                summary_label=N_("Planning a pregnancy in the next 6 months"))
     breastfeeding = yes_no(N_("Are you breastfeeding?"), asked_if=MAY_BE_PREGNANT,
                            required=N_("Select yes if you are breastfeeding."))
     recently_gave_birth = yes_no(N_("Have you given birth in the last 12 months?"), asked_if=MAY_BE_PREGNANT,
