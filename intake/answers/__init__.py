@@ -67,6 +67,7 @@ from .vocabulary import (
     SEX,
     SKIN_CONCERNS,
     SMOKING,
+    STOPPED_BY,
     TREATMENT_AREAS,
     TREATMENT_KINDS,
     Choices,
@@ -77,7 +78,8 @@ from .vocabulary import (
 __all__ = [
     "ACTIVE_ALLERGIES", "AREAS", "CONDITIONS", "CONTROL_CHARACTER_MESSAGE", "EARLIEST_DATE", "EVENT_KINDS",
     "FITZPATRICK_TYPES", "GOALS", "MAX_LIST", "MAX_TEXT", "MEDICATION_STATUS", "N_", "SECTIONS", "SECTION_TITLES",
-    "SEX", "SKIN_CONCERNS", "SMOKING", "TREATMENT_AREAS", "TREATMENT_KINDS", "UNREADABLE_TEXT_MESSAGE", "YES_NO",
+    "SEX", "SKIN_CONCERNS", "SMOKING", "STOPPED_BY", "TREATMENT_AREAS", "TREATMENT_KINDS", "UNREADABLE_TEXT_MESSAGE",
+    "YES_NO",
     "AboutSchema", "AllergiesSchema", "AnswersSchema", "Choices", "ConsentSchema", "EventSchema", "EventsSchema",
     "Gate", "GoalsSchema", "HealthSchema", "LifestyleSchema", "MedicationSchema", "MedicationsSchema", "Question",
     "Section", "SkinSchema", "TreatmentSchema", "TreatmentsSchema", "When", "all_questions", "cross_section_errors",

@@ -45,6 +45,7 @@ from .vocabulary import (
     SEX,
     SKIN_CONCERNS,
     SMOKING,
+    STOPPED_BY,
     TREATMENT_AREAS,
     TREATMENT_KINDS,
 )
@@ -176,6 +177,9 @@ class MedicationSchema(Section):
                       required=N_("Enter the date you stopped."),
                       asked_if=when("status", "stopped", intro=N_("If stopped…"),
                                     otherwise=N_("Leave the date empty if you are still taking it.")))
+    #: Who stopped it: the prescriber's decision, or the patient's own (the risk for a blood thinner).
+    stopped_by = choice(STOPPED_BY, N_("Who stopped it?"), optional=True, summary_label=N_("Stopped by"),
+                        asked_if=when("status", "stopped", intro=N_("If stopped…")))
     #: Prescribed by a doctor (a prescribed antithrombotic is never to be stopped).
     prescribed = yes_no(N_("Was it prescribed by a doctor?"), required=N_("Select yes if a doctor prescribed it."),
                         summary_label=N_("Prescribed"))

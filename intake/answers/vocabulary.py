@@ -79,6 +79,12 @@ MEDICATION_STATUS = (
     ("taking", N_("Still taking")),
     ("stopped", N_("Stopped")),
 )
+#: Who stopped a medicine: a prescribed medicine stopped by the patient is the risk.
+STOPPED_BY = (
+    ("prescriber", N_("My doctor stopped it")),
+    ("switched", N_("My doctor switched me to another medicine")),
+    ("me", N_("I stopped it myself")),
+)
 ACTIVE_ALLERGIES = (
     ("hyaluronic_acid", N_("Hyaluronic acid")),
     ("vitamins", N_("Vitamins in injections or supplements")),

@@ -307,6 +307,8 @@ class MedicationFact:
     stopped_on: dt.date | None
     matches: tuple[MedicationMatch, ...]
     classes: frozenset[str]
+    #: Who stopped it ("prescriber", "switched", "me"), or "" when not said.
+    stopped_by: str = ""
     #: Worked out once: flags show it for every rule the medicine triggers. (Given by
     #: match_medications, which remembers it per typed line; worked out here otherwise.)
     description: str = dataclasses.field(default="", compare=False)
@@ -321,6 +323,12 @@ class MedicationFact:
     def describe(self) -> str:
         """'Eliquis 5mg → doac (apixaban)', or 'Herbal X → not recognised'."""
         return self.description
+
+
+def stopped_by_patient(medicine: MedicationFact) -> bool:
+    """A prescribed medicine stopped other than by its prescriber (or without saying who stopped it):
+    what ``medications.stopped_prescribed`` lists."""
+    return medicine.prescribed and medicine.stopped_by not in ("prescriber", "switched")
 
 
 def describe_medicine(
@@ -404,6 +412,7 @@ class Facts:
                 m for m in self.medications
                 if m.status == status and m.classes
                 and (prescribed is None or m.prescribed is prescribed)
+                and (status == "taking" or stopped_by_patient(m))
                 and (not wanted or not wanted.isdisjoint(m.classes))
             ]
         else:
@@ -453,6 +462,7 @@ def match_medications(
             str(item.get("status") or ""),
             item.get("prescribed") is True,
             stopped if isinstance(stopped, dt.date) else None,
+            str(item.get("stopped_by") or "") if item.get("status") == "stopped" else "",
         ))
     return tuple(recognised)
 
@@ -475,9 +485,9 @@ class _MedicineMemo:
 
     def fact(
         self, lexicon: Lexicon | None, typed: str, dose: str, status: str, prescribed: bool,
-        stopped_on: dt.date | None,
+        stopped_on: dt.date | None, stopped_by: str = "",
     ) -> MedicationFact:
-        key = (lexicon, typed, dose, status, prescribed, stopped_on)
+        key = (lexicon, typed, dose, status, prescribed, stopped_on, stopped_by)
         fact = self.facts.get(key)
         if fact is None:
             line = (lexicon, typed, dose)
@@ -488,7 +498,8 @@ class _MedicineMemo:
                     self.lines[line] = recognised
             matches, classes, description = recognised
             fact = MedicationFact(typed=typed, dose=dose, status=status, prescribed=prescribed,
-                                  stopped_on=stopped_on, matches=matches, classes=classes, description=description)
+                                  stopped_on=stopped_on, matches=matches, classes=classes, stopped_by=stopped_by,
+                                  description=description)
             if len(self.facts) < self.LIMIT:
                 self.facts[key] = fact
         return fact
@@ -576,7 +587,7 @@ def _medication_facts(
             taking |= medicine.classes
             (prescribed if medicine.prescribed else unprescribed).update(medicine.classes)
         elif medicine.status == "stopped":
-            if medicine.prescribed:
+            if stopped_by_patient(medicine):
                 stopped_prescribed |= medicine.classes
             on = medicine.stopped_on
             if on is not None:

@@ -40,6 +40,8 @@ class UnderstoodMedicine:
     recognised: tuple[RecognisedName, ...]
     #: (class id, class label), sorted by label.
     classes: tuple[tuple[str, str], ...]
+    #: Who stopped it ("prescriber", "switched", "me"; "" when not said or still taken).
+    stopped_by: str = ""
 
     @property
     def is_recognised(self) -> bool:
@@ -63,5 +65,5 @@ def understood_medicines(items: Sequence[Mapping[str, Any]], lexicon: Lexicon | 
             for match in fact.matches))
         classes = tuple(sorted(((cid, labels.get(cid, cid)) for cid in fact.classes), key=lambda pair: pair[1]))
         understood.append(UnderstoodMedicine(fact.typed, fact.dose, fact.status, fact.prescribed, fact.stopped_on,
-                                             recognised, classes))
+                                             recognised, classes, fact.stopped_by))
     return tuple(understood)
