@@ -53,9 +53,9 @@ EXPECTED_MEDICATIONS = {
     "has_medications": True,
     "items": [
         {"name": "Ibuprofen 200mg", "dose": "as needed", "status": "taking", "stopped_on": None,
-         "prescribed": False},
+         "stopped_by": None, "prescribed": False},
         {"name": "Fish oil", "dose": "", "status": "stopped", "stopped_on": "2026-11-01",
-         "prescribed": False},
+         "stopped_by": None, "prescribed": False},
     ],
 }
 
