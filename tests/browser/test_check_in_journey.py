@@ -18,7 +18,7 @@ from intake.models import Intake
 from intake.patient import service as patient
 from intake.rulesets.active import active_ruleset
 from tests.support.browser import PHONE, assert_accessible, choose, open_flag, watch_console
-from tests.support.patient import APPOINTMENT, seed
+from tests.support.patient import seed
 from tests.support.settings import TODAY
 
 pytestmark = pytest.mark.browser
@@ -26,7 +26,8 @@ pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
 PRACTITIONER = "checkin.pat@demo.clinic"
 SHOTS = os.environ.get("MESO_SHOTS")
-DAY_BEFORE = dt.date.fromisoformat(APPOINTMENT) - dt.timedelta(days=1)
+#: Tomorrow: the check-in is open today, and the live server's clock stays where every test expects it.
+APPOINTMENT_TOMORROW = (TODAY + dt.timedelta(days=1)).isoformat()
 
 
 def shot(page: Page, name: str) -> None:
@@ -37,21 +38,20 @@ def shot(page: Page, name: str) -> None:
 
 @pytest.fixture
 def the_day_before(live_server) -> Iterator[tuple[int, str]]:
-    """A submitted intake (four drinks a week, last one long before), and the clinic's today the day before."""
+    """A submitted intake (four drinks a week) whose appointment is tomorrow."""
     app = live_server.app
     with app.app_context():
         if accounts.find_user(PRACTITIONER) is None:
             accounts.create_user(PRACTITIONER, "Casey Checker", "practitioner", PASSWORD)
         _intake, token = patient.start_intake({"full_name": "Cara Checkin"})
-    seed(app, token, overrides={"about": {"full_name": "Cara Checkin", "email": "cara@example.org"},
+    seed(app, token, overrides={"about": {"full_name": "Cara Checkin", "email": "cara@example.org",
+                                          "appointment_date": APPOINTMENT_TOMORROW},
                                 "consent": {"signature": "Cara Checkin"}})
     with app.test_request_context():
         intake = db.session.scalar(db.select(Intake).order_by(Intake.id.desc()).limit(1))
         patient.submit_intake(intake, active_ruleset(), TODAY)
         intake_id = intake.id
-    app.config["TODAY"] = DAY_BEFORE
     yield intake_id, token
-    app.config["TODAY"] = TODAY
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_a_drink_last_night_reaches_the_practitioner_before_the_session(
         chromium, phone: Page, live_server, the_day_before) -> None:
     intake_id, token = the_day_before
     phone.goto(f"{live_server.url}/i/{token}")
-    expect(phone.get_by_role("region", name="Check in before your appointment")).to_be_visible()
+    expect(phone.get_by_role("region", name="Appointment-day check-in")).to_be_visible()
     assert_accessible(phone)
     phone.get_by_role("link", name="Check in now").click()
     expect(phone.get_by_role("heading", level=1)).to_have_text("Check in for your appointment")
