@@ -233,6 +233,10 @@ class CheckInClosed(Exception):
     """The check-in is not open for this intake today (not submitted, no appointment, too early or too late)."""
 
 
+class CheckInConflict(Exception):
+    """The intake changed while the check-in was being saved (another check-in, a practitioner's change)."""
+
+
 def check_in_opens(intake: Intake) -> tuple[dt.date, dt.date] | None:
     """The first and last day ``intake`` may check in (None: not submitted or no appointment)."""
     if intake.status != IntakeStatus.SUBMITTED or intake.appointment_date is None:
@@ -245,9 +249,11 @@ def check_in(intake: Intake, answers: Mapping[str, Any], rules: ActiveRuleset, t
     """Re-assess ``intake`` with the check-in's ``answers`` written into its document, as of ``today``.
 
     The practitioner's reviews carry over where the answers behind a flag did not change;
-    a flag the check-in raised marks the intake in the queue, and a defer or contraindication
-    puts it back to awaiting review. Raises CheckInClosed outside the window, and
-    marshmallow.ValidationError if the resulting document is invalid (nothing is stored).
+    a flag the check-in raised marks the intake in the queue and puts it back to awaiting
+    review (a signed decision stands only through check-ins that raise nothing). Raises
+    CheckInClosed outside the window, CheckInConflict when the intake changed meanwhile (a
+    second check-in sent at the same time), and marshmallow.ValidationError if the resulting
+    document is invalid; nothing is stored then.
     """
     opens = check_in_opens(intake)
     if opens is None or not opens[0] <= today <= opens[1]:
@@ -280,7 +286,11 @@ def check_in(intake: Intake, answers: Mapping[str, Any], rules: ActiveRuleset, t
     record(actor, "intake.checked_in", intake,
            f"Checked in; outcome {result.outcome}" + (f"; new: {', '.join(raised)}" if raised else ""),
            outcome=result.outcome, raised=raised, lifted=lifted, ruleset_version=result.ruleset_version)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise CheckInConflict from None
     return row
 
 

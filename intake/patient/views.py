@@ -172,7 +172,7 @@ def check_in(intake: Intake, token: str) -> Any:
         db.session.rollback()
         messages = invalid.messages if isinstance(invalid.messages, dict) else {"_schema": invalid.messages}
         return render_check_in(intake, token, form, describe_problems(messages, intake.answers or {}, token))
-    except service.CheckInClosed:
+    except (service.CheckInClosed, service.CheckInConflict):
         db.session.rollback()
         return redirect(url_for("patient.check_in", token=token))
     return redirect(url_for("patient.show_intake", token=token, checked_in=row.id))
@@ -232,7 +232,7 @@ def desk_check_in() -> Any:
         return render_check_in(intake, "", form, desk_code=typed)
     try:
         service.check_in(intake, loaded, active_ruleset(), today, actor="desk")
-    except (ValidationError, service.CheckInClosed):
+    except (ValidationError, service.CheckInClosed, service.CheckInConflict):
         db.session.rollback()
         problem = gettext("Your check-in could not be saved. Please ask at the desk.")
         return render_template("patient/desk.html", code="", problem=problem), 200

@@ -204,3 +204,23 @@ def test_codes_tried_at_the_desk_are_rate_limited(app, forms, fresh_rate_limits)
         assert desk(forms, "AAAA-AAAD").status_code == 429
     finally:
         app.config["DESK_CODE_RATE_LIMIT"] = "10 per minute"
+
+
+def test_a_check_in_saved_over_a_newer_intake_is_refused_and_nothing_stored(app, patient, on_day):
+    from sqlalchemy import update
+
+    from intake.patient import service
+    from intake.rulesets.active import active_ruleset
+
+    _token, intake_id = patient
+    on_day(APPOINTMENT)
+    answers = {"last_drink": "today", "painkillers": False, "new_medicine": False, "cold_sore": False,
+               "infection": False, "unwell": False, "treatment": False}
+    with app.test_request_context():
+        intake = db.session.get(Intake, intake_id)
+        with db.engine.begin() as other:  # another check-in, saved first
+            other.execute(update(Intake).where(Intake.id == intake_id).values(version=Intake.version + 1))
+        with pytest.raises(service.CheckInConflict):
+            service.check_in(intake, answers, active_ruleset(), APPOINTMENT)
+        assert db.session.scalar(select(CheckIn.id)) is None
+        assert len(db.session.get(Intake, intake_id).assessments) == 1
