@@ -38,11 +38,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from .errors import RuleFileError, RulesetInvalid
 from .facts import Catalogue, suggestion
@@ -263,24 +263,40 @@ def load_layers(layers: Sequence[Layer]) -> Ruleset:
                    protocols=protocols, notes=notes, sources=sources)
 
 
-def _load_sources(layers: Sequence[Layer], reading: _Reading) -> dict[str, Source] | None:
-    """Every layer's sources.yaml merged, defaults first (a later entry replaces one of the same id);
-    None when one of them has errors (they are in ``reading``)."""
-    merged: dict[str, Source] = {}
+T = TypeVar("T")
+
+
+def _each_layer(layers: Sequence[Layer], reading: _Reading, name: str,
+                parse: Callable[[str, str], T]) -> list[tuple[str, T]] | None:
+    """(text, parsed) of every layer's ``name`` file, defaults first; None when one could not be
+    read or parsed (its errors are in ``reading``)."""
+    parsed: list[tuple[str, T]] = []
     failed = False
     for index, layer in enumerate(layers):
-        if not layer.has(SOURCES_FILE):
+        if not layer.has(name):
             continue
-        text = reading.read(layer, index, SOURCES_FILE)
+        text = reading.read(layer, index, name)
         if text is None:
             failed = True
             continue
         try:
-            merged.update(parse_sources(text, layer.display(SOURCES_FILE)))
+            parsed.append((text, parse(text, layer.display(name))))
         except RulesetInvalid as invalid:
             reading.errors.extend(invalid.errors)
             failed = True
-    return None if failed else merged
+    return None if failed else parsed
+
+
+def _load_sources(layers: Sequence[Layer], reading: _Reading) -> dict[str, Source] | None:
+    """Every layer's sources.yaml merged, defaults first (a later entry replaces one of the same id);
+    None when one of them has errors (they are in ``reading``)."""
+    parsed = _each_layer(layers, reading, SOURCES_FILE, parse_sources)
+    if parsed is None:
+        return None
+    merged: dict[str, Source] = {}
+    for _text, sources in parsed:
+        merged.update(sources)
+    return merged
 
 
 def _load_lexicon(layers: Sequence[Layer], reading: _Reading, sources: frozenset[str] | None) -> Lexicon | None:
@@ -288,30 +304,17 @@ def _load_lexicon(layers: Sequence[Layer], reading: _Reading, sources: frozenset
         reading.errors.append(RuleFileError(layers[0].display(LEXICON_FILE), 0, 0, None,
                                             "the medication lexicon is missing"))
         return None
-    merged: dict[str, Any] = {}
-    texts: list[str] = []
-    failed = False
-    for index, layer in enumerate(layers):
-        if not layer.has(LEXICON_FILE):
-            continue
-        text = reading.read(layer, index, LEXICON_FILE)
-        if text is None:
-            failed = True
-            continue
-        try:
-            data = parse_lexicon(text, layer.display(LEXICON_FILE), sources=sources)
-        except RulesetInvalid as invalid:
-            reading.errors.extend(invalid.errors)
-            failed = True
-            continue
-        texts.append(text)
-        if index == 0:
-            merged = data
-        else:
-            _merge_lexicon(merged, data)
-    if failed or not merged:
+    parsed = _each_layer(layers, reading, LEXICON_FILE,
+                         lambda text, display: parse_lexicon(text, display, sources=sources))
+    if not parsed:
         return None
-    return Lexicon(merged, texts[0] if len(texts) == 1 else "\n".join(texts))
+    (first_text, merged), *clinic = parsed  # the first layer's, checked above
+    for _text, data in clinic:
+        _merge_lexicon(merged, data)
+    if not merged:
+        return None
+    texts = [text for text, _data in parsed]
+    return Lexicon(merged, first_text if len(texts) == 1 else "\n".join(texts))
 
 
 def _merge_lexicon(merged: dict[str, Any], extra: Mapping[str, Any]) -> None:

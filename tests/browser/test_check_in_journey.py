@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -17,7 +16,7 @@ from intake.extensions import db, limiter
 from intake.models import Intake
 from intake.patient import service as patient
 from intake.rulesets.active import active_ruleset
-from tests.support.browser import PHONE, assert_accessible, choose, open_flag, watch_console
+from tests.support.browser import PHONE, assert_accessible, choose, open_flag, shot, watch_console
 from tests.support.patient import seed
 from tests.support.settings import TODAY
 
@@ -29,11 +28,6 @@ SHOTS = os.environ.get("MESO_SHOTS")
 #: Tomorrow: the check-in is open today, and the live server's clock stays where every test expects it.
 APPOINTMENT_TOMORROW = (TODAY + dt.timedelta(days=1)).isoformat()
 
-
-def shot(page: Page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=f"{SHOTS}/check-in-{name}.png", full_page=True)
 
 
 @pytest.fixture
@@ -75,7 +69,7 @@ def test_a_drink_last_night_reaches_the_practitioner_before_the_session(
     phone.get_by_role("link", name="Check in now").click()
     expect(phone.get_by_role("heading", level=1)).to_have_text("Check in for your appointment")
     assert_accessible(phone)
-    shot(phone, "form")
+    shot(phone, "check-in-form")
 
     choose(phone, "When did you last drink alcohol?", "Yesterday")
     for question in ("Have you started a new medicine since you filled in the form?",
@@ -91,7 +85,7 @@ def test_a_drink_last_night_reaches_the_practitioner_before_the_session(
     phone.get_by_role("button", name="Send my check-in").click()
     expect(phone.get_by_role("status")).to_contain_text("Thank you: your check-in was sent")
     assert_accessible(phone)
-    shot(phone, "sent")
+    shot(phone, "check-in-sent")
 
     context = chromium.new_context(viewport={"width": 1366, "height": 900})
     staff = context.new_page()
@@ -103,7 +97,7 @@ def test_a_drink_last_night_reaches_the_practitioner_before_the_session(
     open_flag(staff, "#flag-alcohol-close-to-appointment")
     expect(staff.locator("#flag-alcohol-close-to-appointment")).to_contain_text("the rule looks for")
     assert_accessible(staff)
-    shot(staff, "record")
+    shot(staff, "check-in-record")
     staff.goto(f"{live_server.url}/staff/queue")
     expect(staff.get_by_role("row", name="Cara Checkin")).to_contain_text("New flag at check-in")
     assert_accessible(staff)

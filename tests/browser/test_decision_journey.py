@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -19,7 +18,7 @@ from intake.models import Intake
 from intake.patient import service as patient
 from intake.rulesets.active import active_ruleset
 from intake.web import clinic
-from tests.support.browser import PHONE, assert_accessible, open_flag, watch_console
+from tests.support.browser import PHONE, assert_accessible, open_flag, shot, watch_console
 from tests.support.patient import seed
 from tests.support.settings import TODAY
 
@@ -29,11 +28,6 @@ PASSWORD = "correct horse battery"
 PRACTITIONER = "decision.pat@demo.clinic"
 SHOTS = os.environ.get("MESO_SHOTS")
 
-
-def shot(page: Page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=f"{SHOTS}/decision-{name}.png", full_page=True)
 
 
 @pytest.fixture
@@ -108,7 +102,7 @@ def test_a_question_an_answer_and_an_agreed_plan_reach_the_patient(
     phone.goto(link)
     expect(phone.get_by_role("heading", level=1)).to_have_text("The clinic needs more information")
     assert_accessible(phone)
-    shot(phone, "patient-question")
+    shot(phone, "decision-patient-question")
     phone.get_by_role("link", name="Change Lifestyle").click()
     expect(phone.get_by_role("region", name="The practitioner's question")).to_contain_text("drinks do you have")
     assert_accessible(phone)
@@ -128,7 +122,7 @@ def test_a_question_an_answer_and_an_agreed_plan_reach_the_patient(
     expect(staff.locator("table.answer-changes")).to_contain_text("12")
     expect(staff.get_by_text("About twelve, mostly at weekends.").first).to_be_visible()
     assert_accessible(staff)
-    shot(staff, "record-after-answer")
+    shot(staff, "decision-record-after-answer")
 
     # Override the drinking flag with a reason, acknowledge the rest, edit the plan, approve.
     open_flag(staff, "#flag-heavy-drinking")
@@ -150,7 +144,7 @@ def test_a_question_an_answer_and_an_agreed_plan_reach_the_patient(
     expect(staff.get_by_role("status")).to_contain_text("Decision recorded and signed.")
     expect(staff.get_by_role("button", name="Amend decision")).to_be_visible()
     assert_accessible(staff)
-    shot(staff, "record-signed")
+    shot(staff, "decision-record-signed")
 
     # The patient opens the status page from the email, on a phone: the agreed plan.
     with live_server.app.app_context():
@@ -163,5 +157,5 @@ def test_a_question_an_answer_and_an_agreed_plan_reach_the_patient(
     expect(phone.locator(".schedule li")).to_have_count(4)
     expect(phone.get_by_text("020 7946 0000")).to_be_visible()
     assert_accessible(phone)
-    shot(phone, "patient-status")
+    shot(phone, "decision-patient-status")
     context.close()

@@ -16,7 +16,7 @@ from intake.demo.intakes import seed_intakes
 from intake.extensions import db, limiter
 from intake.models import Intake
 from intake.protection.search import matching_search
-from tests.support.browser import assert_accessible, open_flag, watch_console
+from tests.support.browser import assert_accessible, open_flag, shot, watch_console
 from tests.support.settings import TODAY
 
 pytestmark = pytest.mark.browser
@@ -60,11 +60,6 @@ def expect_refusal(console_errors: list[str]) -> None:
     """A form was refused with 422 on purpose; Chromium logs that status as an error."""
     console_errors.remove("Failed to load resource: the server responded with a status of 422 (UNPROCESSABLE ENTITY)")
 
-
-def shot(page: Page, name: str, full_page: bool = True) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=f"{SHOTS}/{name}.png", full_page=full_page)
 
 
 def test_review_an_intake_from_queue_to_print(page: Page, review_site: str, console_errors: list[str]) -> None:

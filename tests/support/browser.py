@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from http import HTTPStatus
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +96,11 @@ def open_flag(page, target: str) -> None:
     details = page.locator(f"{target} > details")
     if details.get_attribute("open") is None:
         details.locator("> summary").click()
+
+
+def shot(page, name: str, full_page: bool = True) -> None:
+    """A screenshot as ``$MESO_SHOTS/<name>.png`` when MESO_SHOTS names a folder (for looking at the pages)."""
+    folder = os.environ.get("MESO_SHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=f"{folder}/{name}.png", full_page=full_page)
