@@ -573,8 +573,9 @@ class SectionForm(AnswerForm, FlaskForm):
             loaded = invalid.valid_data or {}
             errors = dict(invalid.normalized_messages())
         context = {key: value for key, value in answers_so_far.items() if key != self.section}
-        # With the earlier sections: a last dose or drink is checked against the appointment.
-        _merge(errors, doc.date_errors({**context, self.section: loaded}, today).get(self.section, {}))
+        # With the appointment already given: a last dose or drink is checked against it.
+        booked = {"about": {"appointment_date": (context.get("about") or {}).get("appointment_date")}}
+        _merge(errors, doc.date_errors({**booked, self.section: loaded}, today).get(self.section, {}))
         _merge(errors, doc.cross_section_errors({**context, self.section: loaded}).get(self.section, {}))
         self.add_errors(errors)
         return None if self.problems() else loaded
