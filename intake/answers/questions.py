@@ -194,7 +194,7 @@ def _precision_field(date_name: str, question: Question) -> fields.Field[Any]:
     stored intakes, which never had it, always meant), asked when the date is."""
     condition = question.asked_if
     asked_if = None if condition is None else When(condition.answer, condition.values, condition.intro)
-    sure = Question("choice", PRECISION_LABEL, hint=N_("Leave as it is if you know the day."), mandatory=False,
+    sure = Question("choice", PRECISION_LABEL, hint=N_("Leave this blank if you know the exact day."), mandatory=False,
                     choices=DATE_PRECISION, asked_if=asked_if, precision_of=date_name)
     return _field(fields.String, sure, required=False, blank=None, validate=_one_of(DATE_PRECISION))
 
