@@ -284,9 +284,9 @@ class _Slots:
                            for kind in catalogue.treatment_kinds}
         self.next_event = fields[NEXT_EVENT].index
         #: (section, answer, its "How sure?" answer, latest slot, earliest slot) of the approximate answers
-        self.approximate_answers = tuple(
-            (*name.split(".", 1), precision_name(name.split(".", 1)[1]), fields[name].index,
-             fields[EARLIEST + name].index) for name in catalogue.approximate_answers)
+        self.approximate_answers: tuple[tuple[str, str, str, int, int], ...] = tuple(
+            (section, key, precision_name(key), fields[name].index, fields[EARLIEST + name].index)
+            for name in catalogue.approximate_answers for section, key in [name.split(".", 1)])
         # "Answered, no such date" is None in every one of these slots; filled run by run.
         self.stopped_on_runs = _runs(i for slots in (self.stopped_on, self.last_taken_on)
                                      for pair in slots.values() for i in pair)
