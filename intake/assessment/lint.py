@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .conditions import DATE_OPERATORS, Leaf, Node
+from .facts import EARLIEST
 from .rules import Rule
 from .ruleset import Ruleset
 
@@ -77,8 +78,11 @@ def answers_read(rule: Rule) -> set[str]:
     found: set[str] = set()
     for node in rule.when.nodes:
         if isinstance(node, Leaf):
-            name = node.field.name
-            found.add(name)
+            # earliest.NAME reads NAME; a date reads how sure the patient was of it (NAME_precision).
+            name = node.field.name.removeprefix(EARLIEST)
+            found.update((node.field.name, name))
+            if node.field.type == "date":
+                found.add(f"{name}_precision")
             if node.operator in DATE_OPERATORS:  # compared with the appointment date
                 found.update(("about.appointment_date", "about.appointment_booked"))
             for prefix, sources in _DERIVED_FROM:

@@ -114,3 +114,17 @@ def test_describe_condition_in_plain_words(tmp_path: Path) -> None:
         "lifestyle → alcohol drinks per week is at least 1 and lifestyle → smoking is current")
     ruleset = load_ruleset(make_rules(tmp_path / "e", RULES))
     assert describe_condition(ruleset.rule("pregnant").when.root) == "health → pregnant is yes"
+
+
+def test_reading_a_date_or_its_earliest_day_reads_how_sure_the_patient_was(tmp_path: Path) -> None:
+    ruleset = load_ruleset(make_rules(tmp_path, """\
+- id: drank-maybe
+  title: Drank maybe
+  severity: info
+  when: {not: {field: earliest.lifestyle.last_drink_on, within_days_before: 3}}
+  message: Maybe.
+  source: [konda-thappa-mesotherapy-2013]
+"""))
+    asked = {"lifestyle.last_drink_on", "lifestyle.last_drink_on_precision", "health.delivery_date_precision"}
+    assert [f.message for f in lint(ruleset, asked)] == [
+        "the form asks 'health.delivery_date_precision', and no rule reads it"]
