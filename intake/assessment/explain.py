@@ -42,7 +42,7 @@ def _headline(assessment: Assessment) -> str:
 
 def explain_flag(flag: Flag) -> list[str]:
     """The lines that explain one flag."""
-    lines = [f"[{flag.severity}] {flag.rule_id} — {flag.file}:{flag.line}", f"  {flag.message}"]
+    lines = [f"[{flag.severity}] {flag.title} ({flag.rule_id}) — {flag.file}:{flag.line}", f"  {flag.message}"]
     if flag.unanswered:
         lines.append(f"  not answered: {', '.join(flag.unanswered)}")
     for trigger in flag.triggered_by:
