@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,21 +13,56 @@ from hypothesis import strategies as st
 
 from intake.answers import AREA_PARTS, AREAS, TREATMENT_AREAS, load_answers, values
 from intake.answers.areas import AREA_VALUES, PARENT, ancestors, descendants, overlapping, overlaps, within
-from intake.assessment import RulesetInvalid, derive_facts, load_ruleset
-from intake.assessment.conditions import compile_condition
+from intake.assessment import Flag, RulesetInvalid, derive_facts, load_ruleset
+from intake.assessment.conditions import Condition, compile_condition
 from intake.assessment.errors import RuleFileError
 from intake.assessment.facts import MISSING, REFERENCE_INDEX, Catalogue
+from intake.assessment.fastpath import batch_test
 from intake.assessment.medications import Lexicon
-from intake.assessment.plan import Protocols
+from intake.assessment.plan import Plan, Protocols, load_protocols
 from intake.assessment.yamlkit import load_located
 
-from .support import document_with
-from .test_conditions import check, compile_yaml, fast_result
-from .test_conditions import values as facts_values
-from .test_loader_errors import GOOD, write_rules
-from .test_plan import Planner, build, small_protocols
+from .support import GOOD, SMALL_LEXICON, SOURCES, document_with
 
 FACE_PARTS = ("forehead", "periorbital", "under_eye", "cheeks", "nasolabial", "perioral", "jawline")
+CATALOGUE = Catalogue(["doac"])
+REF = dt.date(2026, 12, 3)
+
+
+def compile_yaml(text: str) -> Condition:
+    errors: list[RuleFileError] = []
+    condition = compile_condition(load_located(text, "t.yaml"), CATALOGUE, file="t.yaml", rule_id="r",
+                                  errors=errors)
+    assert errors == [] and condition is not None
+    return condition
+
+
+def facts_values(**given: Any) -> list[Any]:
+    """Facts values with the given fields (dots written as __) and everything else unanswered."""
+    found: list[Any] = [MISSING] * CATALOGUE.size
+    found[REFERENCE_INDEX] = REF
+    for name, value in given.items():
+        spec = CATALOGUE.get(name.replace("__", "."))
+        assert spec is not None, name
+        found[spec.index] = value
+    return found
+
+
+def fast_result(condition: Condition, facts: list[Any]) -> bool | None:
+    """What the engine's fast path (one generated function per ruleset) gives for one condition."""
+    found = batch_test([condition], ["true"], ["unknown"])(facts)
+    return found[0][1] if found else False
+
+
+def check(field: str, operator: str, operand: str, value: Any) -> bool | None:
+    """The condition's result, asserting the fast path and the traced evaluator agree."""
+    condition = compile_yaml(f"field: {field}\n{operator}: {operand}\n")
+    facts = facts_values(**{field.replace(".", "__"): value})
+    fast = fast_result(condition, facts)
+    assert fast is condition.trace(facts)[0].result is condition.evaluate(facts)
+    return fast
+
+
 #: Every area a patient can name, and what a recent treatment may also say ("elsewhere") or an unknown name.
 ANY_AREA = st.sampled_from([*values(TREATMENT_AREAS), "elbows"])
 KNOWN_AREA = st.sampled_from(AREA_VALUES)
@@ -142,7 +178,7 @@ def test_overlaps_is_described_and_triggers_with_the_listed_areas() -> None:
 
 def compile_errors(text: str) -> list[str]:
     errors: list[RuleFileError] = []
-    compile_condition(load_located(text, "t.yaml"), Catalogue(["doac"]), file="t.yaml", rule_id="r", errors=errors)
+    compile_condition(load_located(text, "t.yaml"), CATALOGUE, file="t.yaml", rule_id="r", errors=errors)
     return [str(error) for error in errors]
 
 
@@ -168,8 +204,12 @@ def test_a_bad_overlaps_is_an_error_with_file_line_rule_and_suggestion(text: str
 
 def test_a_misspelt_area_in_a_rule_file_stops_the_ruleset_loading(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    write_rules(Path("rules"), {"a.yaml": GOOD.replace(
-        "field: health.pregnant\n    equals: true", "field: goals.areas\n    overlaps: [perioal]")})
+    root = Path("rules")
+    (root / "precautions").mkdir(parents=True)
+    (root / "sources.yaml").write_text(SOURCES)
+    (root / "medications.yaml").write_text(SMALL_LEXICON)
+    (root / "precautions" / "a.yaml").write_text(GOOD.replace(
+        "field: health.pregnant\n    equals: true", "field: goals.areas\n    overlaps: [perioal]"))
     with pytest.raises(RulesetInvalid) as raised:
         load_ruleset("rules")
     [error] = [str(e) for e in raised.value.errors]
@@ -218,9 +258,46 @@ def test_the_planned_area_fact_follows_overlap(planned: list[str], area: str) ->
 # --- the plan ------------------------------------------------------------------------------------
 
 
+class Planner:
+    """Builds plans from answers the way the engine does (no flags)."""
+
+    def __init__(self, protocols: Protocols, lexicon: Lexicon, catalogue: Catalogue):
+        self.protocols, self.lexicon, self.catalogue = protocols, lexicon, catalogue
+
+    def __call__(self, changes: dict[str, Any] | None = None, flags: Sequence[Flag] = ()) -> Plan:
+        facts = derive_facts(load_answers(document_with(changes or {})), self.lexicon, ON, self.catalogue)
+        return self.protocols.build(facts, flags, "suitable", None, ON)
+
+
 @pytest.fixture
 def plan_for(protocols: Protocols, lexicon: Lexicon, catalogue: Catalogue) -> Planner:
     return Planner(protocols, lexicon, catalogue)
+
+
+SMALL_PROTOCOLS = """\
+scheduling:
+  event_window_days: 14
+  event_window_source: [delight-medical-mesotherapy-safety]
+protocols:
+  - id: monthly
+    label: Monthly
+    goals: [hydration]
+    actives: [{id: ha, label: HA}]
+    sessions: {min: 2, max: 6, default: 3}
+    interval_days: {min: 30, default: 30}
+    depth_mm: {min: 1, max: 3}
+    areas: [face, neck]
+    maintenance_interval_days: 120
+    downtime: None.
+    after_effects: [Redness]
+    source: [konda-thappa-mesotherapy-2013]
+adjustments:
+  - id: no-face
+    when: {field: skin.sensitive_skin, equals: true}
+    reason: Not the face this time.
+    remove_areas: [face]
+    source: [rule-default]
+"""
 
 
 def test_parts_of_the_face_are_treated_by_the_face_protocol(plan_for: Planner) -> None:
@@ -256,18 +333,14 @@ def test_the_antiviral_note_comes_with_any_part_of_the_face(plan_for: Planner) -
 
 
 def test_removing_the_face_removes_its_parts(tmp_path: Path, catalogue: Catalogue, lexicon: Lexicon) -> None:
-    adjustments = """\
-  - id: no-face
-    when: {field: skin.sensitive_skin, equals: true}
-    reason: Not the face this time.
-    remove_areas: [face]
-    source: [rule-default]
-"""
-    protocols = small_protocols(tmp_path, catalogue, adjustments)
-    changes = {"goals.areas": ["forehead", "cheeks", "neck"], "skin.sensitive_skin": True}
-    assert build(protocols, lexicon, catalogue, changes).areas == ("neck",)
+    path = tmp_path / "protocols.yaml"
+    path.write_text(SMALL_PROTOCOLS, encoding="utf-8")
+    build = Planner(load_protocols(path, catalogue), lexicon, catalogue)
+    changes = {"goals.goals": ["hydration"], "goals.areas": ["forehead", "cheeks", "neck"],
+               "skin.sensitive_skin": True}
+    assert build(changes).areas == ("neck",)
     changes["skin.sensitive_skin"] = False
-    assert build(protocols, lexicon, catalogue, changes).areas == ("forehead", "cheeks", "neck")
+    assert build(changes).areas == ("forehead", "cheeks", "neck")
 
 
 def test_the_documents_with_parts_of_the_face_load() -> None:

@@ -6,16 +6,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sqlalchemy import select
+
 from intake.extensions import db
-from intake.models import Intake
+from intake.models import Intake, hash_token
 from tests.support.html import checked, parse
 from tests.support.patient import complete, section_url, start, submit, text
 from tests.support.review import record_url
 
-from .test_patient_routes import stored
-
 FACE_PARTS = ["forehead", "periorbital", "under_eye", "cheeks", "nasolabial", "perioral", "jawline"]
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def stored(app, token: str) -> Intake:
+    with app.app_context():
+        intake = db.session.scalar(select(Intake).where(Intake.token_hash == hash_token(token)))
+        assert intake is not None
+        db.session.expunge(intake)
+        return intake
 
 
 def test_the_parts_of_the_face_are_a_group_under_the_whole_face(client, forms):
