@@ -34,6 +34,7 @@ from marshmallow import fields, validate
 from rapidfuzz import fuzz, process
 
 from ..answers import SECTIONS
+from ..answers.areas import overlapping
 from .medications import Lexicon, MedicationMatch
 
 FieldType = Literal["bool", "number", "text", "choice", "choice_list", "text_list", "date", "datetime"]
@@ -617,7 +618,9 @@ def _treatment_facts(answers: Mapping[str, Any], slots: _Slots, values: list[Any
     if not items:
         return
     areas_given = (answers.get("goals") or {}).get("areas")
-    planned = frozenset(areas_given) if areas_given is not None else None
+    # A treatment counts when its area overlaps a planned one (the same area, a part of it or
+    # the whole it is part of: lips and "whole face" do, neck and forehead do not).
+    planned = overlapping(areas_given) if areas_given is not None else None
     treatments = slots.treatments
     # One pass: the latest date of each kind, in any area and in a planned area.
     latest: dict[str, dt.date] = {}
