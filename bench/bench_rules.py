@@ -167,7 +167,7 @@ def make_intake(i: int, rng: random.Random) -> dict[str, Any]:
                            "description": ""})
     reaction = _chance(rng, 0.05)
     name = f"Patient {i}"
-    return {
+    document = {
         "about": {"full_name": name, "date_of_birth": birth.isoformat(), "sex": sex,
                   "email": f"p{i}@example.org", "phone": "",
                   "appointment_date": appointment.isoformat() if appointment else None},
@@ -207,6 +207,28 @@ def make_intake(i: int, rng: random.Random) -> dict[str, Any]:
         "consent": {"understands_procedure": True, "accepts_after_effects": True, "answers_accurate": True,
                     "data_processing": True, "signature": name, "signed_at": None},
     }
+    _uncertain_dates(document, random.Random(f"dates-{i}"))
+    return document
+
+
+def _uncertain_dates(document: dict[str, Any], rng: random.Random) -> None:
+    """Painkillers taken only when needed, and dates patients are not sure of, at plausible rates
+    (a random stream of their own, so the rest of each intake is as it was)."""
+    precision = [None, None, None, "exact", "month", "year", "roughly"]
+    for item in document["medications"]["items"]:
+        if item["status"] == "taking":
+            how = rng.choice([None, "regularly", "as_needed"])
+            if how is not None:
+                item["how_taken"] = how
+            if how == "as_needed":
+                item["last_taken_on"] = (ON - dt.timedelta(days=rng.randint(0, 60))).isoformat()
+                item["last_taken_on_precision"] = rng.choice(precision)
+        elif item["stopped_on"] is not None:
+            item["stopped_on_precision"] = rng.choice(precision)
+    for item in document["treatments"]["items"]:
+        item["on_precision"] = rng.choice(precision)
+    if document["lifestyle"].get("last_drink_on"):
+        document["lifestyle"]["last_drink_on_precision"] = rng.choice(precision)
 
 
 def _lifestyle(rng: random.Random, appointment: dt.date | None) -> dict[str, Any]:
@@ -319,6 +341,11 @@ def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
     TAKE, TAKE_P = ix["medications.taking"], ix["medications.taking_prescribed"]  # noqa: N806
     TAKE_U, STOP_P = ix["medications.taking_unprescribed"], ix["medications.stopped_prescribed"]  # noqa: N806
     STOP_RET, UNREC = ix["medications.stopped_on.oral_retinoid"], ix["medications.unrecognised"]  # noqa: N806
+    STOP_RET_E = ix["earliest.medications.stopped_on.oral_retinoid"]  # noqa: N806
+    DOSE_NSAID, DOSE_ASPIRIN = ix["medications.last_taken_on.nsaid"], ix["medications.last_taken_on.aspirin"]  # noqa: N806,E501
+    DOSE_NSAID_E = ix["earliest.medications.last_taken_on.nsaid"]  # noqa: N806
+    DOSE_ASPIRIN_E = ix["earliest.medications.last_taken_on.aspirin"]  # noqa: N806
+    LAST_DRINK_E = ix["earliest.lifestyle.last_drink_on"]  # noqa: N806
     LA, ANA = ix["allergies.local_anaesthetic_allergy"], ix["allergies.anaphylaxis_history"]  # noqa: N806
     ACT, INJ = ix["allergies.active_allergies"], ix["allergies.injection_reaction"]  # noqa: N806
     GOALS_, AREAS_ = ix["goals.goals"], ix["goals.areas"]  # noqa: N806
@@ -360,7 +387,18 @@ def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
         if not antithrombotics.isdisjoint(v[STOP_P]):
             add("self-stopped-antithrombotic")
         if "nsaid" in unprescribed or "aspirin" in unprescribed:
-            add("unprescribed-nsaid-or-aspirin")
+            # By the last dose (the latest day it may have been): the day of the appointment and the 7 before.
+            nsaid, aspirin = v[DOSE_NSAID], v[DOSE_ASPIRIN]
+            nsaid_in = type(nsaid) is date and 0 <= (ref - nsaid).days < 8
+            aspirin_in = type(aspirin) is date and 0 <= (ref - aspirin).days < 8
+            if nsaid_in or aspirin_in:
+                add("unprescribed-nsaid-or-aspirin")
+            else:
+                add("as-needed-nsaid-or-aspirin")
+            nsaid_e, aspirin_e = v[DOSE_NSAID_E], v[DOSE_ASPIRIN_E]
+            if ((nsaid_in and not (type(nsaid_e) is date and 0 <= (ref - nsaid_e).days < 8))
+                    or (aspirin_in and not (type(aspirin_e) is date and 0 <= (ref - aspirin_e).days < 8))):
+                add("nsaid-or-aspirin-last-dose-uncertain")
         if "nsaid" in prescribed or "bleeding_supplement" in prescribed:
             add("prescribed-bleeding-risk-medicine")
         if "bleeding_supplement" in unprescribed:
@@ -368,8 +406,12 @@ def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
         if "ssri_snri" in taking:
             add("ssri-snri")
         day = v[STOP_RET]
-        if "oral_retinoid" in taking or (type(day) is date and 0 <= (ref - day).days < 182):
+        stopped_within = type(day) is date and 0 <= (ref - day).days < 182
+        if "oral_retinoid" in taking or stopped_within:
             add("oral-isotretinoin")
+        day = v[STOP_RET_E]
+        if stopped_within and not (type(day) is date and 0 <= (ref - day).days < 182):
+            add("isotretinoin-stop-date-uncertain")
         if "topical_retinoid" in taking or "topical_acid" in taking:
             add("topical-retinoid-or-acid")
         if len(v[UNREC]) > 0:
@@ -411,8 +453,12 @@ def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
         if alcohol >= 1:
             add("alcohol-before-appointment")
         day = v[LAST_DRINK]
-        if (type(day) is date and 0 <= (ref - day).days < 3) or v[PLANNED_DRINK] is True:
+        drank_within = type(day) is date and 0 <= (ref - day).days < 3
+        if drank_within or v[PLANNED_DRINK] is True:
             add("alcohol-close-to-appointment")
+        day = v[LAST_DRINK_E]
+        if drank_within and not (type(day) is date and 0 <= (ref - day).days < 3):
+            add("last-drink-date-uncertain")
         if (alcohol > 14) if not female else (alcohol > 7):
             add("heavy-drinking")
         if "pigmentation" in goals or "even_tone" in goals:
@@ -480,13 +526,16 @@ def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
 HANDWRITTEN_ORDER = (
     "under-18", "anaesthetic-allergy", "anaphylaxis-history", "allergy-to-planned-active",
     "previous-injection-reaction", "anticoagulant", "antiplatelet", "prescribed-aspirin",
-    "self-stopped-antithrombotic", "unprescribed-nsaid-or-aspirin", "prescribed-bleeding-risk-medicine",
-    "bleeding-risk-supplement", "ssri-snri", "oral-isotretinoin", "topical-retinoid-or-acid",
+    "self-stopped-antithrombotic", "unprescribed-nsaid-or-aspirin", "as-needed-nsaid-or-aspirin",
+    "nsaid-or-aspirin-last-dose-uncertain", "prescribed-bleeding-risk-medicine",
+    "bleeding-risk-supplement", "ssri-snri", "oral-isotretinoin", "isotretinoin-stop-date-uncertain",
+    "topical-retinoid-or-acid",
     "unrecognised-medication", "acute-illness", "recent-antibiotics", "bleeding-disorder", "autoimmune-disease",
     "immune-suppression", "corticosteroid", "active-cancer-treatment", "diabetes-controlled",
     "diabetes-uncontrolled-or-insulin", "epilepsy", "event-within-7-days", "event-within-14-days",
     "arrive-make-up-free", "no-resurfacing-or-sun-before", "reschedule-if-unwell", "alcohol-before-appointment",
-    "alcohol-close-to-appointment", "heavy-drinking", "tranexamic-acid-screen", "dutasteride-pregnancy",
+    "alcohol-close-to-appointment", "last-drink-date-uncertain", "heavy-drinking", "tranexamic-acid-screen",
+    "dutasteride-pregnancy",
     "under-eye-caution",
     "acne-scars-check-acne", "lift-expectations", "pregnancy", "breastfeeding", "recently-gave-birth",
     "trying-to-conceive", "pregnancy-planned-during-course", "active-infection-at-area", "skin-disease-at-area",

@@ -271,7 +271,7 @@ def clinic_defaults() -> dict[str, str]:
 
 
 #: Keys of the token forms this session already turned into tokens (the last 20).
-USED_TOKEN_FORM_KEYS = "used_token_form_keys"
+SENT_API_FORMS = "sent_api_forms"
 
 
 def _api_tokens_page(form: ApiTokenForm, problems: list[tuple[str, str]] | None = None,
@@ -296,7 +296,7 @@ def create_api_token() -> tuple[str, int]:
     form = ApiTokenForm()
     if not form.validate_on_submit():
         return _api_tokens_page(form, status=422)
-    used_keys = session.get(USED_TOKEN_FORM_KEYS, [])
+    used_keys = session.get(SENT_API_FORMS, [])
     if form.form_key.data and form.form_key.data in used_keys:
         flash(gettext("That form was already sent: the token “%(name)s” exists and its secret was shown once. "
                       "Create a new token if you did not keep it.", name=form.name.data), "info")
@@ -307,7 +307,7 @@ def create_api_token() -> tuple[str, int]:
     except tokens.TokenError as refused:
         return _api_tokens_page(form, [("", str(refused))], status=422)
     if form.form_key.data:
-        session[USED_TOKEN_FORM_KEYS] = [*used_keys, form.form_key.data][-20:]
+        session[SENT_API_FORMS] = [*used_keys, form.form_key.data][-20:]
     return render_template("admin/api_token_created.html", token=token, secret=secret), 200
 
 

@@ -100,6 +100,9 @@ def apply_check_in(document: Mapping[str, Any], check_in: Mapping[str, Any], on:
         lifestyle["last_drink_on"] = (on - dt.timedelta(days=days_ago)).isoformat()
     medications = answers.setdefault("medications", {"has_medications": False, "items": []})
     added = []
+    # Added as still taken, not said how: counted as taken up to the appointment. The last dose
+    # it stands for ("in the last 7 days", at most WINDOW_DAYS before) is inside the 7-day
+    # washout whatever its day, so the last-dose rules give the same precaution.
     if check_in.get("painkillers") and check_in.get("painkillers_which"):
         added.append({"name": check_in["painkillers_which"], "dose": "", "status": "taking", "stopped_on": None,
                       "prescribed": False})

@@ -9,6 +9,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
 
+from .approximate import day_month_year
 from .questions import ANSWER_THIS, Question, When, questions, rows_schema
 from .sections import (
     SECTIONS,
@@ -93,6 +94,16 @@ def _asked_because_of_another_section() -> tuple[tuple[str, str, When], ...]:
                  if question.asked_if is not None and question.asked_if.section is not None and question.mandatory)
 
 
+def _as_date(value: Any) -> dt.date | None:
+    """A date of "about", loaded or (read from the stored answers beside the page being checked) ISO text."""
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dt.date) else None
+
+
 def date_errors(answers: Mapping[str, Any], today: dt.date) -> dict[str, dict[str, Any]]:
     """Dates that make no sense on ``today``: a birth date in the future, a past appointment…
 
@@ -108,13 +119,13 @@ def date_errors(answers: Mapping[str, Any], today: dt.date) -> dict[str, dict[st
             target.setdefault("items", {}).setdefault(index, {})[field] = [message]
 
     about = answers.get("about") or {}
-    birth = about.get("date_of_birth")
+    birth = _as_date(about.get("date_of_birth"))
     if birth is not None:
         if birth > today:
             add("about", "date_of_birth", N_("Your date of birth cannot be in the future."))
         elif birth < EARLIEST_DATE:
             add("about", "date_of_birth", N_("Check the year of your date of birth."))
-    appointment = about.get("appointment_date")
+    appointment = _as_date(about.get("appointment_date"))
     if appointment is not None:
         if appointment < today:
             add("about", "appointment_date", N_("The appointment date cannot be in the past."))
@@ -125,9 +136,21 @@ def date_errors(answers: Mapping[str, Any], today: dt.date) -> dict[str, dict[st
     if delivery is not None and (delivery > today or delivery < today - dt.timedelta(days=366)):
         add("health", "delivery_date", N_("Enter a date within the last year."))
     last_drink = (answers.get("lifestyle") or {}).get("last_drink_on")
-    if last_drink is not None and (last_drink > today or last_drink < EARLIEST_DATE):
+    if last_drink is not None and appointment is not None and last_drink > appointment:
+        add("lifestyle", "last_drink_on", N_("The date of your last drink cannot be after your appointment on "
+                                             "{appointment}.").format(appointment=day_month_year(appointment)))
+    elif last_drink is not None and (last_drink > today or last_drink < EARLIEST_DATE):
         add("lifestyle", "last_drink_on", N_("The date of your last drink cannot be in the future."))
     for index, item in enumerate((answers.get("medications") or {}).get("items") or []):
+        last_dose = item.get("last_taken_on")
+        if last_dose is not None and appointment is not None and last_dose > appointment:
+            add("medications", "last_taken_on", N_("The date you last took it cannot be after your appointment on "
+                                                   "{appointment}.").format(appointment=day_month_year(appointment)),
+                index)
+        elif last_dose is not None and last_dose > today:
+            add("medications", "last_taken_on", N_("The date you last took it cannot be in the future."), index)
+        elif last_dose is not None and last_dose < EARLIEST_DATE:
+            add("medications", "last_taken_on", N_("Check the year of this date."), index)
         stopped = item.get("stopped_on")
         if stopped is not None and stopped > today:
             add("medications", "stopped_on", N_("The date you stopped cannot be in the future."), index)

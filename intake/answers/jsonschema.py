@@ -122,7 +122,10 @@ def answers_reference() -> str:
         "dates are also checked against the day: no birth date in the future, no appointment",
         "in the past, no stop date or treatment date after today, events within two years.",
         "A follow-up is required when the answer it depends on has one of the values given;",
-        "otherwise it may be left out.",
+        "otherwise it may be left out. A last dose or last drink after the appointment is refused.",
+        "A date the patient may not know exactly has a `NAME_precision` beside it (`exact`,",
+        "`month`, `year`, `roughly`: ±2 weeks; left out or null: the exact day); it is refused",
+        "without its date. The rules read the range it allows (docs/rules.md).",
         "",
     ]
     document = answers_json_schema()

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow.schema import SchemaMeta
 
-from .vocabulary import N_, ChoiceParts, Choices, values
+from .vocabulary import DATE_PRECISION, N_, ChoiceParts, Choices, values
 
 MAX_TEXT = 500
 MAX_LIST = 20
@@ -138,6 +139,11 @@ class Question:
     row_title: str | None = None
     #: Choices that are parts of another (the parts of the face): shown grouped under it.
     parts: tuple[ChoiceParts, ...] = ()
+    #: For a date the patient may not know exactly: the section adds "How sure are you of this date?"
+    #: right after it, named by ``precision_name`` (``date(..., may_be_approximate=True)``).
+    may_be_approximate: bool = False
+    #: For that "How sure are you?" question: the date it qualifies (shown with it, not apart).
+    precision_of: str | None = None
 
     @property
     def short_label(self) -> str:
@@ -175,7 +181,46 @@ def _blank(value: Any) -> bool:
     return value is None or value == "" or value == []
 
 
-class Section(Schema):
+#: The "How sure are you of this date?" question added after each date that may be approximate.
+PRECISION_LABEL = N_("How sure are you of this date?")
+PRECISION_WITHOUT_DATE = N_("Enter the date first, or leave “How sure are you of this date?” empty.")
+
+
+def precision_name(date_name: str) -> str:
+    """The name of the "How sure are you?" answer of a date (``stopped_on`` → ``stopped_on_precision``)."""
+    return f"{date_name}_precision"
+
+
+def _precision_field(date_name: str, question: Question) -> fields.Field[Any]:
+    """The sibling of a date that may be approximate: optional, blank meaning the exact day (as
+    stored intakes, which never had it, always meant), asked when the date is."""
+    condition = question.asked_if
+    asked_if = None if condition is None else When(condition.answer, condition.values, condition.intro)
+    sure = Question("choice", PRECISION_LABEL, hint=N_("Leave this blank if you know the exact day."), mandatory=False,
+                    choices=DATE_PRECISION, asked_if=asked_if, precision_of=date_name)
+    return _field(fields.String, sure, required=False, blank=None, validate=_one_of(DATE_PRECISION))
+
+
+class _SectionMeta(SchemaMeta):
+    """Adds, right after each date declared ``may_be_approximate``, its "How sure are you?" question:
+    one declaration gives both, so the form, JSON Schema, FHIR and summary follow from it."""
+
+    @classmethod
+    def get_declared_fields(mcs, klass: Any, cls_fields: list[tuple[str, fields.Field[Any]]],  # noqa: N804
+                            inherited_fields: list[tuple[str, fields.Field[Any]]],
+                            dict_cls: type[dict[str, Any]] = dict) -> dict[str, fields.Field[Any]]:
+        declared: dict[str, fields.Field[Any]] = super().get_declared_fields(klass, cls_fields, inherited_fields,
+                                                                            dict_cls)
+        found = dict_cls()
+        for name, field in declared.items():
+            found[name] = field
+            question = question_of(field)
+            if question is not None and question.may_be_approximate and precision_name(name) not in declared:
+                found[precision_name(name)] = _precision_field(name, question)
+        return found
+
+
+class Section(Schema, metaclass=_SectionMeta):
     """One section (or one list item) of the answers document; follow-ups checked from their questions."""
 
     class Meta:
@@ -192,6 +237,9 @@ class Section(Schema):
                     errors[name] = [question.required or ANSWER_THIS]
             elif parent is not None and condition.otherwise and not _blank(data.get(name)):
                 errors[name] = [condition.otherwise]
+        for name, date_name in _precisions_of(type(self)):
+            if data.get(name) is not None and data.get(date_name) is None:
+                errors.setdefault(name, [PRECISION_WITHOUT_DATE])
         if errors:
             raise ValidationError(errors)
 
@@ -201,6 +249,13 @@ def _follow_ups_of(schema: type[Schema]) -> tuple[tuple[str, Question, When], ..
     """The questions of a section asked because of another answer of the same section (read once)."""
     return tuple((name, question, question.asked_if) for name, question in questions(schema)
                  if question.asked_if is not None and question.asked_if.section is None)
+
+
+@functools.cache
+def _precisions_of(schema: type[Schema]) -> tuple[tuple[str, str], ...]:
+    """(the "How sure are you?" answer, the date it qualifies) of a section (read once)."""
+    return tuple((name, question.precision_of) for name, question in questions(schema)
+                 if question.precision_of is not None)
 
 
 # -- the kinds of question ------------------------------------------------------------------
@@ -248,10 +303,16 @@ def email_address(label: str, *, required: str, invalid: str, hint: str | None =
 
 def date(label: str, *, required: str | None = None, invalid: str | None = None, hint: str | None = None,
          summary_label: str | None = None, asked_if: When | None = None, gate: Gate | None = None,
-         autocomplete: str | None = None, optional: bool = False) -> fields.Date:
-    """A date (YYYY-MM-DD). With ``gate``, a yes/no comes first and "no" stores None ("not booked yet")."""
+         autocomplete: str | None = None, optional: bool = False, may_be_approximate: bool = False) -> fields.Date:
+    """A date (YYYY-MM-DD). With ``gate``, a yes/no comes first and "no" stores None ("not booked yet").
+
+    ``may_be_approximate``: a date the patient may not know (when they stopped a medicine). The section
+    then also asks "How sure are you of this date?" (``NAME_precision``: the exact day, only the month,
+    only the year, roughly); the rules read the range it allows (``approximate.date_range``).
+    """
     question = Question("date", label, hint=hint, summary_label=summary_label, required=required, invalid=invalid,
-                        asked_if=asked_if, gate=gate, autocomplete=autocomplete, mandatory=not optional)
+                        asked_if=asked_if, gate=gate, autocomplete=autocomplete, mandatory=not optional,
+                        may_be_approximate=may_be_approximate)
     if gate is not None:
         return fields.Date(required=True, allow_none=True, metadata={"question": question})
     return _field(fields.Date, question, required=not optional and asked_if is None, blank=None)

@@ -41,6 +41,7 @@ from .vocabulary import (
     EVENT_KINDS,
     FITZPATRICK_TYPES,
     GOALS,
+    HOW_TAKEN,
     MEDICATION_STATUS,
     N_,
     SEX,
@@ -137,7 +138,7 @@ class HealthSchema(Section):
     recently_gave_birth = yes_no(N_("Have you given birth in the last 12 months?"), asked_if=MAY_BE_PREGNANT,
                                  required=N_("Select yes if you have given birth in the last 12 months."))
     delivery_date = date(N_("Date you gave birth"), asked_if=when("recently_gave_birth", True),
-                         required=N_("Enter the date you gave birth."))
+                         required=N_("Enter the date you gave birth."), may_be_approximate=True)
     hormonal_contraception = yes_no(
         N_("Do you use hormonal contraception or hormone therapy? (optional)"), optional=True,
         asked_if=MAY_BE_PREGNANT, hint=N_("For example the pill, an implant, an injection, a hormonal coil or HRT."),
@@ -176,10 +177,22 @@ class MedicationSchema(Section):
                 summary_label=N_("Dose"))
     status = choice(MEDICATION_STATUS, N_("Are you still taking it?"), inline=True,
                     required=N_("Say whether you are still taking it."), summary_label=N_("Status"))
+    #: A painkiller taken only now and then matters by its last dose, not by "still taking".
+    #: Optional: stored intakes never had it, and a medicine not said to be as-needed counts as taken daily.
+    how_taken = choice(HOW_TAKEN, N_("How do you take it?"), optional=True, summary_label=N_("How taken"),
+                       asked_if=when("status", "taking", intro=N_("If still taking…")))
+    last_taken_on = date(N_("When did you last take it?"), summary_label=N_("Last taken"),
+                         required=N_("Enter the date you last took it."),
+                         invalid=N_("Enter the date you last took it as day, month and year, for example 2 12 2026."),
+                         hint=N_("For example, if you took 2 yesterday, enter yesterday’s date."),
+                         asked_if=when("how_taken", "as_needed", intro=N_("If only when needed…"),
+                                       otherwise=N_("Leave the date empty if you take it every day.")),
+                         may_be_approximate=True)
     stopped_on = date(N_("Date you stopped"), summary_label=N_("Stopped on"),
                       required=N_("Enter the date you stopped."),
                       asked_if=when("status", "stopped", intro=N_("If stopped…"),
-                                    otherwise=N_("Leave the date empty if you are still taking it.")))
+                                    otherwise=N_("Leave the date empty if you are still taking it.")),
+                      may_be_approximate=True)
     #: Who stopped it: the prescriber's decision, or the patient's own (the risk for a blood thinner).
     stopped_by = choice(STOPPED_BY, N_("Who stopped it?"), optional=True, summary_label=N_("Stopped by"),
                         asked_if=when("status", "stopped", intro=N_("If stopped…")))
@@ -235,8 +248,10 @@ class LifestyleSchema(Section):
     #: Alcohol thins the blood for about two days: what matters is drinking close to the appointment.
     last_drink_on = date(
         N_("When did you last have an alcoholic drink?"), optional=True, summary_label=N_("Last alcoholic drink"),
-        hint=N_("Leave blank if you do not drink. If you are not sure of the day, give your best guess."),
+        hint=N_("Leave blank if you do not drink. If you are not sure of the day, give your best guess and say "
+                "how sure you are."),
         invalid=N_("Enter the date of your last drink as day, month and year, for example 27 3 2026."),
+        may_be_approximate=True,
     )
     drinking_before_appointment = yes_no(
         N_("Do you plan to drink alcohol in the 2 days before your appointment?"), optional=True,
@@ -255,7 +270,8 @@ class LifestyleSchema(Section):
 class TreatmentSchema(Section):
     kind = choice(TREATMENT_KINDS, N_("Treatment"), drop_down=True, required=N_("Choose the treatment."))
     on = date(N_("Date of the treatment"), required=N_("Enter the date of the treatment."),
-              hint=N_("If you are not sure of the day, choose the first of the month."), summary_label=N_("Date"))
+              hint=N_("If you are not sure of the day, give your best guess and say how sure you are."),
+              summary_label=N_("Date"), may_be_approximate=True)
     area = choice(TREATMENT_AREAS, N_("Area treated (optional)"), drop_down=True, optional=True,
                   summary_label=N_("Area"), parts=AREA_PARTS)
 

@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .questions import Question, questions, rows_schema
+from .approximate import approximate_words
+from .questions import Question, precision_name, questions, rows_schema
 from .sections import SECTION_TITLES, SECTIONS
 from .vocabulary import N_, Choices
 
@@ -51,6 +52,16 @@ def display_answer(question: Question, value: Any, wording: Wording) -> str | li
     return str(value)
 
 
+def date_answer(value: Any, precision: str | None, wording: Wording) -> str | None:
+    """A date the patient may not know exactly, as they said it: 'around March 2026 (not sure of the day)'."""
+    if not value:
+        return None
+    if precision in (None, "", "exact"):
+        return wording.long_date(value)
+    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    return approximate_words(day, precision, wording.translate, lambda shown: wording.long_date(shown.isoformat()))
+
+
 def _is_blank(schema: Any, item: Mapping[str, Any]) -> bool:
     return all(item.get(name) in (None, "", []) for name, _question in questions(schema))
 
@@ -67,6 +78,8 @@ def answer_rows(schema: Any, given: Mapping[str, Any], answers: Mapping[str, Any
                 continue
         if question.gate is not None and given.get(name) is None:
             continue  # "not yet" (the gate's no): nothing to show
+        if question.precision_of is not None:
+            continue  # "How sure are you?" is said with its date
         label = wording.translate(question.short_label)
         row = rows_schema(schema._declared_fields[name])
         if row is not None:
@@ -75,7 +88,8 @@ def answer_rows(schema: Any, given: Mapping[str, Any], answers: Mapping[str, Any
             if entries:
                 rows.append({"label": label, "entries": entries})
             continue
-        value = display_answer(question, given.get(name), wording)
+        value = (date_answer(given.get(name), given.get(precision_name(name)), wording)
+                 if question.may_be_approximate else display_answer(question, given.get(name), wording))
         if value is not None:
             rows.append({"label": label, "value": value})
     return rows

@@ -33,6 +33,9 @@ DERIVED = {
     "medications.unrecognised": N_("Medicines the lexicon did not recognise"),
 }
 STOPPED_ON = "medications.stopped_on."
+LAST_TAKEN_ON = "medications.last_taken_on."
+#: The earliest possible day of a date the patient was not sure of (the plain name holds the latest).
+EARLIEST = "earliest."
 LAST_ON = "treatments.last_on."
 LAST_ON_PLANNED = "treatments.last_on_planned_area."
 
@@ -139,6 +142,9 @@ def _date_words(value: Any, wording: Wording) -> str:
 def _answer_words(trigger: Mapping[str, Any], answers: Mapping[str, Any], wording: Wording,
                   class_labels: Mapping[str, str]) -> str:
     name, value = str(trigger["field"]), trigger.get("value")
+    if name.startswith(EARLIEST):
+        said = _answer_words({**trigger, "field": name[len(EARLIEST):]}, answers, wording, class_labels)
+        return wording.translate(N_("Earliest possible: %(said)s")) % {"said": said}
     evidence = _evidence_words(trigger.get("evidence") or (), class_labels)
     if name in MEDICATION_LISTS:
         said = evidence or _listed(value or [], _choices_of(name, class_labels), wording)
@@ -146,6 +152,11 @@ def _answer_words(trigger: Mapping[str, Any], answers: Mapping[str, Any], wordin
     if name.startswith(STOPPED_ON):
         kind = _label(tuple(class_labels.items()), name[len(STOPPED_ON):], wording)
         said = wording.translate(N_("%(kind)s stopped on %(date)s")) % {
+            "kind": kind, "date": _date_words(value, wording)}
+        return f"{said} ({evidence})" if evidence else said
+    if name.startswith(LAST_TAKEN_ON):
+        kind = _label(tuple(class_labels.items()), name[len(LAST_TAKEN_ON):], wording)
+        said = wording.translate(N_("%(kind)s last taken %(date)s (taken every day: up to the appointment)")) % {
             "kind": kind, "date": _date_words(value, wording)}
         return f"{said} ({evidence})" if evidence else said
     for prefix, words in ((LAST_ON_PLANNED, N_("Last %(kind)s on an area to be treated")),

@@ -110,6 +110,19 @@ MEDICATION_STATUS = (
     ("taking", N_("Still taking")),
     ("stopped", N_("Stopped")),
 )
+#: How a medicine still taken is taken: an as-needed painkiller matters by its last dose.
+HOW_TAKEN = (
+    ("regularly", N_("Every day, or on a regular schedule")),
+    ("as_needed", N_("Only when I need it")),
+)
+#: How sure the patient is of a date (``date(..., may_be_approximate=True)``); blank is the exact day.
+#: ``approximate.date_range`` turns the date and this answer into the earliest and latest possible days.
+DATE_PRECISION = (
+    ("exact", N_("I know the day")),
+    ("month", N_("I only know the month")),
+    ("year", N_("I only know the year")),
+    ("roughly", N_("Roughly: give or take 2 weeks")),
+)
 #: Who stopped a medicine: a prescribed medicine stopped by the patient is the risk.
 STOPPED_BY = (
     ("prescriber", N_("My doctor stopped it")),

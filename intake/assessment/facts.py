@@ -33,8 +33,10 @@ from typing import Any, Final, Literal
 from marshmallow import fields, validate
 from rapidfuzz import fuzz, process
 
-from ..answers import SECTIONS
+from ..answers import SECTIONS, question_of
+from ..answers.approximate import PRECISIONS, date_range
 from ..answers.areas import overlapping
+from ..answers.questions import precision_name
 from .medications import Lexicon, MedicationMatch
 
 FieldType = Literal["bool", "number", "text", "choice", "choice_list", "text_list", "date", "datetime"]
@@ -90,10 +92,14 @@ MEDICATION_LISTS = (
     "medications.stopped_prescribed",
 )
 STOPPED_ON = "medications.stopped_on."
+LAST_TAKEN_ON = "medications.last_taken_on."
 UNRECOGNISED = "medications.unrecognised"
 LAST_ON = "treatments.last_on."
 LAST_ON_PLANNED = "treatments.last_on_planned_area."
 NEXT_EVENT = "events.next_on"
+#: ``earliest.NAME``: the earliest day a date fact NAME may be, when the patient was not sure of it
+#: (NAME itself holds the latest: docs/rules.md, "Dates the patient is not sure of").
+EARLIEST = "earliest."
 #: Facts.values[REFERENCE_INDEX] is the reference date, which date tests compare with.
 REFERENCE_INDEX: Final = 0
 
@@ -150,6 +156,8 @@ class Catalogue:
         self._slots: _Slots | None = None
         #: Lists of items, read through derived facts: name -> the derived facts to use.
         self.item_lists: dict[str, str] = {}
+        #: The answers that are dates the patient may not know exactly (each has its earliest.NAME).
+        self.approximate_answers: list[str] = []
         for section, schema in SECTIONS.items():
             for name, field in schema().fields.items():
                 typed = _answer_type(field)
@@ -157,6 +165,9 @@ class Catalogue:
                     self.item_lists[f"{section}.{name}"] = section
                     continue
                 self._add(f"{section}.{name}", typed[0], typed[1])
+                question = question_of(field)
+                if question is not None and question.may_be_approximate:
+                    self.approximate_answers.append(f"{section}.{name}")
         self._add(DERIVED_AGE, "number", derived=True)
         self._add(DERIVED_BOOKED, "bool", derived=True)
         classes = None if self.medication_classes is None else tuple(sorted(self.medication_classes))
@@ -164,11 +175,15 @@ class Catalogue:
             self._add(name, "choice_list", classes, vocabulary="medication class", derived=True)
         for class_id in classes or ():
             self._add(STOPPED_ON + class_id, "date", derived=True)
+        for class_id in classes or ():
+            self._add(LAST_TAKEN_ON + class_id, "date", derived=True)
         self._add(UNRECOGNISED, "text_list", derived=True)
         for kind in self.treatment_kinds:
             self._add(LAST_ON + kind, "date", derived=True)
             self._add(LAST_ON_PLANNED + kind, "date", derived=True)
         self._add(NEXT_EVENT, "date", derived=True)
+        for name in [*self.approximate_answers, *(n for n in list(self.fields) if _may_be_approximate(n))]:
+            self._add(EARLIEST + name, "date", derived=True)
 
     def _add(
         self,
@@ -202,11 +217,12 @@ class Catalogue:
     def get(self, name: str) -> FieldSpec | None:
         """The field called ``name``, or None when there is no such fact."""
         spec = self.fields.get(name)
-        if spec is None and self.medication_classes is None and name.startswith(STOPPED_ON):
+        if spec is None and self.medication_classes is None:
             # Without a lexicon any class is accepted, so that other errors still show.
-            class_id = name[len(STOPPED_ON):]
-            if class_id:
-                spec = self._add(name, "date", derived=True)
+            dated = name.removeprefix(EARLIEST)
+            for prefix in (STOPPED_ON, LAST_TAKEN_ON):
+                if dated.startswith(prefix) and dated[len(prefix):]:
+                    spec = self._add(name, "date", derived=True)
         return spec
 
     def unknown_field_message(self, name: str) -> str:
@@ -216,14 +232,19 @@ class Catalogue:
             derived = [n for n in self.fields if n.startswith(section + ".") and self.fields[n].derived]
             shown = ", ".join(sorted({_family(n) for n in derived}))
             return f"'{name}' is a list of items, read through the derived facts: {shown}"
+        dated = name.removeprefix(EARLIEST)
         for prefix, what, known in (
             (STOPPED_ON, "medication class", sorted(self.medication_classes or ())),
+            (LAST_TAKEN_ON, "medication class", sorted(self.medication_classes or ())),
             (LAST_ON, "treatment kind", list(self.treatment_kinds)),
             (LAST_ON_PLANNED, "treatment kind", list(self.treatment_kinds)),
         ):
-            if name.startswith(prefix):
-                item = name[len(prefix):]
+            if dated.startswith(prefix):
+                item = dated[len(prefix):]
                 return f"unknown {what} '{item}' in '{name}'" + suggestion(item, known)
+        if name.startswith(EARLIEST):
+            return (f"'{name}': earliest. applies to the dates a patient may not know exactly: "
+                    + ", ".join(sorted({_family(n) for n in self.fields if n.startswith(EARLIEST)})))
         return f"unknown field '{name}'" + suggestion(name, list(self.fields))
 
 
@@ -252,14 +273,25 @@ class _Slots:
         self.booked = fields[DERIVED_BOOKED].index
         self.medication_lists = tuple(fields[name].index for name in MEDICATION_LISTS)
         self.unrecognised = fields[UNRECOGNISED].index
-        self.stopped_on = {name[len(STOPPED_ON):]: spec.index for name, spec in fields.items()
-                           if name.startswith(STOPPED_ON)}
-        self.treatments = {kind: (fields[LAST_ON + kind].index, fields[LAST_ON_PLANNED + kind].index)
+        #: class -> (latest, earliest) slots of its stop date, and of its last dose
+        self.stopped_on = {name[len(STOPPED_ON):]: (spec.index, fields[EARLIEST + name].index)
+                           for name, spec in fields.items() if name.startswith(STOPPED_ON)}
+        self.last_taken_on = {name[len(LAST_TAKEN_ON):]: (spec.index, fields[EARLIEST + name].index)
+                              for name, spec in fields.items() if name.startswith(LAST_TAKEN_ON)}
+        #: kind -> (latest, earliest) slots in any area, then in a planned area
+        self.treatments = {kind: ((fields[LAST_ON + kind].index, fields[EARLIEST + LAST_ON + kind].index),
+                                  (fields[LAST_ON_PLANNED + kind].index,
+                                   fields[EARLIEST + LAST_ON_PLANNED + kind].index))
                            for kind in catalogue.treatment_kinds}
         self.next_event = fields[NEXT_EVENT].index
+        #: (section, answer, its "How sure?" answer, latest slot, earliest slot) of the approximate answers
+        self.approximate_answers: tuple[tuple[str, str, str, int, int], ...] = tuple(
+            (section, key, precision_name(key), fields[name].index, fields[EARLIEST + name].index)
+            for name in catalogue.approximate_answers for section, key in [name.split(".", 1)])
         # "Answered, no such date" is None in every one of these slots; filled run by run.
-        self.stopped_on_runs = _runs(self.stopped_on.values())
-        self.treatment_runs = _runs(i for pair in self.treatments.values() for i in pair)
+        self.stopped_on_runs = _runs(i for slots in (self.stopped_on, self.last_taken_on)
+                                     for pair in slots.values() for i in pair)
+        self.treatment_runs = _runs(i for pairs in self.treatments.values() for pair in pairs for i in pair)
         self.medicines = _MedicineMemo()
 
 
@@ -280,10 +312,17 @@ def _fill_none(values: list[Any], runs: tuple[tuple[int, int], ...]) -> None:
 
 
 def _family(name: str) -> str:
-    for prefix, shown in ((STOPPED_ON, "CLASS"), (LAST_ON, "KIND"), (LAST_ON_PLANNED, "KIND")):
-        if name.startswith(prefix):
-            return prefix + shown
+    earliest, dated = (EARLIEST, name[len(EARLIEST):]) if name.startswith(EARLIEST) else ("", name)
+    for prefix, shown in ((STOPPED_ON, "CLASS"), (LAST_TAKEN_ON, "CLASS"), (LAST_ON, "KIND"),
+                          (LAST_ON_PLANNED, "KIND")):
+        if dated.startswith(prefix):
+            return earliest + prefix + shown
     return name
+
+
+def _may_be_approximate(name: str) -> bool:
+    """The derived dates made from dates a patient may not know exactly (each has its earliest.NAME)."""
+    return name.startswith((STOPPED_ON, LAST_TAKEN_ON, LAST_ON, LAST_ON_PLANNED))
 
 
 def suggestion(word: str, known: Sequence[str]) -> str:
@@ -310,6 +349,13 @@ class MedicationFact:
     classes: frozenset[str]
     #: Who stopped it ("prescriber", "switched", "me"), or "" when not said.
     stopped_by: str = ""
+    #: How sure the patient is of the stop date ("month"…), or "" for the exact day.
+    stopped_precision: str = ""
+    #: How a medicine still taken is taken ("regularly", "as_needed"), or "" when not said (counted as regularly).
+    how_taken: str = ""
+    #: The last dose of a medicine taken only when needed, and how sure the patient is of it.
+    last_taken_on: dt.date | None = None
+    last_taken_precision: str = ""
     #: Worked out once: flags show it for every rule the medicine triggers. (Given by
     #: match_medications, which remembers it per typed line; worked out here otherwise.)
     description: str = dataclasses.field(default="", compare=False)
@@ -400,9 +446,14 @@ class Facts:
     def evidence(self, name: str, values: Iterable[Any] = ()) -> tuple[str, ...]:
         """The medicines behind a medication fact ('Eliquis 5mg → doac'), for flags."""
         wanted = frozenset(values)
+        name = name.removeprefix(EARLIEST)
         if name.startswith(STOPPED_ON):
             class_id = name[len(STOPPED_ON):]
             chosen = [m for m in self.medications if m.status == "stopped" and class_id in m.classes]
+        elif name.startswith(LAST_TAKEN_ON):
+            class_id = name[len(LAST_TAKEN_ON):]
+            chosen = [m for m in self.medications if class_id in m.classes
+                      and (m.status == "taking" or (m.status == "stopped" and m.stopped_on is not None))]
         elif name == UNRECOGNISED:
             chosen = [m for m in self.medications if not m.matches]
         elif name in MEDICATION_LISTS:
@@ -423,7 +474,8 @@ class Facts:
 
 def has_evidence(name: str) -> bool:
     """True for the facts whose flags show the medicines behind them."""
-    return name.startswith(STOPPED_ON) or name == UNRECOGNISED or name in MEDICATION_LISTS
+    name = name.removeprefix(EARLIEST)
+    return name.startswith((STOPPED_ON, LAST_TAKEN_ON)) or name == UNRECOGNISED or name in MEDICATION_LISTS
 
 
 def _date(value: Any) -> Any:
@@ -456,14 +508,21 @@ def match_medications(
     recognised = []
     for item in items:
         stopped = _date(item.get("stopped_on"))
+        status = item.get("status")
+        as_needed = status == "taking" and item.get("how_taken") == "as_needed"
+        last_dose = _date(item.get("last_taken_on")) if as_needed else None
         recognised.append(make(
             lexicon,
             str(item.get("name") or ""),
             str(item.get("dose") or ""),
-            str(item.get("status") or ""),
+            str(status or ""),
             item.get("prescribed") is True,
             stopped if isinstance(stopped, dt.date) else None,
-            str(item.get("stopped_by") or "") if item.get("status") == "stopped" else "",
+            str(item.get("stopped_by") or "") if status == "stopped" else "",
+            str(item.get("stopped_on_precision") or ""),
+            str(item.get("how_taken") or "") if status == "taking" else "",
+            last_dose if isinstance(last_dose, dt.date) else None,
+            str(item.get("last_taken_on_precision") or "") if as_needed else "",
         ))
     return tuple(recognised)
 
@@ -486,9 +545,11 @@ class _MedicineMemo:
 
     def fact(
         self, lexicon: Lexicon | None, typed: str, dose: str, status: str, prescribed: bool,
-        stopped_on: dt.date | None, stopped_by: str = "",
+        stopped_on: dt.date | None, stopped_by: str = "", stopped_precision: str = "", how_taken: str = "",
+        last_taken_on: dt.date | None = None, last_taken_precision: str = "",
     ) -> MedicationFact:
-        key = (lexicon, typed, dose, status, prescribed, stopped_on, stopped_by)
+        key = (lexicon, typed, dose, status, prescribed, stopped_on, stopped_by, stopped_precision, how_taken,
+               last_taken_on, last_taken_precision)
         fact = self.facts.get(key)
         if fact is None:
             line = (lexicon, typed, dose)
@@ -500,6 +561,8 @@ class _MedicineMemo:
             matches, classes, description = recognised
             fact = MedicationFact(typed=typed, dose=dose, status=status, prescribed=prescribed,
                                   stopped_on=stopped_on, matches=matches, classes=classes, stopped_by=stopped_by,
+                                  stopped_precision=stopped_precision, how_taken=how_taken,
+                                  last_taken_on=last_taken_on, last_taken_precision=last_taken_precision,
                                   description=description)
             if len(self.facts) < self.LIMIT:
                 self.facts[key] = fact
@@ -549,11 +612,35 @@ def derive_facts(
     birth = values[slots.birth] if plain and slots.birth is not None else _date(about.get("date_of_birth"))
     if isinstance(birth, dt.date):
         values[slots.age] = age_on(birth, reference)
+    for section, _key, precision, latest, earliest in slots.approximate_answers:
+        day = values[latest]
+        if day.__class__ is dt.date:
+            values[earliest], values[latest] = _range(day, (answers.get(section) or {}).get(precision), reference)
 
-    medicines = _medication_facts(answers, lexicon, slots, values)
-    _treatment_facts(answers, slots, values)
+    medicines = _medication_facts(answers, lexicon, reference, slots, values)
+    _treatment_facts(answers, reference, slots, values)
     _event_facts(answers, reference, slots, values)
     return Facts(catalogue, values, on, reference, medicines)
+
+
+def _range(day: dt.date, precision: Any, reference: dt.date) -> tuple[dt.date, dt.date]:
+    """(earliest, latest) of a date the patient gave, never after the reference date (what they
+    did happened by the appointment); a precision the answers schema would refuse counts as exact."""
+    return date_range(day, precision if precision in PRECISIONS else None, not_after=reference)
+
+
+def _later(found: dict[str, tuple[dt.date, dt.date]], key: str, span: tuple[dt.date, dt.date]) -> None:
+    """Keep, for ``key``, the latest of the earliest days and the latest of the latest days: the last
+    of several events (medicines, treatments) is at earliest the latest earliest, at latest the latest latest."""
+    known = found.get(key)
+    found[key] = span if known is None else (max(known[0], span[0]), max(known[1], span[1]))
+
+
+def _put(found: dict[str, tuple[dt.date, dt.date]], slots: Mapping[str, tuple[int, int]], values: list[Any]) -> None:
+    for key, (earliest, latest) in found.items():
+        slot = slots.get(key)
+        if slot is not None:
+            values[slot[0]], values[slot[1]] = latest, earliest
 
 
 def _items(answers: Mapping[str, Any], section: str, flag: str) -> Sequence[Mapping[str, Any]] | None:
@@ -566,7 +653,7 @@ def _items(answers: Mapping[str, Any], section: str, flag: str) -> Sequence[Mapp
 
 
 def _medication_facts(
-    answers: Mapping[str, Any], lexicon: Lexicon | None, slots: _Slots, values: list[Any]
+    answers: Mapping[str, Any], lexicon: Lexicon | None, reference: dt.date, slots: _Slots, values: list[Any]
 ) -> tuple[MedicationFact, ...]:
     items = _items(answers, "medications", "has_medications")
     if items is None:
@@ -582,19 +669,26 @@ def _medication_facts(
     prescribed: set[str] = set()
     unprescribed: set[str] = set()
     stopped_prescribed: set[str] = set()
-    latest: dict[str, dt.date] = {}
+    stopped: dict[str, tuple[dt.date, dt.date]] = {}
+    last_dose: dict[str, tuple[dt.date, dt.date]] = {}
     for medicine in medicines:
+        span = None
         if medicine.status == "taking":
             taking |= medicine.classes
             (prescribed if medicine.prescribed else unprescribed).update(medicine.classes)
+            # Taken only when needed: its last dose; otherwise (daily, or not said) taken up to the appointment.
+            span = ((reference, reference) if medicine.how_taken != "as_needed" or medicine.last_taken_on is None
+                    else _range(medicine.last_taken_on, medicine.last_taken_precision or None, reference))
         elif medicine.status == "stopped":
             if stopped_by_patient(medicine):
                 stopped_prescribed |= medicine.classes
-            on = medicine.stopped_on
-            if on is not None:
+            if medicine.stopped_on is not None:
+                span = _range(medicine.stopped_on, medicine.stopped_precision or None, reference)
                 for class_id in medicine.classes:
-                    if class_id not in latest or on > latest[class_id]:
-                        latest[class_id] = on
+                    _later(stopped, class_id, span)
+        if span is not None:
+            for class_id in medicine.classes:
+                _later(last_dose, class_id, span)
     taking_slot, prescribed_slot, unprescribed_slot, stopped_slot = slots.medication_lists
     values[taking_slot] = tuple(sorted(taking))
     values[prescribed_slot] = tuple(sorted(prescribed))
@@ -602,15 +696,12 @@ def _medication_facts(
     values[stopped_slot] = tuple(sorted(stopped_prescribed))
     values[slots.unrecognised] = tuple(m.typed for m in medicines if not m.matches)
     _fill_none(values, slots.stopped_on_runs)
-    stopped_on = slots.stopped_on
-    for class_id, on in latest.items():
-        slot = stopped_on.get(class_id)
-        if slot is not None:
-            values[slot] = on
+    _put(stopped, slots.stopped_on, values)
+    _put(last_dose, slots.last_taken_on, values)
     return medicines
 
 
-def _treatment_facts(answers: Mapping[str, Any], slots: _Slots, values: list[Any]) -> None:
+def _treatment_facts(answers: Mapping[str, Any], reference: dt.date, slots: _Slots, values: list[Any]) -> None:
     items = _items(answers, "treatments", "has_recent_treatments")
     if items is None:
         return
@@ -622,9 +713,9 @@ def _treatment_facts(answers: Mapping[str, Any], slots: _Slots, values: list[Any
     # the whole it is part of: lips and "whole face" do, neck and forehead do not).
     planned = overlapping(areas_given) if areas_given is not None else None
     treatments = slots.treatments
-    # One pass: the latest date of each kind, in any area and in a planned area.
-    latest: dict[str, dt.date] = {}
-    latest_planned: dict[str, dt.date] = {}
+    # One pass: the latest dates of each kind, in any area and in a planned area.
+    latest: dict[str, tuple[dt.date, dt.date]] = {}
+    latest_planned: dict[str, tuple[dt.date, dt.date]] = {}
     unknown: set[str] = set()
     for item in items:
         on = _date(item.get("on"))
@@ -633,19 +724,20 @@ def _treatment_facts(answers: Mapping[str, Any], slots: _Slots, values: list[Any
         kind = item.get("kind")
         if kind not in treatments:
             continue
-        if kind not in latest or on > latest[kind]:
-            latest[kind] = on
+        span = _range(on, item.get("on_precision"), reference)
+        _later(latest, kind, span)
         area = item.get("area")
         if area is None or (planned is not None and area in planned):
-            known = latest_planned.get(kind)
-            if known is None or on > known:
-                latest_planned[kind] = on
+            _later(latest_planned, kind, span)
         elif planned is None:
             unknown.add(kind)  # the planned areas are unknown, so is this fact
-    for kind, on in latest.items():
-        any_area, planned_area = treatments[kind]
-        values[any_area] = on
-        values[planned_area] = MISSING if kind in unknown else latest_planned.get(kind)
+    for kind, (earliest, last) in latest.items():
+        (any_area, any_earliest), (planned_area, planned_earliest) = treatments[kind]
+        values[any_area], values[any_earliest] = last, earliest
+        if kind in unknown:
+            values[planned_area] = values[planned_earliest] = MISSING
+        else:
+            values[planned_earliest], values[planned_area] = latest_planned.get(kind, (None, None))
 
 
 def _event_facts(answers: Mapping[str, Any], reference: dt.date, slots: _Slots, values: list[Any]) -> None:

@@ -408,7 +408,8 @@ class AnswerForm(_FormBase):
         if condition.answer not in self:
             return False
         given = self[condition.answer].answer()
-        return given is not MISSING and condition.holds(given)
+        # A follow-up of a follow-up (the last dose of a medicine taken only when needed) goes with its parent.
+        return given is not MISSING and condition.holds(given) and self.applies(condition.answer)
 
     def answer_input(self) -> dict[str, Any]:
         """What the patient gave, as schema input. Fields that did not parse are left out.
@@ -613,8 +614,10 @@ class SectionForm(AnswerForm, FlaskForm):
         except ValidationError as invalid:
             loaded = invalid.valid_data or {}
             errors = dict(invalid.normalized_messages())
-        _merge(errors, doc.date_errors({self.section: loaded}, today).get(self.section, {}))
         context = {key: value for key, value in answers_so_far.items() if key != self.section}
+        # With the appointment already given: a last dose or drink is checked against it.
+        booked = {"about": {"appointment_date": (context.get("about") or {}).get("appointment_date")}}
+        _merge(errors, doc.date_errors({**booked, self.section: loaded}, today).get(self.section, {}))
         _merge(errors, doc.cross_section_errors({**context, self.section: loaded}).get(self.section, {}))
         self.add_errors(errors)
         return None if self.problems() else loaded

@@ -1,6 +1,8 @@
-"""The appointment-day check-in in headless Chromium (issue 16): the day before the appointment the
-patient, on a phone, opens their page, checks in and reports a drink last night; the practitioner's
-record and queue show the new precaution. axe-core checks every page."""
+"""The appointment-day check-in in headless Chromium (issue 16): the patient, on a phone, says they
+only know the month they stopped a supplement and submits; the day before the appointment they open
+their page, check in and report a drink last night; the practitioner's record shows the uncertain
+date as the patient said it and the new precaution, and the queue the new flag. axe-core checks every
+page."""
 
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ from intake.auth import service as accounts
 from intake.extensions import db, limiter
 from intake.models import Intake
 from intake.patient import service as patient
-from intake.rulesets.active import active_ruleset
 from tests.support.browser import PHONE, assert_accessible, choose, open_flag, shot, watch_console
 from tests.support.patient import seed
 from tests.support.settings import TODAY
@@ -32,7 +33,7 @@ APPOINTMENT_TOMORROW = (TODAY + dt.timedelta(days=1)).isoformat()
 
 @pytest.fixture
 def the_day_before(live_server) -> Iterator[tuple[int, str]]:
-    """A submitted intake (four drinks a week) whose appointment is tomorrow."""
+    """A complete intake, not yet submitted (four drinks a week), whose appointment is tomorrow."""
     app = live_server.app
     with app.app_context():
         if accounts.find_user(PRACTITIONER) is None:
@@ -40,11 +41,10 @@ def the_day_before(live_server) -> Iterator[tuple[int, str]]:
         _intake, token = patient.start_intake({"full_name": "Cara Checkin"})
     seed(app, token, overrides={"about": {"full_name": "Cara Checkin", "email": "cara@example.org",
                                           "appointment_date": APPOINTMENT_TOMORROW},
+                                "medications": {"items-1-stopped_on_precision": None},
                                 "consent": {"signature": "Cara Checkin"}})
-    with app.test_request_context():
-        intake = db.session.scalar(db.select(Intake).order_by(Intake.id.desc()).limit(1))
-        patient.submit_intake(intake, active_ruleset(), TODAY)
-        intake_id = intake.id
+    with app.app_context():
+        intake_id = db.session.scalar(db.select(Intake.id).order_by(Intake.id.desc()).limit(1))
     yield intake_id, token
 
 
@@ -63,6 +63,21 @@ def phone(chromium) -> Iterator[Page]:
 def test_a_drink_last_night_reaches_the_practitioner_before_the_session(
         chromium, phone: Page, live_server, the_day_before) -> None:
     intake_id, token = the_day_before
+    # Not sure of the day they stopped the fish oil: only the month.
+    phone.goto(f"{live_server.url}/i/{token}/medications")
+    fish_oil = phone.get_by_role("group", name="Medicine or supplement 2", exact=True)
+    expect(fish_oil.get_by_label("Date you stopped")).to_have_value("2026-11-01")
+    choose(fish_oil, "How sure are you of this date?", "I only know the month")
+    assert_accessible(phone)
+    shot(phone, "approximate-date-question")
+    phone.get_by_role("button", name="Continue", exact=True).click()
+    expect(phone.get_by_role("heading", level=1)).to_contain_text("Allergies")
+    phone.goto(f"{live_server.url}/i/{token}/review")
+    expect(phone.get_by_text("around November 2026 (not sure of the day)")).to_be_visible()
+    assert_accessible(phone)
+    phone.get_by_role("button", name="Submit my answers").click()
+    expect(phone.get_by_role("heading", level=1)).to_contain_text("Your answers have been sent")
+
     phone.goto(f"{live_server.url}/i/{token}")
     expect(phone.get_by_role("region", name="Appointment-day check-in")).to_be_visible()
     assert_accessible(phone)
@@ -94,6 +109,9 @@ def test_a_drink_last_night_reaches_the_practitioner_before_the_session(
     staff.get_by_label("Password").fill(PASSWORD)
     staff.get_by_role("button", name="Sign in").click()
     expect(staff.locator("#check-in")).to_contain_text("Alcohol within 48 hours of the appointment")
+    # The answers (folded on the record) say the stop date as the patient did.
+    expect(staff.locator("dd", has_text="around November 2026").last).to_have_text(
+        "around November 2026 (not sure of the day)")
     open_flag(staff, "#flag-alcohol-close-to-appointment")
     expect(staff.locator("#flag-alcohol-close-to-appointment")).to_contain_text("the rule looks for")
     assert_accessible(staff)

@@ -489,6 +489,10 @@ def subset(choices: tuple[tuple[Any, str], ...], min_size: int = 0) -> st.Search
     return st.lists(st.sampled_from(values(choices)), min_size=min_size, max_size=len(choices), unique=True)
 
 
+#: How sure a patient is of a date: blank (the exact day, as stored intakes) or any precision.
+PRECISION = st.sampled_from([None, "exact", "month", "year", "roughly"])
+
+
 @st.composite
 def intakes(draw: st.DrawFn) -> dict[str, Any]:
     """A complete intake that the answers schema accepts on ON (JSON form)."""
@@ -544,6 +548,12 @@ def intakes(draw: st.DrawFn) -> dict[str, Any]:
         }
         if item["status"] == "stopped":
             item["stopped_on"] = draw(days(-400, 0)).isoformat()
+            item["stopped_on_precision"] = draw(PRECISION)
+        else:
+            item["how_taken"] = draw(st.sampled_from([None, "regularly", "as_needed"]))
+            if item["how_taken"] == "as_needed":
+                item["last_taken_on"] = draw(days(-60, 0)).isoformat()
+                item["last_taken_on_precision"] = draw(PRECISION)
         items.append(item)
     medications = {"has_medications": bool(items), "items": items}
     reaction = draw(st.booleans())
@@ -564,9 +574,13 @@ def intakes(draw: st.DrawFn) -> dict[str, Any]:
             "kind": draw(st.sampled_from(values(TREATMENT_KINDS))),
             "on": draw(days(-200, 0)).isoformat(),
             "area": draw(st.none() | st.sampled_from(values(TREATMENT_AREAS))),
+            "on_precision": draw(PRECISION),
         }
         for _ in range(draw(st.integers(0, 3)))
     ]
+    if lifestyle["alcohol_drinks_per_week"] and draw(st.booleans()):
+        lifestyle["last_drink_on"] = draw(days(-20, 0)).isoformat()
+        lifestyle["last_drink_on_precision"] = draw(PRECISION)
     events = [
         {"kind": draw(st.sampled_from(values(EVENT_KINDS))), "on": draw(days(0, 120)).isoformat()}
         for _ in range(draw(st.integers(0, 2)))

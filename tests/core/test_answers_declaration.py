@@ -174,13 +174,19 @@ def test_the_summary_shows_every_answered_question_with_its_label_and_answer():
         rows = described[section]["rows"]
         expected = []
         for name, question in questions(schema):
+            if question.precision_of is not None:
+                continue  # said with its date ("on DAY" when exact)
             row = rows_schema(schema._declared_fields[name])
             if row is None:
                 expected.append({"label": question.short_label, "value": shown(question, ANSWERED[section][name])})
                 continue
             entries = []
             for item in ANSWERED[section][name]:
-                cells = [{"label": q.short_label, "value": shown(q, item[n])} for n, q in questions(row)]
+                # A list item may have follow-ups of the same answer asked by different values (a medicine
+                # still taken, or stopped): only those its answer asks are shown.
+                cells = [{"label": q.short_label, "value": shown(q, item[n])} for n, q in questions(row)
+                         if q.precision_of is None
+                         and (q.asked_if is None or q.asked_if.holds(item.get(q.asked_if.answer)))]
                 entries.append({"title": cells[0]["value"], "details": cells[1:]})
             expected.append({"label": question.short_label, "entries": entries})
         assert rows == expected, section

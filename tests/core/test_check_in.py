@@ -81,3 +81,17 @@ def test_a_drink_last_night_raises_the_alcohol_precaution(shipped):
     after = apply_check_in(document(lifestyle__alcohol_drinks_per_week=4), {**QUIET, "last_drink": "yesterday"}, ON)
     flags = {f.rule_id: f for f in assess(load_answers(after, today=ON), shipped, ON).flags}
     assert flags["alcohol-close-to-appointment"].severity == "precaution"
+
+
+def test_a_painkiller_at_check_in_brings_the_last_dose_inside_the_washout(shipped):
+    # The form said: ibuprofen only when needed, last taken weeks ago (only the date to stop from).
+    before = document(medications__has_medications=True, medications__items=[
+        {"name": "ibuprofen", "status": "taking", "how_taken": "as_needed", "last_taken_on": "2026-11-01",
+         "last_taken_on_precision": "roughly", "prescribed": False}])
+    then = assess(load_answers(before, today=dt.date(2026, 11, 25)), shipped, dt.date(2026, 11, 25))
+    assert "as-needed-nsaid-or-aspirin" in then.rule_ids and "unprescribed-nsaid-or-aspirin" not in then.rule_ids
+    # The day before, they say they took Nurofen in the last 7 days: a precaution, nothing uncertain.
+    after = apply_check_in(before, {**QUIET, "painkillers": True, "painkillers_which": "Nurofen"}, ON)
+    now = assess(load_answers(after), shipped, ON)
+    assert "unprescribed-nsaid-or-aspirin" in now.rule_ids
+    assert not {"as-needed-nsaid-or-aspirin", "nsaid-or-aspirin-last-dose-uncertain"} & set(now.rule_ids)

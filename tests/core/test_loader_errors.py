@@ -79,8 +79,8 @@ CASES = {
         ),
         [
             "rules/precautions/a.yaml:4:12 [rule pregnancy]: 'medications.items' is a list of items, read "
-            "through the derived facts: medications.stopped_on.CLASS, medications.stopped_prescribed, "
-            "medications.taking, "
+            "through the derived facts: medications.last_taken_on.CLASS, medications.stopped_on.CLASS, "
+            "medications.stopped_prescribed, medications.taking, "
             "medications.taking_prescribed, medications.taking_unprescribed, medications.unrecognised"
         ],
     ),

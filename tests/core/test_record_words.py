@@ -119,6 +119,16 @@ def test_a_stopped_medicine_says_when():
     assert said.answer == "Oral retinoids stopped on on 2026-08-01 (Roaccutane → Oral retinoids (isotretinoin))"
 
 
+def test_a_last_dose_and_the_earliest_possible_day_say_what_they_are():
+    said = words("medications.last_taken_on.nsaid", "2026-11-30", "within_days_before", 8,
+                 evidence=["ibuprofen → nsaid (ibuprofen)"])
+    assert said.answer == ("NSAIDs last taken on 2026-11-30 (taken every day: up to the appointment) "
+                           "(ibuprofen → NSAIDs (ibuprofen))")
+    earliest = words("earliest.lifestyle.last_drink_on", "2026-11-01", "within_days_before", 3)
+    assert earliest.answer == "Earliest possible: Last alcoholic drink: on 2026-11-01"
+    assert earliest.test == "in the 3 days before the appointment"
+
+
 def test_the_raw_condition_stays_for_the_curious():
     assert words("derived.age", 17, "less_than", 18).condition == "derived.age less_than 18"
 

@@ -37,7 +37,8 @@ COMPLETE: dict[str, dict[str, Any]] = {
                     "items-0-name": "Ibuprofen 200mg", "items-0-dose": "as needed",
                     "items-0-status": "taking", "items-0-prescribed": "no",
                     "items-1-name": "Fish oil", "items-1-dose": "", "items-1-status": "stopped",
-                    "items-1-stopped_on": "2026-11-01", "items-1-prescribed": "no"},
+                    "items-1-stopped_on": "2026-11-01", "items-1-stopped_on_precision": "month",
+                    "items-1-prescribed": "no"},
     "allergies": {"local_anaesthetic_allergy": "no", "anaphylaxis_history": "no", "injection_reaction": "no",
                   "injection_reaction_details": "", "active_allergies": [], "other_allergies": ""},
     "lifestyle": {"alcohol_drinks_per_week": "4", "smoking": "never", "recent_tanning": "no"},
@@ -52,9 +53,11 @@ COMPLETE: dict[str, dict[str, Any]] = {
 EXPECTED_MEDICATIONS = {
     "has_medications": True,
     "items": [
-        {"name": "Ibuprofen 200mg", "dose": "as needed", "status": "taking", "stopped_on": None,
+        {"name": "Ibuprofen 200mg", "dose": "as needed", "status": "taking", "how_taken": None,
+         "last_taken_on": None, "last_taken_on_precision": None, "stopped_on": None, "stopped_on_precision": None,
          "stopped_by": None, "prescribed": False},
-        {"name": "Fish oil", "dose": "", "status": "stopped", "stopped_on": "2026-11-01",
+        {"name": "Fish oil", "dose": "", "status": "stopped", "how_taken": None, "last_taken_on": None,
+         "last_taken_on_precision": None, "stopped_on": "2026-11-01", "stopped_on_precision": "month",
          "stopped_by": None, "prescribed": False},
     ],
 }

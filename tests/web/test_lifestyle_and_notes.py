@@ -109,4 +109,4 @@ def test_in_the_json_schema_and_the_api(app, client):
     refused = post_intake(client, secret, future)
     assert refused.status_code == 422
     assert refused.json["errors"]["lifestyle"]["last_drink_on"] == [
-        "The date of your last drink cannot be in the future."]
+        "The date of your last drink cannot be after your appointment on 9 December 2026."]
