@@ -102,3 +102,12 @@ def test_the_json_schema_and_the_openapi_document_list_every_area(client):
     assert spec["components"]["schemas"]["Goals"]["properties"]["areas"]["items"]["enum"] == expected
     treatment = spec["components"]["schemas"]["Treatment"]["properties"]["area"]
     assert [v for v in treatment["enum"] if v is not None] == [*expected, "other"]
+
+
+def test_selects_and_checkboxes_without_grouped_choices_still_list_them(signed_in):
+    """The shared form macros group parts only for the answers' fields; the queue's filters keep every option."""
+    html = parse(signed_in.client.get("/staff/queue").get_data(as_text=True))
+    for name in ("status", "severity", "sort"):
+        select = html.select_one(f"select#{name}")
+        assert select is not None and len(select.select("option")) >= 2, name
+        assert select.select("optgroup") == []
