@@ -53,7 +53,7 @@ sys.path.insert(0, str(ROOT))
 
 from intake.answers import (  # noqa: E402
     ACTIVE_ALLERGIES,
-    AREAS,
+    AREA_PARTS,
     CONDITIONS,
     EVENT_KINDS,
     GOALS,
@@ -119,6 +119,14 @@ def _sample(rng: random.Random, choices: tuple, low: int, high: int) -> list:
     return rng.sample(pool, rng.randint(low, min(high, len(pool))))
 
 
+def _areas(rng: random.Random) -> list[str]:
+    """The whole face or some of its parts (or neither), and maybe areas off the face."""
+    face = rng.random()
+    chosen = ["face"] if face < 0.5 else (rng.sample(AREA_PARTS[0].parts, rng.randint(1, 3)) if face < 0.8 else [])
+    chosen += [area for area in ("neck", "decolletage", "scalp", "hands") if _chance(rng, 0.15)]
+    return chosen or [rng.choice(["neck", "scalp"])]
+
+
 def make_intake(i: int, rng: random.Random) -> dict[str, Any]:
     """One valid answers document (JSON-like) on ON, with risks at realistic-ish rates."""
     sex = rng.choices(["female", "male", "prefer_not_to_say"], [75, 20, 5])[0]
@@ -126,7 +134,7 @@ def make_intake(i: int, rng: random.Random) -> dict[str, Any]:
     birth = ON - dt.timedelta(days=365 * age + rng.randint(0, 364))
     appointment = None if _chance(rng, 0.15) else ON + dt.timedelta(days=rng.randint(0, 60))
     goals = _sample(rng, GOALS, 1, 3)
-    areas = _sample(rng, AREAS, 1, 3)
+    areas = _areas(rng)
     asked = sex != "male"
     pregnant = asked and _chance(rng, 0.04)
     gave_birth = asked and _chance(rng, 0.05)
@@ -348,7 +356,8 @@ def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
     date = dt.date
     anticoagulants = frozenset({"vitamin_k_antagonist", "doac", "heparin"})
     antithrombotics = frozenset({"vitamin_k_antagonist", "doac", "heparin", "antiplatelet", "aspirin"})
-    skin_areas = frozenset({"face", "under_eye", "neck", "decolletage"})
+    face = frozenset({"face", "forehead", "periorbital", "under_eye", "cheeks", "nasolabial", "perioral", "jawline"})
+    skin_areas = face | {"neck", "decolletage"}
 
     def check(facts: Any) -> Outcome:  # noqa: C901, PLR0912, PLR0915 - one function on purpose
         v, ref = facts.values, facts.reference_date
@@ -487,7 +496,7 @@ def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
             add("skin-disease-at-area")
         if cold_sore is True:
             add("active-cold-sore")
-        if v[SORE_H] is True:
+        if v[SORE_H] is True and not face.isdisjoint(areas):
             add("cold-sore-history")
         if v[KEL] is True:
             add("keloid-scarring")
@@ -601,6 +610,9 @@ def zen_expression(node: Any, optional: frozenset[str]) -> str:
     if node.kind == "not":
         return "not (" + zen_expression(node.part, optional) + ")"
     name, op, value = node.field.name, node.operator, node.operand
+    if op == "overlaps":  # every area overlapping a listed one, tested like includes_any / in
+        value = tuple(sorted(node.wanted))
+        op = "includes_any" if node.field.type in ("choice_list", "text_list") else "in"
     lit = _zen_literal(value)
     tests = {
         "equals": f"{name} == {lit}",
@@ -719,6 +731,9 @@ def business_rules_condition(node: Any, optional: frozenset[str], negate: bool =
     if node.kind == "not":
         return business_rules_condition(node.part, optional, not negate)
     spec, op, value = node.field, node.operator, node.operand
+    if op == "overlaps":  # every area overlapping a listed one, tested like includes_any / in
+        value = tuple(sorted(node.wanted))
+        op = "includes_any" if spec.type in ("choice_list", "text_list") else "in"
     var = spec.name.replace(".", "__")
     if op == "within_days_before":  # 0 <= days < N
         parts = [_br_leaf(var, "greater_than_or_equal_to", 0), _br_leaf(var, "less_than", value)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -151,6 +152,8 @@ class ApiTokenForm(FlaskForm):
                        description=_l("The token stops working after this many days. Default %(days)s.",
                                       days=DEFAULT_TOKEN_DAYS))
     never_expires = BooleanField(_l("Never expires (revoke it by hand when it is no longer needed)"))
+    #: One key per form shown: the same form sent twice (a refresh of the "token created" page) creates one token.
+    form_key = HiddenField(default=lambda: secrets.token_urlsafe(16), filters=[lambda key: (key or "")[:64]])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -270,6 +270,10 @@ def clinic_defaults() -> dict[str, str]:
     return {name: current_app.config.get(setting) or "" for name, setting in SETTINGS.items()}
 
 
+#: Keys of the token forms this session already turned into tokens (the last 20).
+SENT_API_FORMS = "sent_api_forms"
+
+
 def _api_tokens_page(form: ApiTokenForm, problems: list[tuple[str, str]] | None = None,
                      status: int = 200) -> tuple[str, int]:
     return render_template("admin/api_tokens.html", form=form, rows=queries.api_tokens(),
@@ -292,11 +296,18 @@ def create_api_token() -> tuple[str, int]:
     form = ApiTokenForm()
     if not form.validate_on_submit():
         return _api_tokens_page(form, status=422)
+    used_keys = session.get(SENT_API_FORMS, [])
+    if form.form_key.data and form.form_key.data in used_keys:
+        flash(gettext("That form was already sent: the token “%(name)s” exists and its secret was shown once. "
+                      "Create a new token if you did not keep it.", name=form.name.data), "info")
+        return redirect(url_for("api_tokens.list_api_tokens"))
     try:
         token, secret = service.create_api_token(form.name.data, form.chosen_scope(), form.expires_in_days(),
                                                  current_user)
     except tokens.TokenError as refused:
         return _api_tokens_page(form, [("", str(refused))], status=422)
+    if form.form_key.data:
+        session[SENT_API_FORMS] = [*used_keys, form.form_key.data][-20:]
     return render_template("admin/api_token_created.html", token=token, secret=secret), 200
 
 

@@ -57,6 +57,7 @@ from .sections import (
 )
 from .vocabulary import (
     ACTIVE_ALLERGIES,
+    AREA_PARTS,
     AREAS,
     CONDITIONS,
     EVENT_KINDS,
@@ -70,12 +71,14 @@ from .vocabulary import (
     STOPPED_BY,
     TREATMENT_AREAS,
     TREATMENT_KINDS,
+    ChoiceParts,
     Choices,
     label_of,
     values,
 )
 
 __all__ = [
+    "AREA_PARTS", "ChoiceParts",
     "ACTIVE_ALLERGIES", "AREAS", "CONDITIONS", "CONTROL_CHARACTER_MESSAGE", "EARLIEST_DATE", "EVENT_KINDS",
     "FITZPATRICK_TYPES", "GOALS", "MAX_LIST", "MAX_TEXT", "MEDICATION_STATUS", "N_", "SECTIONS", "SECTION_TITLES",
     "SEX", "SKIN_CONCERNS", "SMOKING", "STOPPED_BY", "TREATMENT_AREAS", "TREATMENT_KINDS", "UNREADABLE_TEXT_MESSAGE",

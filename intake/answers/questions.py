@@ -24,7 +24,7 @@ from typing import Any, Literal, TypeVar
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from marshmallow.schema import SchemaMeta
 
-from .vocabulary import DATE_PRECISION, N_, Choices, values
+from .vocabulary import DATE_PRECISION, N_, ChoiceParts, Choices, values
 
 MAX_TEXT = 500
 MAX_LIST = 20
@@ -137,6 +137,8 @@ class Question:
     autocomplete: str | None = None
     #: For a list of items: what one item is called ("Medicine or supplement").
     row_title: str | None = None
+    #: Choices that are parts of another (the parts of the face): shown grouped under it.
+    parts: tuple[ChoiceParts, ...] = ()
     #: For a date the patient may not know exactly: the section adds "How sure are you of this date?"
     #: right after it, named by ``precision_name`` (``date(..., may_be_approximate=True)``).
     may_be_approximate: bool = False
@@ -342,11 +344,12 @@ def _one_of(choices: Choices) -> validate.OneOf:
 
 def choice(choices: Choices, label: str, *, required: str | None = None, optional: bool = False,
            hint: str | None = None, summary_label: str | None = None, inline: bool = False,
-           drop_down: bool = False, asked_if: When | None = None) -> fields.Field[Any]:
+           drop_down: bool = False, asked_if: When | None = None,
+           parts: tuple[ChoiceParts, ...] = ()) -> fields.Field[Any]:
     """One of ``choices``: radios, or a drop-down (``drop_down``, for long lists in list rows)."""
     question = Question("select" if drop_down else "choice", label, hint=hint, summary_label=summary_label,
                         mandatory=not optional, required=required, choices=choices, inline=inline,
-                        asked_if=asked_if)
+                        asked_if=asked_if, parts=parts)
     must = not optional and asked_if is None
     if all(isinstance(value, int) for value in values(choices)):
         return _field(fields.Integer, question, required=must, blank=None, validate=_one_of(choices),
@@ -357,10 +360,11 @@ def choice(choices: Choices, label: str, *, required: str | None = None, optiona
 def checklist(choices: Choices, label: str, *, optional: bool = False, required: str | None = None,
               none_label: str | None = None, min_choices: int = 0, too_few: str | None = None,
               hint: str | None = None, summary_label: str | None = None,
-              heading: str | None = None) -> fields.List[Any]:
-    """Any of ``choices``, as tick boxes. With ``none_label``, "None of these" must be ticked to tick none."""
+              heading: str | None = None, parts: tuple[ChoiceParts, ...] = ()) -> fields.List[Any]:
+    """Any of ``choices``, as tick boxes. With ``none_label``, "None of these" must be ticked to tick none.
+    ``parts``: choices that are parts of another, ticked instead of it or with it."""
     question = Question("checklist", label, hint=hint, summary_label=summary_label, mandatory=not optional,
-                        required=required, choices=choices, none_label=none_label, heading=heading)
+                        required=required, choices=choices, none_label=none_label, heading=heading, parts=parts)
     return _field(fields.List, question, required=not optional, blank=list, cls_or_instance=fields.String(
         validate=_one_of(choices)), validate=validate.Length(min=min_choices, max=len(choices), error=too_few))
 

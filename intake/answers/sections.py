@@ -35,6 +35,7 @@ from .questions import (
 )
 from .vocabulary import (
     ACTIVE_ALLERGIES,
+    AREA_PARTS,
     AREAS,
     CONDITIONS,
     EVENT_KINDS,
@@ -81,7 +82,9 @@ class GoalsSchema(Section):
     other_goal = text(N_("Anything else you would like to improve? (optional)"), optional=True,
                       hint=N_("In your own words."), summary_label=N_("Anything else"))
     areas = checklist(AREAS, N_("Which areas would you like treated?"), min_choices=1,
-                      too_few=N_("Choose at least one area."), hint=N_("Tick all that apply."))
+                      too_few=N_("Choose at least one area."), parts=AREA_PARTS,
+                      hint=N_("Tick all that apply. For the face, tick the whole face or only the parts you "
+                              "want treated."))
 
     @validates_schema
     def _some_goal(self, data: dict[str, Any], **_: Any) -> None:
@@ -270,7 +273,7 @@ class TreatmentSchema(Section):
               hint=N_("If you are not sure of the day, give your best guess and say how sure you are."),
               summary_label=N_("Date"), may_be_approximate=True)
     area = choice(TREATMENT_AREAS, N_("Area treated (optional)"), drop_down=True, optional=True,
-                  summary_label=N_("Area"))
+                  summary_label=N_("Area"), parts=AREA_PARTS)
 
 
 class TreatmentsSchema(Section):

@@ -48,6 +48,7 @@ OPERATOR_WORDS: dict[str, str] = {
     "includes_any": N_("includes any of: %(value)s"),
     "includes_all": N_("includes all of: %(value)s"),
     "includes_none": N_("includes none of: %(value)s"),
+    "overlaps": N_("includes an area that is, contains or is part of: %(value)s"),
     "less_than": N_("less than %(value)s"),
     "at_most": N_("at most %(value)s"),
     "greater_than": N_("more than %(value)s"),

@@ -8,7 +8,7 @@ translated where they are shown, never here. The rules core imports these lists 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 #: (value, label) pairs, in the order they are offered.
 Choices = tuple[tuple[Any, str], ...]
@@ -36,12 +36,43 @@ GOALS = (
     ("hair_loss", N_("Hair loss")),
     ("lift", N_("Non-surgical lift")),
 )
-AREAS = (
-    ("face", N_("Face")),
+#: The parts of the face a patient may choose instead of the whole face (intake.answers.areas
+#: says which area contains which, and when two overlap).
+FACE_PARTS = (
+    ("forehead", N_("Forehead")),
+    ("periorbital", N_("Around the eyes (crow's feet)")),
     ("under_eye", N_("Under the eyes")),
+    ("cheeks", N_("Cheeks")),
+    ("nasolabial", N_("Nose-to-mouth lines (nasolabial folds)")),
+    ("perioral", N_("Around the mouth and lips")),
+    ("jawline", N_("Jawline and chin")),
+)
+#: ``face`` is the whole face (what intakes stored before the parts were offered mean by it).
+AREAS = (
+    ("face", N_("Whole face")),
+    *FACE_PARTS,
     ("neck", N_("Neck")),
     ("decolletage", N_("Décolletage (upper chest)")),
     ("scalp", N_("Scalp")),
+    ("hands", N_("Backs of the hands")),
+)
+
+
+class ChoiceParts(NamedTuple):
+    """Choices that are parts of another choice: the form shows them under it, as a group."""
+
+    whole: str
+    parts: tuple[str, ...]
+    #: The group's name (a drop-down's group of options).
+    label: str
+    #: Above the parts in a checklist, under the whole.
+    legend: str
+
+
+#: The areas that contain others, with their parts in the order offered.
+AREA_PARTS = (
+    ChoiceParts("face", tuple(value for value, _label in FACE_PARTS), N_("Face"),
+                N_("Or only some parts of the face")),
 )
 SKIN_CONCERNS = (
     ("dryness", N_("Dryness or tightness")),

@@ -29,6 +29,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Final, NamedTuple
 
+from ..answers.areas import AREA_VALUES, overlapping
 from .errors import RuleFileError
 from .facts import LIST_TYPES, MISSING, REFERENCE_INDEX, Catalogue, Facts, FieldSpec, has_evidence, suggestion
 from .model import Trigger
@@ -58,11 +59,15 @@ OPERATORS: Final[dict[str, frozenset[str]]] = {
     "is_empty": LIST_TYPES,
     "within_days_before": frozenset({"date"}),
     "within_days_after": frozenset({"date"}),
+    # Only on the fields whose choices are treatment areas (see is_area_field).
+    "overlaps": frozenset({"choice", "choice_list"}),
 }
 #: The operators that compare a date with the reference date.
 DATE_OPERATORS: Final = frozenset({"within_days_before", "within_days_after"})
 #: The operators whose operand is a set of values (kept as a frozenset by the leaf).
 SET_OPERATORS: Final = frozenset({"in", "not_in", "includes_any", "includes_all", "includes_none"})
+#: What ``overlaps`` accepts besides the areas: "elsewhere", which overlaps nothing.
+_NOT_AN_AREA: Final = frozenset({"other"})
 TYPE_WORDS: Final = {
     "bool": "yes/no", "number": "number", "text": "text", "choice": "choice",
     "choice_list": "list", "text_list": "list of text", "date": "date", "datetime": "date and time",
@@ -77,6 +82,12 @@ class Seen(NamedTuple):
 
 
 Trace = dict[int, Seen]
+
+
+def is_area_field(spec: FieldSpec) -> bool:
+    """True for a field whose choices are treatment areas (``goals.areas``): ``overlaps`` tests it."""
+    return spec.choices is not None and bool(spec.choices) and frozenset(spec.choices) <= (
+        frozenset(AREA_VALUES) | _NOT_AN_AREA)
 
 
 def format_value(value: Any) -> str:
@@ -157,9 +168,11 @@ class Leaf(Node):
         self.operand = operand
         self.index = field.index
         #: What the value is compared with: a frozenset for the set operators and for
-        #: (not_)equals on a list field (lists are equal whatever their order), else the operand.
+        #: (not_)equals on a list field (lists are equal whatever their order); for overlaps,
+        #: every area that overlaps one listed (intake.answers.areas); else the operand.
         self.wanted: Any = (
-            frozenset(operand)
+            overlapping(operand) if operator == "overlaps"
+            else frozenset(operand)
             if operator in SET_OPERATORS or (operator in ("equals", "not_equals") and field.type in LIST_TYPES)
             else operand
         )
@@ -207,6 +220,8 @@ class Leaf(Node):
             result = value >= wanted
         elif operator == "is_empty":
             result = (len(value) == 0) is bool(wanted)
+        elif operator == "overlaps":
+            result = (not wanted.isdisjoint(value)) if self.field.type in LIST_TYPES else value in wanted
         else:  # pragma: no cover - the compiler allows no other
             raise ValueError(f"unknown operator {operator}")
         return result
@@ -469,7 +484,7 @@ class _Compiler:
         valid = [k for k in operators if k in OPERATORS]
         if not valid:
             if ok:
-                allowed = ", ".join(op for op, types in OPERATORS.items() if spec.type in types)
+                allowed = _allowed(spec)
                 self.error(node.key_node("field"), f"the test of {name} has no operator (one of: {allowed})")
             return None
         if len(valid) > 1:
@@ -478,8 +493,13 @@ class _Compiler:
                        "(combine conditions with 'all' or 'any')")
             return None
         operator = valid[0]
+        if operator == "overlaps" and spec.type in OPERATORS[operator] and not is_area_field(spec):
+            areas = ", ".join(name for name, field in self.catalogue.fields.items() if is_area_field(field))
+            self.error(node.key_node(operator),
+                       f"'overlaps' compares treatment areas: {name} is not an area field (area fields: {areas})")
+            return None
         if spec.type not in OPERATORS[operator]:
-            allowed = ", ".join(op for op, types in OPERATORS.items() if spec.type in types)
+            allowed = _allowed(spec)
             self.error(node.key_node(operator),
                        f"'{operator}' does not apply to {name}, a {TYPE_WORDS[spec.type]} field "
                        f"(use one of: {allowed})")
@@ -510,7 +530,7 @@ class _Compiler:
                 self.error(node, f"{where} needs a number, not {_shown(node)}")
                 return _INVALID
             return value
-        many = operator in ("in", "not_in", "includes_any", "includes_all", "includes_none") or (
+        many = operator in ("in", "not_in", "includes_any", "includes_all", "includes_none", "overlaps") or (
             spec.type in LIST_TYPES
         )
         if not many:
@@ -564,6 +584,12 @@ class _Compiler:
 
 
 _INVALID: Final = object()
+
+
+def _allowed(spec: FieldSpec) -> str:
+    """The operators that apply to ``spec``, for messages."""
+    return ", ".join(op for op, types in OPERATORS.items()
+                     if spec.type in types and (op != "overlaps" or is_area_field(spec)))
 
 
 def _shown(node: Located) -> str:

@@ -42,7 +42,7 @@ def _headline(assessment: Assessment) -> str:
 
 def explain_flag(flag: Flag) -> list[str]:
     """The lines that explain one flag."""
-    lines = [f"[{flag.severity}] {flag.rule_id} — {flag.file}:{flag.line}", f"  {flag.message}"]
+    lines = [f"[{flag.severity}] {flag.title} ({flag.rule_id}) — {flag.file}:{flag.line}", f"  {flag.message}"]
     if flag.unanswered:
         lines.append(f"  not answered: {', '.join(flag.unanswered)}")
     for trigger in flag.triggered_by:
@@ -127,6 +127,7 @@ def _tree_lines(node: Mapping[str, Any], depth: int, lines: list[str]) -> None:
 OPERATOR_WORDS = {
     "equals": "is", "not_equals": "is not", "in": "is one of", "not_in": "is none of",
     "includes_any": "includes any of", "includes_all": "includes all of", "includes_none": "includes none of",
+    "overlaps": "includes an area that is, contains or is part of",
     "less_than": "is less than", "at_most": "is at most", "greater_than": "is more than",
     "at_least": "is at least", "answered": "is answered", "is_empty": "is empty",
     "within_days_before": "was within this many days before the appointment:",

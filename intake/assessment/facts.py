@@ -35,6 +35,7 @@ from rapidfuzz import fuzz, process
 
 from ..answers import SECTIONS, question_of
 from ..answers.approximate import PRECISIONS, date_range
+from ..answers.areas import overlapping
 from ..answers.questions import precision_name
 from .medications import Lexicon, MedicationMatch
 
@@ -708,7 +709,9 @@ def _treatment_facts(answers: Mapping[str, Any], reference: dt.date, slots: _Slo
     if not items:
         return
     areas_given = (answers.get("goals") or {}).get("areas")
-    planned = frozenset(areas_given) if areas_given is not None else None
+    # A treatment counts when its area overlaps a planned one (the same area, a part of it or
+    # the whole it is part of: lips and "whole face" do, neck and forehead do not).
+    planned = overlapping(areas_given) if areas_given is not None else None
     treatments = slots.treatments
     # One pass: the latest dates of each kind, in any area and in a planned area.
     latest: dict[str, tuple[dt.date, dt.date]] = {}

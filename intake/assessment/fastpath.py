@@ -126,6 +126,8 @@ def _leaf_parts(leaf: Leaf, source: _Source, depth: int) -> tuple[str, str, bool
         return value, equals if operator == "equals" else f"not ({equals})", True
     if operator == "is_empty":
         return value, f"(len({value}) == 0) is {bool(wanted)}", True
+    if operator == "overlaps":  # wanted: every area overlapping one listed, so a plain set test
+        operator = "includes_any" if leaf.field.type in LIST_TYPES else "in"
     return value, _EXPRESSIONS[operator].format(v=value, c=source.constant(wanted)), True
 
 

@@ -73,13 +73,16 @@ def demo_documents(today: dt.date) -> list[dict[str, Any]]:
     patient("Amelia Hart", "amelia.hart@example.org", (1988, 3, 14), "female", 9)
 
     chloe = patient("Chloé Martin", "chloe.martin@example.org", (1992, 7, 2), "female", 6)
-    chloe["goals"].update(goals=["fine_lines", "hydration"], areas=["face", "neck"])
+    chloe["goals"].update(goals=["fine_lines", "hydration"], areas=["forehead", "periorbital", "perioral", "neck"])
     chloe["skin"]["cold_sore_history"] = True
     chloe["lifestyle"]["alcohol_drinks_per_week"] = 10
 
     priya = patient("Priya Nair", "priya.nair@example.org", (1985, 11, 30), "female", 12)
-    priya["goals"].update(goals=["pigmentation", "even_tone"], areas=["face"])
+    priya["goals"].update(goals=["pigmentation", "even_tone"], areas=["cheeks", "jawline"])
     priya["skin"]["fitzpatrick_type"] = 5
+    # Anti-wrinkle injections in the forehead last week: not an area she wants treated now.
+    priya["treatments"].update(has_recent_treatments=True, items=[
+        {"kind": "botulinum_toxin", "on": today - 7 * day, "area": "forehead"}])
     priya["medications"] = {"has_medications": True, "items": [
         _medicine("Differin gel", prescribed=True), _medicine("fish oil 1000mg", prescribed=False)]}
 
@@ -91,10 +94,10 @@ def demo_documents(today: dt.date) -> list[dict[str, Any]]:
 
     sofia = patient("Sofia Rossi", "sofia.rossi@example.org", (1990, 1, 8), "female", 3)
     sofia["treatments"].update(has_recent_treatments=True, items=[
-        {"kind": "filler", "on": today - 5 * day, "area": "face"}])
+        {"kind": "filler", "on": today - 5 * day, "area": "perioral"}])  # lip filler: the whole face waits
 
     grace = patient("Grace Okafor", "grace.okafor@example.org", (1996, 9, 17), "female", 10)
-    grace["goals"].update(goals=["acne_scars"], areas=["face"])
+    grace["goals"].update(goals=["acne_scars"], areas=["cheeks"])
     grace["medications"] = {"has_medications": True, "items": [
         _medicine("Roaccutane 20mg", status="stopped", stopped_on=today - 90 * day)]}
 
@@ -107,7 +110,7 @@ def demo_documents(today: dt.date) -> list[dict[str, Any]]:
     lucy["goals"].update(goals=["under_eye"], areas=["under_eye"])
 
     margaret = patient("Margaret Doyle", "margaret.doyle@example.org", (1958, 6, 19), "female", 7)
-    margaret["goals"].update(goals=["lift", "fine_lines"], areas=["face", "neck", "decolletage"])
+    margaret["goals"].update(goals=["lift", "fine_lines"], areas=["jawline", "neck", "decolletage", "hands"])
     margaret["medications"] = {"has_medications": True, "items": [
         _medicine("Eliquis 5mg tablets"), _medicine("sertraline 50 mg")]}
 

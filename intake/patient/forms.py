@@ -174,6 +174,38 @@ class WholeNumberField(AnswerField, Field):
         return "" if self.data is None else str(self.data)
 
 
+@dataclass(frozen=True)
+class ChoiceItem:
+    """One choice as the page shows it: its position (for its id), value and label, and the parts
+    shown under it as a group (``parts``, with ``legend`` and ``group_label``), if any."""
+
+    index: int
+    value: str
+    label: str
+    parts: tuple[ChoiceItem, ...] = ()
+    legend: str = ""
+    group_label: str = ""
+
+
+def grouped_choices(choices: list[tuple[str, str]], question: Question | None) -> list[ChoiceItem]:
+    """The choices in order, each part of another (a part of the face) moved into its whole's group.
+    Positions are those in ``choices``, so each control keeps its id."""
+    groups = {group.whole: group for group in (question.parts if question else ())}
+    parts_of = {part: group.whole for group in groups.values() for part in group.parts}
+    indexed = [(index, value, label) for index, (value, label) in enumerate(choices)]
+    items: list[ChoiceItem] = []
+    for index, value, label in indexed:
+        if value in parts_of:
+            continue
+        group = groups.get(value)
+        if group is None:
+            items.append(ChoiceItem(index, value, label))
+            continue
+        parts = tuple(ChoiceItem(i, v, lab) for i, v, lab in indexed if parts_of.get(v) == value)
+        items.append(ChoiceItem(index, value, label, parts, group.legend, group.label))
+    return items
+
+
 class ChoiceField(AnswerField, Field):
     """One of a list, as radios. The schema, not WTForms, says which values are allowed.
 
@@ -208,6 +240,11 @@ class ChoiceField(AnswerField, Field):
     @property
     def error_target(self) -> str:
         return f"{self.id}-0"
+
+    @property
+    def grouped(self) -> list[ChoiceItem]:
+        """The choices with the parts of another grouped under it (see grouped_choices)."""
+        return grouped_choices(self.choices, self.question)
 
 
 class YesNoField(ChoiceField):
@@ -271,6 +308,11 @@ class ChecklistField(AnswerField, Field):
     def all_choices(self) -> list[tuple[str, str]]:
         extra = [("none", self.none_label)] if self.none_label else []
         return self.choices + extra
+
+    @property
+    def grouped(self) -> list[ChoiceItem]:
+        """Every choice ("None of these" too) with the parts of another grouped under it."""
+        return grouped_choices(self.all_choices, self.question)
 
     @property
     def error_target(self) -> str:

@@ -27,7 +27,7 @@ TAKES_MEDICINES = "Do you take any medicines or supplements, or have you stopped
 
 
 def fill_goals(page) -> None:
-    tick(page, "Hydration", "Fine lines and wrinkles", "Face")
+    tick(page, "Hydration", "Fine lines and wrinkles", "Whole face")
     press(page, "Continue", "Your skin")
 
 

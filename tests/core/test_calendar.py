@@ -43,7 +43,7 @@ def test_one_all_day_event_per_session_that_parses_back() -> None:
             f"Mesotherapy session {number} of 4 (to be confirmed by your practitioner)")
         assert event.decoded("dtstamp") == STAMP
         assert str(event["status"]) == "TENTATIVE"
-        assert "Face, Neck" in str(event["description"])
+        assert "Whole face, Neck" in str(event["description"])
 
 
 def test_an_assessed_plan_round_trips_through_ics() -> None:
@@ -56,7 +56,7 @@ def test_an_assessed_plan_round_trips_through_ics() -> None:
     assert len(events) == plan.sessions == 8
     assert [e.decoded("dtstart") for e in events] == [s.on for s in plan.schedule]
     assert str(events[-1]["summary"]).startswith("Mesotherapy session 8 of 8")
-    assert "Scalp" in str(events[-1]["description"]) and "Face" not in str(events[-1]["description"])
+    assert "Scalp" in str(events[-1]["description"]) and "face" not in str(events[-1]["description"])
 
 
 def test_the_calendar_names_the_clinic() -> None:

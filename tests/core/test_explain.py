@@ -29,13 +29,13 @@ def test_explain_lists_outcome_flags_triggers_sources_and_instructions(ruleset: 
         "Outcome: contraindicated (assessed on 2026-11-25)\n"
         f"Ruleset version: {ruleset.version[:12]}\n"
         "Appointment: 2026-12-03\n\n"
-        "[contraindicated] anticoagulant — precautions/main.yaml:16\n"
+        "[contraindicated] Anticoagulant (anticoagulant) — precautions/main.yaml:16\n"
         "  Takes an anticoagulant.\n"
         "  because medications.taking is [doac] (medications.taking includes_any [doac])\n"
         "    Eliquis 5mg → doac (apixaban)\n"
         "  source: doctor-medica-restylane-vital-light\n"
         "  patient: Keep taking your blood thinner.\n\n"
-        "[defer] unwell — precautions/main.yaml:53\n"
+        "[defer] Unwell (unwell) — precautions/main.yaml:53\n"
         "  Unwell.\n"
         "  because health.recent_illness is true (health.recent_illness equals true)\n"
         "  lifts on 2026-12-09\n"
@@ -61,7 +61,7 @@ def test_explain_names_unanswered_questions_and_deferral(ruleset: Ruleset) -> No
     text = explain(assess(given, ruleset, ON))
     assert text.startswith("Outcome: defer until 2026-12-09 (assessed on 2026-11-25)\n")
     assert (
-        "[precaution] pregnancy — precautions/main.yaml:1\n"
+        "[precaution] Pregnancy (pregnancy) — precautions/main.yaml:1\n"
         "  Not answered — ask the patient before treating (health.pregnant). Pregnant or breastfeeding.\n"
         "  not answered: health.pregnant\n"
     ) in text

@@ -51,12 +51,13 @@ def test_not_in():
 
 def test_includes_any_of_a_checklist():
     said = words("goals.areas", ["face", "scalp"], "includes_any", ["scalp"])
-    assert (said.answer, said.test) == ("Which areas would you like treated? Face, Scalp", "includes any of: Scalp")
+    assert (said.answer, said.test) == ("Which areas would you like treated? Whole face, Scalp",
+                                        "includes any of: Scalp")
 
 
 def test_includes_all():
     assert words("goals.areas", ["face", "neck"], "includes_all", ["face", "neck"]).test == \
-        "includes all of: Face, Neck"
+        "includes all of: Whole face, Neck"
 
 
 def test_includes_none():

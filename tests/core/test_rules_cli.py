@@ -111,7 +111,7 @@ def test_explain_as_text(runner: FlaskCliRunner, answers_file: Path) -> None:
     result = runner.invoke(args=["rules", "explain", str(answers_file), "--on", "2026-11-25"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Outcome: precaution (assessed on 2026-11-25)\n")
-    assert "[precaution] alcohol — precautions/main.yaml:25\n" in result.output
+    assert "[precaution] Alcohol (alcohol) — precautions/main.yaml:25\n" in result.output
 
 
 def test_explain_as_json(runner: FlaskCliRunner, answers_file: Path) -> None:

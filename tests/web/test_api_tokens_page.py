@@ -90,6 +90,21 @@ def test_an_admin_creates_a_token_and_sees_its_secret_exactly_once(app, client, 
     assert not any(secret in value for value in dumped)
 
 
+def test_the_same_form_sent_twice_creates_one_token(app, as_admin):
+    """Refreshing the "token created" page resends the POST: the second send creates nothing."""
+    page = as_admin.client.get(TOKENS).get_data(as_text=True)
+    form_key = field_value(page, "form_key")
+    assert form_key and form_key != field_value(as_admin.client.get(TOKENS).get_data(as_text=True), "form_key")
+    fields = {"name": "Booking system", "scope": "read", "days": "90", "form_key": form_key}
+    secret_of(as_admin.post(TOKENS, fields))
+    again = as_admin.post(TOKENS, fields, follow_redirects=True)
+    assert again.status_code == 200 and "already sent" in again.get_data(as_text=True)
+    assert [token.name for token in stored_tokens(app)] == ["Booking system"]
+    # A new form (a new key) makes a second token as asked.
+    secret_of(create(as_admin, name="Reporting"))
+    assert [token.name for token in stored_tokens(app)] == ["Booking system", "Reporting"]
+
+
 def test_a_token_made_on_the_page_reads_the_api(app, client, as_admin):
     secret = secret_of(create(as_admin))
     response = client.get(INTAKES, headers=bearer(secret))

@@ -17,6 +17,7 @@ from dataclasses import fields as dataclass_fields
 from operator import attrgetter
 from typing import Any, Final
 
+from ...answers.areas import within
 from ..dates import long_date
 from ..facts import MISSING, Catalogue, Facts
 from ..fastpath import batch_test
@@ -104,8 +105,9 @@ class Protocols:
         # a set and the areas it treats in AREA_ORDER; its first trace step; the trace entries
         # that name its own numbers; each goal's protocol (the first in priority order, as
         # for_goal says); each adjustment's protocols as a set.
+        named = frozenset(a for p in self.protocols for a in p.areas)
         self._choices = tuple(
-            (position, p, frozenset(p.goals), tuple(a for a in AREA_ORDER if a in p.areas))
+            (position, p, frozenset(p.goals), tuple(a for a in AREA_ORDER if _treats(p.areas, a, named)))
             for position, p in enumerate(self.protocols)
         )
         self._choices_steps = tuple(_first_step(p) for p in self.protocols)
@@ -666,8 +668,8 @@ def _apply_to(adjustment: Adjustment, draft: _Draft, notes: list[str]) -> None:
                                                      adjustment.reason))
         draft.actives = [a for a in draft.actives if a.id not in effects.exclude_actives]
     if effects.remove_areas:
-        removed = [a for a in draft.areas if a in effects.remove_areas]
-        draft.areas = [a for a in draft.areas if a not in effects.remove_areas]
+        removed = [a for a in draft.areas if within(a, effects.remove_areas)]
+        draft.areas = [a for a in draft.areas if not within(a, effects.remove_areas)]
         if removed:
             notes.append(f"{', '.join(removed)} removed from {protocol.id}: {adjustment.reason} [{tag}]")
 
@@ -698,6 +700,13 @@ def _interval(drafts: list[_Draft]) -> tuple[int, TraceEntry]:
         how += f" (raised from {shortest.protocol.interval_default} by {shortest.interval_min_by})"
         by.append(shortest.interval_min_by)
     return shortest.interval_default, TraceEntry(tuple(by), how)
+
+
+def _treats(listed: Iterable[str], area: str, named: frozenset[str]) -> bool:
+    """Whether a protocol listing ``listed`` treats ``area``: an area it lists, and a part of one
+    (the cheeks, for a face protocol) unless some protocol lists that part by name (under_eye
+    has its own protocol, so a face protocol does not treat it)."""
+    return area in listed or (area not in named and within(area, listed))
 
 
 def _depth(area: str, drafts: list[_Draft], trace: dict[str, TraceEntry],
