@@ -43,6 +43,7 @@ from .sections import (
     SECTIONS,
     AboutSchema,
     AllergiesSchema,
+    AllergySchema,
     ConsentSchema,
     EventSchema,
     EventsSchema,
@@ -57,6 +58,7 @@ from .sections import (
 )
 from .vocabulary import (
     ACTIVE_ALLERGIES,
+    ALLERGY_REACTIONS,
     AREAS,
     CONDITIONS,
     EVENT_KINDS,
@@ -76,11 +78,11 @@ from .vocabulary import (
 )
 
 __all__ = [
-    "ACTIVE_ALLERGIES", "AREAS", "CONDITIONS", "CONTROL_CHARACTER_MESSAGE", "EARLIEST_DATE", "EVENT_KINDS",
+    "ACTIVE_ALLERGIES", "ALLERGY_REACTIONS", "AREAS", "CONDITIONS", "CONTROL_CHARACTER_MESSAGE", "EARLIEST_DATE", "EVENT_KINDS",
     "FITZPATRICK_TYPES", "GOALS", "MAX_LIST", "MAX_TEXT", "MEDICATION_STATUS", "N_", "SECTIONS", "SECTION_TITLES",
     "SEX", "SKIN_CONCERNS", "SMOKING", "STOPPED_BY", "TREATMENT_AREAS", "TREATMENT_KINDS", "UNREADABLE_TEXT_MESSAGE",
     "YES_NO",
-    "AboutSchema", "AllergiesSchema", "AnswersSchema", "Choices", "ConsentSchema", "EventSchema", "EventsSchema",
+    "AboutSchema", "AllergiesSchema", "AllergySchema", "AnswersSchema", "Choices", "ConsentSchema", "EventSchema", "EventsSchema",
     "Gate", "GoalsSchema", "HealthSchema", "LifestyleSchema", "MedicationSchema", "MedicationsSchema", "Question",
     "Section", "SkinSchema", "TreatmentSchema", "TreatmentsSchema", "When", "all_questions", "cross_section_errors",
     "date_errors", "dump_answers", "form_questions", "label_of", "load_answers", "question_of", "questions",
