@@ -495,7 +495,8 @@ def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
 #: The rules the hand-written function checks, in the order it appends them (the ruleset's order).
 HANDWRITTEN_ORDER = (
     "under-18", "anaesthetic-allergy", "anaphylaxis-history", "allergy-to-planned-active",
-    "previous-injection-reaction", "latex-allergy", "unrecognised-allergen", "anticoagulant", "antiplatelet", "prescribed-aspirin",
+    "previous-injection-reaction", "latex-allergy", "unrecognised-allergen",
+    "anticoagulant", "antiplatelet", "prescribed-aspirin",
     "self-stopped-antithrombotic", "unprescribed-nsaid-or-aspirin", "prescribed-bleeding-risk-medicine",
     "bleeding-risk-supplement", "ssri-snri", "oral-isotretinoin", "topical-retinoid-or-acid",
     "unrecognised-medication", "acute-illness", "recent-antibiotics", "bleeding-disorder", "autoimmune-disease",

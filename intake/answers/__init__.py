@@ -78,11 +78,12 @@ from .vocabulary import (
 )
 
 __all__ = [
-    "ACTIVE_ALLERGIES", "ALLERGY_REACTIONS", "AREAS", "CONDITIONS", "CONTROL_CHARACTER_MESSAGE", "EARLIEST_DATE", "EVENT_KINDS",
+    "ACTIVE_ALLERGIES", "AREAS", "CONDITIONS", "CONTROL_CHARACTER_MESSAGE", "EARLIEST_DATE", "EVENT_KINDS",
     "FITZPATRICK_TYPES", "GOALS", "MAX_LIST", "MAX_TEXT", "MEDICATION_STATUS", "N_", "SECTIONS", "SECTION_TITLES",
     "SEX", "SKIN_CONCERNS", "SMOKING", "STOPPED_BY", "TREATMENT_AREAS", "TREATMENT_KINDS", "UNREADABLE_TEXT_MESSAGE",
     "YES_NO",
-    "AboutSchema", "AllergiesSchema", "AllergySchema", "AnswersSchema", "Choices", "ConsentSchema", "EventSchema", "EventsSchema",
+    "ALLERGY_REACTIONS", "AllergySchema",
+    "AboutSchema", "AllergiesSchema", "AnswersSchema", "Choices", "ConsentSchema", "EventSchema", "EventsSchema",
     "Gate", "GoalsSchema", "HealthSchema", "LifestyleSchema", "MedicationSchema", "MedicationsSchema", "Question",
     "Section", "SkinSchema", "TreatmentSchema", "TreatmentsSchema", "When", "all_questions", "cross_section_errors",
     "date_errors", "dump_answers", "form_questions", "label_of", "load_answers", "question_of", "questions",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, validates_schema
+from marshmallow import ValidationError, pre_dump, validates_schema
 
 from .questions import (
     Gate,
@@ -202,7 +202,7 @@ class MedicationsSchema(Section):
 class AllergySchema(Section):
     #: As the patient typed it; the allergen lexicon recognises it.
     name = text(N_("What are you allergic to?"), max_length=120,
-                hint=N_("One allergy per line, for example penicillin, lidocaine, bee stings or latex."),
+                hint=N_("One allergy in each box, for example penicillin, lidocaine, bee stings or latex."),
                 required=N_("Enter what you are allergic to."))
     reaction = choice(ALLERGY_REACTIONS, N_("What happened when you reacted?"),
                       required=N_("Select what happened when you reacted."), summary_label=N_("Reaction"))
@@ -238,6 +238,14 @@ class AllergiesSchema(Section):
     other_allergies = text(N_("Anything else about your allergies? (optional)"), long=True, optional=True,
                            hint=N_("For example what was done when you reacted, or an allergy test you had."),
                            summary_label=N_("More about allergies"))
+
+    @pre_dump
+    def _stored_before_the_list(self, data: Any, **_: Any) -> Any:
+        # An intake stored before the list was asked has no "items", and marshmallow would
+        # then read the dict's own items method.
+        if isinstance(data, dict) and "items" not in data:
+            return {**data, "items": []}
+        return data
 
 
 class LifestyleSchema(Section):

@@ -185,8 +185,8 @@ def parse_allergens(text: str, filename: str, *, sources: Collection[str] | None
     if sources is not None:
         for ci, _cls in enumerate(data["classes"]):
             node = root.locate(("classes", ci, "source"))
-            for at, problem in unknown_citations(node, sources, allow_default=False):
-                errors.append(RuleFileError(filename, at.line, at.column, _class_id(data, ci), f"source: {problem}"))
+            for at, wrong in unknown_citations(node, sources, allow_default=False):
+                errors.append(RuleFileError(filename, at.line, at.column, _class_id(data, ci), f"source: {wrong}"))
     if errors:
         raise RulesetInvalid(errors)
     assert isinstance(data, dict)  # nosec B101 # the schema accepted it, so it is a mapping

@@ -307,3 +307,14 @@ def test_on_a_date_the_facts_do_not_depend_on_it(shipped: Ruleset) -> None:
     assert (derive_facts(answers, shipped.lexicon, ON, shipped.catalogue)["allergies.classes"]
             == derive_facts(answers, shipped.lexicon, ON + dt.timedelta(days=300), shipped.catalogue)[
                 "allergies.classes"])
+
+
+def test_an_intake_stored_before_the_list_was_asked_loads_and_dumps_as_none_named() -> None:
+    from intake.answers import dump_answers
+
+    old = document_with({})
+    assert "has_allergies" not in old["allergies"] and "items" not in old["allergies"]
+    loaded = load_answers(old)
+    assert dump_answers(loaded)["allergies"]["items"] == []
+    del loaded["allergies"]["items"]  # as the demo and older code paths hand it over
+    assert dump_answers(loaded)["allergies"]["items"] == []
