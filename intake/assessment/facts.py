@@ -698,16 +698,20 @@ def _allergy_facts(
     given = answers.get("allergies")
     if not isinstance(given, Mapping):
         return ()
+    lines = allergy_lines(given)
+    classes_slot, reactions_slot, unrecognised_slot = slots.allergy_facts
+    if not lines:  # the common case: none named
+        values[classes_slot] = values[reactions_slot] = values[unrecognised_slot] = ()
+        return ()
     memo = slots.allergies
     allergies = []
-    for typed, reaction in allergy_lines(given):
+    for typed, reaction in lines:
         fact = memo.get((typed, reaction))
         if fact is None:
             fact = read_allergy(lexicon, typed, reaction)
             if len(memo) < _MedicineMemo.LIMIT:
                 memo[(typed, reaction)] = fact
         allergies.append(fact)
-    classes_slot, reactions_slot, unrecognised_slot = slots.allergy_facts
     values[classes_slot] = tuple(sorted(frozenset().union(*(a.classes for a in allergies))))
     # Free text has no reaction; a severe reaction counts whatever it was to, recognised or not.
     values[reactions_slot] = tuple(sorted({a.reaction for a in allergies if a.reaction}))
