@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 
 from intake.answers import (  # noqa: E402
     ACTIVE_ALLERGIES,
+    ALLERGY_REACTIONS,
     AREA_PARTS,
     CONDITIONS,
     EVENT_KINDS,
@@ -88,6 +89,12 @@ TYPED_MEDICINES = [
     "biotin", "melatonin", "none", "no blood thinners", "Tranexamic acid", "lidocaine patch",
 ]
 OTHER_TEXT = ["", "", "", "Asthma", "Migraines", "Underactive thyroid"]
+#: Allergies as patients name them: recognised (some misspelt), negated and unknown names.
+TYPED_ALLERGENS = [
+    "penicillin", "Penicilin", "amoxicillin", "lidocaine", "xylocain at the dentist", "EMLA cream",
+    "bee stings", "wasps", "latex", "plasters", "peanuts", "shellfish", "salmon", "bacterial proteins",
+    "hyaluronic acid", "cats", "hay fever", "ibuprofen", "no known allergies", "not allergic to penicillin",
+]
 
 
 def typo(word: str, rng: random.Random) -> str:
@@ -167,6 +174,9 @@ def make_intake(i: int, rng: random.Random) -> dict[str, Any]:
                            "description": ""})
     reaction = _chance(rng, 0.05)
     name = f"Patient {i}"
+    # Drawn from a generator of their own (getstate draws nothing), so every other answer is
+    # what it was before the allergy list was asked.
+    named = _named_allergies(random.Random(hash(rng.getstate())))
     document = {
         "about": {"full_name": name, "date_of_birth": birth.isoformat(), "sex": sex,
                   "email": f"p{i}@example.org", "phone": "",
@@ -199,6 +209,7 @@ def make_intake(i: int, rng: random.Random) -> dict[str, Any]:
                       "injection_reaction": reaction,
                       "injection_reaction_details": "Swelling for a week" if reaction else "",
                       "active_allergies": _sample(rng, ACTIVE_ALLERGIES, 0, 2) if _chance(rng, 0.08) else [],
+                      "has_allergies": bool(named), "items": named,
                       "other_allergies": rng.choice(OTHER_TEXT)},
         "lifestyle": _lifestyle(rng, appointment),
         "treatments": {"had_mesotherapy_before": _chance(rng, 0.3), "has_recent_treatments": bool(treatments),
@@ -249,6 +260,12 @@ def make_intakes(count: int, seed: int) -> list[dict[str, Any]]:
     """``count`` intakes, each validated with the answers schema (as the app stores them)."""
     rng = random.Random(seed)
     return [load_answers(make_intake(i, rng), today=ON) for i in range(count)]
+
+
+def _named_allergies(rng: random.Random) -> list[dict[str, str]]:
+    """About one patient in six names an allergy or two, with how they reacted."""
+    return [{"name": rng.choice(TYPED_ALLERGENS), "reaction": rng.choice(values(ALLERGY_REACTIONS))}
+            for _ in range(rng.randint(1, 2))] if _chance(rng, 0.16) else []
 
 
 # --- 1. the engine, rules only ---------------------------------------------------------------
@@ -348,6 +365,7 @@ def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
     LAST_DRINK_E = ix["earliest.lifestyle.last_drink_on"]  # noqa: N806
     LA, ANA = ix["allergies.local_anaesthetic_allergy"], ix["allergies.anaphylaxis_history"]  # noqa: N806
     ACT, INJ = ix["allergies.active_allergies"], ix["allergies.injection_reaction"]  # noqa: N806
+    A_CLS, A_REACT, A_UNREC = ix["allergies.classes"], ix["allergies.reactions"], ix["allergies.unrecognised"]  # noqa: N806,E501
     GOALS_, AREAS_ = ix["goals.goals"], ix["goals.areas"]  # noqa: N806
     FILLER, BOOSTER, TOXIN = ix[planned + "filler"], ix[planned + "skin_booster"], ix[planned + "botulinum_toxin"]  # noqa: N806,E501
     PEEL, LASER = ix[planned + "chemical_peel"], ix[planned + "laser"]  # noqa: N806
@@ -358,6 +376,8 @@ def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
     antithrombotics = frozenset({"vitamin_k_antagonist", "doac", "heparin", "antiplatelet", "aspirin"})
     face = frozenset({"face", "forehead", "periorbital", "under_eye", "cheeks", "nasolabial", "perioral", "jawline"})
     skin_areas = face | {"neck", "decolletage"}
+    planned_allergens = frozenset({"hyaluronic_acid", "bacterial_protein", "vitamins", "polynucleotides_fish",
+                                   "tranexamic_acid", "minoxidil"})
 
     def check(facts: Any) -> Outcome:  # noqa: C901, PLR0912, PLR0915 - one function on purpose
         v, ref = facts.values, facts.reference_date
@@ -370,14 +390,19 @@ def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
         ill, antibiotics, cold_sore, tanning = v[ILL], v[ABX], v[SORE], v[TAN]
         if v[AGE] < 18:
             add("under-18")
-        if v[LA] is True:
+        allergens = v[A_CLS]
+        if v[LA] is True or "local_anaesthetic" in allergens:
             add("anaesthetic-allergy")
-        if v[ANA] is True:
+        if v[ANA] is True or "anaphylaxis" in v[A_REACT]:
             add("anaphylaxis-history")
-        if len(v[ACT]) > 0:
+        if len(v[ACT]) > 0 or not planned_allergens.isdisjoint(allergens):
             add("allergy-to-planned-active")
         if v[INJ] is True:
             add("previous-injection-reaction")
+        if "latex" in allergens:
+            add("latex-allergy")
+        if len(v[A_UNREC]) > 0:
+            add("unrecognised-allergen")
         if not anticoagulants.isdisjoint(taking):
             add("anticoagulant")
         if "antiplatelet" in taking:
@@ -525,7 +550,8 @@ def handwritten_checker(ruleset: Any) -> Callable[[Any], Outcome]:
 #: The rules the hand-written function checks, in the order it appends them (the ruleset's order).
 HANDWRITTEN_ORDER = (
     "under-18", "anaesthetic-allergy", "anaphylaxis-history", "allergy-to-planned-active",
-    "previous-injection-reaction", "anticoagulant", "antiplatelet", "prescribed-aspirin",
+    "previous-injection-reaction", "latex-allergy", "unrecognised-allergen",
+    "anticoagulant", "antiplatelet", "prescribed-aspirin",
     "self-stopped-antithrombotic", "unprescribed-nsaid-or-aspirin", "as-needed-nsaid-or-aspirin",
     "nsaid-or-aspirin-last-dose-uncertain", "prescribed-bleeding-risk-medicine",
     "bleeding-risk-supplement", "ssri-snri", "oral-isotretinoin", "isotretinoin-stop-date-uncertain",

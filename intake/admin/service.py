@@ -25,7 +25,7 @@ from ..rulesets.files import ALLOWED_PATH, check_path, clinic_files, with_clinic
 from ..web import clinic
 
 #: Top-level rule files; any other uploaded file goes to precautions/ unless a path is given.
-TOP_LEVEL_FILES = ("medications.yaml", "protocols.yaml", "disabled.yaml", "sources.yaml")
+TOP_LEVEL_FILES = ("medications.yaml", "allergens.yaml", "protocols.yaml", "disabled.yaml", "sources.yaml")
 
 
 class UploadRefused(Exception):

@@ -43,6 +43,7 @@ from .sections import (
     SECTIONS,
     AboutSchema,
     AllergiesSchema,
+    AllergySchema,
     ConsentSchema,
     EventSchema,
     EventsSchema,
@@ -57,6 +58,7 @@ from .sections import (
 )
 from .vocabulary import (
     ACTIVE_ALLERGIES,
+    ALLERGY_REACTIONS,
     AREA_PARTS,
     AREAS,
     CONDITIONS,
@@ -83,6 +85,7 @@ __all__ = [
     "FITZPATRICK_TYPES", "GOALS", "MAX_LIST", "MAX_TEXT", "MEDICATION_STATUS", "N_", "SECTIONS", "SECTION_TITLES",
     "SEX", "SKIN_CONCERNS", "SMOKING", "STOPPED_BY", "TREATMENT_AREAS", "TREATMENT_KINDS", "UNREADABLE_TEXT_MESSAGE",
     "YES_NO",
+    "ALLERGY_REACTIONS", "AllergySchema",
     "AboutSchema", "AllergiesSchema", "AnswersSchema", "Choices", "ConsentSchema", "EventSchema", "EventsSchema",
     "Gate", "GoalsSchema", "HealthSchema", "LifestyleSchema", "MedicationSchema", "MedicationsSchema", "Question",
     "Section", "SkinSchema", "TreatmentSchema", "TreatmentsSchema", "When", "all_questions", "cross_section_errors",

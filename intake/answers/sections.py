@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, validates_schema
+from marshmallow import ValidationError, pre_dump, validates_schema
 
 from .questions import (
     Gate,
@@ -35,6 +35,7 @@ from .questions import (
 )
 from .vocabulary import (
     ACTIVE_ALLERGIES,
+    ALLERGY_REACTIONS,
     AREA_PARTS,
     AREAS,
     CONDITIONS,
@@ -214,6 +215,15 @@ class MedicationsSchema(Section):
                                 otherwise=N_("You said you take none: remove the list or change the answer.")))
 
 
+class AllergySchema(Section):
+    #: As the patient typed it; the allergen lexicon recognises it.
+    name = text(N_("What are you allergic to?"), max_length=120,
+                hint=N_("One allergy in each box, for example penicillin, lidocaine, bee stings or latex."),
+                required=N_("Enter what you are allergic to."))
+    reaction = choice(ALLERGY_REACTIONS, N_("What happened when you reacted?"),
+                      required=N_("Select what happened when you reacted."), summary_label=N_("Reaction"))
+
+
 class AllergiesSchema(Section):
     local_anaesthetic_allergy = yes_no(
         N_("Have you ever had an allergic reaction to a local anaesthetic?"),
@@ -231,9 +241,27 @@ class AllergiesSchema(Section):
                                       required=N_("Describe the reaction you had."))
     active_allergies = checklist(ACTIVE_ALLERGIES, N_("Are you allergic to any of these? (optional)"), optional=True,
                                  hint=N_("Tick all that apply. Leave blank if none."), summary_label=N_("Allergic to"))
-    other_allergies = text(N_("Any other allergies? (optional)"), long=True, optional=True,
-                           hint=N_("For example foods, plasters, latex or medicines."),
-                           summary_label=N_("Other allergies"))
+    #: Optional: intakes stored before the list was asked do not have it.
+    has_allergies = yes_no(
+        N_("Are you allergic to anything else, such as a medicine, an insect sting, latex, plasters or a food?"),
+        hint=N_("Include any allergy, even one you think does not matter here."), optional=True,
+        summary_label=N_("Other allergies named"),
+    )
+    items = item_list(AllergySchema, N_("Your allergies"), row_title=N_("Allergy"),
+                      required=N_("Add at least one allergy."),
+                      asked_if=when("has_allergies", True, intro=N_("If yes, list each one…"),
+                                    otherwise=N_("You said you have none: remove the list or change the answer.")))
+    other_allergies = text(N_("Anything else about your allergies? (optional)"), long=True, optional=True,
+                           hint=N_("For example what was done when you reacted, or an allergy test you had."),
+                           summary_label=N_("More about allergies"))
+
+    @pre_dump
+    def _stored_before_the_list(self, data: Any, **_: Any) -> Any:
+        # An intake stored before the list was asked has no "items", and marshmallow would
+        # then read the dict's own items method.
+        if isinstance(data, dict) and "items" not in data:
+            return {**data, "items": []}
+        return data
 
 
 class LifestyleSchema(Section):

@@ -17,7 +17,7 @@ from typing import Any
 from .questions import Question, question_of
 from .sections import SECTIONS
 from .summary import Wording, display_answer
-from .vocabulary import N_, TREATMENT_KINDS, Choices
+from .vocabulary import ALLERGY_REACTIONS, N_, TREATMENT_KINDS, Choices
 
 #: Facts the rules derive from the answers (intake/assessment/facts.py), in words.
 MEDICATION_LISTS = {
@@ -31,6 +31,12 @@ DERIVED = {
     "derived.appointment_booked": N_("Appointment booked"),
     "events.next_on": N_("Next important event"),
     "medications.unrecognised": N_("Medicines the lexicon did not recognise"),
+}
+#: The allergy facts: the allergen classes and reactions of the allergies named, and the names not recognised.
+ALLERGY_FACTS = {
+    "allergies.classes": N_("Allergies named"),
+    "allergies.reactions": N_("Reactions to the allergies named"),
+    "allergies.unrecognised": N_("Allergies the lexicon did not recognise"),
 }
 STOPPED_ON = "medications.stopped_on."
 LAST_TAKEN_ON = "medications.last_taken_on."
@@ -86,8 +92,10 @@ def _choices_of(name: str, class_labels: Mapping[str, str]) -> Choices:
     question = _question(name)
     if question is not None and question.choices:
         return question.choices
-    if name in MEDICATION_LISTS:
+    if name in MEDICATION_LISTS or name == "allergies.classes":
         return tuple(class_labels.items())
+    if name == "allergies.reactions":
+        return ALLERGY_REACTIONS
     return ()
 
 
@@ -149,6 +157,9 @@ def _answer_words(trigger: Mapping[str, Any], answers: Mapping[str, Any], wordin
     if name in MEDICATION_LISTS:
         said = evidence or _listed(value or [], _choices_of(name, class_labels), wording)
         return _said(wording.translate(MEDICATION_LISTS[name]), said)
+    if name in ALLERGY_FACTS:
+        said = evidence or _listed(value or [], _choices_of(name, class_labels), wording)
+        return _said(wording.translate(ALLERGY_FACTS[name]), said)
     if name.startswith(STOPPED_ON):
         kind = _label(tuple(class_labels.items()), name[len(STOPPED_ON):], wording)
         said = wording.translate(N_("%(kind)s stopped on %(date)s")) % {
@@ -187,7 +198,7 @@ def _answer_words(trigger: Mapping[str, Any], answers: Mapping[str, Any], wordin
 
 def describe_trigger(trigger: Mapping[str, Any], answers: Mapping[str, Any], wording: Wording,
                      class_labels: Mapping[str, str] | None = None) -> TriggerWords:
-    """A stored trigger (``Trigger.to_dict()``) in words; ``class_labels``: medication class id → label."""
+    """A stored trigger (``Trigger.to_dict()``) in words; ``class_labels``: medication and allergen class id → label."""
     labels = class_labels or {}
     choices = _choices_of(str(trigger["field"]), labels)
     return TriggerWords(

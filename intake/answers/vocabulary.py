@@ -136,6 +136,13 @@ ACTIVE_ALLERGIES = (
     ("tranexamic_acid", N_("Tranexamic acid")),
     ("minoxidil", N_("Minoxidil")),
 )
+#: How bad a reaction to an allergen was: an anaphylaxis makes any allergy serious.
+ALLERGY_REACTIONS = (
+    ("rash", N_("Rash, itching or hives")),
+    ("swelling", N_("Swelling of the face, lips, tongue or eyes")),
+    ("anaphylaxis", N_("Severe reaction (anaphylaxis): trouble breathing, collapse, or needed adrenaline")),
+    ("unsure", N_("I am not sure or do not remember")),
+)
 SMOKING = (
     ("never", N_("Never")),
     ("former", N_("I used to")),

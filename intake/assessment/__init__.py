@@ -8,7 +8,8 @@ same from folders on disk. ``assess(answers, ruleset, on)`` returns the
 layering, and docs/architecture.md for the modules:
 
 - ``yamlkit``: the YAML loading kit of every rule file (positions, limits, schema errors);
-- ``facts``, ``medications``: the facts rules read, and the medication lexicon;
+- ``facts``, ``medications``, ``allergens``: the facts rules read, and the medication and
+  allergen lexicons;
 - ``conditions``: the one condition compiler and evaluator (with its trace);
   ``fastpath``: the one fast path, tested equal to it;
 - ``sources``: the bibliography (sources.yaml) that rules, protocols and medication

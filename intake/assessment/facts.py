@@ -19,7 +19,9 @@ Values in :class:`Facts`:
 - lists are tuples in the order given; dates are ``datetime.date``.
 
 A medicine the lexicon does not recognise adds nothing to the class lists; it is in
-``medications.unrecognised`` for a rule to ask about.
+``medications.unrecognised`` for a rule to ask about. Allergies are read the same way
+through the allergen lexicon: ``allergies.classes``, ``allergies.reactions`` and
+``allergies.unrecognised``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ..answers import SECTIONS, question_of
 from ..answers.approximate import PRECISIONS, date_range
 from ..answers.areas import overlapping
 from ..answers.questions import precision_name
+from .allergens import AllergenLexicon, AllergenMatch
 from .medications import Lexicon, MedicationMatch
 
 FieldType = Literal["bool", "number", "text", "choice", "choice_list", "text_list", "date", "datetime"]
@@ -100,6 +103,10 @@ NEXT_EVENT = "events.next_on"
 #: ``earliest.NAME``: the earliest day a date fact NAME may be, when the patient was not sure of it
 #: (NAME itself holds the latest: docs/rules.md, "Dates the patient is not sure of").
 EARLIEST = "earliest."
+ALLERGY_CLASSES = "allergies.classes"
+ALLERGY_REACTIONS = "allergies.reactions"
+ALLERGY_UNRECOGNISED = "allergies.unrecognised"
+ALLERGY_FACTS = (ALLERGY_CLASSES, ALLERGY_REACTIONS, ALLERGY_UNRECOGNISED)
 #: Facts.values[REFERENCE_INDEX] is the reference date, which date tests compare with.
 REFERENCE_INDEX: Final = 0
 
@@ -143,14 +150,26 @@ def treatment_kinds() -> tuple[str, ...]:
     return tuple(kinds)
 
 
+def allergy_reactions() -> tuple[str, ...]:
+    """The reactions an allergy of the answers document may have."""
+    items = SECTIONS["allergies"]().fields["items"]
+    assert isinstance(items, fields.List) and isinstance(items.inner, fields.Nested)  # nosec B101
+    reactions = _one_of(items.inner.schema.fields["reaction"])
+    assert reactions is not None  # nosec B101 # the reaction field always has choices
+    return tuple(reactions)
+
+
 class Catalogue:
     """Every name a condition may test, with its type; built once per lexicon."""
 
-    def __init__(self, medication_classes: Iterable[str] | None):
+    def __init__(self, medication_classes: Iterable[str] | None, allergens: AllergenLexicon | None = None):
         #: None when the lexicon could not be read: class names are then not checked.
         self.medication_classes: frozenset[str] | None = (
             None if medication_classes is None else frozenset(medication_classes)
         )
+        #: The allergen lexicon the allergy facts are read with (None: none, so nothing is recognised
+        #: and allergen class names are not checked).
+        self.allergens = allergens
         self.treatment_kinds: tuple[str, ...] = treatment_kinds()
         self.fields: dict[str, FieldSpec] = {}
         self._slots: _Slots | None = None
@@ -184,6 +203,10 @@ class Catalogue:
         self._add(NEXT_EVENT, "date", derived=True)
         for name in [*self.approximate_answers, *(n for n in list(self.fields) if _may_be_approximate(n))]:
             self._add(EARLIEST + name, "date", derived=True)
+        allergen_classes = None if allergens is None else tuple(sorted(allergens.classes))
+        self._add(ALLERGY_CLASSES, "choice_list", allergen_classes, vocabulary="allergen class", derived=True)
+        self._add(ALLERGY_REACTIONS, "choice_list", allergy_reactions(), vocabulary="reaction", derived=True)
+        self._add(ALLERGY_UNRECOGNISED, "text_list", derived=True)
 
     def _add(
         self,
@@ -288,11 +311,14 @@ class _Slots:
         self.approximate_answers: tuple[tuple[str, str, str, int, int], ...] = tuple(
             (section, key, precision_name(key), fields[name].index, fields[EARLIEST + name].index)
             for name in catalogue.approximate_answers for section, key in [name.split(".", 1)])
+        self.allergy_facts = tuple(fields[name].index for name in ALLERGY_FACTS)
         # "Answered, no such date" is None in every one of these slots; filled run by run.
         self.stopped_on_runs = _runs(i for slots in (self.stopped_on, self.last_taken_on)
                                      for pair in slots.values() for i in pair)
         self.treatment_runs = _runs(i for pairs in self.treatments.values() for pair in pairs for i in pair)
         self.medicines = _MedicineMemo()
+        #: Allergies already read, by (typed, reaction): one immutable AllergyFact serves every intake.
+        self.allergies: dict[tuple[str, str], AllergyFact] = {}
 
 
 def _runs(indexes: Iterable[int]) -> tuple[tuple[int, int], ...]:
@@ -390,10 +416,42 @@ def describe_medicine(
     return f"{shown} → {', '.join(sorted(classes)) or 'no class'}{named}"
 
 
-class Facts:
-    """The facts of one intake on one date: values by catalogue index, plus the medicines."""
+@dataclass(frozen=True, slots=True)
+class AllergyFact:
+    """One allergy the patient named (or the free text about allergies), with what the lexicon recognised."""
 
-    __slots__ = ("catalogue", "values", "on", "reference_date", "medications", "_medicines_key")
+    typed: str
+    reaction: str  #: a reaction of the vocabulary, or "" (the free text has none)
+    matches: tuple[AllergenMatch, ...]
+    classes: frozenset[str]
+    #: Nothing recognised, and not a "none" either ("no known allergies").
+    unrecognised: bool
+    description: str = dataclasses.field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.description:
+            shown = f"{self.typed} ({self.reaction})" if self.reaction else self.typed
+            if not self.matches:
+                described = f"{shown} → not recognised"
+            else:
+                names = ", ".join(sorted({m.allergen for m in self.matches}))
+                described = f"{shown} → {', '.join(sorted(self.classes))} ({names})"
+            object.__setattr__(self, "description", described)
+
+
+def read_allergy(lexicon: AllergenLexicon | None, typed: str, reaction: str) -> AllergyFact:
+    """One named allergy as the rules read it."""
+    matches = lexicon.match(typed) if lexicon is not None else ()
+    classes = frozenset().union(*(m.classes for m in matches)) if matches else frozenset()
+    # Free text (no reaction) is prose about allergies, not a name: never "unrecognised".
+    return AllergyFact(typed, reaction, matches, classes,
+                       unrecognised=bool(reaction) and not matches and not AllergenLexicon.says_none(typed))
+
+
+class Facts:
+    """The facts of one intake on one date: values by catalogue index, plus the medicines and allergies."""
+
+    __slots__ = ("catalogue", "values", "on", "reference_date", "medications", "allergies", "_medicines_key")
 
     def __init__(
         self,
@@ -402,23 +460,30 @@ class Facts:
         on: dt.date,
         reference_date: dt.date,
         medications: tuple[MedicationFact, ...],
+        allergies: tuple[AllergyFact, ...] = (),
     ):
         self.catalogue = catalogue
         self.values = values
         self.on = on
         self.reference_date = reference_date
         self.medications = medications
+        self.allergies = allergies
         self._medicines_key: tuple[Any, ...] | None = None
 
     def medicines_key(self) -> tuple[int, ...]:
-        """The identities of the medicines (``id`` of each MedicationFact): the engine remembers
-        the flags that show medicines by it, and keeps those medicines alive with each flag it
-        remembers, so an id in a remembered key always stands for the same object. Medicines
-        are immutable and shared between intakes that list the same medicine the same way."""
+        """The identities of the medicines and allergies (``id`` of each MedicationFact and
+        AllergyFact, an empty slot between them): the engine remembers the flags that show
+        them by it, and keeps them alive with each flag it remembers (``evidence_items``), so an
+        id in a remembered key always stands for the same object. They are immutable and
+        shared between intakes that list the same medicine or allergy the same way."""
         key = self._medicines_key
         if key is None:
-            key = self._medicines_key = tuple(map(id, self.medications))
+            key = self._medicines_key = (*map(id, self.medications), 0, *map(id, self.allergies))
         return key
+
+    def evidence_items(self) -> tuple[Any, ...]:
+        """What ``medicines_key`` stands for, to keep alive with a remembered flag."""
+        return (self.medications, self.allergies)
 
     def __getitem__(self, name: str) -> Any:
         spec = self.catalogue.get(name)
@@ -444,8 +509,14 @@ class Facts:
                 if spec.index < len(self.values)}
 
     def evidence(self, name: str, values: Iterable[Any] = ()) -> tuple[str, ...]:
-        """The medicines behind a medication fact ('Eliquis 5mg → doac'), for flags."""
+        """The medicines behind a medication fact ('Eliquis 5mg → doac'), or the allergies behind an
+        allergy fact ('lidocaine (rash) → local_anaesthetic (lidocaine)'), for flags."""
         wanted = frozenset(values)
+        if name in ALLERGY_FACTS:
+            return tuple(a.description for a in self.allergies if (
+                a.unrecognised if name == ALLERGY_UNRECOGNISED
+                else a.reaction and (not wanted or a.reaction in wanted) if name == ALLERGY_REACTIONS
+                else a.classes and (not wanted or not wanted.isdisjoint(a.classes))))
         name = name.removeprefix(EARLIEST)
         if name.startswith(STOPPED_ON):
             class_id = name[len(STOPPED_ON):]
@@ -475,7 +546,8 @@ class Facts:
 def has_evidence(name: str) -> bool:
     """True for the facts whose flags show the medicines behind them."""
     name = name.removeprefix(EARLIEST)
-    return name.startswith((STOPPED_ON, LAST_TAKEN_ON)) or name == UNRECOGNISED or name in MEDICATION_LISTS
+    return (name.startswith((STOPPED_ON, LAST_TAKEN_ON)) or name == UNRECOGNISED or name in MEDICATION_LISTS
+            or name in ALLERGY_FACTS)
 
 
 def _date(value: Any) -> Any:
@@ -618,9 +690,10 @@ def derive_facts(
             values[earliest], values[latest] = _range(day, (answers.get(section) or {}).get(precision), reference)
 
     medicines = _medication_facts(answers, lexicon, reference, slots, values)
+    allergies = _allergy_facts(answers, catalogue.allergens, slots, values)
     _treatment_facts(answers, reference, slots, values)
     _event_facts(answers, reference, slots, values)
-    return Facts(catalogue, values, on, reference, medicines)
+    return Facts(catalogue, values, on, reference, medicines, allergies)
 
 
 def _range(day: dt.date, precision: Any, reference: dt.date) -> tuple[dt.date, dt.date]:
@@ -699,6 +772,44 @@ def _medication_facts(
     _put(stopped, slots.stopped_on, values)
     _put(last_dose, slots.last_taken_on, values)
     return medicines
+
+
+def allergy_lines(given: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(typed, reaction) of each allergy of an answered allergies section, the free text last
+    (with no reaction): the list counts only when its yes/no question was answered yes."""
+    items = (given.get("items") or []) if given.get("has_allergies") is True else []
+    lines = [(str(item.get("name") or ""), str(item.get("reaction") or "")) for item in items]
+    other = given.get("other_allergies")
+    if isinstance(other, str) and other.strip():
+        lines.append((other, ""))
+    return [(typed, reaction) for typed, reaction in lines if typed.strip()]
+
+
+def _allergy_facts(
+    answers: Mapping[str, Any], lexicon: AllergenLexicon | None, slots: _Slots, values: list[Any]
+) -> tuple[AllergyFact, ...]:
+    given = answers.get("allergies")
+    if not isinstance(given, Mapping):
+        return ()
+    lines = allergy_lines(given)
+    classes_slot, reactions_slot, unrecognised_slot = slots.allergy_facts
+    if not lines:  # the common case: none named
+        values[classes_slot] = values[reactions_slot] = values[unrecognised_slot] = ()
+        return ()
+    memo = slots.allergies
+    allergies = []
+    for typed, reaction in lines:
+        fact = memo.get((typed, reaction))
+        if fact is None:
+            fact = read_allergy(lexicon, typed, reaction)
+            if len(memo) < _MedicineMemo.LIMIT:
+                memo[(typed, reaction)] = fact
+        allergies.append(fact)
+    values[classes_slot] = tuple(sorted(frozenset().union(*(a.classes for a in allergies))))
+    # Free text has no reaction; a severe reaction counts whatever it was to, recognised or not.
+    values[reactions_slot] = tuple(sorted({a.reaction for a in allergies if a.reaction}))
+    values[unrecognised_slot] = tuple(a.typed for a in allergies if a.unrecognised)
+    return tuple(allergies)
 
 
 def _treatment_facts(answers: Mapping[str, Any], reference: dt.date, slots: _Slots, values: list[Any]) -> None:

@@ -224,8 +224,8 @@ def remembered(
         "        return build(result, facts, format_date)",
         "    if found is None:",
         "        entry = build(result, facts, format_date)",
-        # With medicines, the memo holds them too: (entry, the medicines).
-        "        remember(memo, key, (entry, tuple(facts.medications)) if medicines else entry)",
+        # With medicines, the memo holds them (and the allergies) too: (entry, them).
+        "        remember(memo, key, (entry, facts.evidence_items()) if medicines else entry)",
         "        return entry",
         "    return found[0]" if medicines else "    return found",
     ]

@@ -32,6 +32,9 @@ _DERIVED_FROM: Final = (
     ("medications.", ("medications.items", "medications.has_medications")),
     ("treatments.last_on", ("treatments.items", "treatments.has_recent_treatments")),
     ("events.next_on", ("events.items", "events.has_upcoming_events")),
+    ("allergies.classes", ("allergies.items", "allergies.has_allergies", "allergies.other_allergies")),
+    ("allergies.reactions", ("allergies.items", "allergies.has_allergies")),
+    ("allergies.unrecognised", ("allergies.items", "allergies.has_allergies")),
 )
 
 

@@ -168,10 +168,13 @@ def rule_delta(current: Ruleset, candidate: Ruleset) -> tuple[frozenset[str], Ru
 
 
 def same_facts(current: Ruleset, candidate: Ruleset) -> bool:
-    """True when both rulesets derive the same facts (same lexicon text, same catalogue)."""
+    """True when both rulesets derive the same facts (same lexicons' texts, same catalogue)."""
     if current.lexicon is None or candidate.lexicon is None:
         return False
+    allergens = [None if ruleset.catalogue.allergens is None else ruleset.catalogue.allergens.version_text
+                 for ruleset in (current, candidate)]
     return (current.lexicon.version_text == candidate.lexicon.version_text
+            and allergens[0] == allergens[1]
             and list(current.catalogue.fields) == list(candidate.catalogue.fields))
 
 

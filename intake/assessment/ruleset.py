@@ -22,6 +22,8 @@ What a layer may hold, and what a later layer does to the earlier ones:
   entries (rules and protocols may also cite ``rule-default``);
 - ``medications.yaml``: the lexicon (required in the first layer); a later one adds its
   classes, and names to the classes already known;
+- ``allergens.yaml``: the allergen lexicon (:mod:`intake.assessment.allergens`), merged the
+  same way; without one in any layer no allergen is recognised and allergen classes are not checked;
 - ``precautions/*.yaml``: the rules; a later layer's rule whose id an earlier layer has
   replaces it only when marked ``override: true`` (else it is a duplicate); others add;
 - ``disabled.yaml`` (later layers only): a list of rule ids to switch off;
@@ -44,6 +46,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
 
+from .allergens import ALLERGENS_FILE, AllergenLexicon, merge_allergens, parse_allergens
 from .errors import RuleFileError, RulesetInvalid
 from .facts import Catalogue, suggestion
 from .flags import RuleChecks
@@ -62,7 +65,7 @@ TESTS_DIR: Final = "tests"
 DISABLED_FILE: Final = "disabled.yaml"
 #: The files of a layer the loaders read (relative paths).
 LAYER_FILE: Final = re.compile(
-    r"^(?:(?:medications|protocols|disabled|sources)\.yaml|(?:precautions|tests)/[^/]+\.yaml)$")
+    r"^(?:(?:medications|allergens|protocols|disabled|sources)\.yaml|(?:precautions|tests)/[^/]+\.yaml)$")
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,8 @@ class Layer:
         root = Path(folder)
         files: dict[str, str | bytes] = {}
         unreadable: dict[str, str] = {}
-        candidates = [root / SOURCES_FILE, root / LEXICON_FILE, root / PROTOCOLS_FILE, root / DISABLED_FILE]
+        candidates = [root / SOURCES_FILE, root / LEXICON_FILE, root / ALLERGENS_FILE, root / PROTOCOLS_FILE,
+                      root / DISABLED_FILE]
         for directory in (PRECAUTIONS_DIR, TESTS_DIR):
             if (root / directory).is_dir():
                 candidates.extend(sorted((root / directory).glob("*.yaml")))
@@ -253,7 +257,8 @@ def load_layers(layers: Sequence[Layer]) -> Ruleset:
     # otherwise make every citation of the ruleset an error too.
     known = None if sources is None else frozenset(sources)
     lexicon = _load_lexicon(layers, reading, known)
-    catalogue = Catalogue(None if lexicon is None else lexicon.classes.keys())
+    catalogue = Catalogue(None if lexicon is None else lexicon.classes.keys(),
+                          allergens=_load_allergens(layers, reading, known))
     notes: list[LayerNote] = []
     rules = _load_precautions(layers, reading, catalogue, notes, known)
     protocols = _load_protocols(layers, reading, catalogue, [rule.id for rule in rules], known)
@@ -315,6 +320,19 @@ def _load_lexicon(layers: Sequence[Layer], reading: _Reading, sources: frozenset
         return None
     texts = [text for text, _data in parsed]
     return Lexicon(merged, first_text if len(texts) == 1 else "\n".join(texts))
+
+
+def _load_allergens(layers: Sequence[Layer], reading: _Reading,
+                    sources: frozenset[str] | None) -> AllergenLexicon | None:
+    """Every layer's allergens.yaml merged, defaults first; None when there is none or one has errors."""
+    parsed = _each_layer(layers, reading, ALLERGENS_FILE,
+                         lambda text, display: parse_allergens(text, display, sources=sources))
+    if not parsed:
+        return None
+    (first_text, merged), *clinic = parsed
+    for _text, data in clinic:
+        merge_allergens(merged, data)
+    return AllergenLexicon(merged, "\n".join(text for text, _data in parsed))
 
 
 def _merge_lexicon(merged: dict[str, Any], extra: Mapping[str, Any]) -> None:

@@ -1,4 +1,5 @@
-"""What the medication lexicon understood of each medicine the patient typed.
+"""What the medication lexicon understood of each medicine the patient typed (and the
+allergen lexicon of each allergy the patient named).
 
 The rules see medicines only through the lexicon: "Roaccutane 20mg" is isotretinoin, class
 oral_retinoid; "vitamin Z" is nothing at all. A practitioner must be able to check that
@@ -14,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .facts import match_medications
+from .allergens import AllergenLexicon
+from .facts import allergy_lines, match_medications, read_allergy
 from .medications import Lexicon
 
 
@@ -66,4 +68,46 @@ def understood_medicines(items: Sequence[Mapping[str, Any]], lexicon: Lexicon | 
         classes = tuple(sorted(((cid, labels.get(cid, cid)) for cid in fact.classes), key=lambda pair: pair[1]))
         understood.append(UnderstoodMedicine(fact.typed, fact.dose, fact.status, fact.prescribed, fact.stopped_on,
                                              recognised, classes, fact.stopped_by))
+    return tuple(understood)
+
+
+@dataclass(frozen=True)
+class UnderstoodAllergy:
+    """One allergy the patient named (or the free text about allergies), as the rules read it."""
+
+    typed: str
+    #: How the patient reacted (a vocabulary value); "" for the free text.
+    reaction: str
+    recognised: tuple[RecognisedName, ...]
+    #: (class id, class label), sorted by label.
+    classes: tuple[tuple[str, str], ...]
+    #: The free text "anything else about your allergies", read for its classes only.
+    free_text: bool
+    #: Nothing recognised because the patient said there is none ("no known allergies").
+    says_none: bool
+
+    @property
+    def is_recognised(self) -> bool:
+        return bool(self.recognised)
+
+    @property
+    def near_spelling(self) -> bool:
+        """True when an allergen was recognised from a spelling close to it, not exactly."""
+        return any(not found.exact for found in self.recognised)
+
+
+def understood_allergies(allergies: Mapping[str, Any] | None,
+                         lexicon: AllergenLexicon | None) -> tuple[UnderstoodAllergy, ...]:
+    """Each allergy of the answers' ``allergies`` section (the list, then the free text) with
+    what the allergen lexicon made of it."""
+    if not isinstance(allergies, Mapping):
+        return ()
+    labels = {cid: cls.label for cid, cls in lexicon.classes.items()} if lexicon is not None else {}
+    understood = []
+    for typed, reaction in allergy_lines(allergies):
+        fact = read_allergy(lexicon, typed, reaction)
+        recognised = tuple(dict.fromkeys(RecognisedName(m.typed, m.name, m.allergen, m.exact) for m in fact.matches))
+        classes = tuple(sorted(((cid, labels.get(cid, cid)) for cid in fact.classes), key=lambda pair: pair[1]))
+        understood.append(UnderstoodAllergy(typed, reaction, recognised, classes, free_text=not reaction,
+                                            says_none=not fact.matches and AllergenLexicon.says_none(typed)))
     return tuple(understood)

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 
 from ..answers import SECTION_TITLES
 from ..assessment.plan.edit import plan_bounds
-from ..assessment.understood import understood_medicines
+from ..assessment.understood import understood_allergies, understood_medicines
 from ..auth.access import StaffBlueprint, requires_role
 from ..auth.queries import list_users
 from ..clock import as_utc, clinic_today, now
@@ -145,7 +145,9 @@ def _render_record(intake: Intake, *, status: int = 200, problems: list[Any] | N
             kept.version.data = intake.version
     ruleset = active_ruleset().ruleset
     bounds = plan_bounds(state.suggested_plan, ruleset.protocols)
-    class_labels = {cid: cls.label for cid, cls in ruleset.lexicon.classes.items()} if ruleset.lexicon else {}
+    class_labels = {cid: cls.label for cid, cls in ruleset.catalogue.allergens.classes.items()} \
+        if ruleset.catalogue.allergens else {}
+    class_labels |= {cid: cls.label for cid, cls in ruleset.lexicon.classes.items()} if ruleset.lexicon else {}
     medication_items = ((intake.answers or {}).get("medications") or {}).get("items") or []
     previous = queries.previous_assessment(intake)
     changes = answer_changes(previous.answers, intake.answers) if previous is not None and previous.answers else None
@@ -159,6 +161,7 @@ def _render_record(intake: Intake, *, status: int = 200, problems: list[Any] | N
         problems=problems or [], conflict=conflict, now=now(), staff_names=_staff_names(),
         why=explain_triggers([fs.flag for fs in state.flags] + state.info, intake.answers, class_labels),
         medicines=understood_medicines(medication_items, ruleset.lexicon),
+        allergies=understood_allergies((intake.answers or {}).get("allergies"), ruleset.catalogue.allergens),
         check_ins=queries.check_ins(intake),
         check_in_code=intake.check_in_code if intake.appointment_date else "",
         flag_titles=_flag_titles(intake),

@@ -68,7 +68,9 @@ def check(paths: Sequence[Path]) -> None:
             failed = True
             continue
         classes = len(ruleset.lexicon.classes) if ruleset.lexicon is not None else 0
+        allergens = ruleset.catalogue.allergens
         click.echo(f"{_name(root)}: {len(ruleset.rules)} rules, {classes} medication classes, "
+                   f"{f'{len(allergens.classes)} allergen classes, ' if allergens is not None else ''}"
                    f"{'protocols, ' if ruleset.protocols is not None else ''}version {ruleset.version[:12]}")
     if failed:
         raise click.exceptions.Exit(1)
@@ -182,6 +184,8 @@ def show(paths: Sequence[Path]) -> None:
             click.echo(f"  override of {note.rule_id} replaces {note.replaced}")
     if ruleset.lexicon is not None:
         click.echo(f"Medication classes: {len(ruleset.lexicon.classes)}")
+    if ruleset.catalogue.allergens is not None:
+        click.echo(f"Allergen classes: {len(ruleset.catalogue.allergens.classes)}")
     if ruleset.protocols is not None:
         click.echo(f"Protocols from: {_protocols_origin(ruleset)}")
 

@@ -17,7 +17,7 @@ from ..assessment import Layer, Ruleset, load_layers
 
 #: The files a rules folder may hold, relative to it.
 ALLOWED_PATH = re.compile(
-    r"^(?:(?:medications|protocols|disabled|sources)\.yaml|(?:precautions|tests)/[A-Za-z0-9_-]{1,80}\.yaml)$")
+    r"^(?:(?:medications|allergens|protocols|disabled|sources)\.yaml|(?:precautions|tests)/[A-Za-z0-9_-]{1,80}\.yaml)$")
 CLINIC_LAYER = "clinic"
 
 
@@ -61,8 +61,8 @@ def check_path(path: str) -> str | None:
     if not path or path.startswith("/") or "\\" in path or ".." in path.split("/"):
         return f"'{path}' is not a path inside the rules folder"
     if not ALLOWED_PATH.match(path):
-        return (f"'{path}' is not a rule file: use medications.yaml, protocols.yaml, disabled.yaml, "
-                "sources.yaml, precautions/NAME.yaml or tests/NAME.yaml")
+        return (f"'{path}' is not a rule file: use medications.yaml, allergens.yaml, protocols.yaml, "
+                "disabled.yaml, sources.yaml, precautions/NAME.yaml or tests/NAME.yaml")
     return None
 
 

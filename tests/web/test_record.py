@@ -116,10 +116,10 @@ def test_a_misspelt_medicine_is_recognised_and_the_record_says_from_what(app, si
     assert "prescribed" in rows["Eliqus"][2]
 
 
-def test_free_text_allergies_are_shown_as_typed_and_not_read_by_rules(signed_in, demo_intakes):
-    understood_part = page(signed_in, demo_intakes["Daniel Kim"]).select_one("#understood")
-    text = understood_part.find_next("dl").get_text(" ", strip=True)
-    assert "Peanuts (anaphylaxis, carries an EpiPen)" in text and "no rule reads it" in text
+def test_free_text_allergies_are_shown_as_typed_with_what_the_allergen_lexicon_read(signed_in, demo_intakes):
+    table = page(signed_in, demo_intakes["Daniel Kim"]).select_one("#allergies-understood + .table-wrap table")
+    text = table.get_text(" ", strip=True)
+    assert "Peanuts (anaphylaxis, carries an EpiPen) (free text)" in text and "Foods" in text
 
 
 # --- export links -----------------------------------------------------------------------------------
