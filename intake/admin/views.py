@@ -287,7 +287,7 @@ def list_api_tokens() -> tuple[str, int]:
 
 
 @tokens_blueprint.post("/")
-def create_api_token() -> tuple[str, int]:
+def create_api_token() -> Response | tuple[str, int]:
     """Create a token and show its secret in this response only: never in a URL, the session or a later page.
 
     The response is not redirected (the secret would have to travel to the next page) and, like every
