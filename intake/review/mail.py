@@ -7,6 +7,7 @@ from flask_babel import gettext
 from flask_mailman import EmailMessage
 from flask_mailman.backends.base import BaseEmailBackend
 
+from ..answers.vocabulary import N_
 from ..audit import record
 from ..extensions import db
 from ..models import Intake, Notification, NotificationStatus
@@ -14,10 +15,10 @@ from ..web.clinic import clinic_identity
 
 #: What each kind of message says in its subject: never a word of health data.
 SUBJECTS = {
-    "invitation": "Your consultation form for %(clinic)s",
-    "more_information": "%(clinic)s has a question for you",
-    "new_link": "Your new link to your consultation form at %(clinic)s",
-    "decision": "News about your consultation at %(clinic)s",
+    "invitation": N_("Your consultation form for %(clinic)s"),
+    "more_information": N_("%(clinic)s has a question for you"),
+    "new_link": N_("Your new link to your consultation form at %(clinic)s"),
+    "decision": N_("News about your consultation at %(clinic)s"),
 }
 
 
