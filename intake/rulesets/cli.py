@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -186,6 +186,28 @@ def show(paths: Sequence[Path]) -> None:
         click.echo(f"Protocols from: {_protocols_origin(ruleset)}")
 
 
+def _catalogs(root: Path | list[Path]) -> dict[str, Callable[[str], bool]]:
+    """For each offered language but the default (LANGUAGES; not the pseudo-locale): whether its
+    catalogs (the app's, then each rule folder's ``translations``) translate a text."""
+    from babel.support import Translations
+
+    from ..config import translation_directories
+    from ..web.languages import PSEUDO, babel_locale
+
+    config: Any = current_app.config if has_app_context() else {
+        "LANGUAGES": [t.strip() for t in os.environ.get("LANGUAGES", "en").split(",") if t.strip()],
+        "BABEL_DEFAULT_LOCALE": os.environ.get("BABEL_DEFAULT_LOCALE", "en")}
+    folders = [str(f) for f in (root if isinstance(root, list) else [root])]
+    directories = translation_directories(folders)
+    catalogs: dict[str, Callable[[str], bool]] = {}
+    for tag in config["LANGUAGES"]:
+        if tag in PSEUDO or tag == config["BABEL_DEFAULT_LOCALE"]:
+            continue
+        loaded = [Translations.load(directory, [babel_locale(tag)]) for directory in directories]
+        catalogs[tag] = lambda text, loaded=loaded: any(t.gettext(text) != text for t in loaded)
+    return catalogs
+
+
 def _protocols_origin(ruleset: Ruleset) -> str:
     having = [folder for folder in ruleset.roots if (folder / "protocols.yaml").is_file()]
     return str(having[-1] / "protocols.yaml") if having else "-"
@@ -200,7 +222,7 @@ def lint_command(paths: Sequence[Path], no_info: bool) -> None:
     ruleset = _load(root)
     if ruleset is None:
         raise click.exceptions.Exit(1)
-    findings = lint(ruleset, form_questions())
+    findings = lint(ruleset, form_questions(), catalogs=_catalogs(root))
     shown = [f for f in findings if not (no_info and f.level == "info")]
     for finding in shown:
         click.echo(str(finding))

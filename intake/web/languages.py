@@ -20,7 +20,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, g, has_request_context, request, url_for
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale, gettext
 from werkzeug.wrappers import Response
 
 #: The cookie holding the language a patient picked before an intake existed (the start page).
@@ -184,10 +184,26 @@ def remember_pick(response: Response) -> Response:
     return response
 
 
+def untranslated_instructions(language: str | None, document: dict[str, Any] | None) -> list[str]:
+    """The rule ids of the instructions of an assessment ``document`` that have no translation in
+    ``language``: the patient read those in the default language (the record says so)."""
+    tag = offered_tag(language)
+    if not tag or tag == current_app.config["BABEL_DEFAULT_LOCALE"] or not document:
+        return []
+    missing = []
+    with force_locale(babel_locale(tag)):
+        for item in document.get("instructions") or []:
+            text = item.get("template") or item.get("text") or ""
+            if text and gettext(text) == text:
+                missing.append(str(item.get("rule_id", "")))
+    return missing
+
+
 def init_app(app: Flask) -> None:
     """The template globals of the switcher and of ``<html lang dir>``; the cookie of a pick."""
     app.add_template_global(language_choices)
     app.add_template_global(direction, "text_direction")
     app.add_template_global(current_tag, "page_language")
     app.add_template_global(staff_language_name)
+    app.add_template_global(untranslated_instructions)
     app.after_request(remember_pick)
