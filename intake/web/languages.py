@@ -72,16 +72,24 @@ def current_tag() -> str:
 
 
 def negotiated() -> str | None:
-    """The browser's first choice among the offered languages (Accept-Language), or None."""
-    best = request.accept_languages.best_match(offered())
-    if best is None:
-        # Accept-Language "fr-CA" matches an offered "fr"; werkzeug's best_match does that already
-        # for "fr" vs "fr-CA" in one direction only: try each accepted language's primary subtag.
-        for accepted, _quality in request.accept_languages:
-            best = offered_tag(accepted.split("-")[0].split("_")[0])
-            if best:
-                break
-    return best
+    """The browser's first choice among the offered languages (Accept-Language), or None.
+
+    In the browser's order of preference, each language matches an offered tag exactly, or by
+    its primary subtag ("fr-CA" → "fr"; "pt" → "pt-BR"): werkzeug's best_match would prefer an
+    exact "en;q=0.5" to the "fr-CA;q=0.8" the patient asked first.
+    """
+    tags = offered()
+    for accepted, quality in request.accept_languages:
+        if quality <= 0 or accepted == "*":
+            continue
+        exact = offered_tag(accepted)
+        if exact:
+            return exact
+        primary = accepted.replace("_", "-").split("-")[0].lower()
+        near = next((tag for tag in tags if tag.split("-")[0].lower() == primary and tag not in PSEUDO), None)
+        if near:
+            return near
+    return None
 
 
 def patient_page() -> bool:
