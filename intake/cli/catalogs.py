@@ -105,7 +105,7 @@ def problems(template: Catalog, catalog: Catalog) -> list[str]:
             for string in strings:
                 lost = needed - set(PLACEHOLDER.findall(string))
                 if isinstance(wanted.id, tuple):
-                    lost.discard("%(num)s")  # a plural's singular form may say "one" instead
+                    lost -= {"%(num)s", "%(num)d"}  # a plural form may say "one" or "two" instead
                 if lost:
                     found.append(f"placeholder {', '.join(sorted(lost))} lost: {shown!r}")
                     break
