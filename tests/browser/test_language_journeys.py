@@ -189,3 +189,20 @@ def test_the_switcher_changes_the_language_without_javascript(chromium, live_ser
     page.get_by_role("button", name=catalog("ar")("Start now")).click()
     expect(heading(page)).to_contain_text(catalog("ar")("About you"))
     context.close()
+
+
+def test_longer_text_of_the_pseudo_locale_does_not_break_the_phone_layout(chromium, live_server, languages):
+    live_server.app.config["LANGUAGES"] = ["en", "fr", "es", "ar", "en-XA"]  # put back by the fixture
+    context = chromium.new_context(viewport=PHONE, locale="en-XA")
+    page = context.new_page()
+    page.goto(live_server.url + "/?lang=en-XA")
+    assert page.evaluate("document.documentElement.lang") == "en-XA"
+    # Accented, a third longer: nothing wider than the phone (no sideways scrolling).
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, "language-en-XA-start")
+    page.get_by_role("button", name=catalog("en@xa")("Start now")).click()
+    page.get_by_role("button", name=catalog("en@xa")("Continue"), exact=True).click()  # every error shown
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, "language-en-XA-about-errors")
+    context.close()
