@@ -95,8 +95,8 @@ def plan_to_ics(
         event.add("description", _description(plan, session.number, clinic_name, confirmed, translate))
         calendar.add_component(event)
     if appointment is not None and appointment not in {session.on for session in plan.schedule}:
-        event = _all_day(event_uid(uid_seed, "appointment"), appointment, translate(APPOINTMENT) % {"clinic": clinic_name}, stamp,
-                         sequence)
+        event = _all_day(event_uid(uid_seed, "appointment"), appointment,
+                         translate(APPOINTMENT) % {"clinic": clinic_name}, stamp, sequence)
         event.add("status", "CONFIRMED")
         event.add("location", clinic_name)
         calendar.add_component(event)

@@ -54,10 +54,8 @@ def pseudo_catalog(template: Catalog) -> Catalog:
     for message in template:
         if not message.id:
             continue
-        if isinstance(message.id, tuple):
-            string: str | tuple[str, ...] = tuple(pseudo(form) for form in message.id)
-        else:
-            string = pseudo(message.id)
+        ids = _ids(message)
+        string: str | tuple[str, ...] = tuple(pseudo(form) for form in ids) if message.pluralizable else pseudo(ids[0])
         catalog.add(message.id, string, locations=message.locations, flags=message.flags - {"fuzzy"},
                     auto_comments=message.auto_comments, context=message.context)
     return catalog
@@ -75,13 +73,13 @@ def write_pseudo(pot: Path, directory: Path) -> Path:
 
 
 def _ids(message: Message) -> tuple[str, ...]:
-    return message.id if isinstance(message.id, tuple) else (message.id,)
+    return tuple(str(i) for i in message.id) if isinstance(message.id, tuple | list) else (str(message.id),)
 
 
 def _strings(message: Message) -> tuple[str, ...]:
-    if isinstance(message.string, tuple):
-        return message.string
-    return (message.string,) if message.string else ()
+    if isinstance(message.string, tuple | list):
+        return tuple(str(s) for s in message.string)
+    return (str(message.string),) if message.string else ()
 
 
 def problems(template: Catalog, catalog: Catalog) -> list[str]:
@@ -104,7 +102,7 @@ def problems(template: Catalog, catalog: Catalog) -> list[str]:
             needed = set(PLACEHOLDER.findall(" ".join(_ids(wanted))))
             for string in strings:
                 lost = needed - set(PLACEHOLDER.findall(string))
-                if isinstance(wanted.id, tuple):
+                if wanted.pluralizable:
                     lost -= {"%(num)s", "%(num)d"}  # a plural form may say "one" or "two" instead
                 if lost:
                     found.append(f"placeholder {', '.join(sorted(lost))} lost: {shown!r}")

@@ -203,9 +203,15 @@ def _catalogs(root: Path | list[Path]) -> dict[str, Callable[[str], bool]]:
     for tag in config["LANGUAGES"]:
         if tag in PSEUDO or tag == config["BABEL_DEFAULT_LOCALE"]:
             continue
-        loaded = [Translations.load(directory, [babel_locale(tag)]) for directory in directories]
-        catalogs[tag] = lambda text, loaded=loaded: any(t.gettext(text) != text for t in loaded)
+        catalogs[tag] = _translates([Translations.load(directory, [babel_locale(tag)]) for directory in directories])
     return catalogs
+
+
+def _translates(loaded: list[Any]) -> Callable[[str], bool]:
+    def translates(text: str) -> bool:
+        return any(t.gettext(text) != text for t in loaded)
+
+    return translates
 
 
 def _protocols_origin(ruleset: Ruleset) -> str:

@@ -169,10 +169,11 @@ def switch_url(tag: str) -> str:
         endpoint = SHOWN_AGAIN.get(endpoint, endpoint)
     else:
         args.update({key: value for key, value in request.args.items() if key != PARAMETER})
+    args[PARAMETER] = tag
     try:
-        return url_for(endpoint, **args, **{PARAMETER: tag})
+        return url_for(endpoint, **args)
     except Exception:  # noqa: BLE001 - a page with no GET address of its own: the start page
-        return url_for("patient.start", **{PARAMETER: tag})
+        return url_for("patient.start", lang=tag)
 
 
 def language_choices() -> list[Choice]:

@@ -291,8 +291,8 @@ def test_rules_lint_warns_per_language_about_untranslated_rule_texts(runner, tmp
     subprocess.run([str(REPO_ROOT / "scripts" / "translations"), "clinic", str(clinic), "fr"], check=True,
                    capture_output=True)
     po = clinic / "translations" / "fr" / "LC_MESSAGES" / "messages.po"
-    po.write_text(po.read_text().replace('msgid "Please bring your sun cream."\nmsgstr ""',
-                                         'msgid "Please bring your sun cream."\nmsgstr "Apportez votre crème solaire."'))
+    wanted = 'msgid "Please bring your sun cream."\nmsgstr '
+    po.write_text(po.read_text().replace(wanted + '""', wanted + '"Apportez votre crème solaire."'))
     subprocess.run([*PYBABEL, "compile", "-d", str(clinic / "translations")],
                    check=True, capture_output=True)
     result = runner.invoke(args=["rules", "lint", "--no-info", str(REPO_ROOT / "rules"), str(clinic)])
