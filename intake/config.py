@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from zxcvbn import zxcvbn
 
 from .protection.encryption import EncryptionKeyError, Keyring, generate_key, parse_keys
@@ -202,6 +203,19 @@ def _normalise_database_url(url: str) -> str:
 
 #: MAIL_BACKEND names of our own, beside Flask-Mailman's (smtp, console, locmem, file, dummy).
 MAIL_BACKENDS = {"none": "intake.review.mail.NotConfiguredEmailBackend"}
+
+
+#: Pseudo-locales of LANGUAGES: a tag Babel has no data for, read as English with the catalog of its
+#: own folder (en-XA → en@xa; made by scripts/translations, see intake.web.languages).
+PSEUDO_LOCALES = {"en-XA": ("en", "xa")}
+
+
+def babel_locale(tag: str) -> Locale:
+    """The Babel locale of a language tag of LANGUAGES ("pt-BR" → pt_BR; the pseudo-locale en-XA → en@xa)."""
+    if tag in PSEUDO_LOCALES:
+        language, modifier = PSEUDO_LOCALES[tag]
+        return Locale(language, modifier=modifier)
+    return Locale.parse(tag.replace("-", "_"))
 
 
 def translation_directories(rules_dirs: list[str]) -> list[str]:

@@ -9,10 +9,11 @@ from flask_mailman.backends.base import BaseEmailBackend
 
 from ..answers.vocabulary import N_
 from ..audit import record
+from ..config import babel_locale
 from ..extensions import db
 from ..models import Intake, Notification, NotificationStatus
 from ..web.clinic import clinic_identity
-from ..web.languages import babel_locale, offered_tag
+from ..web.languages import offered_tag
 
 #: What each kind of message says in its subject: never a word of health data.
 SUBJECTS = {

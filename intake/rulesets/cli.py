@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
+from babel.support import Translations
 from flask import current_app, has_app_context
 from flask.cli import with_appcontext
 from marshmallow import ValidationError
@@ -22,6 +23,7 @@ from ..assessment.explain import why_not, why_not_tree
 from ..assessment.lint import lint
 from ..assessment.preview import preview
 from ..assessment.ruletests import run_rule_tests
+from ..config import PSEUDO_LOCALES, babel_locale, translation_directories
 from .active import active_ruleset
 from .folders import configured_folders, default_layers
 from .past_intakes import count_past_intakes, stream_past_intakes
@@ -189,11 +191,6 @@ def show(paths: Sequence[Path]) -> None:
 def _catalogs(root: Path | list[Path]) -> dict[str, Callable[[str], bool]]:
     """For each offered language but the default (LANGUAGES; not the pseudo-locale): whether its
     catalogs (the app's, then each rule folder's ``translations``) translate a text."""
-    from babel.support import Translations
-
-    from ..config import translation_directories
-    from ..web.languages import PSEUDO, babel_locale
-
     config: Any = current_app.config if has_app_context() else {
         "LANGUAGES": [t.strip() for t in os.environ.get("LANGUAGES", "en").split(",") if t.strip()],
         "BABEL_DEFAULT_LOCALE": os.environ.get("BABEL_DEFAULT_LOCALE", "en")}
@@ -201,7 +198,7 @@ def _catalogs(root: Path | list[Path]) -> dict[str, Callable[[str], bool]]:
     directories = translation_directories(folders)
     catalogs: dict[str, Callable[[str], bool]] = {}
     for tag in config["LANGUAGES"]:
-        if tag in PSEUDO or tag == config["BABEL_DEFAULT_LOCALE"]:
+        if tag in PSEUDO_LOCALES or tag == config["BABEL_DEFAULT_LOCALE"]:
             continue
         catalogs[tag] = _translates([Translations.load(directory, [babel_locale(tag)]) for directory in directories])
     return catalogs

@@ -23,25 +23,18 @@ from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_babel import force_locale, get_locale, gettext
 from werkzeug.wrappers import Response
 
+from ..config import PSEUDO_LOCALES, babel_locale
+
 #: The cookie holding the language a patient picked before an intake existed (the start page).
 COOKIE = "meso_lang"
 #: The switcher's query parameter.
 PARAMETER = "lang"
-#: Pseudo-locales: a tag Babel has no data for, read as English with the catalog of its own folder.
-PSEUDO = {"en-XA": ("en", "xa")}
+PSEUDO = PSEUDO_LOCALES
 #: How each language names itself in the switcher (the pseudo-locale is not a real language).
 PSEUDO_NAMES = {"en-XA": "[Ëñğļîšħ]"}
 #: Patient pages whose address answers only POST: the switcher links to the page they show again.
 SHOWN_AGAIN = {"patient.submit_intake": "patient.review_intake", "patient.desk_check_in": "patient.desk",
                "patient.create_intake": "patient.start"}
-
-
-def babel_locale(tag: str) -> Locale:
-    """The Babel locale of a language tag ("pt-BR" → pt_BR; the pseudo-locale en-XA → en@xa)."""
-    if tag in PSEUDO:
-        language, modifier = PSEUDO[tag]
-        return Locale(language, modifier=modifier)
-    return Locale.parse(tag.replace("-", "_"))
 
 
 def offered() -> list[str]:
