@@ -18,6 +18,7 @@ from intake import create_app
 from intake.cli.catalogs import pseudo, write_pseudo
 from intake.extensions import db
 from intake.models import Intake
+from tests.support.invitations import INVITE, invite, link_token
 from tests.support.patient import SECTIONS, complete, fields, save, start, submit
 from tests.support.settings import REPO_ROOT, TODAY
 
@@ -134,6 +135,30 @@ def test_the_record_shows_the_patients_language_to_staff_in_english(multilingual
     # Free text exactly as typed, coded answers in the staff's language.
     text = page.get_text(" ", strip=True)
     assert "Ibuprofen 200mg" in text and "Anti-wrinkle injections" in text
+
+
+def test_staff_invite_a_patient_in_their_language_and_the_email_and_form_follow_it(multilingual, client, signed_in,
+                                                                                  outbox):
+    page = html_of(client.get(INVITE))
+    assert [o["value"] for o in page.select("select#language option")] == LANGUAGES
+    assert page.select_one('select#language option[value="ar"]').get_text() == "Arabic (العربية)"
+    response = invite(signed_in, language="ar")
+    assert response.status_code == 200
+    token = link_token(response.get_data(as_text=True))
+    assert intake_of(multilingual, token).language == "ar"
+    [message] = outbox
+    assert message.subject == "استمارة الاستشارة الخاصة بك لدى Demo Mesotherapy Clinic"
+    assert message.extra_headers["Content-Language"] == "ar"
+    form = html_of(client.get(f"/i/{token}/about"))
+    assert form.html["lang"] == "ar" and form.html["dir"] == "rtl"
+
+
+def test_the_invitation_offers_no_language_choice_when_the_clinic_has_one(app, client, signed_in, outbox):
+    assert html_of(client.get(INVITE)).select("select#language") == []
+    token = link_token(invite(signed_in).get_data(as_text=True))
+    assert intake_of(app, token).language == "en"
+    [message] = outbox
+    assert message.subject == "Your consultation form for Demo Mesotherapy Clinic"
 
 
 # -- the pseudo-locale: every patient page, and any text not from the catalogs shows -------------
