@@ -154,6 +154,9 @@ def journey(chromium, live_server, language: str) -> None:
     shot(page, f"language-{language}-status")
     # The printable summary, as printed.
     page.emulate_media(media="print")
+    expect(page.locator(".language-switcher")).to_be_hidden()
+    assert page.evaluate("document.documentElement.dir") == ("rtl" if rtl else "ltr")
+    expect(page.get_by_role("heading", name=_("Your proposed treatment plan"))).to_be_visible()
     shot(page, f"language-{language}-status-print")
     page.emulate_media(media="screen")
     with page.expect_download() as download:

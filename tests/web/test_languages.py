@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from click.testing import CliRunner
 from icalendar import Calendar
 
 from intake import create_app
 from intake.cli.catalogs import pseudo, write_pseudo
 from intake.extensions import db
 from intake.models import Intake
+from intake.rulesets.cli import rules
 from tests.support.invitations import INVITE, invite, link_token
 from tests.support.patient import SECTIONS, complete, fields, save, start, submit
 from tests.support.settings import REPO_ROOT, TODAY
@@ -161,6 +163,23 @@ def test_the_invitation_offers_no_language_choice_when_the_clinic_has_one(app, c
     assert message.subject == "Your consultation form for Demo Mesotherapy Clinic"
 
 
+def test_the_record_says_which_instructions_the_patient_read_untranslated(multilingual):
+    from intake.web.languages import untranslated_instructions
+
+    document = {"instructions": [
+        {"rule_id": "event-soon", "text": "Please bring your sun cream.", "starts_on": None, "days_before": None},
+        {"rule_id": "no-numbing-cream", "starts_on": None, "days_before": None,
+         "text": "Do not put any numbing cream (such as EMLA) on your skin before your appointment."},
+        {"rule_id": "no-alcohol", "starts_on": "2026-12-07", "days_before": 2,
+         "text": "From Monday 7 December: no alcohol, until 24 hours after your appointment.",
+         "template": "From {start}: no alcohol, until 24 hours after your appointment."},
+    ]}
+    with multilingual.test_request_context("/staff/"):
+        assert untranslated_instructions("fr", document) == ["event-soon"]
+        assert untranslated_instructions("en", document) == []  # the default language needs none
+        assert untranslated_instructions("", document) == []
+
+
 # -- the pseudo-locale: every patient page, and any text not from the catalogs shows -------------
 
 #: What a patient page may show untranslated: the patient's own input, the clinic's name, the
@@ -298,7 +317,13 @@ def test_pybabel_extracts_the_patient_texts_of_the_rule_files(tmp_path):
     assert any("keep {start}" in comment for comment in dated.auto_comments)
 
 
-def test_rules_lint_warns_per_language_about_untranslated_rule_texts(runner, tmp_path, app):
+def lint_output(app, *folders: Path) -> str:
+    """`flask rules lint` in the app's context (its LANGUAGES)."""
+    with app.app_context():
+        return CliRunner().invoke(rules, ["lint", "--no-info", *(str(f) for f in folders)]).output
+
+
+def test_rules_lint_warns_per_language_about_untranslated_rule_texts(tmp_path, app):
     clinic = tmp_path / "clinic"
     (clinic / "precautions").mkdir(parents=True)
     (clinic / "precautions" / "ours.yaml").write_text(
@@ -307,10 +332,10 @@ def test_rules_lint_warns_per_language_about_untranslated_rule_texts(runner, tmp
         "  message: Recent tanning.\n  instruction:\n    text: Please bring your sun cream.\n"
         "  source: [rule-default]\n")
     app.config["LANGUAGES"] = ["en", "fr", "en-XA"]
-    result = runner.invoke(args=["rules", "lint", "--no-info", str(REPO_ROOT / "rules"), str(clinic)])
-    warnings = [line for line in result.output.splitlines() if "[untranslated]" in line]
+    output = lint_output(app, REPO_ROOT / "rules", clinic)
+    warnings = [line for line in output.splitlines() if "[untranslated]" in line]
     assert warnings == [line for line in warnings if line.startswith("warning: ") and ": fr: " in line]
-    assert any("our-own-rule" in line and "Please bring your sun cream." in line for line in warnings), result.output
+    assert any("our-own-rule" in line and "Please bring your sun cream." in line for line in warnings), output
     assert not any("en-XA" in line for line in warnings)
     # The clinic's own catalog (CLINIC/translations, made by scripts/translations clinic) silences it.
     subprocess.run([str(REPO_ROOT / "scripts" / "translations"), "clinic", str(clinic), "fr"], check=True,
@@ -320,8 +345,8 @@ def test_rules_lint_warns_per_language_about_untranslated_rule_texts(runner, tmp
     po.write_text(po.read_text().replace(wanted + '""', wanted + '"Apportez votre crème solaire."'))
     subprocess.run([*PYBABEL, "compile", "-d", str(clinic / "translations")],
                    check=True, capture_output=True)
-    result = runner.invoke(args=["rules", "lint", "--no-info", str(REPO_ROOT / "rules"), str(clinic)])
-    assert not any("our-own-rule" in line for line in result.output.splitlines() if "[untranslated]" in line)
+    output = lint_output(app, REPO_ROOT / "rules", clinic)
+    assert "0 warning(s)" in output, output
 
 
 def test_the_catalogs_of_the_complete_languages_have_every_message():
