@@ -21,6 +21,7 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_babel import force_locale, get_locale, gettext
+from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from ..config import PSEUDO_LOCALES, babel_locale
@@ -29,7 +30,6 @@ from ..config import PSEUDO_LOCALES, babel_locale
 COOKIE = "meso_lang"
 #: The switcher's query parameter.
 PARAMETER = "lang"
-PSEUDO = PSEUDO_LOCALES
 #: How each language names itself in the switcher (the pseudo-locale is not a real language).
 PSEUDO_NAMES = {"en-XA": "[Ëñğļîšħ]"}
 #: Patient pages whose address answers only POST: the switcher links to the page they show again.
@@ -38,7 +38,7 @@ SHOWN_AGAIN = {"patient.submit_intake": "patient.review_intake", "patient.desk_c
 
 
 def offered() -> list[str]:
-    """The clinic's languages (LANGUAGES), default first when it is offered."""
+    """The clinic's languages, as LANGUAGES lists them (the default alone when it is empty)."""
     return list(current_app.config["LANGUAGES"]) or [current_app.config["BABEL_DEFAULT_LOCALE"]]
 
 
@@ -54,7 +54,7 @@ def tag_of(locale: Locale | None) -> str:
     """The BCP 47 tag of a Babel locale (``<html lang>``): en@xa → en-XA, pt_BR → pt-BR."""
     if locale is None:
         return "en"
-    for tag, (language, modifier) in PSEUDO.items():
+    for tag, (language, modifier) in PSEUDO_LOCALES.items():
         if locale.language == language and (locale.modifier or "").lower() == modifier:
             return tag
     return "-".join(part for part in (locale.language, locale.script, locale.territory) if part)
@@ -79,7 +79,7 @@ def negotiated() -> str | None:
         if exact:
             return exact
         primary = accepted.replace("_", "-").split("-")[0].lower()
-        near = next((tag for tag in tags if tag.split("-")[0].lower() == primary and tag not in PSEUDO), None)
+        near = next((tag for tag in tags if tag.split("-")[0].lower() == primary and tag not in PSEUDO_LOCALES), None)
         if near:
             return near
     return None
@@ -165,7 +165,7 @@ def switch_url(tag: str) -> str:
     args[PARAMETER] = tag
     try:
         return url_for(endpoint, **args)
-    except Exception:  # noqa: BLE001 - a page with no GET address of its own: the start page
+    except BuildError:  # a page with no GET address of its own: the start page
         return url_for("patient.start", lang=tag)
 
 
