@@ -7,7 +7,8 @@ any layout that breaks with longer words.
 
 ``python -m intake.cli.catalogs check POT DIR LANG...`` fails, naming each msgid, when a
 language's catalog misses a message of the template, leaves one untranslated or fuzzy, or drops a
-placeholder; and when its compiled .mo is older than its .po.
+placeholder; and when its compiled .mo does not hold what its .po says (compare, not dates: a
+fresh clone's files all have the checkout's time).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from babel.messages.catalog import Catalog, Message
+from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po, write_po
 
 #: Babel's folder of each language tag that is not a plain Babel locale name.
@@ -124,9 +126,19 @@ def check(pot: Path, directory: Path, languages: Iterable[str]) -> list[str]:
             catalog = read_po(handle, locale=folder(tag))
         report += [f"{tag}: {line}" for line in problems(template, catalog)]
         mo = po.with_suffix(".mo")
-        if not mo.is_file() or mo.stat().st_mtime < po.stat().st_mtime - 1:
-            report.append(f"{tag}: {mo} is missing or older than its .po (scripts/translations compile)")
+        if not mo.is_file() or _translations(_read_mo(mo)) != _translations(catalog):
+            report.append(f"{tag}: {mo} is missing or differs from its .po (scripts/translations compile)")
     return report
+
+
+def _read_mo(path: Path) -> Catalog:
+    with path.open("rb") as handle:
+        return read_mo(handle)
+
+
+def _translations(catalog: Catalog) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """What a catalog translates (fuzzy and empty entries are not compiled), to compare a .mo with its .po."""
+    return {_ids(m): _strings(m) for m in catalog if m.id and not m.fuzzy and all(_strings(m)) and _strings(m)}
 
 
 def main(argv: Sequence[str]) -> int:
