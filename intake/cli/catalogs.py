@@ -46,8 +46,7 @@ def pseudo(text: str) -> str:
         last = match.end()
     parts.append(text[last:].translate(ACCENTS))
     body = "".join(parts)
-    letters = sum(1 for char in text if char.isalpha())
-    padding = "·" * max(1, round(letters * 0.35))
+    padding = "·" * max(1, round(len(text) * 0.35))
     return f"[{body} {padding}]"
 
 

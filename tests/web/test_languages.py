@@ -301,7 +301,7 @@ def test_pybabel_extracts_the_patient_texts_of_the_rule_files(tmp_path):
     config = tmp_path / "babel.cfg"
     config.write_text("[rules: rules/**.yaml]\n")
     subprocess.run([*PYBABEL, "extract", "-F", str(config), "-o",
-                    str(pot), "--add-comments=TRANSLATORS", "rules"], cwd=REPO_ROOT, check=True, capture_output=True)
+                    str(pot), "--add-comments=TRANSLATORS", "."], cwd=REPO_ROOT, check=True, capture_output=True)
     from babel.messages.pofile import read_po
 
     with pot.open("rb") as handle:
