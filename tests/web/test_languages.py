@@ -222,6 +222,7 @@ def pseudo_app(app, pseudo_catalogs):
     yield other
     with other.app_context():
         db.session.remove()
+        db.engine.dispose()  # its own pool: closed here, not left to the garbage collector
 
 
 def untranslated(page: BeautifulSoup) -> list[str]:
