@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import audit, protection
@@ -22,7 +22,7 @@ from .patient.views import blueprint as patient_blueprint
 from .patient.views import render_section_unsaved
 from .review.views import blueprint as review_blueprint
 from .rulesets import active
-from .web import clinic, errors, outage, security, templating
+from .web import clinic, errors, languages, outage, security, templating
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -58,16 +58,12 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
     security.init_request_checks(app)  # before the CSRF check, which would crash on a malformed form
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale)
+    babel.init_app(app, locale_selector=languages.select_locale)
     security.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(load_staff_user)
     limiter.init_app(app)
     mail.init_app(app)
-
-
-def _select_locale() -> str | None:
-    return request.accept_languages.best_match(current_app.config["LANGUAGES"])
 
 
 def register_ruleset(app: Flask) -> None:
@@ -92,6 +88,7 @@ def register_error_pages(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     templating.init_app(app)
+    languages.init_app(app)
     clinic.init_app(app)
 
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from zxcvbn import zxcvbn
 
 from .protection.encryption import EncryptionKeyError, Keyring, generate_key, parse_keys
@@ -204,6 +205,25 @@ def _normalise_database_url(url: str) -> str:
 MAIL_BACKENDS = {"none": "intake.review.mail.NotConfiguredEmailBackend"}
 
 
+#: Pseudo-locales of LANGUAGES: a tag Babel has no data for, read as English with the catalog of its
+#: own folder (en-XA → en@xa; made by scripts/translations, see intake.web.languages).
+PSEUDO_LOCALES = {"en-XA": ("en", "xa")}
+
+
+def babel_locale(tag: str) -> Locale:
+    """The Babel locale of a language tag of LANGUAGES ("pt-BR" → pt_BR; the pseudo-locale en-XA → en@xa)."""
+    if tag in PSEUDO_LOCALES:
+        language, modifier = PSEUDO_LOCALES[tag]
+        return Locale(language, modifier=modifier)
+    return Locale.parse(tag.replace("-", "_"))
+
+
+def translation_directories(rules_dirs: list[str]) -> list[str]:
+    """The catalogs' folders: the app's, then each rule layer's ``translations`` folder that exists."""
+    layers = [Path(folder) / "translations" for folder in rules_dirs]
+    return [str(REPO_ROOT / "intake" / "translations"), *(str(path) for path in layers if path.is_dir())]
+
+
 def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The settings for one app, read from ``environ`` (default: the process environment).
 
@@ -217,6 +237,7 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         problems = unsafe_settings(env.values)
         if problems:
             raise ConfigError("Refusing to start in production mode: " + "; ".join(problems))
+    rules_dirs = env.items("RULES_DIRS", separator=os.pathsep)
     encryption_keys = parse_keys(env.text("MESO_ENCRYPTION_KEYS")) or _development_encryption_keys(instance_path)
     staff_session_minutes = env.integer("STAFF_SESSION_MINUTES", 30, minimum=1)
     mail_server = env.text("MAIL_SERVER")
@@ -230,7 +251,7 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "RULES_DIR": env.text("RULES_DIR", str(REPO_ROOT / "rules")),
         # Layered rule folders, defaults first, clinic last (os.pathsep-separated); empty: RULES_DIR alone.
-        "RULES_DIRS": env.items("RULES_DIRS", separator=os.pathsep),
+        "RULES_DIRS": rules_dirs,
         # How often (seconds) each worker looks for a newly activated ruleset version in the database.
         "RULES_REFRESH_SECONDS": env.number("RULES_REFRESH_SECONDS", 5),
         # Limits of a rule upload (one file, or each file of a zip) and of the files of a clinic folder.
@@ -284,7 +305,9 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         "WTF_CSRF_TIME_LIMIT": None,  # a patient may take an hour on one page
         "BABEL_DEFAULT_LOCALE": env.text("BABEL_DEFAULT_LOCALE", "en"),
         "BABEL_DEFAULT_TIMEZONE": env.text("BABEL_DEFAULT_TIMEZONE", "Europe/London"),
-        "BABEL_TRANSLATION_DIRECTORIES": str(REPO_ROOT / "intake" / "translations"),
+        # The app's catalogs, then each rule layer's own (RULES_DIRS folder/translations: a clinic's
+        # translations of its own rules), later ones winning; scripts/translations makes them.
+        "BABEL_TRANSLATION_DIRECTORIES": ";".join(translation_directories(rules_dirs)),
         # How many reverse proxies in front set X-Forwarded-For/-Proto (0: none, talk to clients directly).
         "TRUSTED_PROXIES": env.integer("TRUSTED_PROXIES", 0),
         # Fernet keys: the first encrypts, all decrypt (intake.protection; `flask keys rotate`).

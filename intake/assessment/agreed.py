@@ -10,10 +10,10 @@ Pure and deterministic given ``today``: the web shell passes the agreed plan and
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .dates import DateFormatter, english_date, instruction_start
+from .dates import DateFormatter, english_date, instruction_start, relative_day
 from .flags import fill_start
 from .model import Instruction
 
@@ -48,24 +48,32 @@ def next_session_on(plan: Mapping[str, Any] | None, appointment: dt.date | None,
     return None
 
 
+def _same(text: str) -> str:
+    return text
+
+
 def anchor_instructions(instructions: Iterable[Mapping[str, Any] | Instruction], anchor: dt.date | None,
-                        today: dt.date, format_date: DateFormatter = english_date) -> list[Instruction]:
+                        today: dt.date, format_date: DateFormatter = english_date, *,
+                        translate: Callable[[str], str] = _same,
+                        relative: Callable[[int], str] = relative_day) -> list[Instruction]:
     """The instructions dated against ``anchor`` (the next agreed session), earliest first.
 
     An instruction that would have started before today starts today (as the rules do for
     an appointment booked close); with no anchor, timed instructions say how many days
-    before the appointment instead of a date.
+    before the appointment instead of a date. ``translate`` gives a rule's text in the
+    patient's language (its ``{start}`` kept), ``relative`` says "2 days before" in it.
     """
     anchored = []
     for item in instructions:
         given = item if isinstance(item, Instruction) else Instruction.from_dict(item)
         days = given.days_before
         if days is None:
-            anchored.append(given)
+            anchored.append(Instruction(given.rule_id, translate(given.text), given.starts_on, days, given.template))
             continue
         starts_on = instruction_start(anchor, days, today) if anchor is not None else None
         template = given.template
-        text = fill_start(template, days, starts_on, format_date) if template is not None else given.text
+        text = (fill_start(translate(template), days, starts_on, format_date, relative) if template is not None
+                else translate(given.text))
         anchored.append(Instruction(given.rule_id, text, starts_on, days, template))
     return sorted(anchored, key=Instruction.sort_key)
 

@@ -13,17 +13,30 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from icalendar import Alarm, Calendar, Event
 
 from ..answers import AREAS, label_of
+from ..answers.vocabulary import N_
 from .model import Instruction
 from .plan import Plan
 
-SUMMARY = "Mesotherapy session {number} of {count} (to be confirmed by your practitioner)"
-CONFIRMED_SUMMARY = "Mesotherapy session {number} of {count}"
+# The file's wording, marked for the catalogs (``translate`` gives it in the patient's language).
+SUMMARY = N_("Mesotherapy session %(number)s of %(count)s (to be confirmed by your practitioner)")
+CONFIRMED_SUMMARY = N_("Mesotherapy session %(number)s of %(count)s")
+CALENDAR_NAME = N_("%(clinic)s: mesotherapy sessions")
+APPOINTMENT = N_("Appointment at %(clinic)s")
+BEFORE_SESSION = N_("Before your mesotherapy session")
+AGREED = N_("Agreed with %(clinic)s.")
+PROPOSED = N_("Proposed by %(clinic)s. Your practitioner will confirm or change this date.")
+AREAS_LINE = N_("Areas: %(areas)s.")
+EXPECTED = N_("Expected afterwards: %(effects)s.")
+
+
+def _same(text: str) -> str:
+    return text
 #: When an instruction's reminder shows, counted from the start of its (all-day) date.
 REMINDER_AT = dt.timedelta(hours=9)
 
@@ -51,11 +64,13 @@ def plan_to_ics(
     confirmed: bool = False,
     appointment: dt.date | None = None,
     instructions: Sequence[Instruction] = (),
+    translate: Callable[[str], str] = _same,
 ) -> bytes:
     """One all-day VEVENT per session, the appointment, and a reminder per dated instruction.
 
     ``confirmed``: the practitioner agreed the dates (CONFIRMED, not TENTATIVE). ValueError
-    when the plan has no dated session.
+    when the plan has no dated session. ``translate``: the patient's catalog (gettext without
+    formatting); the plan's and the instructions' texts come already in their language.
     """
     if not isinstance(plan, Plan):
         plan = Plan.from_dict(plan)
@@ -69,19 +84,19 @@ def plan_to_ics(
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", f"{clinic_name}: mesotherapy sessions")
+    calendar.add("x-wr-calname", translate(CALENDAR_NAME) % {"clinic": clinic_name})
     count = len(plan.schedule)
     for session in plan.schedule:
         event = Event()
-        summary = (CONFIRMED_SUMMARY if confirmed else SUMMARY).format(number=session.number, count=count)
+        summary = translate(CONFIRMED_SUMMARY if confirmed else SUMMARY) % {"number": session.number, "count": count}
         event = _all_day(session_uid(uid_seed, session.number), session.on, summary, stamp, sequence)
         event.add("status", "CONFIRMED" if confirmed else "TENTATIVE")
         event.add("location", clinic_name)
-        event.add("description", _description(plan, session.number, clinic_name, confirmed))
+        event.add("description", _description(plan, session.number, clinic_name, confirmed, translate))
         calendar.add_component(event)
     if appointment is not None and appointment not in {session.on for session in plan.schedule}:
-        event = _all_day(event_uid(uid_seed, "appointment"), appointment, f"Appointment at {clinic_name}", stamp,
-                         sequence)
+        event = _all_day(event_uid(uid_seed, "appointment"), appointment,
+                         translate(APPOINTMENT) % {"clinic": clinic_name}, stamp, sequence)
         event.add("status", "CONFIRMED")
         event.add("location", clinic_name)
         calendar.add_component(event)
@@ -89,7 +104,7 @@ def plan_to_ics(
         if instruction.starts_on is None:
             continue
         event = _all_day(event_uid(uid_seed, instruction.rule_id), instruction.starts_on,
-                         "Before your mesotherapy session", stamp, sequence)
+                         translate(BEFORE_SESSION), stamp, sequence)
         event.add("description", instruction.text)
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
@@ -114,13 +129,14 @@ def _all_day(uid: str, on: dt.date, summary: str, stamp: dt.datetime, sequence: 
     return event
 
 
-def _description(plan: Plan, number: int, clinic_name: str, confirmed: bool) -> str:
+def _description(plan: Plan, number: int, clinic_name: str, confirmed: bool,
+                 translate: Callable[[str], str]) -> str:
     session = plan.schedule[number - 1]
-    areas = ", ".join(label_of(AREAS, area) for area in session.areas)
+    areas = ", ".join(translate(label_of(AREAS, area)) for area in session.areas)
     lines = [
-        f"Agreed with {clinic_name}." if confirmed
-        else f"Proposed by {clinic_name}. Your practitioner will confirm or change this date.",
-        f"Areas: {areas}." if areas else "",
-        "Expected afterwards: " + "; ".join(plan.after_effects) + "." if plan.after_effects else "",
+        translate(AGREED if confirmed else PROPOSED) % {"clinic": clinic_name},
+        translate(AREAS_LINE) % {"areas": areas} if areas else "",
+        translate(EXPECTED) % {"effects": "; ".join(translate(e) for e in plan.after_effects)}
+        if plan.after_effects else "",
     ]
     return "\n".join(line for line in lines if line)

@@ -63,12 +63,13 @@ def render_instruction(
 
 
 def fill_start(template: str, days_before: int | None, starts_on: dt.date | None,
-               format_date: DateFormatter = english_date) -> str:
+               format_date: DateFormatter = english_date,
+               relative: Callable[[int], str] = relative_day) -> str:
     """An instruction's text with ``{start}`` said as a date ("Wednesday 16 December"), or as
     days before the appointment when it is not booked ("2 days before your appointment")."""
     if days_before is None or "{start}" not in template:
         return template
-    when = format_date(starts_on) if starts_on is not None else relative_day(days_before)
+    when = format_date(starts_on) if starts_on is not None else relative(days_before)
     text = template.replace("{start}", when)
     return text[:1].upper() + text[1:]
 

@@ -6,6 +6,8 @@
   it meant to replace still runs);
 - warning: a rule that reads an answer the form does not ask (it can never be answered),
   two rules with the same condition and the same effect (one is redundant);
+- warning: a patient-facing text (intake.assessment.texts) with no translation in an offered
+  language's catalog (the patient reads it in the default language);
 - info: a form question that no rule reads.
 
 ``asked`` is the set of dotted answer names the patient form asks (``section.field``);
@@ -14,7 +16,7 @@ the core does not know the form, the caller passes it (None skips those two chec
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -22,6 +24,7 @@ from .conditions import DATE_OPERATORS, Leaf, Node
 from .facts import EARLIEST
 from .rules import Rule
 from .ruleset import Ruleset
+from .texts import patient_texts, untranslated
 
 LEVELS: Final = ("error", "warning", "info")
 
@@ -94,8 +97,12 @@ def answers_read(rule: Rule) -> set[str]:
     return found
 
 
-def lint(ruleset: Ruleset, asked: Collection[str] | None = None) -> list[Finding]:
-    """Every finding about ``ruleset``, errors first."""
+def lint(ruleset: Ruleset, asked: Collection[str] | None = None,
+         catalogs: Mapping[str, Callable[[str], bool]] | None = None) -> list[Finding]:
+    """Every finding about ``ruleset``, errors first.
+
+    ``catalogs``: per offered language (but the default), whether its catalog translates a text.
+    """
     findings: list[Finding] = []
     for note in ruleset.notes:
         if note.action == "override-unknown":
@@ -130,6 +137,13 @@ def lint(ruleset: Ruleset, asked: Collection[str] | None = None) -> list[Finding
                 f"rules '{first.id}' ({other}:{first.line}) and '{rule.id}' have the same condition "
                 "and the same effect", rule,
             ))
+    for language, item in untranslated(patient_texts(ruleset), catalogs or {}):
+        excerpt = item.text if len(item.text) <= 60 else item.text[:57] + "..."
+        findings.append(Finding(
+            LEVELS.index("warning"), "warning", "untranslated",
+            f"{language}: no translation of {item.field} of '{item.owner}' (\"{excerpt}\"): "
+            f"patients reading {language} see it in the default language", item.owner, item.file, item.line,
+        ))
     if asked is not None:
         for name in sorted(set(asked) - read):
             findings.append(_finding("info", "not-read", f"the form asks '{name}', and no rule reads it"))

@@ -136,6 +136,9 @@ class Intake(Model):
     #: to staff; found by its keyed digest.
     check_in_code: Mapped[str] = mapped_column(EncryptedText, default="")
     check_in_code_digest: Mapped[str | None] = mapped_column(String(64))
+    #: The language the patient reads their pages in (a BCP 47 tag of LANGUAGES: "fr", "ar"), so the
+    #: saved link, status page, emails and .ics come back in it; "" before one was recorded (the default).
+    language: Mapped[str] = mapped_column(String(16), default="", server_default="")
 
     __table_args__ = (
         Index("ix_intake_queue", "review_status", "queue_sort", "appointment_date", "id"),

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, url_for
-from flask_babel import format_date
+from flask_babel import format_date, gettext, ngettext
 from sqlalchemy import select
 
 from ..assessment import Instruction
@@ -92,6 +92,26 @@ def instruction_date(day: dt.date) -> str:
     return str(format_date(day, "EEEE d MMMM"))
 
 
+def rule_text(text: str) -> str:
+    """A patient-facing text of the rule files (an instruction, the plan's wording) in the patient's
+    language: its translation from the catalogs (the rule files' texts are extracted into them by
+    intake.rulesets.extract), or the text as written when there is none (``flask rules lint`` warns)."""
+    return str(gettext(text)) if text else text
+
+
+def relative_day(days_before: int) -> str:
+    """When the appointment is not booked: "2 days before your appointment", in the patient's language."""
+    if days_before == 0:
+        return str(gettext("on the day of your appointment"))
+    return str(ngettext("the day before your appointment", "%(num)s days before your appointment", days_before))
+
+
+def localised_instructions(instructions: Any, anchor: dt.date | None, today: dt.date) -> list[Instruction]:
+    """The instructions dated against ``anchor``, in the patient's language."""
+    return anchor_instructions(instructions, anchor, today, instruction_date, translate=rule_text,
+                               relative=relative_day)
+
+
 @dataclass
 class PatientStatus:
     """Where a submitted intake stands, as the patient's status page tells it."""
@@ -129,16 +149,16 @@ def patient_status(intake: Intake, today: dt.date) -> PatientStatus:
         plan = document.get("plan")
         anchor = next_session_on(plan, appointment, today)
         return PatientStatus("awaiting_review", None, plan, False, anchor,
-                             anchor_instructions(instructions, anchor, today, instruction_date), sources)
+                             localised_instructions(instructions, anchor, today), sources)
     outcome = Outcome(decision.outcome)
     if outcome in APPROVALS:
         anchor = next_session_on(decision.plan, appointment, today)
         return PatientStatus("approved", decision, decision.plan, True, anchor,
-                             anchor_instructions(instructions, anchor, today, instruction_date), sources)
+                             localised_instructions(instructions, anchor, today), sources)
     if outcome is Outcome.DEFERRED:
         anchor = next_session_on(None, appointment, today, not_before=decision.defer_until)
         return PatientStatus("deferred", decision, None, False, anchor,
-                             anchor_instructions(instructions, anchor, today, instruction_date), sources)
+                             localised_instructions(instructions, anchor, today), sources)
     if outcome is Outcome.MORE_INFORMATION_NEEDED:
         return PatientStatus("more_information", decision)
     return PatientStatus("not_suitable", decision)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..answers import SECTIONS, checkin, dump_answers, load_answers
@@ -43,10 +44,14 @@ class AlreadySubmitted(Exception):
     """The intake was submitted before; its answers can no longer change."""
 
 
-def start_intake(prefill: Mapping[str, Any] | None = None) -> tuple[Intake, str]:
-    """Create a draft intake; returns it with the private link token (shown once, stored hashed)."""
+def start_intake(prefill: Mapping[str, Any] | None = None, language: str = "") -> tuple[Intake, str]:
+    """Create a draft intake; returns it with the private link token (shown once, stored hashed).
+
+    ``language``: the patient's language (a tag of LANGUAGES), "" for the clinic's default.
+    """
     token = new_token()
-    intake = Intake(token_hash=hash_token(token), status=IntakeStatus.DRAFT, answers={}, link_issued_at=utcnow())
+    intake = Intake(token_hash=hash_token(token), status=IntakeStatus.DRAFT, answers={}, link_issued_at=utcnow(),
+                    language=language)
     if prefill:
         intake.answers = {"about": dict(prefill)}
         copy_contact_details(intake, index=False)
@@ -57,6 +62,21 @@ def start_intake(prefill: Mapping[str, Any] | None = None) -> tuple[Intake, str]
     record("patient", "intake.started", intake, "Intake started")
     db.session.commit()
     return intake, token
+
+
+def set_language(intake: Intake, language: str) -> None:
+    """The patient picked another language: stored on the intake for its pages, emails and .ics.
+
+    Side data, not an answer: a Core update, so the intake's version (its optimistic lock)
+    does not move and a form open in another tab still saves.
+    """
+    if language == intake.language:
+        return
+    db.session.execute(update(Intake).where(Intake.id == intake.id).values(language=language)
+                       .execution_options(synchronize_session=False))
+    set_committed_value(intake, "language", language)
+    record("patient", "intake.language_changed", intake, f"Patient's language set to {language}", language=language)
+    db.session.commit()
 
 
 def copy_contact_details(intake: Intake, index: bool = True) -> None:

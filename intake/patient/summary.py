@@ -15,6 +15,7 @@ from flask_babel import gettext
 from .. import answers as doc
 from ..web.templating import choice_label
 from .forms import section_form
+from .queries import rule_text
 
 
 def describe_problems(messages: Mapping[str, Any], answers: Mapping[str, Any],
@@ -71,12 +72,12 @@ def patient_plan(document: Mapping[str, Any]) -> dict[str, Any] | None:
     ]
     return {
         "proposed": True,
-        "treatments": [p["label"] for p in plan.get("protocols") or []],
+        "treatments": [rule_text(p["label"]) for p in plan.get("protocols") or []],
         "sessions": plan.get("sessions") or len(schedule),
         "interval_days": plan.get("interval_days") or 0,
         "areas": [choice_label(doc.AREAS, area) for area in plan.get("areas") or []],
         "schedule": schedule,
         "maintenance_on": (plan.get("maintenance") or {}).get("on"),
-        "after_effects": list(plan.get("after_effects") or []),
-        "downtime": list(plan.get("downtime") or []),
+        "after_effects": [rule_text(effect) for effect in plan.get("after_effects") or []],
+        "downtime": [rule_text(line) for line in plan.get("downtime") or []],
     }

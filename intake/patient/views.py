@@ -19,6 +19,7 @@ from ..clock import as_utc, clinic_today, utcnow
 from ..extensions import db, limiter
 from ..models import Intake, ReviewStatus
 from ..rulesets.active import active_ruleset
+from ..web import languages
 from ..web.clinic import clinic_identity
 from ..web.ratelimits import desk_code_limit, intake_start_limit, intake_submit_limit
 from ..web.templating import describe_answers
@@ -30,6 +31,7 @@ from .queries import (
     patient_question,
     patient_status,
     private_link,
+    rule_text,
 )
 from .summary import describe_problems, patient_plan
 
@@ -58,9 +60,18 @@ def with_intake(view: Callable[..., Any]) -> Callable[..., Any]:
         intake = find_intake_by_token(token)
         if intake is None:
             abort(404)
+        follow_language(intake)
         return view(intake, token, **kwargs)
 
     return wrapper
+
+
+def follow_language(intake: Intake) -> None:
+    """The page is in the intake's language; one picked with the switcher now is stored on it."""
+    tag = languages.picked()
+    if tag is not None:
+        service.set_language(intake, tag)
+    languages.remember_intake_language(intake.language)
 
 
 def first_incomplete(intake: Intake) -> str | None:
@@ -85,7 +96,7 @@ def start() -> str:
 @limiter.limit(intake_start_limit)
 def create_intake() -> WerkzeugResponse:
     """Begin a new draft and send the patient to its first section, under the private link."""
-    _intake, token = service.start_intake()
+    _intake, token = service.start_intake(language=languages.current_tag())
     return redirect(url_for("patient.edit_section", token=token, section=SECTION_NAMES[0]))
 
 
@@ -145,6 +156,7 @@ def show_status(token: str) -> Any:
     intake = find_intake_by_status_token(token)
     if intake is None or not intake.is_submitted:
         abort(404)
+    follow_language(intake)
     service.record_status_viewed(intake)
     return render_status(intake, token, private=False)
 
@@ -456,6 +468,7 @@ def download_status_plan(token: str) -> Any:
     intake = find_intake_by_status_token(token)
     if intake is None:
         abort(404)
+    follow_language(intake)
     return calendar_file(intake)
 
 
@@ -475,7 +488,8 @@ def calendar_file(intake: Intake) -> Any:
     stamp = status.decision.signed_at if status.decision is not None else assessment.created_at
     body = plan_to_ics(status.plan or {}, clinic_identity().name, uid_seed=f"intake-{intake.id}-{intake.created_at}",
                        dtstamp=as_utc(stamp) or utcnow(), sequence=intake.version, confirmed=status.agreed,
-                       appointment=intake.appointment_date, instructions=status.instructions)
+                       appointment=intake.appointment_date, instructions=status.instructions,
+                       translate=rule_text)
     service.record_plan_downloaded(intake)
     return Response(body, mimetype="text/calendar",
                     headers={"Content-Disposition": 'attachment; filename="mesotherapy-sessions.ics"'})

@@ -24,6 +24,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from .. import answers
 from ..models import Outcome, ReviewStatus
+from ..web.languages import offered, staff_language_name
 from .queries import SEVERITIES, SORTS, STATUSES
 
 STATUS_LABELS = {
@@ -173,6 +174,10 @@ class InviteForm(FlaskForm):
         Email(_l("Enter an email address like name@example.com."), check_deliverability=False),
         Length(max=254)])
     appointment_date = DateField(_l("Appointment date"), validators=[InputRequired(_l("Enter the appointment date."))])
+    # The language of the email and of the form the patient opens (shown when LANGUAGES offers several).
+    language = SelectField(_l("Patient's language"),
+                           choices=lambda: [(tag, staff_language_name(tag)) for tag in offered()],
+                           default=lambda: offered()[0], validators=[Optional()])
     send_email = BooleanField(_l("Email the link to the patient now"), default=True)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from flask import current_app, render_template
-from flask_babel import gettext
+from flask_babel import force_locale, gettext
 from flask_mailman import EmailMessage
 from flask_mailman.backends.base import BaseEmailBackend
 
+from ..answers.vocabulary import N_
 from ..audit import record
+from ..config import babel_locale
 from ..extensions import db
 from ..models import Intake, Notification, NotificationStatus
 from ..web.clinic import clinic_identity
+from ..web.languages import offered_tag
 
 #: What each kind of message says in its subject: never a word of health data.
 SUBJECTS = {
-    "invitation": "Your consultation form for %(clinic)s",
-    "more_information": "%(clinic)s has a question for you",
-    "new_link": "Your new link to your consultation form at %(clinic)s",
-    "decision": "News about your consultation at %(clinic)s",
+    "invitation": N_("Your consultation form for %(clinic)s"),
+    "more_information": N_("%(clinic)s has a question for you"),
+    "new_link": N_("Your new link to your consultation form at %(clinic)s"),
+    "decision": N_("News about your consultation at %(clinic)s"),
 }
 
 
@@ -35,11 +38,14 @@ def send_patient_link(intake: Intake, link: str, actor: str, *, reason: str = "i
                                     error="The patient gave no email address.", actor=actor))
         return False
     clinic = clinic_identity()
-    subject = gettext(SUBJECTS.get(reason, SUBJECTS["new_link"]), clinic=clinic.name)
-    body = render_template("mail/patient_link.txt", intake=intake, link=link, reason=reason, clinic=clinic,
-                           days=current_app.config["PATIENT_LINK_DAYS"])
+    # In the patient's language (staff pages are in the clinic's): the one stored on the intake.
+    tag = offered_tag(intake.language) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(babel_locale(tag)):
+        subject = gettext(SUBJECTS.get(reason, SUBJECTS["new_link"]), clinic=clinic.name)
+        body = render_template("mail/patient_link.txt", intake=intake, link=link, reason=reason, clinic=clinic,
+                               days=current_app.config["PATIENT_LINK_DAYS"])
     message = EmailMessage(subject=subject, body=body, from_email=current_app.config["MAIL_DEFAULT_SENDER"],
-                           to=[intake.email])
+                           to=[intake.email], headers={"Content-Language": tag})
     try:
         message.send()
     except Exception as error:  # noqa: BLE001 - any transport failure: log it, record it, let staff copy the link

@@ -353,13 +353,18 @@ def revoke_link(intake: Intake, actor: str) -> None:
     db.session.commit()
 
 
-def invite_patient(full_name: str, email: str, appointment_date: dt.date, actor: str) -> tuple[Intake, str]:
-    """A draft intake prefilled for a booked patient, with its private link token (shown once)."""
+def invite_patient(full_name: str, email: str, appointment_date: dt.date, actor: str,
+                   language: str = "") -> tuple[Intake, str]:
+    """A draft intake prefilled for a booked patient, with its private link token (shown once).
+
+    ``language``: the patient's (a tag of LANGUAGES), for the email and the form; "" the default.
+    """
     token = new_token()
     about = {"full_name": full_name, "email": email,
              "appointment_date": appointment_date.isoformat()}
     intake = Intake(token_hash=hash_token(token), status=IntakeStatus.DRAFT, answers={"about": about},
-                    invited_at=utcnow(), link_issued_at=utcnow(), review_status=ReviewStatus.INVITED)
+                    invited_at=utcnow(), link_issued_at=utcnow(), review_status=ReviewStatus.INVITED,
+                    language=language)
     copy_contact_details(intake, index=False)
     db.session.add(intake)
     db.session.flush()

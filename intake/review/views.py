@@ -25,6 +25,7 @@ from ..models import Intake, ReviewStatus, Role
 from ..patient.queries import link_expires_at, link_is_live, private_link, status_link
 from ..patient.service import ensure_check_in_code
 from ..rulesets.active import active_ruleset
+from ..web.languages import offered_tag
 from ..web.templating import answer_changes, describe_answers, explain_triggers
 from . import queries, service
 from .forms import (
@@ -337,7 +338,8 @@ def invite() -> Any:
         form.appointment_date.errors = [gettext("The appointment date is in the past.")]
         return render_template("review/invite.html", form=form, problems=form.problems()), 422
     intake, token = service.invite_patient(form.full_name.data.strip(), form.email.data.strip(),
-                                              form.appointment_date.data, current_user.actor)
+                                              form.appointment_date.data, current_user.actor,
+                                              language=offered_tag(form.language.data) or "")
     emailed = None
     if form.send_email.data:
         emailed = send_patient_link(intake, private_link(token), current_user.actor, reason="invitation")

@@ -6,11 +6,12 @@ import datetime as dt
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 import click
+from babel.support import Translations
 from flask import current_app, has_app_context
 from flask.cli import with_appcontext
 from marshmallow import ValidationError
@@ -22,6 +23,7 @@ from ..assessment.explain import why_not, why_not_tree
 from ..assessment.lint import lint
 from ..assessment.preview import preview
 from ..assessment.ruletests import run_rule_tests
+from ..config import PSEUDO_LOCALES, babel_locale, translation_directories
 from .active import active_ruleset
 from .folders import configured_folders, default_layers
 from .past_intakes import count_past_intakes, stream_past_intakes
@@ -190,6 +192,29 @@ def show(paths: Sequence[Path]) -> None:
         click.echo(f"Protocols from: {_protocols_origin(ruleset)}")
 
 
+def _catalogs(root: Path | list[Path]) -> dict[str, Callable[[str], bool]]:
+    """For each offered language but the default (LANGUAGES; not the pseudo-locale): whether its
+    catalogs (the app's, then each rule folder's ``translations``) translate a text."""
+    config: Any = current_app.config if has_app_context() else {
+        "LANGUAGES": [t.strip() for t in os.environ.get("LANGUAGES", "en").split(",") if t.strip()],
+        "BABEL_DEFAULT_LOCALE": os.environ.get("BABEL_DEFAULT_LOCALE", "en")}
+    folders = [str(f) for f in (root if isinstance(root, list) else [root])]
+    directories = translation_directories(folders)
+    catalogs: dict[str, Callable[[str], bool]] = {}
+    for tag in config["LANGUAGES"]:
+        if tag in PSEUDO_LOCALES or tag == config["BABEL_DEFAULT_LOCALE"]:
+            continue
+        catalogs[tag] = _translates([Translations.load(directory, [babel_locale(tag)]) for directory in directories])
+    return catalogs
+
+
+def _translates(loaded: list[Any]) -> Callable[[str], bool]:
+    def translates(text: str) -> bool:
+        return any(t.gettext(text) != text for t in loaded)
+
+    return translates
+
+
 def _protocols_origin(ruleset: Ruleset) -> str:
     having = [folder for folder in ruleset.roots if (folder / "protocols.yaml").is_file()]
     return str(having[-1] / "protocols.yaml") if having else "-"
@@ -204,7 +229,7 @@ def lint_command(paths: Sequence[Path], no_info: bool) -> None:
     ruleset = _load(root)
     if ruleset is None:
         raise click.exceptions.Exit(1)
-    findings = lint(ruleset, form_questions())
+    findings = lint(ruleset, form_questions(), catalogs=_catalogs(root))
     shown = [f for f in findings if not (no_info and f.level == "info")]
     for finding in shown:
         click.echo(str(finding))

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, get_locale, gettext
+from flask_babel import format_date, format_datetime, gettext
 
 from .. import answers
 from ..answers import summary, triggers
@@ -52,12 +52,6 @@ def choice_label(choices: tuple[tuple[Any, str], ...], value: Any) -> str:
     return gettext(answers.label_of(choices, value))
 
 
-def page_language() -> str:
-    """The ``<html lang>`` of the page: the current locale as a BCP 47 tag ("en-GB")."""
-    locale = get_locale()
-    return str(locale).replace("_", "-") if locale else "en"
-
-
 def cited_sources(cited: Sequence[str] | None) -> list[Source | str]:
     """The sources a rule cites, as entries of the active ruleset's bibliography (older labels
     resolved to today's ids); an id the bibliography does not hold stays as it is."""
@@ -69,7 +63,6 @@ def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.add_template_filter(long_date)
     app.add_template_global(cited_sources)
-    app.add_template_global(page_language)
     app.add_template_global(choice_label)
     app.jinja_env.globals["answers"] = answers
 

@@ -121,7 +121,7 @@ def test_a_naive_stamp_is_refused() -> None:
 
 
 def test_the_summary_wording() -> None:
-    assert SUMMARY.format(number=2, count=5) == (
+    assert SUMMARY % {"number": 2, "count": 5} == (
         "Mesotherapy session 2 of 5 (to be confirmed by your practitioner)")
 
 
@@ -133,7 +133,7 @@ def test_an_agreed_plan_brings_the_appointment_and_the_instructions_as_reminders
     events = events_of(plan_to_ics(plan, "Clinic", "seed", STAMP, confirmed=True, appointment=dt.date(2026, 12, 3),
                                    instructions=[alcohol, untimed], sequence=4))
     summaries = [str(event["summary"]) for event in events]
-    assert summaries == [CONFIRMED_SUMMARY.format(number=1, count=2), CONFIRMED_SUMMARY.format(number=2, count=2),
+    assert summaries == [CONFIRMED_SUMMARY % {"number": 1, "count": 2}, CONFIRMED_SUMMARY % {"number": 2, "count": 2},
                          "Appointment at Clinic", "Before your mesotherapy session"]
     assert {str(event["status"]) for event in events[:3]} == {"CONFIRMED"}
     reminder = events[3]
@@ -156,4 +156,4 @@ def test_a_changed_plan_keeps_its_uids_with_a_higher_sequence() -> None:
 def test_the_appointment_is_not_repeated_when_it_is_the_first_session() -> None:
     events = events_of(plan_to_ics(a_plan(dt.date(2026, 12, 3), 2, 15), "Clinic", "s", STAMP,
                                    appointment=dt.date(2026, 12, 3)))
-    assert [str(e["summary"]) for e in events] == [SUMMARY.format(number=n, count=2) for n in (1, 2)]
+    assert [str(e["summary"]) for e in events] == [SUMMARY % {"number": n, "count": 2} for n in (1, 2)]

@@ -43,7 +43,7 @@ def count(app, model, **where) -> int:
 
 def test_start_page_explains_the_intake(client):
     page = text(client.get("/"))
-    assert '<html lang="en">' in page
+    assert '<html lang="en" dir="ltr">' in page
     assert "<title>Before your mesotherapy appointment — Demo Mesotherapy Clinic</title>" in page
     assert "5 to 10 minutes" in page
     assert "names of any medicines" in page and "dates of any recent" in page
