@@ -35,6 +35,7 @@ from .review import (
     Outcome,
     PlanEdit,
 )
+from .reminder import Reminder, ReminderStatus
 from .rulesets import ReassessRun, RulesetActivation, RulesetVersion
 from .staff import Role, SignInThrottle, StaffSession, StaffUser
 
@@ -55,6 +56,8 @@ __all__ = [
     "Outcome",
     "PlanEdit",
     "ReassessRun",
+    "Reminder",
+    "ReminderStatus",
     "ReviewStatus",
     "Role",
     "RuleTally",

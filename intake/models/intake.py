@@ -136,6 +136,9 @@ class Intake(Model):
     #: to staff; found by its keyed digest.
     check_in_code: Mapped[str] = mapped_column(EncryptedText, default="")
     check_in_code_digest: Mapped[str | None] = mapped_column(String(64))
+    #: When the patient stopped reminders from an email's link (None: reminders go; staff can clear it).
+    #: Written with a Core update: it is not a change to the intake (no version step).
+    reminders_stopped_at: Mapped[dt.datetime | None]
 
     __table_args__ = (
         Index("ix_intake_queue", "review_status", "queue_sort", "appointment_date", "id"),

@@ -1,0 +1,227 @@
+"""One pass of reminders: what is due (the core), each claimed under its key, then handed to ``deliver``.
+
+``send_due_reminders(now)`` is what `flask reminders send` runs, and what a scheduler runs
+every few minutes. Each reminder is first inserted under its unique key in a transaction of
+its own (INSERT … ON CONFLICT DO NOTHING): only the pass whose insert went in goes on to
+send, so two schedulers running at once send it once. A pass that dies after claiming leaves
+the row "sending": it is never sent twice, and the record shows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app, render_template, url_for
+from flask_babel import gettext
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..assessment.flags import fill_start
+from ..audit import lock_chain, record
+from ..clock import now as clock_now
+from ..clock import utcnow
+from ..extensions import db
+from ..models import Intake, Reminder, ReminderStatus, StaffUser, hash_token, new_token
+from ..patient.queries import instruction_date, private_link, status_link
+from ..review.mail import email_is_set_up, send_email
+from ..web.clinic import clinic_identity
+from . import queries
+from .due import Due, Kind, ReminderSettings, TimedInstruction, due_reminders, local_now
+from .service import stop_token
+
+#: Who the audit log says sent a reminder.
+ACTOR = "system:reminders"
+
+#: What each kind says in its subject: never a word of health data.
+SUBJECTS = {
+    Kind.UNSUBMITTED: "A reminder about your consultation form for %(clinic)s",
+    Kind.INSTRUCTION: "A reminder before your appointment at %(clinic)s",
+    Kind.DAY_BEFORE: "Your appointment at %(clinic)s tomorrow",
+    Kind.DIGEST: "Intakes awaiting review at %(clinic)s",
+}
+
+
+class RemindersUnavailable(RuntimeError):
+    """Reminders cannot be sent as set up (no mail server, no public address); the message says what to set."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One email, ready for the sending function."""
+
+    to: str
+    subject: str
+    body: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PassResult:
+    """What one pass did: counts by outcome ("taken": due, but claimed earlier or by another pass)."""
+
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    taken: int = 0
+
+    def add(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+def deliver(message: Message) -> None:
+    """Send one reminder: the one place reminders leave the app (the job queue's outbox will take it here)."""
+    send_email(message.to, message.subject, message.body, dict(message.headers))
+
+
+def reminder_settings(config: Mapping[str, Any]) -> ReminderSettings:
+    return ReminderSettings(
+        unsubmitted_days=tuple(config["REMINDERS_UNSUBMITTED_DAYS"]),
+        unsubmitted_hour=config["REMINDERS_UNSUBMITTED_HOUR"],
+        instructions=config["REMINDERS_INSTRUCTIONS"], instruction_hour=config["REMINDERS_INSTRUCTIONS_HOUR"],
+        day_before=config["REMINDERS_DAY_BEFORE"], day_before_hour=config["REMINDERS_DAY_BEFORE_HOUR"],
+        digest=config["REMINDERS_DIGEST"], digest_hour=config["REMINDERS_DIGEST_HOUR"])
+
+
+def public_url(config: Mapping[str, Any]) -> str:
+    """The base of the links reminders carry: PUBLIC_URL, else the SERVER_NAME Flask builds URLs with."""
+    if config.get("PUBLIC_URL"):
+        return str(config["PUBLIC_URL"])
+    if config.get("SERVER_NAME"):
+        return f"{config.get('PREFERRED_URL_SCHEME') or 'http'}://{config['SERVER_NAME']}"
+    raise RemindersUnavailable("Set PUBLIC_URL to the address patients open the app at "
+                               "(https://intake.example-clinic.com): reminders carry links.")
+
+
+def send_due_reminders(now: dt.datetime | None = None) -> PassResult:
+    """Send every reminder due at ``now`` (default: now) that no pass has claimed yet; what it did, counted."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app itself, to push a context on
+    if not email_is_set_up():
+        raise RemindersUnavailable("Email is not set up (MAIL_SERVER is not set): no reminder can be sent.")
+    base = public_url(app.config)
+    now = now or clock_now()
+    zone = ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"])
+    today = local_now(now, zone).date()
+    settings = reminder_settings(app.config)
+    result = PassResult()
+    # Outside a request (the CLI, a scheduler) links need the public address, and texts the default language.
+    with app.test_request_context("/", base_url=base):
+        facts = queries.draft_facts(today, settings) + queries.submitted_facts(today, settings)
+        lines = queries.digest_lines(today) if settings.digest else []
+        staff_ids = queries.active_staff_ids() if lines else []
+        due = due_reminders(facts, now, zone, settings, staff_ids=staff_ids, awaiting=len(lines))
+        db.session.rollback()  # the reads end here: each reminder is its own transaction
+        for item in due:
+            result.add(_handle(item, lines))
+    return result
+
+
+def _claim(item: Due) -> bool:
+    """Insert the reminder's row under its key, committed at once; False when a row had it already."""
+    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(Reminder).values(
+        key=item.key, kind=item.kind, intake_id=item.intake_id, staff_user_id=item.staff_id, due_on=item.due_on,
+        status=ReminderStatus.SKIPPED if item.skip else ReminderStatus.SENDING, reason=item.skip,
+        created_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["key"])
+    claimed = db.session.execute(statement).rowcount == 1  # type: ignore[attr-defined]  # a CursorResult
+    db.session.commit()
+    return claimed
+
+
+def _handle(item: Due, lines: list[queries.DigestLine]) -> str:
+    if not _claim(item):
+        return "taken"
+    if item.skip:
+        return "skipped"
+    intake = db.session.get(Intake, item.intake_id) if item.intake_id is not None else None
+    try:
+        message = _compose(item, intake, lines)
+        deliver(message)
+    except Exception as error:  # noqa: BLE001 - any failure: record it on the reminder, go on with the next
+        db.session.rollback()
+        current_app.logger.warning("Reminder %s could not be sent: %s", item.key, error)
+        _finish(item, intake, ReminderStatus.FAILED, f"{type(error).__name__}: {error}"[:300])
+        return "failed"
+    _finish(item, intake, ReminderStatus.SENT)
+    return "sent"
+
+
+def _finish(item: Due, intake: Intake | None, status: ReminderStatus, reason: str = "") -> None:
+    db.session.execute(update(Reminder).where(Reminder.key == item.key).values(
+        status=status, reason=reason, sent_at=utcnow() if status is ReminderStatus.SENT else None))
+    said = item.kind.replace("_", " ")
+    if status is ReminderStatus.SENT:
+        record(ACTOR, "reminder.sent", intake, f"Reminder sent ({said}, {item.due_on.isoformat()})",
+               kind=item.kind, key=item.key)
+    else:
+        record(ACTOR, "reminder.failed", intake, f"Reminder failed ({said}, {item.due_on.isoformat()})",
+               kind=item.kind, key=item.key)
+    db.session.commit()
+
+
+def _new_link(intake: Intake, column: str) -> str:
+    """A fresh private (``token_hash``) or status (``status_token_hash``) link token, committed with its audit entry.
+
+    Only the hash of a link is kept, so a reminder carries a new one (the previous stops working),
+    as a new link from the record does. A Core update: a link is not a change to the answers,
+    and a practitioner's open form does not become a conflict.
+    """
+    token = new_token()
+    lock_chain(db.session.connection())  # the audit chain's lock first, as every audit writer takes it
+    issued = "link_issued_at" if column == "token_hash" else "status_link_issued_at"
+    values: dict[str, Any] = {column: hash_token(token), issued: utcnow()}
+    if column == "token_hash":
+        values["link_revoked_at"] = None
+    db.session.execute(update(Intake).where(Intake.id == intake.id).values(**values)
+                       .execution_options(synchronize_session=False))
+    if column == "token_hash":
+        record(ACTOR, "link.issued", intake, "New private link issued for a reminder")
+    else:
+        record(ACTOR, "link.status_issued", intake, "Status page link issued for a reminder")
+    db.session.commit()
+    return token
+
+
+def _compose(item: Due, intake: Intake | None, lines: list[queries.DigestLine]) -> Message:
+    clinic = clinic_identity()
+    subject = gettext(SUBJECTS[item.kind], clinic=clinic.name)
+    if item.kind == Kind.DIGEST:
+        staff = db.session.get(StaffUser, item.staff_id)
+        if staff is None or not staff.active:
+            raise LookupError("the member of staff is no longer active")
+        links = {line.intake_id: url_for("review.show_intake", intake_id=line.intake_id, _external=True)
+                 for line in lines}
+        body = render_template("mail/digest.txt", staff=staff, lines=lines, links=links, clinic=clinic,
+                               queue=url_for("review.show_queue", _external=True))
+        return Message(staff.email, subject, body)
+    if intake is None or not intake.email:
+        raise LookupError("the intake or its email address is gone")
+    stop = url_for("reminders.stop", token=stop_token(intake.id), _external=True)
+    context: dict[str, Any] = {"intake": intake, "item": item, "clinic": clinic, "stop": stop,
+                               "days": current_app.config["PATIENT_LINK_DAYS"]}
+    if item.kind == Kind.UNSUBMITTED:
+        context["link"] = private_link(_new_link(intake, "token_hash"))
+    elif item.kind == Kind.INSTRUCTION:
+        context["link"] = status_link(_new_link(intake, "status_token_hash"))
+        context["instructions"] = _texts(item.instructions, item.session)
+    else:
+        token = _new_link(intake, "token_hash")
+        context["link"] = url_for("patient.check_in", token=token, _external=True)
+        context["instructions"] = _texts(item.instructions, item.session)
+        context["bring"] = current_app.config["REMINDERS_WHAT_TO_BRING"]
+    body = render_template("mail/reminder.txt", **context)
+    return Message(intake.email, subject, body, {"List-Unsubscribe": f"<{stop}>"})
+
+
+def _texts(instructions: tuple[TimedInstruction, ...], session: dt.date | None) -> list[str]:
+    """The instructions in words, dated against ``session`` (earliest start first, undated last)."""
+    ordered = sorted(instructions, key=lambda item: (item.days_before is None, -(item.days_before or 0)))
+    return [fill_start(item.template, item.days_before,
+                       session - dt.timedelta(days=item.days_before)
+                       if session is not None and item.days_before is not None else None,
+                       instruction_date) for item in ordered]
