@@ -127,8 +127,8 @@ def _claim(item: Due) -> bool:
         key=item.key, kind=item.kind, intake_id=item.intake_id, staff_user_id=item.staff_id, due_on=item.due_on,
         status=ReminderStatus.SKIPPED if item.skip else ReminderStatus.SENDING, reason=item.skip,
         created_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["key"])
-    claimed = db.session.execute(statement).rowcount == 1  # type: ignore[attr-defined]  # a CursorResult
+    ).on_conflict_do_nothing(index_elements=["key"]).returning(Reminder.id)
+    claimed = db.session.execute(statement).scalar() is not None
     db.session.commit()
     return claimed
 
