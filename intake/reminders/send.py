@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,12 +26,12 @@ from ..audit import lock_chain, record
 from ..clock import now as clock_now
 from ..clock import utcnow
 from ..extensions import db
-from ..models import Intake, Reminder, ReminderStatus, StaffUser, hash_token, new_token
+from ..models import Intake, IntakeStatus, Reminder, ReminderStatus, StaffUser, hash_token, new_token
 from ..patient.queries import instruction_date, private_link, status_link
 from ..review.mail import email_is_set_up, send_email
 from ..web.clinic import clinic_identity
 from . import queries
-from .due import Due, Kind, ReminderSettings, TimedInstruction, due_reminders, local_now
+from .due import Due, Kind, ReminderSettings, Skip, TimedInstruction, due_reminders, local_now
 from .service import stop_token
 
 #: Who the audit log says sent a reminder.
@@ -62,12 +62,14 @@ class Message:
 
 @dataclass
 class PassResult:
-    """What one pass did: counts by outcome ("taken": due, but claimed earlier or by another pass)."""
+    """What one pass did: counts by outcome ("taken": due, but claimed earlier or by another pass; "stale": the
+    intake changed since the pass read it, submitted or moved, and the reminder is no longer due)."""
 
     sent: int = 0
     skipped: int = 0
     failed: int = 0
     taken: int = 0
+    stale: int = 0
 
     def add(self, outcome: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
@@ -120,28 +122,56 @@ def send_due_reminders(now: dt.datetime | None = None) -> PassResult:
     return result
 
 
-def _claim(item: Due) -> bool:
-    """Insert the reminder's row under its key, committed at once; False when a row had it already."""
+def _insert_claim(item: Due) -> bool:
+    """Insert the reminder's row under its key (the caller commits); False when a row had it already."""
     insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(Reminder).values(
         key=item.key, kind=item.kind, intake_id=item.intake_id, staff_user_id=item.staff_id, due_on=item.due_on,
         status=ReminderStatus.SKIPPED if item.skip else ReminderStatus.SENDING, reason=item.skip,
         created_at=utcnow(),
     ).on_conflict_do_nothing(index_elements=["key"]).returning(Reminder.id)
-    claimed = db.session.execute(statement).scalar() is not None
-    db.session.commit()
-    return claimed
+    return db.session.execute(statement).scalar() is not None
+
+
+def _still_due(item: Due, intake: Intake) -> bool:
+    """Whether the intake, as it is now, still calls for ``item`` (the pass read it a while ago)."""
+    if intake.appointment_date != item.appointment:
+        return False
+    if item.kind == Kind.UNSUBMITTED:
+        return intake.status == IntakeStatus.DRAFT
+    return intake.status == IntakeStatus.SUBMITTED
 
 
 def _handle(item: Due, lines: list[queries.DigestLine]) -> str:
-    if not _claim(item):
+    """Claim ``item`` and send it: "sent", "skipped", "failed", "taken" (claimed before) or "stale"."""
+    if item.intake_id is None:  # a digest
+        claimed = _insert_claim(item)
+        db.session.commit()
+        return _send(item, None, lines, "") if claimed else "taken"
+    # A patient's reminder: checked against the intake as it is now, claimed, and its new link issued, in one
+    # transaction under the audit chain's lock (taken first, as every audit writer takes it): the link is stored
+    # before the email carrying it goes, and two passes never both claim.
+    lock_chain(db.session.connection())
+    intake = db.session.get(Intake, item.intake_id)
+    if intake is None or not _still_due(item, intake):
+        db.session.rollback()
+        return "stale"
+    if not item.skip and intake.reminders_stopped_at is not None:
+        item = replace(item, skip=Skip.STOPPED)
+    if not _insert_claim(item):
+        db.session.rollback()
         return "taken"
     if item.skip:
+        db.session.commit()
         return "skipped"
-    intake = db.session.get(Intake, item.intake_id) if item.intake_id is not None else None
+    link = _issue_link(item, intake)
+    db.session.commit()
+    return _send(item, intake, lines, link)
+
+
+def _send(item: Due, intake: Intake | None, lines: list[queries.DigestLine], link: str) -> str:
     try:
-        message = _compose(item, intake, lines)
-        deliver(message)
+        deliver(_compose(item, intake, lines, link))
     except Exception as error:  # noqa: BLE001 - any failure: record it on the reminder, go on with the next
         db.session.rollback()
         current_app.logger.warning("Reminder %s could not be sent: %s", item.key, error)
@@ -152,6 +182,9 @@ def _handle(item: Due, lines: list[queries.DigestLine]) -> str:
 
 
 def _finish(item: Due, intake: Intake | None, status: ReminderStatus, reason: str = "") -> None:
+    # The audit chain's lock before the row's: a pass claiming this key waits on this update (ON CONFLICT
+    # must know whether the row stays), and that pass holds the chain's lock.
+    lock_chain(db.session.connection())
     db.session.execute(update(Reminder).where(Reminder.key == item.key).values(
         status=status, reason=reason, sent_at=utcnow() if status is ReminderStatus.SENT else None))
     said = item.kind.replace("_", " ")
@@ -164,30 +197,31 @@ def _finish(item: Due, intake: Intake | None, status: ReminderStatus, reason: st
     db.session.commit()
 
 
-def _new_link(intake: Intake, column: str) -> str:
-    """A fresh private (``token_hash``) or status (``status_token_hash``) link token, committed with its audit entry.
+def _issue_link(item: Due, intake: Intake) -> str:
+    """The link the reminder carries, a new one (the previous stops working), in the current transaction.
 
-    Only the hash of a link is kept, so a reminder carries a new one (the previous stops working),
-    as a new link from the record does. A Core update: a link is not a change to the answers,
-    and a practitioner's open form does not become a conflict.
+    Only the hash of a link is kept, so a reminder carries a new one, as a new link from the record
+    does: the private link (the form, or the check-in the day before), or the read-only status
+    link for instructions. A Core update: a new link is not a change to the answers, and a
+    practitioner's open form does not become a conflict.
     """
     token = new_token()
-    lock_chain(db.session.connection())  # the audit chain's lock first, as every audit writer takes it
-    issued = "link_issued_at" if column == "token_hash" else "status_link_issued_at"
-    values: dict[str, Any] = {column: hash_token(token), issued: utcnow()}
-    if column == "token_hash":
-        values["link_revoked_at"] = None
+    if item.kind == Kind.INSTRUCTION:
+        values: dict[str, Any] = {"status_token_hash": hash_token(token), "status_link_issued_at": utcnow()}
+        record(ACTOR, "link.status_issued", intake, "Status page link issued for a reminder")
+    else:
+        values = {"token_hash": hash_token(token), "link_issued_at": utcnow(), "link_revoked_at": None}
+        record(ACTOR, "link.issued", intake, "New private link issued for a reminder")
     db.session.execute(update(Intake).where(Intake.id == intake.id).values(**values)
                        .execution_options(synchronize_session=False))
-    if column == "token_hash":
-        record(ACTOR, "link.issued", intake, "New private link issued for a reminder")
-    else:
-        record(ACTOR, "link.status_issued", intake, "Status page link issued for a reminder")
-    db.session.commit()
-    return token
+    if item.kind == Kind.UNSUBMITTED:
+        return private_link(token)
+    if item.kind == Kind.INSTRUCTION:
+        return status_link(token)
+    return url_for("patient.check_in", token=token, _external=True)
 
 
-def _compose(item: Due, intake: Intake | None, lines: list[queries.DigestLine]) -> Message:
+def _compose(item: Due, intake: Intake | None, lines: list[queries.DigestLine], link: str) -> Message:
     clinic = clinic_identity()
     subject = gettext(SUBJECTS[item.kind], clinic=clinic.name)
     if item.kind == Kind.DIGEST:
@@ -202,16 +236,9 @@ def _compose(item: Due, intake: Intake | None, lines: list[queries.DigestLine]) 
     if intake is None or not intake.email:
         raise LookupError("the intake or its email address is gone")
     stop = url_for("reminders.stop", token=stop_token(intake.id), _external=True)
-    context: dict[str, Any] = {"intake": intake, "item": item, "clinic": clinic, "stop": stop,
+    context: dict[str, Any] = {"intake": intake, "item": item, "clinic": clinic, "stop": stop, "link": link,
                                "days": current_app.config["PATIENT_LINK_DAYS"]}
-    if item.kind == Kind.UNSUBMITTED:
-        context["link"] = private_link(_new_link(intake, "token_hash"))
-    elif item.kind == Kind.INSTRUCTION:
-        context["link"] = status_link(_new_link(intake, "status_token_hash"))
-        context["instructions"] = _texts(item.instructions, item.session)
-    else:
-        token = _new_link(intake, "token_hash")
-        context["link"] = url_for("patient.check_in", token=token, _external=True)
+    if item.kind != Kind.UNSUBMITTED:
         context["instructions"] = _texts(item.instructions, item.session)
         context["bring"] = current_app.config["REMINDERS_WHAT_TO_BRING"]
     body = render_template("mail/reminder.txt", **context)

@@ -133,7 +133,8 @@ def test_instructions_are_reminded_on_the_day_they_start_from_their_hour():
 def test_instruction_dates_follow_a_changed_plan_and_the_old_dates_are_not_due():
     only = replace(SETTINGS, day_before=False)
     later = APPOINTMENT + dt.timedelta(days=14)
-    plan = {"status": "proposed", "schedule": [{"on": later.isoformat()}, {"on": (later + dt.timedelta(days=28)).isoformat()}]}
+    sessions = [later, later + dt.timedelta(days=28)]
+    plan = {"status": "proposed", "schedule": [{"on": day.isoformat()} for day in sessions]}
     agreed = submitted(stage=Stage.APPROVED, plan=plan)
     assert due([agreed], at(APPOINTMENT - dt.timedelta(days=7), 9), settings=only) == []
     [item] = due([agreed], at(later - dt.timedelta(days=7), 9), settings=only)

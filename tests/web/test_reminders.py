@@ -123,6 +123,19 @@ def test_a_form_submitted_in_between_is_not_reminded(app, forms, outbox):
     assert run(app, at(APPOINTMENT - dt.timedelta(days=1), 10)).sent == 0 and len(outbox) == 1
 
 
+def test_a_form_submitted_while_the_pass_runs_is_not_reminded(app, outbox, monkeypatch):
+    """The pass read the intake as a draft; by the time it claims the reminder, the form is in."""
+    invited(app)
+    now = at(APPOINTMENT - dt.timedelta(days=3), 10)
+    with app.app_context():
+        read_before = sending.queries.draft_facts(now.date(), sending.reminder_settings(app.config))
+        db.session.execute(update(Intake).values(status="submitted", review_status="awaiting_review"))
+        db.session.commit()
+    monkeypatch.setattr(sending.queries, "draft_facts", lambda *_args: read_before)
+    result = run(app, now)
+    assert (result.sent, result.stale) == (0, 1) and outbox == [] and rows(app) == []
+
+
 def test_a_moved_appointment_is_reminded_on_its_new_days(app, outbox):
     intake_id = invited(app)
     with app.app_context():
@@ -323,7 +336,7 @@ def test_staff_get_a_morning_digest_of_intakes_awaiting_review_for_the_next_two_
     for message in outbox:
         assert message.subject == "Intakes awaiting review at Demo Mesotherapy Clinic"
         assert "Ana" not in message.subject
-        assert f"- Wednesday 9 December 2026: Ana" in message.body
+        assert "- Wednesday 9 December 2026: Ana" in message.body
         assert f"http://localhost/staff/intakes/{intake_id}" in message.body
         for word in HEALTH_WORDS:
             assert word not in message.body.lower()
@@ -337,9 +350,9 @@ def test_the_command_runs_one_pass(app, runner, outbox):
     invited(app)
     result = runner.invoke(args=["reminders", "send", "--at", "2026-12-06T10:00+00:00"])
     assert result.exit_code == 0, result.output
-    assert "Reminders: 1 sent, 0 skipped, 0 failed, 0 already handled." in result.output
+    assert "Reminders: 1 sent, 0 skipped, 0 failed, 0 already handled, 0 no longer due." in result.output
     result = runner.invoke(args=["reminders", "send", "--at", "2026-12-06T10:05+00:00"])
-    assert "0 sent, 0 skipped, 0 failed, 1 already handled." in result.output
+    assert "0 sent, 0 skipped, 0 failed, 1 already handled, 0 no longer due." in result.output
     assert runner.invoke(args=["reminders", "send", "--at", "2026-12-06T10:05"]).exit_code == 2
 
 
