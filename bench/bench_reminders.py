@@ -123,16 +123,13 @@ def main() -> None:
     time.sleep(5)  # let every worker build its app before the start signal
     began = time.perf_counter()
     start.set()
-    reports = []
-    for _ in processes:
+    reports: list[dict[str, Any]] = []
+    while len(reports) < len(processes):
         try:
-            reports.append(results.get(timeout=3600))
+            reports.append(results.get(timeout=1))
         except queue.Empty:
-            break
-    if len(reports) < len(processes):
-        for process in processes:
-            process.join(timeout=1)
-        raise SystemExit(f"A worker died (exit codes {[process.exitcode for process in processes]}): see above")
+            if any(process.exitcode not in (None, 0) for process in processes):
+                raise SystemExit(f"A worker died (exit codes {[p.exitcode for p in processes]}): see above") from None
     wall = time.perf_counter() - began
     for process in processes:
         process.join()

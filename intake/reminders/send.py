@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template, url_for
 from flask_babel import gettext
-from sqlalchemy import update
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import load_only
 
 from ..assessment.flags import fill_start
 from ..audit import lock_chain, record
@@ -34,6 +35,8 @@ from . import queries
 from .due import Due, Kind, ReminderSettings, Skip, TimedInstruction, due_reminders, local_now
 from .service import stop_token
 
+#: Reminders claimed, sent and recorded together: two transactions per batch instead of two per reminder.
+BATCH = 50
 #: Who the audit log says sent a reminder.
 ACTOR = "system:reminders"
 
@@ -116,109 +119,147 @@ def send_due_reminders(now: dt.datetime | None = None) -> PassResult:
         lines = queries.digest_lines(today) if settings.digest else []
         staff_ids = queries.active_staff_ids() if lines else []
         due = due_reminders(facts, now, zone, settings, staff_ids=staff_ids, awaiting=len(lines))
-        db.session.rollback()  # the reads end here: each reminder is its own transaction
-        for item in due:
-            result.add(_handle(item, lines))
+        db.session.rollback()  # the reads end here: each batch is claimed in a transaction of its own
+        for first in range(0, len(due), BATCH):
+            _handle_batch(due[first:first + BATCH], lines, result)
     return result
 
 
-def _insert_claim(item: Due) -> bool:
-    """Insert the reminder's row under its key (the caller commits); False when a row had it already."""
+def _claim(items: list[Due]) -> set[str]:
+    """Insert the reminders' rows under their keys, in one statement (the caller commits); the keys that went in."""
+    if not items:
+        return set()
     insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(Reminder).values(
-        key=item.key, kind=item.kind, intake_id=item.intake_id, staff_user_id=item.staff_id, due_on=item.due_on,
-        status=ReminderStatus.SKIPPED if item.skip else ReminderStatus.SENDING, reason=item.skip,
-        created_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["key"]).returning(Reminder.id)
-    return db.session.execute(statement).scalar() is not None
+    statement = insert(Reminder).values([
+        {"key": item.key, "kind": item.kind, "intake_id": item.intake_id, "staff_user_id": item.staff_id,
+         "due_on": item.due_on, "status": ReminderStatus.SKIPPED if item.skip else ReminderStatus.SENDING,
+         "reason": item.skip, "created_at": utcnow()} for item in items
+    ]).on_conflict_do_nothing(index_elements=["key"]).returning(Reminder.key)
+    return set(db.session.scalars(statement))
 
 
-def _still_due(item: Due, intake: Intake) -> bool:
+def _still_due(item: Due, intake: Intake | None) -> bool:
     """Whether the intake, as it is now, still calls for ``item`` (the pass read it a while ago)."""
-    if intake.appointment_date != item.appointment:
+    if intake is None or intake.appointment_date != item.appointment:
         return False
     if item.kind == Kind.UNSUBMITTED:
         return intake.status == IntakeStatus.DRAFT
     return intake.status == IntakeStatus.SUBMITTED
 
 
-def _handle(item: Due, lines: list[queries.DigestLine]) -> str:
-    """Claim ``item`` and send it: "sent", "skipped", "failed", "taken" (claimed before) or "stale"."""
-    if item.intake_id is None:  # a digest
-        claimed = _insert_claim(item)
-        db.session.commit()
-        return _send(item, None, lines, "") if claimed else "taken"
-    # A patient's reminder: checked against the intake as it is now, claimed, and its new link issued, in one
-    # transaction under the audit chain's lock (taken first, as every audit writer takes it): the link is stored
-    # before the email carrying it goes, and two passes never both claim.
-    lock_chain(db.session.connection())
-    intake = db.session.get(Intake, item.intake_id)
-    if intake is None or not _still_due(item, intake):
-        db.session.rollback()
-        return "stale"
-    if not item.skip and intake.reminders_stopped_at is not None:
-        item = replace(item, skip=Skip.STOPPED)
-    if not _insert_claim(item):
-        db.session.rollback()
-        return "taken"
-    if item.skip:
-        db.session.commit()
-        return "skipped"
-    link = _issue_link(item, intake)
+#: The columns a batch reads of its intakes (not the encrypted answers).
+BATCH_COLUMNS = (Intake.id, Intake.status, Intake.appointment_date, Intake.reminders_stopped_at, Intake.full_name,
+                 Intake.email)
+
+
+def _intakes(ids: list[int]) -> dict[int, Intake]:
+    found = db.session.scalars(select(Intake).options(load_only(*BATCH_COLUMNS)).where(Intake.id.in_(ids)))
+    return {intake.id: intake for intake in found}
+
+
+def _handle_batch(items: list[Due], lines: list[queries.DigestLine], result: PassResult) -> None:
+    """Claim and send a batch of reminders, in two transactions whatever its size.
+
+    First, under the audit chain's lock (taken first, as every audit writer takes it): each intake
+    read as it is now (a reminder no longer due is dropped), the rows inserted under their keys,
+    and the new links of those this pass claimed stored with their audit entries. Then the emails,
+    one by one. Then each outcome, with its audit entry. The links are stored before the emails
+    carrying them go, and a key another pass claimed is left to it.
+    """
+    connection = db.session.connection()
+    lock_chain(connection)
+    intakes = _intakes(sorted({item.intake_id for item in items if item.intake_id is not None}))
+    wanted = []
+    for item in items:
+        intake = intakes.get(item.intake_id) if item.intake_id is not None else None
+        if item.intake_id is not None and not _still_due(item, intake):
+            result.add("stale")
+            continue
+        if intake is not None and not item.skip and intake.reminders_stopped_at is not None:
+            item = replace(item, skip=Skip.STOPPED)
+        wanted.append(item)
+    claimed = _claim(wanted)
+    mine = [item for item in wanted if item.key in claimed]
+    result.taken += len(wanted) - len(mine)
+    result.skipped += sum(1 for item in mine if item.skip)
+    to_send = [item for item in mine if not item.skip]
+    links = _issue_links([(item, intakes[item.intake_id]) for item in to_send if item.intake_id is not None])
     db.session.commit()
-    return _send(item, intake, lines, link)
+    if not to_send:
+        return
+    intakes = _intakes(list(intakes))  # read again at once (the commit expired them), not one by one
+    outcomes: list[tuple[Due, ReminderStatus, str]] = []
+    for item in to_send:
+        intake = intakes.get(item.intake_id) if item.intake_id is not None else None
+        try:
+            deliver(_compose(item, intake, lines, links.get(item.key, "")))
+        except Exception as error:  # noqa: BLE001 - any failure: record it on the reminder, go on with the next
+            current_app.logger.warning("Reminder %s could not be sent: %s", item.key, error)
+            outcomes.append((item, ReminderStatus.FAILED, f"{type(error).__name__}: {error}"[:300]))
+            continue
+        outcomes.append((item, ReminderStatus.SENT, ""))
+    _finish(outcomes, intakes)
+    result.sent += sum(1 for _item, status, _reason in outcomes if status is ReminderStatus.SENT)
+    result.failed += sum(1 for _item, status, _reason in outcomes if status is ReminderStatus.FAILED)
 
 
-def _send(item: Due, intake: Intake | None, lines: list[queries.DigestLine], link: str) -> str:
-    try:
-        deliver(_compose(item, intake, lines, link))
-    except Exception as error:  # noqa: BLE001 - any failure: record it on the reminder, go on with the next
-        db.session.rollback()
-        current_app.logger.warning("Reminder %s could not be sent: %s", item.key, error)
-        _finish(item, intake, ReminderStatus.FAILED, f"{type(error).__name__}: {error}"[:300])
-        return "failed"
-    _finish(item, intake, ReminderStatus.SENT)
-    return "sent"
-
-
-def _finish(item: Due, intake: Intake | None, status: ReminderStatus, reason: str = "") -> None:
-    # The audit chain's lock before the row's: a pass claiming this key waits on this update (ON CONFLICT
-    # must know whether the row stays), and that pass holds the chain's lock.
+def _finish(outcomes: list[tuple[Due, ReminderStatus, str]], intakes: dict[int, Intake]) -> None:
+    """Store each outcome with its audit entry, in one transaction."""
+    # The audit chain's lock before the rows': a pass claiming one of these keys waits on this update (ON
+    # CONFLICT must know whether the row stays), and that pass holds the chain's lock.
     lock_chain(db.session.connection())
-    db.session.execute(update(Reminder).where(Reminder.key == item.key).values(
-        status=status, reason=reason, sent_at=utcnow() if status is ReminderStatus.SENT else None))
-    said = item.kind.replace("_", " ")
-    if status is ReminderStatus.SENT:
-        record(ACTOR, "reminder.sent", intake, f"Reminder sent ({said}, {item.due_on.isoformat()})",
-               kind=item.kind, key=item.key)
-    else:
-        record(ACTOR, "reminder.failed", intake, f"Reminder failed ({said}, {item.due_on.isoformat()})",
-               kind=item.kind, key=item.key)
+    at = utcnow()
+    table = db.metadata.tables["reminder"]
+    db.session.execute(
+        table.update().where(table.c.key == bindparam("the_key"))
+        .values(status=bindparam("the_status"), reason=bindparam("the_reason"), sent_at=bindparam("the_time")),
+        [{"the_key": item.key, "the_status": str(status), "the_reason": reason,
+          "the_time": at if status is ReminderStatus.SENT else None} for item, status, reason in outcomes])
+    for item, status, _reason in outcomes:
+        intake = intakes.get(item.intake_id) if item.intake_id is not None else None
+        said = f"{item.kind.replace('_', ' ')}, {item.due_on.isoformat()}"
+        if status is ReminderStatus.SENT:
+            record(ACTOR, "reminder.sent", intake, f"Reminder sent ({said})", kind=item.kind, key=item.key)
+        else:
+            record(ACTOR, "reminder.failed", intake, f"Reminder failed ({said})", kind=item.kind, key=item.key)
     db.session.commit()
 
 
-def _issue_link(item: Due, intake: Intake) -> str:
-    """The link the reminder carries, a new one (the previous stops working), in the current transaction.
+def _issue_links(pairs: list[tuple[Due, Intake]]) -> dict[str, str]:
+    """The link each reminder carries, a new one (the previous stops working), in the current transaction.
 
     Only the hash of a link is kept, so a reminder carries a new one, as a new link from the record
     does: the private link (the form, or the check-in the day before), or the read-only status
     link for instructions. A Core update: a new link is not a change to the answers, and a
-    practitioner's open form does not become a conflict.
+    practitioner's open form does not become a conflict. The audit entries come after the updates,
+    so they are chained in one flush.
     """
-    token = new_token()
-    if item.kind == Kind.INSTRUCTION:
-        values: dict[str, Any] = {"status_token_hash": hash_token(token), "status_link_issued_at": utcnow()}
-        record(ACTOR, "link.status_issued", intake, "Status page link issued for a reminder")
-    else:
-        values = {"token_hash": hash_token(token), "link_issued_at": utcnow(), "link_revoked_at": None}
-        record(ACTOR, "link.issued", intake, "New private link issued for a reminder")
-    db.session.execute(update(Intake).where(Intake.id == intake.id).values(**values)
-                       .execution_options(synchronize_session=False))
-    if item.kind == Kind.UNSUBMITTED:
-        return private_link(token)
-    if item.kind == Kind.INSTRUCTION:
-        return status_link(token)
-    return url_for("patient.check_in", token=token, _external=True)
+    table = db.metadata.tables["intake"]
+    at = utcnow()
+    links: dict[str, str] = {}
+    private: list[dict[str, Any]] = []
+    status: list[dict[str, Any]] = []
+    for item, intake in pairs:
+        token = new_token()
+        if item.kind == Kind.INSTRUCTION:
+            status.append({"the_id": intake.id, "the_hash": hash_token(token)})
+            links[item.key] = status_link(token)
+        else:
+            private.append({"the_id": intake.id, "the_hash": hash_token(token)})
+            links[item.key] = private_link(token) if item.kind == Kind.UNSUBMITTED else \
+                url_for("patient.check_in", token=token, _external=True)
+    if private:
+        db.session.execute(table.update().where(table.c.id == bindparam("the_id")).values(
+            token_hash=bindparam("the_hash"), link_issued_at=at, link_revoked_at=None), private)
+    if status:
+        db.session.execute(table.update().where(table.c.id == bindparam("the_id")).values(
+            status_token_hash=bindparam("the_hash"), status_link_issued_at=at), status)
+    for item, intake in pairs:
+        if item.kind == Kind.INSTRUCTION:
+            record(ACTOR, "link.status_issued", intake, "Status page link issued for a reminder")
+        else:
+            record(ACTOR, "link.issued", intake, "New private link issued for a reminder")
+    return links
 
 
 def _compose(item: Due, intake: Intake | None, lines: list[queries.DigestLine], link: str) -> Message:
