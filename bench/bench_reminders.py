@@ -147,8 +147,8 @@ def main() -> None:
         keys = db.session.scalar(select(func.count(func.distinct(Reminder.key))))
     print(f"Emails: {sum(addresses.values())} to {len(addresses)} patients; sent twice: {len(twice)}"
           f"{' ' + ', '.join(twice[:5]) if twice else ''}")
-    print(f"Reminder rows: {dict(stored)} under {keys} keys; "
-          f"{'OK: each patient once' if not twice and len(addresses) == options.count == stored['sent'] else 'MISMATCH'}")
+    once = not twice and len(addresses) == options.count == stored["sent"]
+    print(f"Reminder rows: {dict(stored)} under {keys} keys; {'OK: each patient once' if once else 'MISMATCH'}")
 
 
 if __name__ == "__main__":
