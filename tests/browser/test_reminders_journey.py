@@ -5,6 +5,7 @@ on. axe-core checks each page."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from zoneinfo import ZoneInfo
 
@@ -62,7 +63,7 @@ def reminded(live_server) -> tuple[int, str]:
 def test_a_patient_stops_reminders_and_staff_switch_them_back_on(live_server, chromium, reminded):
     intake_id, stop = reminded
     errors: list[str] = []
-    patient: Page = chromium.new_page(viewport={"width": 390, "height": 844}, java_script_enabled=False)
+    patient: Page = chromium.new_page(viewport={"width": 390, "height": 844})
     watch_console(patient, errors)
     patient.goto(stop)
     expect(heading(patient)).to_have_text("Stop reminders")
@@ -93,7 +94,7 @@ def test_a_patient_stops_reminders_and_staff_switch_them_back_on(live_server, ch
     expect(staff.get_by_text("The patient stopped reminders on")).to_be_visible()
     assert_accessible(staff)
     side = staff.locator(".record-side")
-    if (folder := __import__("os").environ.get("MESO_SHOTS")):
+    if folder := os.environ.get("MESO_SHOTS"):  # the record's side column alone (shot() takes the page)
         side.screenshot(path=f"{folder}/reminders-record-block.png")
     staff.get_by_role("button", name="Send reminders again").click()
     expect(staff.get_by_text("Reminders to the patient are on again.")).to_be_visible()
