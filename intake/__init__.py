@@ -20,6 +20,8 @@ from .config import REPO_ROOT, ConfigError, build_config
 from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 from .patient.views import blueprint as patient_blueprint
 from .patient.views import render_section_unsaved
+from .reminders.cli import reminders as reminders_cli
+from .reminders.views import blueprint as reminders_blueprint
 from .review.views import blueprint as review_blueprint
 from .rulesets import active
 from .web import clinic, errors, languages, outage, security, templating
@@ -77,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_blueprint)
     app.register_blueprint(clinic_blueprint)
     app.register_blueprint(tokens_blueprint)
+    app.register_blueprint(reminders_blueprint)
     init_api(app)
 
 
@@ -95,3 +98,4 @@ def register_template_helpers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     register_cli(app)
     app.cli.add_command(users)
+    app.cli.add_command(reminders_cli)

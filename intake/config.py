@@ -331,4 +331,39 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         "MAIL_USE_SSL": env.boolean("MAIL_USE_SSL"),
         "MAIL_DEFAULT_SENDER": env.text("MAIL_DEFAULT_SENDER", "clinic@localhost"),
         "LANGUAGES": env.items("LANGUAGES", "en"),
+        # The address patients and staff reach the app at ("https://intake.example-clinic.com"): the links in
+        # reminders, which `flask reminders send` writes outside any request.
+        "PUBLIC_URL": env.text("PUBLIC_URL").rstrip("/"),
+        # Reminders (intake.reminders; docs/reminders.md): each kind on or off, and its hour in the clinic's time.
+        "REMINDERS_UNSUBMITTED_DAYS": reminder_days(env, "REMINDERS_UNSUBMITTED_DAYS", "3,1"),
+        "REMINDERS_UNSUBMITTED_HOUR": hour(env, "REMINDERS_UNSUBMITTED_HOUR", 10),
+        "REMINDERS_INSTRUCTIONS": env.boolean("REMINDERS_INSTRUCTIONS", True),
+        "REMINDERS_INSTRUCTIONS_HOUR": hour(env, "REMINDERS_INSTRUCTIONS_HOUR", 8),
+        "REMINDERS_DAY_BEFORE": env.boolean("REMINDERS_DAY_BEFORE", True),
+        "REMINDERS_DAY_BEFORE_HOUR": hour(env, "REMINDERS_DAY_BEFORE_HOUR", 10),
+        "REMINDERS_DIGEST": env.boolean("REMINDERS_DIGEST", True),
+        "REMINDERS_DIGEST_HOUR": hour(env, "REMINDERS_DIGEST_HOUR", 7),
+        # What the day-before reminder asks the patient to bring (empty: not said).
+        "REMINDERS_WHAT_TO_BRING": env.text("REMINDERS_WHAT_TO_BRING"),
     }
+
+
+def hour(env: Environment, name: str, default: int) -> int:
+    """An hour of the day, 0 to 23."""
+    value = env.integer(name, default)
+    if value > 23:
+        raise ConfigError(f"{name}={value!r} is not an hour of the day (0 to 23)")
+    return value
+
+
+def reminder_days(env: Environment, name: str, default: str) -> tuple[int, ...]:
+    """Days before the appointment, comma-separated ("3,1"); "off" (or "0" alone) for none."""
+    parts = env.items(name, default)
+    if [part.lower() for part in parts] in (["off"], ["0"]):
+        return ()
+    days = []
+    for part in parts:
+        if not part.isdigit() or not 1 <= int(part) <= 60:
+            raise ConfigError(f"{name}={env.text(name)!r} is not a list of days from 1 to 60 (\"3,1\"), or off")
+        days.append(int(part))
+    return tuple(sorted(set(days), reverse=True))

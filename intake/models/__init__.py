@@ -25,6 +25,7 @@ from .intake import (
     queue_sort_key,
     severity_band,
 )
+from .reminder import Reminder, ReminderStatus
 from .review import (
     APPROVALS,
     Decision,
@@ -55,6 +56,8 @@ __all__ = [
     "Outcome",
     "PlanEdit",
     "ReassessRun",
+    "Reminder",
+    "ReminderStatus",
     "ReviewStatus",
     "Role",
     "RuleTally",

@@ -139,6 +139,9 @@ class Intake(Model):
     #: The language the patient reads their pages in (a BCP 47 tag of LANGUAGES: "fr", "ar"), so the
     #: saved link, status page, emails and .ics come back in it; "" before one was recorded (the default).
     language: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    #: When the patient stopped reminders from an email's link (None: reminders go; staff can clear it).
+    #: Written with a Core update: it is not a change to the intake (no version step).
+    reminders_stopped_at: Mapped[dt.datetime | None]
 
     __table_args__ = (
         Index("ix_intake_queue", "review_status", "queue_sort", "appointment_date", "id"),

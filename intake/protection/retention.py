@@ -20,7 +20,17 @@ from .. import audit
 from ..audit import ERASED, allow_rewrite, record
 from ..clock import utcnow
 from ..extensions import db
-from ..models import Assessment, AuditEntry, Decision, FlagReview, Intake, IntakeStatus, PlanEdit, SearchTerm
+from ..models import (
+    Assessment,
+    AuditEntry,
+    Decision,
+    FlagReview,
+    Intake,
+    IntakeStatus,
+    PlanEdit,
+    Reminder,
+    SearchTerm,
+)
 from .encryption import ENCRYPTED_COLUMNS, active_keyring
 from .search import matching_search, normalise, reindex
 
@@ -90,7 +100,7 @@ def reindex_all(batch: int = BATCH) -> int:
 
 def _delete_intakes(ids: list[int]) -> None:
     # Explicit, child tables first: SQLite does not enforce ON DELETE CASCADE here.
-    for model in (FlagReview, PlanEdit, Decision, SearchTerm, Assessment):
+    for model in (FlagReview, PlanEdit, Decision, SearchTerm, Reminder, Assessment):
         db.session.execute(delete(model).where(model.intake_id.in_(ids)))
     db.session.execute(delete(Intake).where(Intake.id.in_(ids)))
 

@@ -60,6 +60,18 @@ def send_patient_link(intake: Intake, link: str, actor: str, *, reason: str = "i
     return True
 
 
+def send_email(to: str, subject: str, body: str, headers: dict[str, str] | None = None) -> None:
+    """Send one plain-text email through Flask-Mailman; raises when it could not be sent (the caller records it)."""
+    EmailMessage(subject=subject, body=body, from_email=current_app.config["MAIL_DEFAULT_SENDER"], to=[to],
+                 headers=headers or {}).send()
+
+
+def email_is_set_up() -> bool:
+    """Whether a mail backend is set up (MAIL_BACKEND=none, production without MAIL_SERVER, is not)."""
+    return bool(current_app.config.get("MAIL_BACKEND")) and \
+        current_app.config["MAIL_BACKEND"] != f"{__name__}.{NotConfiguredEmailBackend.__name__}"
+
+
 class EmailNotConfigured(RuntimeError):
     """No mail server is set up: the message was not sent (staff copy the link from the page)."""
 

@@ -24,6 +24,8 @@ from ..extensions import db
 from ..models import Intake, ReviewStatus, Role
 from ..patient.queries import link_expires_at, link_is_live, private_link, status_link
 from ..patient.service import ensure_check_in_code
+from ..reminders import queries as reminder_queries
+from ..reminders import service as reminder_service
 from ..rulesets.active import active_ruleset
 from ..web.languages import offered_tag
 from ..web.templating import answer_changes, describe_answers, explain_triggers
@@ -166,6 +168,7 @@ def _render_record(intake: Intake, *, status: int = 200, problems: list[Any] | N
         check_ins=queries.check_ins(intake),
         check_in_code=intake.check_in_code if intake.appointment_date else "",
         flag_titles=_flag_titles(intake),
+        reminders=reminder_queries.reminders_of(intake),
     ), status
 
 
@@ -372,6 +375,18 @@ def revoke_link(intake_id: int) -> Response:
     service.revoke_link(intake, current_user.actor)
     flash(gettext("The patient's link no longer works. Issue a new one to let them in again."), "info")
     return redirect(url_for("review.show_intake", intake_id=intake.id, _anchor="patient-link"))
+
+
+@blueprint.post("/intakes/<int:intake_id>/reminders/resume")
+def resume_reminders(intake_id: int) -> Response:
+    """Send the patient reminders again after they stopped them (at their request)."""
+    intake = _intake(intake_id)
+    form = LinkForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if reminder_service.resume(intake, current_user.actor):
+        flash(gettext("Reminders to the patient are on again."), "info")
+    return redirect(url_for("review.show_intake", intake_id=intake.id, _anchor="reminders"))
 
 
 # --- reports -------------------------------------------------------------------------------------

@@ -65,3 +65,22 @@ def test_the_reader_reads_any_mapping():
     env = Environment({"A": " On ", "B": "12", "C": "x, y,,z", "D": "1.5"})
     assert env.boolean("A") is True and env.boolean("MISSING", True) is True
     assert env.integer("B", 0) == 12 and env.items("C") == ["x", "y", "z"] and env.number("D", 0) == 1.5
+
+
+@pytest.mark.parametrize(("value", "days"), [
+    ("", (3, 1)), ("1,3", (3, 1)), (" 7 , 2 ,2", (7, 2)), ("off", ()), ("OFF", ()), ("0", ()),
+])
+def test_reminder_days_are_a_list_or_off(tmp_path, value, days):
+    assert build_config(tmp_path, {"REMINDERS_UNSUBMITTED_DAYS": value})["REMINDERS_UNSUBMITTED_DAYS"] == days
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("REMINDERS_UNSUBMITTED_DAYS", "3,x", "REMINDERS_UNSUBMITTED_DAYS='3,x' is not a list of days from 1 to 60"),
+    ("REMINDERS_UNSUBMITTED_DAYS", "0,1", "is not a list of days from 1 to 60"),
+    ("REMINDERS_DAY_BEFORE_HOUR", "24", "REMINDERS_DAY_BEFORE_HOUR=24 is not an hour of the day (0 to 23)"),
+    ("REMINDERS_DIGEST_HOUR", "-1", "REMINDERS_DIGEST_HOUR='-1' must be at least 0"),
+    ("REMINDERS_DIGEST", "sometimes", "REMINDERS_DIGEST='sometimes' is not on or off"),
+])
+def test_a_reminder_setting_that_does_not_parse_names_itself(tmp_path, name, value, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        build_config(tmp_path, {name: value})

@@ -17,6 +17,7 @@ NOT_STAFF = {
     "api": "a bearer API token (tests/web/test_api.py)",
     "api-docs": "nothing: the OpenAPI description holds no data",
     "fhir": "nothing: the FHIR Questionnaire describes the form, no patient's answers (tests/web/test_exports.py)",
+    "reminders": "the stop link's signature (tests/web/test_reminders.py); it shows no data and only stops reminders",
 }
 PUBLIC_ENDPOINTS = {"static"}
 

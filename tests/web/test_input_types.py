@@ -165,6 +165,13 @@ def test_every_input_has_its_fields_type(app, client, forms, pages):
         status_token = review.issue_status_link(db.session.get(Intake, ids[0]), "staff:1")
         db.session.commit()
     pages.check(f"/s/{status_token}")
+    with app.app_context():
+        from intake.reminders.service import stop_token
+
+        stop = f"/reminders/stop/{stop_token(ids[0])}"
+    pages.check(stop)
+    forms.post(stop, {}, page=stop)
+    pages.check(stop)  # the same page, once stopped
     for url in ("/staff/rules/", "/staff/rules/change", "/staff/rules/edit", "/staff/rules/history"):
         pages.check(url)
     upload = client.post("/staff/rules/upload", data={

@@ -1,0 +1,6 @@
+"""Reminders to patients and the staff's morning digest.
+
+``due`` is the pure core: which reminders are due at an instant, from plain facts (no Flask,
+no database). The rest is the thin shell: ``send`` runs one pass (``send_due_reminders``),
+``views`` the patient's stop link, ``queries`` what the record shows, ``cli`` `flask reminders`.
+"""

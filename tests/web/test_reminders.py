@@ -1,0 +1,368 @@
+"""Reminders on both backends (issue 18): a pass stores each reminder under its key and sends it once
+(two passes, two at once), the patient's stop link (signed, idempotent, reversible by staff), the record's
+block, the staff digest, and `flask reminders send`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select, update
+
+from intake.extensions import db
+from intake.models import AuditEntry, Intake, Reminder
+from intake.reminders import send as sending
+from intake.reminders.send import RemindersUnavailable, send_due_reminders
+from intake.reminders.service import stop_token
+from intake.review.service import invite_patient
+from tests.support.html import parse
+from tests.support.patient import complete, start, submit, text
+from tests.support.review import actions, record_url
+from tests.support.staff import sign_in
+
+LONDON = ZoneInfo("Europe/London")
+APPOINTMENT = dt.date(2026, 12, 9)  # tests.support.patient.APPOINTMENT
+#: Words of the patient's instructions that must never be in a subject or the preview lines.
+HEALTH_WORDS = ("aspirin", "ibuprofen", "alcohol", "painkiller", "make-up", "peel", "cold sore")
+
+
+def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON)
+
+
+def run(app, now: dt.datetime):
+    with app.app_context():
+        return send_due_reminders(now)
+
+
+def rows(app) -> list[tuple[str, str, str]]:
+    with app.app_context():
+        return [(r.kind, r.status, r.reason) for r in db.session.scalars(select(Reminder).order_by(Reminder.id))]
+
+
+def invited(app, name="Ruth Ellis", email="ruth@example.org", appointment=APPOINTMENT) -> int:
+    with app.app_context():
+        intake, _token = invite_patient(name, email, appointment, "staff:1")
+        # Invited a week before today's pin, so that no reminder falls on the day of the invitation.
+        db.session.execute(update(Intake).where(Intake.id == intake.id).values(
+            invited_at=dt.datetime(2026, 11, 18, 9, tzinfo=dt.UTC)))
+        db.session.commit()
+        return intake.id
+
+
+@pytest.fixture
+def patient(app, forms) -> tuple[str, int]:
+    """A submitted intake (appointment 9 December, instructions from 25 November, 2, 7 and 9 December)."""
+    token = start(forms)
+    complete(forms, token)
+    assert submit(forms, token).status_code == 302
+    with app.app_context():
+        return token, db.session.scalar(select(Intake.id).order_by(Intake.id.desc()).limit(1))
+
+
+def link_in(body: str, path: str) -> str:
+    found = re.search(rf"http://localhost({re.escape(path)}[^\s]+)", body)
+    assert found, body
+    return found.group(1)
+
+
+def assert_no_health_data_in_subject_or_preview(message) -> None:
+    preview = message.body[:200].lower()
+    for word in HEALTH_WORDS:
+        assert word not in message.subject.lower() and word not in preview, (word, message.subject, preview)
+
+
+# --- the form not sent ------------------------------------------------------------------------------------
+
+
+def test_an_invited_patient_is_reminded_once_with_a_working_link(app, client, outbox):
+    intake_id = invited(app)
+    assert run(app, at(APPOINTMENT - dt.timedelta(days=3), 9, 59)).sent == 0
+    result = run(app, at(APPOINTMENT - dt.timedelta(days=3), 10))
+    assert (result.sent, result.skipped, result.failed) == (1, 0, 0)
+    [message] = outbox
+    assert message.to == ["ruth@example.org"]
+    assert message.subject == "A reminder about your consultation form for Demo Mesotherapy Clinic"
+    assert "we have not received your consultation form yet" in message.body
+    assert "Wednesday 9 December 2026" in message.body
+    assert_no_health_data_in_subject_or_preview(message)
+    private = link_in(message.body, "/i/")
+    assert client.get(private).status_code == 302  # to the first section
+    stop = link_in(message.body, "/reminders/stop/")
+    assert message.extra_headers["List-Unsubscribe"] == f"<http://localhost{stop}>"
+    assert rows(app) == [("unsubmitted", "sent", "")]
+    # The same day again: nothing more (the key is taken).
+    again = run(app, at(APPOINTMENT - dt.timedelta(days=3), 16))
+    assert (again.sent, again.taken) == (0, 1) and len(outbox) == 1
+    assert actions(app, intake_id)[-2:] == ["link.issued", "reminder.sent"]
+    # The day before: the second reminder, with a new link (the earlier one stops working).
+    run(app, at(APPOINTMENT - dt.timedelta(days=1), 10))
+    assert len(outbox) == 2 and client.get(private).status_code == 404
+    assert client.get(link_in(outbox[1].body, "/i/")).status_code == 302
+
+
+def test_a_patient_who_started_is_told_to_finish(app, forms, outbox):
+    intake_id = invited(app)
+    with app.app_context():
+        db.session.execute(update(Intake).where(Intake.id == intake_id).values(
+            started_at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC)))
+        db.session.commit()
+    run(app, at(APPOINTMENT - dt.timedelta(days=1), 12))
+    assert "You started your consultation form but have not sent it yet" in outbox[0].body
+
+
+def test_a_form_submitted_in_between_is_not_reminded(app, forms, outbox):
+    invited(app)
+    run(app, at(APPOINTMENT - dt.timedelta(days=3), 10))
+    with app.app_context():
+        db.session.execute(update(Intake).values(status="submitted", review_status="not_suitable"))
+        db.session.commit()
+    assert run(app, at(APPOINTMENT - dt.timedelta(days=1), 10)).sent == 0 and len(outbox) == 1
+
+
+def test_a_form_submitted_while_the_pass_runs_is_not_reminded(app, outbox, monkeypatch):
+    """The pass read the intake as a draft; by the time it claims the reminder, the form is in."""
+    invited(app)
+    now = at(APPOINTMENT - dt.timedelta(days=3), 10)
+    with app.app_context():
+        read_before = sending.queries.draft_facts(now.date(), sending.reminder_settings(app.config))
+        db.session.execute(update(Intake).values(status="submitted", review_status="awaiting_review"))
+        db.session.commit()
+    monkeypatch.setattr(sending.queries, "draft_facts", lambda *_args: read_before)
+    result = run(app, now)
+    assert (result.sent, result.stale) == (0, 1) and outbox == [] and rows(app) == []
+
+
+def test_a_moved_appointment_is_reminded_on_its_new_days(app, outbox):
+    intake_id = invited(app)
+    with app.app_context():
+        db.session.execute(update(Intake).where(Intake.id == intake_id).values(
+            appointment_date=APPOINTMENT + dt.timedelta(days=7)))
+        db.session.commit()
+    assert run(app, at(APPOINTMENT - dt.timedelta(days=3), 10)).sent == 0
+    assert run(app, at(APPOINTMENT + dt.timedelta(days=4), 10)).sent == 1
+    with app.app_context():
+        assert db.session.scalar(select(Reminder.key)) == (
+            f"{intake_id}:unsubmitted:{APPOINTMENT + dt.timedelta(days=4)}:{APPOINTMENT + dt.timedelta(days=7)}")
+
+
+def test_no_email_or_a_revoked_link_is_skipped_and_shown(app, outbox):
+    invited(app, email="")
+    with app.app_context():
+        db.session.execute(update(Intake).values(email=None))
+        db.session.commit()
+    run(app, at(APPOINTMENT - dt.timedelta(days=1), 10))
+    assert outbox == [] and rows(app) == [("unsubmitted", "skipped", "The patient gave no email address.")]
+
+
+def test_a_failure_is_recorded_and_not_retried(app, outbox, monkeypatch):
+    intake_id = invited(app)
+
+    def refuse(*_args, **_kwargs):
+        raise ConnectionRefusedError("no mail server")
+
+    monkeypatch.setattr(sending, "send_email", refuse)
+    result = run(app, at(APPOINTMENT - dt.timedelta(days=3), 10))
+    assert result.failed == 1
+    assert rows(app) == [("unsubmitted", "failed", "ConnectionRefusedError: no mail server")]
+    assert "reminder.failed" in actions(app, intake_id)
+    monkeypatch.undo()
+    assert run(app, at(APPOINTMENT - dt.timedelta(days=3), 11)).sent == 0
+
+
+# --- sent once, however many passes ---------------------------------------------------------------------------
+
+
+def test_two_passes_at_once_send_each_reminder_once(app, outbox):
+    for number in range(12):
+        invited(app, f"Patient {number}", f"p{number}@example.org")
+    now = at(APPOINTMENT - dt.timedelta(days=3), 10)
+    results = []
+    barrier = threading.Barrier(2)
+
+    def one_pass():
+        with app.app_context():
+            barrier.wait()
+            results.append(send_due_reminders(now))
+            db.session.remove()
+
+    threads = [threading.Thread(target=one_pass) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 2
+    assert sum(r.sent for r in results) == 12 and sum(r.taken for r in results) == 12
+    assert sorted(m.to[0] for m in outbox) == sorted(f"p{n}@example.org" for n in range(12))
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Reminder)) == 12
+
+
+# --- instructions and the day before --------------------------------------------------------------------------
+
+
+def test_instructions_are_reminded_on_the_day_they_start(app, client, patient, outbox):
+    _token, intake_id = patient
+    app.config.update(REMINDERS_DAY_BEFORE=False)
+    run(app, at(dt.date(2026, 12, 2), 8))
+    [message] = outbox
+    assert message.subject == "A reminder before your appointment at Demo Mesotherapy Clinic"
+    assert_no_health_data_in_subject_or_preview(message)
+    assert "- From Wednesday 2 December: stop taking aspirin, ibuprofen" in message.body
+    assert "no alcohol" not in message.body  # that one starts on 7 December
+    status = link_in(message.body, "/s/")
+    assert "stop taking aspirin" in text(client.get(status))
+    run(app, at(dt.date(2026, 12, 7), 8))
+    assert "- From Monday 7 December: no alcohol" in outbox[1].body
+    assert [kind for kind, _, _ in rows(app)] == ["instruction", "instruction"]
+
+
+def test_the_day_before_carries_the_appointment_instructions_and_a_check_in_link(app, client, patient, outbox):
+    app.config.update(REMINDERS_INSTRUCTIONS=False, REMINDERS_WHAT_TO_BRING="your glasses")
+    run(app, at(APPOINTMENT - dt.timedelta(days=1), 10))
+    [message] = outbox
+    assert message.subject == "Your appointment at Demo Mesotherapy Clinic tomorrow"
+    assert_no_health_data_in_subject_or_preview(message)
+    assert "your appointment is tomorrow, Wednesday 9 December 2026" in message.body
+    assert "Please bring: your glasses" in message.body
+    assert "- From Monday 7 December: no alcohol" in message.body and "Come to your appointment without" in message.body
+    check_in = link_in(message.body, "/i/")
+    assert check_in.endswith("/check-in")
+    app.config["TODAY"] = APPOINTMENT - dt.timedelta(days=1)
+    try:
+        page = client.get(check_in)
+    finally:
+        app.config["TODAY"] = dt.date(2026, 11, 25)
+    assert page.status_code == 200 and parse(page.get_data(as_text=True)).find("form") is not None
+
+
+# --- stopping and resuming ------------------------------------------------------------------------------------
+
+
+def test_the_stop_link_asks_stops_once_and_is_honoured(app, forms, outbox):
+    intake_id = invited(app)
+    run(app, at(APPOINTMENT - dt.timedelta(days=3), 10))
+    stop = link_in(outbox[0].body, "/reminders/stop/")
+    page = forms.client.get(stop)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    assert "Stop reminders" in text(page)
+    with app.app_context():
+        assert db.session.get(Intake, intake_id).reminders_stopped_at is None  # opening the link stops nothing
+    version_before = _version(app, intake_id)
+    response = forms.post(stop, {})
+    assert response.status_code == 302
+    assert "Reminders stopped" in text(forms.client.get(stop))
+    assert forms.post(stop, {}, page="/").status_code == 302  # again (a second tab): the same, nothing more recorded
+    assert actions(app, intake_id).count("reminders.stopped") == 1
+    assert _version(app, intake_id) == version_before  # not a change to the intake
+    run(app, at(APPOINTMENT - dt.timedelta(days=1), 10))
+    assert len(outbox) == 1
+    assert rows(app)[-1] == ("unsubmitted", "skipped", "The patient stopped reminders.")
+
+
+def _version(app, intake_id: int) -> int:
+    with app.app_context():
+        return db.session.scalar(select(Intake.version).where(Intake.id == intake_id))
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda token: token[:-2] + ("AA" if not token.endswith("AA") else "BB"),
+    lambda token: "1." + token.split(".", 1)[1],
+    lambda token: "not-a-token",
+])
+def test_a_tampered_stop_link_is_refused_with_a_plain_page(app, forms, tamper):
+    intake_id = invited(app)
+    with app.app_context():
+        token = stop_token(intake_id)
+    response = forms.client.get(f"/reminders/stop/{tamper(token)}")
+    assert response.status_code == 404 and "This link does not work" in text(response)
+    response = forms.client.post(f"/reminders/stop/{tamper(token)}", data={})
+    assert response.status_code in (400, 404)  # no CSRF token: refused before; with one: the same page
+    with app.app_context():
+        assert db.session.get(Intake, intake_id).reminders_stopped_at is None
+
+
+def test_a_link_signed_for_something_else_is_refused(app, forms):
+    intake_id = invited(app)
+    with app.app_context():
+        from itsdangerous import URLSafeSerializer
+
+        other = URLSafeSerializer(app.config["SECRET_KEY"], salt="something-else").dumps(intake_id)
+    assert forms.client.get(f"/reminders/stop/{other}").status_code == 404
+
+
+def test_staff_see_reminders_on_the_record_and_can_switch_them_back_on(app, forms, practitioner, outbox):
+    intake_id = invited(app)
+    run(app, at(APPOINTMENT - dt.timedelta(days=3), 10))
+    stop = link_in(outbox[0].body, "/reminders/stop/")
+    forms.post(stop, {})
+    run(app, at(APPOINTMENT - dt.timedelta(days=1), 10))
+    sign_in(forms)
+    html = forms.client.get(record_url(intake_id)).get_data(as_text=True)
+    block = parse(html).find(id="reminders").find_next("table")
+    cells = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in block.find("tbody").find_all("tr")]
+    assert cells[0][:2] == ["8 Dec 2026", "Form not sent"]
+    assert cells[0][2].startswith("Skipped") and "The patient stopped reminders." in cells[0][2]
+    assert cells[1][:2] == ["6 Dec 2026", "Form not sent"] and cells[1][2].startswith("Sent")
+    assert "The patient stopped reminders on" in text(forms.client.get(record_url(intake_id)))
+    response = forms.post(f"/staff/intakes/{intake_id}/reminders/resume", {}, page=record_url(intake_id))
+    assert response.status_code == 302 and response.location.endswith("#reminders")
+    with app.app_context():
+        assert db.session.get(Intake, intake_id).reminders_stopped_at is None
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "reminders.resumed"))
+        assert entry.actor.startswith("staff:")
+
+
+def test_resuming_needs_a_signed_in_member_of_staff(app, forms):
+    intake_id = invited(app)
+    response = forms.post(f"/staff/intakes/{intake_id}/reminders/resume", {}, page="/staff/sign-in")
+    assert response.status_code == 302 and "/staff/sign-in" in response.location
+
+
+# --- the staff digest -----------------------------------------------------------------------------------------
+
+
+def test_staff_get_a_morning_digest_of_intakes_awaiting_review_for_the_next_two_days(
+        app, patient, practitioner, admin, outbox):
+    _token, intake_id = patient
+    app.config.update(REMINDERS_INSTRUCTIONS=False, REMINDERS_DAY_BEFORE=False)
+    assert run(app, at(APPOINTMENT - dt.timedelta(days=2), 7)).sent == 0  # the day after tomorrow: not yet
+    assert run(app, at(APPOINTMENT - dt.timedelta(days=1), 6, 59)).sent == 0
+    assert run(app, at(APPOINTMENT - dt.timedelta(days=1), 7)).sent == 2
+    assert sorted(m.to[0] for m in outbox) == ["ada@demo.clinic", "pat@demo.clinic"]
+    for message in outbox:
+        assert message.subject == "Intakes awaiting review at Demo Mesotherapy Clinic"
+        assert "Ana" not in message.subject
+        assert "- Wednesday 9 December 2026: Ana" in message.body
+        assert f"http://localhost/staff/intakes/{intake_id}" in message.body
+        for word in HEALTH_WORDS:
+            assert word not in message.body.lower()
+    assert run(app, at(APPOINTMENT - dt.timedelta(days=1), 9)).sent == 0  # once a morning
+
+
+# --- the command ----------------------------------------------------------------------------------------------
+
+
+def test_the_command_runs_one_pass(app, runner, outbox):
+    invited(app)
+    result = runner.invoke(args=["reminders", "send", "--at", "2026-12-06T10:00+00:00"])
+    assert result.exit_code == 0, result.output
+    assert "Reminders: 1 sent, 0 skipped, 0 failed, 0 already handled, 0 no longer due." in result.output
+    result = runner.invoke(args=["reminders", "send", "--at", "2026-12-06T10:05+00:00"])
+    assert "0 sent, 0 skipped, 0 failed, 1 already handled, 0 no longer due." in result.output
+    assert runner.invoke(args=["reminders", "send", "--at", "2026-12-06T10:05"]).exit_code == 2
+
+
+def test_without_email_or_an_address_nothing_is_attempted(app, runner):
+    invited(app)
+    app.config["MAIL_BACKEND"] = "intake.review.mail.NotConfiguredEmailBackend"
+    result = runner.invoke(args=["reminders", "send"])
+    assert result.exit_code == 1 and "Email is not set up" in result.output
+    app.config["MAIL_BACKEND"] = "locmem"
+    app.config["SERVER_NAME"] = None
+    with app.app_context(), pytest.raises(RemindersUnavailable, match="PUBLIC_URL"):
+        send_due_reminders(at(APPOINTMENT - dt.timedelta(days=3), 10))
+    assert rows(app) == []
