@@ -20,6 +20,8 @@ from .config import REPO_ROOT, ConfigError, build_config
 from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 from .patient.views import blueprint as patient_blueprint
 from .patient.views import render_section_unsaved
+from .photos.views import patient_blueprint as patient_photos_blueprint
+from .photos.views import staff_blueprint as staff_photos_blueprint
 from .review.views import blueprint as review_blueprint
 from .rulesets import active
 from .web import clinic, errors, outage, security, templating
@@ -78,6 +80,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(patient_blueprint)
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(review_blueprint)
+    app.register_blueprint(patient_photos_blueprint)
+    app.register_blueprint(staff_photos_blueprint)
     app.register_blueprint(admin_blueprint)
     app.register_blueprint(clinic_blueprint)
     app.register_blueprint(tokens_blueprint)

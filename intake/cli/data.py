@@ -20,6 +20,7 @@ from ..protection.retention import (
     backup,
     erase_patient,
     export_patient,
+    export_patient_photos,
     intakes_of,
     purge_drafts,
     restore,
@@ -151,15 +152,27 @@ def data_purge(days: int | None) -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file.")
 @with_appcontext
 def data_export(email: str, output: Path | None) -> None:
-    """Everything held about a patient, as JSON (their right of access)."""
+    """Everything held about a patient, as JSON (their right of access); with --output, their photos as files
+    in a folder beside it (FILE-photos/)."""
     document = export_patient(email, actor="cli")
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    photos = export_patient_photos(email)
     if output:
         output.write_text(text, encoding="utf-8")
         os.chmod(output, 0o600)
         click.echo(f"Wrote {len(document['intakes'])} intakes to {output}.", err=True)
+        if photos:
+            # The photos as files, in a folder beside the JSON, each named as its "file" in the document.
+            folder = output.with_name(output.stem + "-photos")
+            folder.mkdir(mode=0o700, exist_ok=True)
+            for name, data in photos:
+                (folder / name).write_bytes(data)
+                os.chmod(folder / name, 0o600)
+            click.echo(f"Wrote {len(photos)} photos to {folder}/.", err=True)
     else:
         click.echo(text, nl=False)
+        if photos:
+            click.echo(f"{len(photos)} photos not written: give --output FILE to have them as files.", err=True)
 
 
 @data.command("erase")

@@ -25,6 +25,7 @@ from .intake import (
     queue_sort_key,
     severity_band,
 )
+from .photo import Photo, PhotoBlob, PhotoKind
 from .review import (
     APPROVALS,
     Decision,
@@ -53,6 +54,9 @@ __all__ = [
     "Notification",
     "NotificationStatus",
     "Outcome",
+    "Photo",
+    "PhotoBlob",
+    "PhotoKind",
     "PlanEdit",
     "ReassessRun",
     "ReviewStatus",

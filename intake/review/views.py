@@ -24,6 +24,7 @@ from ..extensions import db
 from ..models import Intake, ReviewStatus, Role
 from ..patient.queries import link_expires_at, link_is_live, private_link, status_link
 from ..patient.service import ensure_check_in_code
+from ..photos.service import photos_of
 from ..rulesets.active import active_ruleset
 from ..web.templating import answer_changes, describe_answers, explain_triggers
 from . import queries, service
@@ -162,6 +163,7 @@ def _render_record(intake: Intake, *, status: int = 200, problems: list[Any] | N
         check_ins=queries.check_ins(intake),
         check_in_code=intake.check_in_code if intake.appointment_date else "",
         flag_titles=_flag_titles(intake),
+        photos=photos_of(intake),
     ), status
 
 
