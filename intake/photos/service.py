@@ -8,7 +8,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from ..audit import record
-from ..clock import utcnow
+from ..clock import clinic_today, utcnow
 from ..extensions import db
 from ..models import Intake, Photo, PhotoKind
 from . import storage
@@ -71,7 +71,7 @@ def add_patient_photo(intake: Intake, processed: ProcessedPhoto, *, area: str, n
         raise TooManyPhotos()
     now = utcnow()
     photo = _keep(intake, processed, added_by=PATIENT, kind=PhotoKind.CONCERN, area=area, note=note,
-                  taken_on=now.date(), clinical_consent_at=now, marketing_consent_at=now if marketing else None)
+                  taken_on=clinic_today(), clinical_consent_at=now, marketing_consent_at=now if marketing else None)
     record(PATIENT, "photo.added", intake, f"Photo {photo.id} added by the patient ({area})", photo=photo.id,
            area=area, clinical_consent=True, marketing_consent=marketing)
     db.session.commit()

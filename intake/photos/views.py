@@ -109,7 +109,8 @@ def _too_many() -> str:
                    most=current_app.config["PATIENT_PHOTOS_MAX"])
 
 
-@patient_blueprint.get("/i/<token>/photos/<int:photo_id>/<any(image, thumbnail):size>")
+@patient_blueprint.get("/i/<token>/photos/<int:photo_id>/image", defaults={"size": "image"})
+@patient_blueprint.get("/i/<token>/photos/<int:photo_id>/thumbnail", defaults={"size": "thumbnail"})
 def patient_photo_image(token: str, photo_id: int, size: str) -> Response:
     intake = _patient_intake(token)
     photo = _patient_photo(intake, photo_id)
@@ -192,7 +193,8 @@ def staff_photos(intake_id: int) -> Any:
     return redirect(url_for("photos.staff_photos", intake_id=intake.id, added=1) + "#photos")
 
 
-@staff_blueprint.get("/intakes/<int:intake_id>/photos/<int:photo_id>/<any(image, thumbnail):size>")
+@staff_blueprint.get("/intakes/<int:intake_id>/photos/<int:photo_id>/image", defaults={"size": "image"})
+@staff_blueprint.get("/intakes/<int:intake_id>/photos/<int:photo_id>/thumbnail", defaults={"size": "thumbnail"})
 def staff_photo_image(intake_id: int, photo_id: int, size: str) -> Response:
     intake = _intake(intake_id)
     photo = _photo(intake, photo_id)
