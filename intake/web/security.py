@@ -58,6 +58,8 @@ class DatabaseIntegerConverter(IntegerConverter):
 
 
 View = TypeVar("View", bound=Callable[..., Any])
+#: The form memory of an upload's request (werkzeug's default): what its parser may buffer.
+UPLOAD_FORM_MEMORY = 500_000
 
 
 def accepts_upload(setting: str) -> Callable[[View], View]:
@@ -90,6 +92,9 @@ def init_request_checks(app: Flask) -> None:
         limit = upload_limit()
         if limit is not None:
             request.max_content_length = limit
+            # werkzeug's multipart parser counts its read buffer (64 KiB chunks) against the form-memory
+            # limit: a file above MAX_FORM_MEMORY_SIZE (64 KiB) would be refused. Its default (500 kB) here.
+            request.max_form_memory_size = max(UPLOAD_FORM_MEMORY, current_app.config["MAX_FORM_MEMORY_SIZE"])
 
     @app.before_request
     def refuse_malformed_forms() -> None:
