@@ -147,12 +147,12 @@ def _to_srgb(image: Image.Image) -> Image.Image:
     return image
 
 
-def _jpeg(image: Image.Image, quality: int) -> bytes:
+def _jpeg(image: Image.Image, quality: int, optimize: bool) -> bytes:
     out = io.BytesIO()
     # A fresh image carries no info: no exif=, icc_profile=, comment= or xmp= are written.
     clean = Image.new("RGB", image.size)
     clean.paste(image)
-    clean.save(out, format="JPEG", quality=quality, optimize=True, progressive=True)
+    clean.save(out, format="JPEG", quality=quality, optimize=optimize)
     return out.getvalue()
 
 
@@ -171,8 +171,9 @@ def process(data: bytes, limits: Limits) -> ProcessedPhoto:
         image.close()
     if max(rgb.size) > FULL_EDGE:
         rgb.thumbnail((FULL_EDGE, FULL_EDGE), Image.Resampling.LANCZOS)
-    full = _jpeg(rgb, JPEG_QUALITY)
+    # Optimised Huffman tables save about 6 % on a 12 MP photo for ten times the encoding time (bench_photos.py).
+    full = _jpeg(rgb, JPEG_QUALITY, optimize=False)
     width, height = rgb.size
     rgb.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE), Image.Resampling.LANCZOS)
-    thumbnail = _jpeg(rgb, THUMBNAIL_QUALITY)
+    thumbnail = _jpeg(rgb, THUMBNAIL_QUALITY, optimize=True)
     return ProcessedPhoto(full, width, height, thumbnail, rgb.width, rgb.height)
