@@ -88,7 +88,8 @@ def patient_photos(token: str) -> Any:
         # No clinical consent, no area or no file: nothing of the file is kept.
         return render_patient_photos(intake, token, form, status=400)
     file = form.chosen_file()
-    assert file is not None  # noqa: S101 - validate_upload made sure  # nosec B101
+    if file is None:  # validate_upload refuses this already
+        abort(400)
     try:
         processed = service.verify(file.read())
         service.add_patient_photo(intake, processed, area=form.area.data or "", note=(form.note.data or "").strip(),
@@ -178,17 +179,17 @@ def staff_photos(intake_id: int) -> Any:
     form = SessionPhotoForm()
     if not form.validate():
         return render_staff_photos(intake, form, 400)
-    file = form.chosen_file()
-    assert file is not None  # noqa: S101 - validate_upload made sure  # nosec B101
+    file, taken_on = form.chosen_file(), form.taken_on.data
+    if file is None or taken_on is None:  # validate() refuses these already
+        abort(400)
     try:
         processed = service.verify(file.read())
     except PhotoRefused as refused:
         field = form.camera if form.camera.data and form.camera.data.filename else form.upload
         field.errors = [refused.message]
         return render_staff_photos(intake, form, 400)
-    assert form.taken_on.data is not None  # noqa: S101 - InputRequired  # nosec B101
     service.add_session_photo(intake, processed, actor=current_user.actor, kind=form.kind.data or "",
-                              area=form.area.data or "", taken_on=form.taken_on.data,
+                              area=form.area.data or "", taken_on=taken_on,
                               note=(form.note.data or "").strip())
     return redirect(url_for("photos.staff_photos", intake_id=intake.id, added=1) + "#photos")
 

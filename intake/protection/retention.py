@@ -187,7 +187,7 @@ def photo_file_name(photo: Photo) -> str:
 def export_patient_photos(email: str) -> list[tuple[str, bytes]]:
     """The patient's photos as files (name, bytes): what export_patient lists under each intake's "photos"."""
     ids = [intake.id for intake in intakes_of(email)]
-    photos = db.session.scalars(select(Photo).where(Photo.intake_id.in_(ids)).order_by(Photo.id)) if ids else []
+    photos = list(db.session.scalars(select(Photo).where(Photo.intake_id.in_(ids)).order_by(Photo.id)))
     return [(photo_file_name(photo), photo_storage.load(photo.image_key)) for photo in photos]
 
 
