@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import io
 import struct
+import zipfile
 import zlib
 
 from PIL import Image, ImageDraw
+
+from intake.photos import images
+
+#: Pillow writes HEIC only with pillow-heif's plugin, which intake.photos.images registers.
+assert images.HEIC  # noqa: S101 - a test helper
 
 #: EXIF tags: Make, Model, Orientation, the GPS IFD, GPSLatitudeRef, GPSLatitude, MakerNote.
 MAKE, MODEL, ORIENTATION, GPS_IFD, MAKER_NOTE = 0x010F, 0x0110, 0x0112, 0x8825, 0x927C
@@ -41,6 +47,13 @@ def webp(width: int = 300, height: int = 200) -> bytes:
     return out.getvalue()
 
 
+def heic(width: int = 300, height: int = 200) -> bytes:
+    """An iPhone-style HEIC (written by pillow-heif, which intake.photos.images registers with Pillow)."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (180, 120, 100)).save(out, format="HEIF", quality=80)
+    return out.getvalue()
+
+
 def gif(width: int = 50, height: int = 50) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), (90, 160, 90)).save(out, format="GIF")
@@ -67,8 +80,6 @@ def polyglot_html() -> bytes:
 
 def polyglot_zip() -> bytes:
     """A real JPEG with a ZIP archive appended (a GIFAR-like file: a photo to one reader, an archive to another)."""
-    import zipfile  # only this helper builds archives
-
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("Evil.class", b"\xca\xfe\xba\xbe" + b"\0" * 64)

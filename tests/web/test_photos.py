@@ -135,11 +135,13 @@ def test_the_stored_bytes_are_encrypted_not_an_image(app, forms, token):
         assert storage.load(photo.image_key)[:2] == b"\xff\xd8"
 
 
-def test_png_and_webp_are_accepted_and_kept_as_jpeg(app, forms, token):
+def test_png_webp_and_heic_are_accepted_and_kept_as_jpeg(app, forms, token):
     assert upload(forms, token, samples.png(), filename="a.png").status_code == 302
     assert upload(forms, token, samples.webp(), filename="b.webp").status_code == 302
+    assert upload(forms, token, samples.heic(), filename="IMG_0002.HEIC").status_code == 302
     with app.app_context():
-        assert [p.media_type for p in db.session.scalars(sa.select(Photo))] == ["image/jpeg"] * 2
+        kept = [(p.media_type, p.width) for p in db.session.scalars(sa.select(Photo).order_by(Photo.id))]
+    assert kept == [("image/jpeg", 300)] * 3
 
 
 def test_without_the_clinical_consent_no_photo_is_kept(app, forms, token):
