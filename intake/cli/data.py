@@ -14,6 +14,7 @@ from flask.cli import with_appcontext
 from ..audit import CheckpointError, read_latest_checkpoint, verify, write_checkpoint
 from ..config import unsafe_settings
 from ..extensions import db
+from ..photos.storage import backup_files, files_beside, restore_files
 from ..protection.encryption import generate_key
 from ..protection.retention import (
     BackupError,
@@ -202,6 +203,9 @@ def data_backup(path: Path) -> None:
         raise click.ClickException(str(error)) from error
     os.chmod(path, 0o600)
     click.echo(f"Backup written to {path} (its health data stays encrypted; keep the keys elsewhere).")
+    photos = backup_files(path)  # PHOTO_STORAGE=directory: the photo files, beside it
+    if photos is not None:
+        click.echo(f"{photos} photo files (encrypted) copied to {files_beside(path)}/: keep them with the backup.")
 
 
 @data.command("restore")
@@ -216,7 +220,9 @@ def data_restore(path: Path, yes: bool) -> None:
         restore(path)
     except BackupError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"Restored from {path}.")
+    photos = restore_files(path)
+    click.echo(f"Restored from {path}." + (f" {photos} photo files restored from {files_beside(path)}/."
+                                            if photos is not None else ""))
 
 
 @click.command("check-config")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,3 +147,41 @@ def rotate(batch: int = 100, store: PhotoStore | None = None) -> int:
             db.session.commit()
     db.session.commit()
     return done
+
+
+def files_beside(backup: Path) -> Path:
+    """Where a backup at ``backup`` keeps the photo files of PHOTO_STORAGE=directory: ``<backup>.photos/``."""
+    return backup.with_name(backup.name + ".photos")
+
+
+def backup_files(backup: Path) -> int | None:
+    """Copy the directory store's (still encrypted) files beside a database backup; None with the database store,
+    whose photos are in the database backup itself."""
+    store = photo_store()
+    if not isinstance(store, DirectoryStore):
+        return None
+    target = files_beside(backup)
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(mode=0o700)
+    copied = 0
+    for key in store.keys():
+        DirectoryStore(target).put(key, store.get(key))
+        copied += 1
+    return copied
+
+
+def restore_files(backup: Path) -> int | None:
+    """Put back the directory store's files saved beside ``backup`` (replacing the store's); None when there are none
+    or the store is the database."""
+    store, source = photo_store(), files_beside(backup)
+    if not isinstance(store, DirectoryStore) or not source.is_dir():
+        return None
+    saved = DirectoryStore(source)
+    wanted = set(saved.keys())
+    for key in list(store.keys()):
+        if key not in wanted:
+            store.delete(key)
+    for key in wanted:
+        store.put(key, saved.get(key))
+    return len(wanted)

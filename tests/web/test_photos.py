@@ -479,3 +479,23 @@ def test_the_directory_store_keeps_encrypted_files_and_erasure_deletes_them(app,
     finally:
         use_keys(app, old)
     assert [path for path in (tmp_path / "photos").rglob("*") if path.is_file()] == []
+
+
+def test_backup_and_restore_carry_the_directory_stores_files(app, runner, forms, tmp_path):
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") and shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump is not installed")
+    app.config.update(PHOTO_STORAGE="directory", PHOTO_DIRECTORY=str(tmp_path / "photos"))
+    token = start(forms)
+    assert upload(forms, token, samples.jpeg()).status_code == 302
+    photo = only_photo(app)
+    original = forms.client.get(f"/i/{token}/photos/{photo.id}/image").data
+    path = tmp_path / "backup.dump"
+    result = runner.invoke(args=["data", "backup", str(path)])
+    assert result.exit_code == 0 and "2 photo files (encrypted) copied to" in result.output, result.output
+    assert len(list((tmp_path / "backup.dump.photos").rglob("*/*"))) == 2
+    page = forms.client.get(f"/i/{token}/photos").get_data(as_text=True)
+    forms.client.post(f"/i/{token}/photos/{photo.id}/remove", data={"csrf_token": csrf_token(page)})
+    assert [p for p in (tmp_path / "photos").rglob("*") if p.is_file()] == []
+    result = runner.invoke(args=["data", "restore", str(path), "--yes"])
+    assert result.exit_code == 0 and "2 photo files restored" in result.output, result.output
+    assert forms.client.get(f"/i/{token}/photos/{photo.id}/image").data == original
