@@ -22,6 +22,8 @@ from .patient.views import blueprint as patient_blueprint
 from .patient.views import render_section_unsaved
 from .reminders.cli import reminders as reminders_cli
 from .reminders.views import blueprint as reminders_blueprint
+from .photos.views import patient_blueprint as patient_photos_blueprint
+from .photos.views import staff_blueprint as staff_photos_blueprint
 from .review.views import blueprint as review_blueprint
 from .rulesets import active
 from .web import clinic, errors, languages, outage, security, templating
@@ -76,6 +78,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(patient_blueprint)
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(review_blueprint)
+    app.register_blueprint(patient_photos_blueprint)
+    app.register_blueprint(staff_photos_blueprint)
     app.register_blueprint(admin_blueprint)
     app.register_blueprint(clinic_blueprint)
     app.register_blueprint(tokens_blueprint)

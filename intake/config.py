@@ -276,6 +276,14 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         # Big enough for a long intake, small enough to refuse abuse.
         "MAX_CONTENT_LENGTH": env.integer("MAX_CONTENT_LENGTH", 256 * 1024, minimum=1),
         "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+        # Photos (intake.photos): their upload routes alone accept PHOTO_MAX_BYTES; a photo of more
+        # pixels is refused before it is decoded (a decompression bomb); a patient adds at most
+        # PATIENT_PHOTOS_MAX. Stored in the database, or encrypted files under PHOTO_DIRECTORY.
+        "PHOTO_MAX_BYTES": env.integer("PHOTO_MAX_BYTES", 15 * 1024 * 1024, minimum=1),
+        "PHOTO_MAX_PIXELS": env.integer("PHOTO_MAX_PIXELS", 50_000_000, minimum=1),
+        "PATIENT_PHOTOS_MAX": env.integer("PATIENT_PHOTOS_MAX", 4),
+        "PHOTO_STORAGE": env.choice("PHOTO_STORAGE", "database", ("database", "directory")),
+        "PHOTO_DIRECTORY": env.text("PHOTO_DIRECTORY", str(instance_path / "photos")),
         "MAX_FORM_PARTS": 400,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -20,12 +20,12 @@ SHELL_LIBRARY_PREFIXES = ("flask_",)
 
 #: The layers of docs/architecture.md, lowest first: a module imports its own layer or lower ones.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("core", ("intake.assessment", "intake.answers", "intake.reminders.due")),
+    ("core", ("intake.assessment", "intake.answers", "intake.reminders.due", "intake.photos.images")),
     ("foundation", ("intake.config", "intake.extensions", "intake.clock", "intake.protection.encryption")),
-    ("storage", ("intake.models", "intake.audit", "intake.protection")),
+    ("storage", ("intake.models", "intake.audit", "intake.protection", "intake.photos.storage")),
     ("rules", ("intake.rulesets", "intake.jobs")),
     ("pages", ("intake.web", "intake.auth", "intake.patient", "intake.review", "intake.admin", "intake.api",
-               "intake.reminders")),
+               "intake.reminders", "intake.photos")),
     ("application", ("intake", "intake.cli", "intake.demo")),
 ]
 #: Modules of the answers vocabulary that build web forms (not core, though they live beside it).

@@ -14,12 +14,14 @@ from flask.cli import with_appcontext
 from ..audit import CheckpointError, read_latest_checkpoint, verify, write_checkpoint
 from ..config import unsafe_settings
 from ..extensions import db
+from ..photos.storage import backup_files, files_beside, restore_files
 from ..protection.encryption import generate_key
 from ..protection.retention import (
     BackupError,
     backup,
     erase_patient,
     export_patient,
+    export_patient_photos,
     intakes_of,
     purge_drafts,
     restore,
@@ -151,15 +153,27 @@ def data_purge(days: int | None) -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file.")
 @with_appcontext
 def data_export(email: str, output: Path | None) -> None:
-    """Everything held about a patient, as JSON (their right of access)."""
+    """Everything held about a patient, as JSON (their right of access); with --output, their photos as files
+    in a folder beside it (FILE-photos/)."""
     document = export_patient(email, actor="cli")
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    photos = export_patient_photos(email)
     if output:
         output.write_text(text, encoding="utf-8")
         os.chmod(output, 0o600)
         click.echo(f"Wrote {len(document['intakes'])} intakes to {output}.", err=True)
+        if photos:
+            # The photos as files, in a folder beside the JSON, each named as its "file" in the document.
+            folder = output.with_name(output.stem + "-photos")
+            folder.mkdir(mode=0o700, exist_ok=True)
+            for name, data in photos:
+                (folder / name).write_bytes(data)
+                os.chmod(folder / name, 0o600)
+            click.echo(f"Wrote {len(photos)} photos to {folder}/.", err=True)
     else:
         click.echo(text, nl=False)
+        if photos:
+            click.echo(f"{len(photos)} photos not written: give --output FILE to have them as files.", err=True)
 
 
 @data.command("erase")
@@ -189,6 +203,9 @@ def data_backup(path: Path) -> None:
         raise click.ClickException(str(error)) from error
     os.chmod(path, 0o600)
     click.echo(f"Backup written to {path} (its health data stays encrypted; keep the keys elsewhere).")
+    photos = backup_files(path)  # PHOTO_STORAGE=directory: the photo files, beside it
+    if photos is not None:
+        click.echo(f"{photos} photo files (encrypted) copied to {files_beside(path)}/: keep them with the backup.")
 
 
 @data.command("restore")
@@ -203,7 +220,9 @@ def data_restore(path: Path, yes: bool) -> None:
         restore(path)
     except BackupError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"Restored from {path}.")
+    photos = restore_files(path)
+    click.echo(f"Restored from {path}." + (f" {photos} photo files restored from {files_beside(path)}/."
+                                            if photos is not None else ""))
 
 
 @click.command("check-config")

@@ -26,6 +26,7 @@ from .intake import (
     severity_band,
 )
 from .reminder import Reminder, ReminderStatus
+from .photo import Photo, PhotoBlob, PhotoKind
 from .review import (
     APPROVALS,
     Decision,
@@ -54,6 +55,9 @@ __all__ = [
     "Notification",
     "NotificationStatus",
     "Outcome",
+    "Photo",
+    "PhotoBlob",
+    "PhotoKind",
     "PlanEdit",
     "ReassessRun",
     "Reminder",

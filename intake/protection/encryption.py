@@ -73,6 +73,22 @@ class Keyring:
         """The same value encrypted under the first key."""
         return self.fernet.rotate(token.encode("ascii")).decode("ascii")
 
+    def encrypt_bytes(self, data: bytes) -> bytes:
+        return self.fernet.encrypt(data)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        try:
+            return self.fernet.decrypt(token)
+        except InvalidToken as error:
+            raise EncryptionKeyError(
+                "a stored photo cannot be decrypted with the keys in MESO_ENCRYPTION_KEYS "
+                "(was a key removed before `flask keys rotate` ran?)"
+            ) from error
+
+    def rotate_bytes(self, token: bytes) -> bytes:
+        """The same bytes encrypted under the first key."""
+        return self.fernet.rotate(token)
+
     def seal(self, text: str, key_id: str | None = None) -> str | None:
         """HMAC-SHA256 of ``text`` under an audit key (the first one by default); None for an unknown key id."""
         key = self.audit_keys.get(key_id or self.audit_key_id)
@@ -176,4 +192,5 @@ ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "decision": ("question", "note", "plan", "patient_message", "amendment_reason", "reply"),
     "audit_entry": ("summary", "data"),
     "check_in": ("answers",),
+    "photo": ("note",),
 }

@@ -23,14 +23,18 @@ from ..extensions import db
 from ..models import (
     Assessment,
     AuditEntry,
+    CheckIn,
     Decision,
     FlagReview,
     Intake,
     IntakeStatus,
+    Notification,
+    Photo,
     PlanEdit,
     Reminder,
     SearchTerm,
 )
+from ..photos import storage as photo_storage
 from .encryption import ENCRYPTED_COLUMNS, active_keyring
 from .search import matching_search, normalise, reindex
 
@@ -71,6 +75,7 @@ def rotate_keys(batch: int = BATCH) -> dict[str, int]:
                 done += 1
             db.session.commit()
         counts[table_name] = done
+    counts["photos"] = photo_storage.rotate(batch)
     counts["search_index"] = reindex_all(batch)
     counts["audit_seals"] = audit.reseal(db.session(), batch)
     record("system", "keys.rotated", None, "Encrypted data re-encrypted with the first key; search index rebuilt",
@@ -99,8 +104,11 @@ def reindex_all(batch: int = BATCH) -> int:
 
 
 def _delete_intakes(ids: list[int]) -> None:
-    # Explicit, child tables first: SQLite does not enforce ON DELETE CASCADE here.
-    for model in (FlagReview, PlanEdit, Decision, SearchTerm, Reminder, Assessment):
+    # Explicit, child tables first: SQLite does not enforce ON DELETE CASCADE here. A photo's bytes
+    # go with its row (in the database store, in the same transaction).
+    keys = db.session.execute(select(Photo.image_key, Photo.thumbnail_key).where(Photo.intake_id.in_(ids))).all()
+    photo_storage.remove([key for pair in keys for key in pair])
+    for model in (FlagReview, PlanEdit, Decision, SearchTerm, Reminder, Photo, CheckIn, Notification, Assessment):
         db.session.execute(delete(model).where(model.intake_id.in_(ids)))
     db.session.execute(delete(Intake).where(Intake.id.in_(ids)))
 
@@ -161,11 +169,29 @@ def export_patient(email: str, actor: str = "system") -> dict[str, Any]:
             "plan_edits": rows(PlanEdit, ("assessment_id", "plan", "changes", "at")),
             "decisions": rows(Decision, ("assessment_id", "outcome", "defer_until", "question", "note", "plan",
                                          "signed_at", "ruleset_version")),
+            "photos": [{**_row(photo, ("id", "kind", "area", "taken_on", "note", "created_at", "added_by",
+                                       "media_type", "width", "height", "clinical_consent_at",
+                                       "marketing_consent_at", "marketing_withdrawn_at")),
+                        "file": photo_file_name(photo)}
+                       for photo in db.session.scalars(select(Photo).where(Photo.intake_id == intake.id)
+                                                       .order_by(Photo.id))],
             "audit_trail": rows(AuditEntry, ("at", "actor", "action", "summary", "data", "redacted")),
         })
     record(actor, "patient.exported", None, f"Patient data exported: {len(ids)} intakes", intakes=ids)
     db.session.commit()
     return document
+
+
+def photo_file_name(photo: Photo) -> str:
+    """The name of a photo's file beside an export (intake, photo, kind, area, date)."""
+    return f"intake-{photo.intake_id}-photo-{photo.id}-{photo.kind}-{photo.area}-{photo.taken_on.isoformat()}.jpg"
+
+
+def export_patient_photos(email: str) -> list[tuple[str, bytes]]:
+    """The patient's photos as files (name, bytes): what export_patient lists under each intake's "photos"."""
+    ids = [intake.id for intake in intakes_of(email)]
+    photos = list(db.session.scalars(select(Photo).where(Photo.intake_id.in_(ids)).order_by(Photo.id)))
+    return [(photo_file_name(photo), photo_storage.load(photo.image_key)) for photo in photos]
 
 
 @dataclass

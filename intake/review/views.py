@@ -26,6 +26,7 @@ from ..patient.queries import link_expires_at, link_is_live, private_link, statu
 from ..patient.service import ensure_check_in_code
 from ..reminders import queries as reminder_queries
 from ..reminders import service as reminder_service
+from ..photos.service import photos_of
 from ..rulesets.active import active_ruleset
 from ..web.languages import offered_tag
 from ..web.templating import answer_changes, describe_answers, explain_triggers
@@ -169,6 +170,7 @@ def _render_record(intake: Intake, *, status: int = 200, problems: list[Any] | N
         check_in_code=intake.check_in_code if intake.appointment_date else "",
         flag_titles=_flag_titles(intake),
         reminders=reminder_queries.reminders_of(intake),
+        photos=photos_of(intake),
     ), status
 
 

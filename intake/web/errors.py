@@ -10,6 +10,7 @@ from flask_babel import gettext
 from werkzeug.http import HTTP_STATUS_CODES
 
 from .ratelimits import retry_after_seconds
+from .security import upload_limit
 
 #: Where the API's endpoints are listed (served by flask-smorest, no token needed).
 OPENAPI_PATH = "/api/v1/openapi.json"
@@ -82,6 +83,12 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(_error: Exception) -> tuple[str, int]:
+        if upload_limit() is not None:
+            megabytes = current_app.config["PHOTO_MAX_BYTES"] / (1024 * 1024)
+            return render_error(413, gettext("That photo is too large"),
+                                gettext("The most a photo may be is %(size).0f MB. Go back and choose a smaller one "
+                                        "(your phone's normal camera setting is fine). Nothing was saved.",
+                                        size=megabytes))
         return render_error(413, gettext("That was too much to send at once"),
                             gettext("Shorten the longest answers and try again. Nothing was saved."))
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, current_app, request
 from werkzeug.routing import IntegerConverter, Map
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -56,9 +57,44 @@ class DatabaseIntegerConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+View = TypeVar("View", bound=Callable[..., Any])
+#: The form memory of an upload's request (werkzeug's default): what its parser may buffer.
+UPLOAD_FORM_MEMORY = 500_000
+
+
+def accepts_upload(setting: str) -> Callable[[View], View]:
+    """Let a view's requests be as large as the setting ``setting`` (a file) plus MAX_CONTENT_LENGTH (its form).
+
+    Every other route keeps MAX_CONTENT_LENGTH: raising it for one upload page does not raise it everywhere.
+    """
+
+    def mark(view: View) -> View:
+        view.upload_limit_setting = setting  # type: ignore[attr-defined]  # a mark upload_limit() reads
+        return view
+
+    return mark
+
+
+def upload_limit() -> int | None:
+    """The larger limit of the view this request goes to, if it accepts an upload (``accepts_upload``)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    setting = getattr(view, "upload_limit_setting", None)
+    return int(current_app.config[setting]) + int(current_app.config["MAX_CONTENT_LENGTH"]) if setting else None
+
+
 def init_request_checks(app: Flask) -> None:
     """Refuse malformed bodies before anything reads them (registered ahead of the CSRF check)."""
     app.url_map.converters["int"] = DatabaseIntegerConverter
+
+    @app.before_request
+    def allow_uploads() -> None:
+        # First of all: the form is read (by the checks below, then CSRF) under the limit set here.
+        limit = upload_limit()
+        if limit is not None:
+            request.max_content_length = limit
+            # werkzeug's multipart parser counts its read buffer (64 KiB chunks) against the form-memory
+            # limit: a file above MAX_FORM_MEMORY_SIZE (64 KiB) would be refused. Its default (500 kB) here.
+            request.max_form_memory_size = max(UPLOAD_FORM_MEMORY, current_app.config["MAX_FORM_MEMORY_SIZE"])
 
     @app.before_request
     def refuse_malformed_forms() -> None:

@@ -14,6 +14,7 @@ from tests.support.staff import make_user, sign_in
 #: Blueprints that are not staff pages, and what guards them instead.
 NOT_STAFF = {
     "patient": "the private link's token (tests/security/test_idor.py)",
+    "patient_photos": "the private link's token (tests/web/test_photos.py)",
     "api": "a bearer API token (tests/web/test_api.py)",
     "api-docs": "nothing: the OpenAPI description holds no data",
     "fhir": "nothing: the FHIR Questionnaire describes the form, no patient's answers (tests/web/test_exports.py)",

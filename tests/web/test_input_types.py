@@ -24,7 +24,8 @@ from wtforms.fields import Field, FieldList, FormField
 
 from intake.demo.intakes import seed_intakes
 from intake.extensions import db
-from intake.models import Intake
+from intake.models import Intake, Photo
+from tests.support import photos as photo_samples
 from tests.support.html import csrf_token
 from tests.support.patient import SECTIONS, fields, save, start, submit
 from tests.support.settings import TODAY
@@ -37,7 +38,7 @@ INPUT_TYPES = {
 }
 #: GET endpoints that answer something other than an HTML page.
 NOT_PAGES = {"static", "api-docs.openapi_json", "api.list_intakes", "api.show_intake", "patient.download_plan",
-             "patient.download_status_plan",
+             "patient.download_status_plan", "patient_photos.patient_photo_image", "photos.staff_photo_image",
              "exports.show_fhir_questionnaire", "exports.export_queue_csv", "exports.export_intake_json",
              "exports.export_queue_json", "fhir.show_questionnaire",
              "exports.export_intake_fhir", "review.export_override_report"}
@@ -135,6 +136,13 @@ def test_every_input_has_its_fields_type(app, client, forms, pages):
     assert page.status_code == 200
     pages.check(f"/i/{token}/review")
     pages.check(f"/i/{token}/saved")
+    pages.check(f"/i/{token}/photos")
+    photo = forms.client.post(f"/i/{token}/photos", data={
+        "csrf_token": csrf_token(forms.client.get(f"/i/{token}/photos").get_data(as_text=True)), "area": "face",
+        "clinical_consent": "y", "upload": (io.BytesIO(photo_samples.jpeg()), "face.jpg")},
+        content_type="multipart/form-data")
+    assert photo.status_code == 302
+    pages.check(f"/i/{token}/photos")
     submit(forms, token)
     pages.check(f"/i/{token}")
     pinned = app.config["TODAY"]
@@ -186,6 +194,16 @@ def test_every_input_has_its_fields_type(app, client, forms, pages):
                            page=f"/staff/rules/versions/{version}")
     assert activated.status_code == 302
     pages.check(activated.location)
+
+    # The photo pages are practitioners' (an admin sees a count on the record).
+    forms.post("/staff/sign-out", {}, page="/staff/")
+    with app.app_context():
+        accounts.create_user("pat@demo.clinic", "Pat Practitioner", "practitioner", PASSWORD)
+        photographed, photo_id = db.session.execute(select(Photo.intake_id, Photo.id)).one()
+    forms.post("/staff/sign-in", {"email": "pat@demo.clinic", "password": PASSWORD, "next": ""})
+    for url in (f"/staff/intakes/{photographed}/photos",
+                f"/staff/intakes/{photographed}/photos/compare?left={photo_id}&right={photo_id}"):
+        pages.check(url)
 
     html_pages = {rule.endpoint for rule in app.url_map.iter_rules() if "GET" in rule.methods} - NOT_PAGES
     assert html_pages - pages.visited == set(), "a page this test does not walk: add it above"

@@ -199,8 +199,39 @@
       updateExclusive(control);
       updateFollowUps(control.closest("form") || document);
       openWhenChosen(control);
+    } else if (control.hasAttribute && control.hasAttribute("data-photo-input")) {
+      previewPhoto(control);
     }
   });
+
+  /* The photo forms: a preview of the chosen photo (one file per form: choosing with the
+     camera clears a file chosen before, and the other way round). Without this file the
+     server takes whichever was chosen. HEIC shows no preview in most browsers: its name does. */
+  function previewPhoto(input) {
+    var form = input.closest("form");
+    var preview = form && form.querySelector("[data-photo-preview]");
+    if (!preview) {
+      return;
+    }
+    each(form.querySelectorAll("[data-photo-input]"), function (other) {
+      if (other !== input) {
+        other.value = "";
+      }
+    });
+    var file = input.files && input.files[0];
+    var image = preview.querySelector("img");
+    preview.hidden = true;
+    image.removeAttribute("src");
+    if (!file || !/^image\/(jpeg|png|webp)$/.test(file.type)) {
+      return;
+    }
+    var reader = new FileReader();
+    reader.onload = function () {
+      image.src = reader.result; /* a data: URL: the page's policy allows no other */
+      preview.hidden = false;
+    };
+    reader.readAsDataURL(file);
+  }
 
   /* A folded part of a form that belongs to one choice (the decision's "more information"
      fields) opens when that choice is made; without this file the reader opens it. */
