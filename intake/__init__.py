@@ -20,10 +20,10 @@ from .config import REPO_ROOT, ConfigError, build_config
 from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 from .patient.views import blueprint as patient_blueprint
 from .patient.views import render_section_unsaved
-from .reminders.cli import reminders as reminders_cli
-from .reminders.views import blueprint as reminders_blueprint
 from .photos.views import patient_blueprint as patient_photos_blueprint
 from .photos.views import staff_blueprint as staff_photos_blueprint
+from .reminders.cli import reminders as reminders_cli
+from .reminders.views import blueprint as reminders_blueprint
 from .review.views import blueprint as review_blueprint
 from .rulesets import active
 from .web import clinic, errors, languages, outage, security, templating

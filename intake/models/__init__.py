@@ -25,8 +25,8 @@ from .intake import (
     queue_sort_key,
     severity_band,
 )
-from .reminder import Reminder, ReminderStatus
 from .photo import Photo, PhotoBlob, PhotoKind
+from .reminder import Reminder, ReminderStatus
 from .review import (
     APPROVALS,
     Decision,

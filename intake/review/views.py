@@ -24,9 +24,9 @@ from ..extensions import db
 from ..models import Intake, ReviewStatus, Role
 from ..patient.queries import link_expires_at, link_is_live, private_link, status_link
 from ..patient.service import ensure_check_in_code
+from ..photos.service import photos_of
 from ..reminders import queries as reminder_queries
 from ..reminders import service as reminder_service
-from ..photos.service import photos_of
 from ..rulesets.active import active_ruleset
 from ..web.languages import offered_tag
 from ..web.templating import answer_changes, describe_answers, explain_triggers
