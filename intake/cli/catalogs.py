@@ -24,11 +24,11 @@ from babel.messages.pofile import read_po, write_po
 
 #: Babel's folder of each language tag that is not a plain Babel locale name.
 FOLDERS = {"en-XA": "en@xa"}
-#: What the pseudo-locale keeps as written: %(name)s, %s, {start}, markup, entities.
-KEEP = re.compile(r"%\([a-z_]+\)[sd]|%[sd]|\{[a-z_]+\}|<[^>]+>|&[a-z#0-9]+;")
+#: What the pseudo-locale keeps as written: %(name)s, %(size).0f, %s, {start}, markup, entities.
+KEEP = re.compile(r"%\([a-z_]+\)(?:\.\d+)?[sdf]|%[sd]|\{[a-z_]+\}|<[^>]+>|&[a-z#0-9]+;")
 ACCENTS = str.maketrans("aceinousyACEINOUSYdDgGhHlLrRtTzZ", "åçéîñöûšýÅÇÉÎÑÖÛŠÝďĎğĞħĦļĻŕŔţŢžŽ")
 #: A placeholder, as a translation must keep it.
-PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|\{[a-z_]+\}")
+PLACEHOLDER = re.compile(r"%\([a-z_]+\)(?:\.\d+)?[sdf]|\{[a-z_]+\}")
 
 
 def folder(tag: str) -> str:
