@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("core", ("intake.assessment", "intake.answers")),
     ("foundation", ("intake.config", "intake.extensions", "intake.clock", "intake.protection.encryption")),
     ("storage", ("intake.models", "intake.audit", "intake.protection")),
-    ("rules", ("intake.rulesets", "intake.jobs")),
+    ("rules", ("intake.rulesets", "intake.jobs", "intake.outbox")),
     ("pages", ("intake.web", "intake.auth", "intake.patient", "intake.review", "intake.admin", "intake.api")),
     ("application", ("intake", "intake.cli", "intake.demo")),
 ]

@@ -35,6 +35,7 @@ from .review import (
     Outcome,
     PlanEdit,
 )
+from .outbox import OutboxMessage, OutboxState
 from .rulesets import ReassessRun, RulesetActivation, RulesetVersion
 from .staff import Role, SignInThrottle, StaffSession, StaffUser
 
@@ -53,6 +54,8 @@ __all__ = [
     "Notification",
     "NotificationStatus",
     "Outcome",
+    "OutboxMessage",
+    "OutboxState",
     "PlanEdit",
     "ReassessRun",
     "ReviewStatus",
