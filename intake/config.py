@@ -247,6 +247,8 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         # A worker holds a re-assessment run this long past its last batch; a run whose worker died is taken
         # up again after it (docs/jobs.md).
         "REASSESS_LEASE_SECONDS": env.number("REASSESS_LEASE_SECONDS", 120),
+        # Intakes re-assessed per transaction (each moves the run's cursor).
+        "REASSESS_BATCH": env.integer("REASSESS_BATCH", 200, minimum=1),
         # The job queue (docs/jobs.md): redis://… shared by every web process, worker and the scheduler;
         # empty: jobs run in the process that asks for them and a scheduler thread runs in the app.
         "JOBS_BROKER_URL": env.text("JOBS_BROKER_URL"),

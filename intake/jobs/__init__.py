@@ -67,7 +67,17 @@ def periodic(name: str, *, every: dt.timedelta | float, setting: str | None = No
 
 
 def init_app(app: Flask) -> Celery:
-    """Flask's "Background Tasks with Celery" pattern: one Celery app per Flask app, tasks run in its context."""
+    """Give the app its Celery app, and (without a broker) its scheduler thread, started by the first request."""
+    celery = configure(app)
+    app.before_request(lambda: _start_embedded_scheduler(app))
+    return celery
+
+
+def configure(app: Flask) -> Celery:
+    """Flask's "Background Tasks with Celery" pattern: one Celery app per Flask app, tasks run in its context.
+
+    Called again after JOBS_BROKER_URL changed (tests switch between eager and a real worker).
+    """
 
     class FlaskTask(Task):  # type: ignore[misc]  # Celery's Task is untyped
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -91,7 +101,6 @@ def init_app(app: Flask) -> Celery:
         worker_hijack_root_logger=False,
     )
     app.extensions["celery"] = celery
-    app.before_request(lambda: _start_embedded_scheduler(app))
     return celery
 
 

@@ -79,7 +79,11 @@ def enqueue(message_kind: str, to: str, subject: str, text: str, html: str | Non
 def _dispatch_after_commit(session: Session) -> None:
     ids = session.info.pop(_ENQUEUED, [])
     for message_id in ids:
-        jobs.dispatch(DELIVER, message_id)
+        try:
+            jobs.dispatch(DELIVER, message_id)
+        except Exception:  # noqa: BLE001 - the message is committed: deliver_due sends it (broker down, say)
+            current_app.logger.exception("outbox message %s: delivery not dispatched; deliver_due will send it",
+                                         message_id)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -115,7 +119,18 @@ def _send(message: OutboxMessage) -> None:
                                    headers={"Message-ID": f"<{message.idempotency_key[:40]}@{_host()}>"})
     if message.html:
         email.attach_alternative(message.html, "text/html")
-    email.send()
+    connection = current_app.extensions["mailman"].get_connection()
+    connection.open()
+    # The SMTP backend drops its socket unclosed when QUIT fails after a refusal: close it here.
+    smtp = getattr(connection, "connection", None)
+    try:
+        connection.send_messages([email])
+    finally:
+        try:
+            connection.close()
+        finally:
+            if smtp is not None:
+                smtp.close()
 
 
 def _host() -> str:

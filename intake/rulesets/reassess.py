@@ -34,7 +34,6 @@ from ..models import Assessment, Decision, Intake, IntakeStatus, ReassessRun, Ru
 from .assessments import carry_over, store_assessment
 from .files import load_files
 
-BATCH = 200
 RUN = "reassess.run"
 RESUME = "reassess.resume_stalled"
 
@@ -112,7 +111,7 @@ def run(run_id: int) -> str:
             if job.lease_owner != owner or job.status != "running":
                 return job.status  # another worker took it over (our lease had run out)
             ids = list(db.session.scalars(_open_intakes().where(Intake.id > job.cursor).order_by(Intake.id)
-                                          .limit(BATCH)))
+                                          .limit(int(current_app.config["REASSESS_BATCH"]))))
             if not ids:
                 break
             _assess_batch(job, ids, ruleset, today, actor)
