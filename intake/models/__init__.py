@@ -25,6 +25,7 @@ from .intake import (
     queue_sort_key,
     severity_band,
 )
+from .outbox import OutboxMessage, OutboxState
 from .review import (
     APPROVALS,
     Decision,
@@ -35,7 +36,6 @@ from .review import (
     Outcome,
     PlanEdit,
 )
-from .outbox import OutboxMessage, OutboxState
 from .rulesets import ReassessRun, RulesetActivation, RulesetVersion
 from .staff import Role, SignInThrottle, StaffSession, StaffUser
 

@@ -65,10 +65,11 @@ class ReassessRun(Model):
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
     error: Mapped[str] = mapped_column(Text, default="")
-    #: The last intake id done: a run resumed after a worker died carries on after it (intake.rulesets.reassess).
+    #: The last intake id done: a run resumed after its worker died carries on after it.
     cursor: Mapped[int] = mapped_column(default=0)
     #: Who activated the version: the re-assessments are recorded under them.
     actor: Mapped[str] = mapped_column(String(80), default="system")
-    #: Which worker holds the run ("" while it waits in the queue), and until when: a run whose lease ran out is picked up again.
+    #: Which worker holds the run ("" while it waits in the queue), and until when: a run whose lease ran
+    #: out is picked up again.
     lease_owner: Mapped[str] = mapped_column(String(100), default="")
     lease_until: Mapped[dt.datetime | None]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import current_app, render_template
 from flask_babel import gettext
 
-from ..extensions import db
 from .. import outbox
+from ..extensions import db
 from ..models import Intake, Notification, NotificationStatus
 from ..web.clinic import clinic_identity
 

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import Select, exists, or_, select, update
 
 from .. import jobs
 from ..answers import load_answers
@@ -43,7 +43,7 @@ def open_intake_ids() -> Iterator[int]:
     yield from db.session.scalars(_open_intakes().order_by(Intake.id))
 
 
-def _open_intakes():  # type: ignore[no-untyped-def]  # a Select of Intake.id
+def _open_intakes() -> Select[int]:
     return select(Intake.id).where(Intake.status != IntakeStatus.DRAFT,
                                    ~exists().where(Decision.intake_id == Intake.id))
 
@@ -166,6 +166,7 @@ def resume_stalled() -> list[int]:
 def assessed_under(version_id: int) -> dict[int, int]:
     """How many assessments each intake has under ``version_id`` (tests: exactly one per open intake)."""
     counts: dict[int, int] = {}
-    for intake_id in db.session.scalars(select(Assessment.intake_id).where(Assessment.ruleset_version_id == version_id)):
+    query = select(Assessment.intake_id).where(Assessment.ruleset_version_id == version_id)
+    for intake_id in db.session.scalars(query):
         counts[intake_id] = counts.get(intake_id, 0) + 1
     return counts

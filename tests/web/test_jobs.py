@@ -108,7 +108,8 @@ def test_a_refusing_smtp_server_is_retried_with_backoff_then_marked_failed(app, 
                 table = parse(html).select_one("#messages + .table-wrap").get_text()
                 assert "Waiting to be sent" in table and "Refused by the test server" in table
                 for attempt in (2, 3):
-                    db.session.execute(update(OutboxMessage).values(next_attempt_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC)))
+                    long_ago = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # as if the wait had passed
+                    db.session.execute(update(OutboxMessage).values(next_attempt_at=long_ago))
                     db.session.commit()
                     mail_outbox.deliver_due()
                     row = db.session.get_one(OutboxMessage, message_id)
@@ -212,7 +213,8 @@ def test_the_purge_and_the_checkpoint_are_on_the_schedule_and_run_as_jobs(app, r
     result = runner.invoke(args=["jobs", "run", "data.purge"])
     assert result.exit_code == 0 and "data.purge: 1" in result.output
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Intake).where(Intake.status == IntakeStatus.DRAFT)) == 0
+        drafts = select(func.count()).select_from(Intake).where(Intake.status == IntakeStatus.DRAFT)
+        assert db.session.scalar(drafts) == 0
         assert db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id.desc())).first() == "data.purged"
     result = runner.invoke(args=["jobs", "run", "audit.checkpoint"])
     assert result.exit_code == 0, result.output
