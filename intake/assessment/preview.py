@@ -261,3 +261,54 @@ def preview(
             label = intake.label if isinstance(intake.label, str) else intake.label()
             result.changes.append(IntakeChange(intake.id, label, before, after, added, removed))
     return result
+
+
+def result_to_json(result: PreviewResult) -> dict[str, Any]:
+    """A PreviewResult as plain JSON (a chunk run on a worker stores it so; result_from_json reads it back)."""
+    return {
+        "total": result.total, "changed_count": result.changed_count, "outcome_changed": result.outcome_changed,
+        "changes": [[c.id, c.label, c.before, c.after, list(c.added), list(c.removed)] for c in result.changes],
+        "outcomes_before": dict(result.outcomes_before), "outcomes_after": dict(result.outcomes_after),
+        "transitions": [[before, after, count] for (before, after), count in result.transitions.items()],
+        "rules": [[r.rule_id, r.before, r.after, r.added, r.removed] for r in result.rules.values()],
+        "skipped": [list(item) for item in result.skipped],
+    }
+
+
+def result_from_json(data: Mapping[str, Any]) -> PreviewResult:
+    """The PreviewResult result_to_json wrote."""
+    return PreviewResult(
+        total=data["total"], changed_count=data["changed_count"], outcome_changed=data["outcome_changed"],
+        changes=[IntakeChange(i, label, before, after, tuple(added), tuple(removed))
+                 for i, label, before, after, added, removed in data["changes"]],
+        outcomes_before=Counter(data["outcomes_before"]), outcomes_after=Counter(data["outcomes_after"]),
+        transitions=Counter({(before, after): count for before, after, count in data["transitions"]}),
+        rules={rule_id: RuleTotal(rule_id, before, after, added, removed)
+               for rule_id, before, after, added, removed in data["rules"]},
+        skipped=[(intake_id, why) for intake_id, why in data["skipped"]],
+    )
+
+
+def merge(parts: Iterable[PreviewResult], max_rows: int = 500) -> PreviewResult:
+    """One result from the previews of consecutive slices of the intakes, in their order.
+
+    Equal to preview() over the whole stream: counts add up, and the changed intakes kept are
+    the first ``max_rows`` in the stream's order (each part kept at most that many, in order).
+    """
+    merged = PreviewResult()
+    for part in parts:
+        merged.total += part.total
+        merged.changed_count += part.changed_count
+        merged.outcome_changed += part.outcome_changed
+        merged.changes.extend(part.changes[:max(max_rows - len(merged.changes), 0)])
+        merged.outcomes_before.update(part.outcomes_before)
+        merged.outcomes_after.update(part.outcomes_after)
+        merged.transitions.update(part.transitions)
+        for rule_id, total in part.rules.items():
+            into = merged.rules.setdefault(rule_id, RuleTotal(rule_id))
+            into.before += total.before
+            into.after += total.after
+            into.added += total.added
+            into.removed += total.removed
+        merged.skipped.extend(part.skipped)
+    return merged

@@ -36,7 +36,7 @@ from .review import (
     Outcome,
     PlanEdit,
 )
-from .rulesets import ReassessRun, RulesetActivation, RulesetVersion
+from .rulesets import PreviewChunk, PreviewRun, ReassessRun, RulesetActivation, RulesetVersion
 from .staff import Role, SignInThrottle, StaffSession, StaffUser
 
 __all__ = [
@@ -57,6 +57,8 @@ __all__ = [
     "OutboxMessage",
     "OutboxState",
     "PlanEdit",
+    "PreviewChunk",
+    "PreviewRun",
     "ReassessRun",
     "ReviewStatus",
     "Role",

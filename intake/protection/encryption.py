@@ -176,4 +176,5 @@ ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "decision": ("question", "note", "plan", "patient_message", "amendment_reason", "reply"),
     "audit_entry": ("summary", "data"),
     "check_in": ("answers",),
+    "outbox_message": ("recipient", "text", "html"),
 }

@@ -40,14 +40,23 @@ def count_past_intakes(last: int | None = None, since: dt.date | None = None, un
 
 
 def stream_past_intakes(
-    last: int | None = None, since: dt.date | None = None, until: dt.date | None = None, *, batch: int = BATCH
+    last: int | None = None, since: dt.date | None = None, until: dt.date | None = None, *, batch: int = BATCH,
+    offset: int = 0, limit: int | None = None,
 ) -> Iterator[PastIntake]:
     """Submitted intakes, newest first (the last ``last``, or submitted between ``since`` and ``until``).
 
     Read ``batch`` rows at a time on a server-side cursor: the whole table is never in memory.
+    ``offset`` and ``limit`` take a slice of that order (a chunk of a parallel preview).
     """
     decrypt = active_keyring().decrypt
-    rows = db.session.execute(_query(last, since, until).execution_options(yield_per=batch, stream_results=True))
+    query = _query(last, since, until)
+    if offset or limit is not None:
+        # A slice of the same order; the last ``last`` end at row ``last``.
+        ends = [end for end in (last, None if limit is None else offset + limit) if end is not None]
+        query = _query(None, since, until).offset(offset)
+        if ends:
+            query = query.limit(max(min(ends) - offset, 0))
+    rows = db.session.execute(query.execution_options(yield_per=batch, stream_results=True))
     for intake_id, name, answers, submitted_at, assessed_on in rows:
         yield PastIntake(intake_id, _label(decrypt, intake_id, name), answers or {},
                          assessed_on or submitted_at.date())

@@ -1,4 +1,4 @@
-"""job queue: the outbox of email, and resumable re-assessment runs (cursor, lease, actor)
+"""job queue: the outbox of email, resumable re-assessment runs (cursor, lease, actor), parallel previews
 
 Revision ID: a9f3d1c50001
 Revises: c7e2a4b30001
@@ -46,6 +46,34 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_outbox_message_intake_id'), ['intake_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_message_state'), ['state'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_message_next_attempt_at'), ['next_attempt_at'], unique=False)
+    op.create_table(
+        'preview_run',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('current_files', sa.JSON(), nullable=False),
+        sa.Column('candidate_files', sa.JSON(), nullable=False),
+        sa.Column('status', sa.String(length=20), nullable=False),
+        sa.Column('total', sa.Integer(), nullable=False),
+        sa.Column('max_rows', sa.Integer(), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_table(
+        'preview_chunk',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('run_id', sa.Integer(), nullable=False),
+        sa.Column('position', sa.Integer(), nullable=False),
+        sa.Column('offset', sa.Integer(), nullable=False),
+        sa.Column('size', sa.Integer(), nullable=False),
+        sa.Column('state', sa.String(length=20), nullable=False),
+        sa.Column('done', sa.Integer(), nullable=False),
+        sa.Column('result', sa.JSON(), nullable=True),
+        sa.Column('error', sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(['run_id'], ['preview_run.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    with op.batch_alter_table('preview_chunk', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_preview_chunk_run_id'), ['run_id'], unique=False)
     with op.batch_alter_table('reassess_run', schema=None) as batch_op:
         batch_op.add_column(sa.Column('cursor', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('actor', sa.String(length=80), nullable=False, server_default='system'))
@@ -64,3 +92,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_outbox_message_state'))
         batch_op.drop_index(batch_op.f('ix_outbox_message_intake_id'))
     op.drop_table('outbox_message')
+    with op.batch_alter_table('preview_chunk', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_preview_chunk_run_id'))
+    op.drop_table('preview_chunk')
+    op.drop_table('preview_run')

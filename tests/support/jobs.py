@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import socket
@@ -140,3 +141,53 @@ def smtp_server(handler: SmtpHandler) -> Iterator[int]:
         yield port
     finally:
         controller.stop()
+
+
+def fill_generated(count: int, seed: int) -> None:
+    """``count`` submitted intakes with bench_rules' synthetic answers (stored as the app stores them)."""
+    import random  # noqa: PLC0415 - only the preview tests generate intakes
+
+    from intake.answers import dump_answers, load_answers  # noqa: PLC0415
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from bench_rules import ON, make_intake  # noqa: PLC0415
+
+    rng = random.Random(seed)
+    rows = []
+    for i in range(count):
+        answers = dump_answers(load_answers(make_intake(i, rng), today=ON))
+        rows.append({"token_hash": uuid.uuid4().hex * 2, "status": IntakeStatus.SUBMITTED, "answers": answers,
+                     "completed_sections": [], "full_name": answers["about"]["full_name"],
+                     "email": answers["about"]["email"], "version": 1,
+                     "submitted_at": dt.datetime(2026, 11, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=i % 97)})
+    db.session.execute(sa.insert(Intake), rows)
+    db.session.commit()
+
+
+CLINIC_RULES = """\
+- id: cold-sore-history
+  title: Cold sore history
+  override: true
+  severity: defer
+  defer_for_days: 90
+  when: {field: skin.cold_sore_history, equals: true}
+  message: Deferred until seen by the GP.
+  source: [rule-default]
+
+- id: current-smoker
+  title: Current smoker
+  severity: precaution
+  when: {field: lifestyle.smoking, equals: current}
+  message: Smoking slows healing.
+  source: [rule-default]
+"""
+
+
+def candidate_files(folder: Path) -> dict[str, Any]:
+    """The shipped rules with a clinic folder over them (a stricter rule, a new one, one disabled), as files."""
+    from intake.rulesets.files import folders_snapshot  # noqa: PLC0415
+
+    (folder / "precautions").mkdir(parents=True, exist_ok=True)
+    (folder / "precautions" / "ours.yaml").write_text(CLINIC_RULES)
+    (folder / "disabled.yaml").write_text("- heavy-drinking\n")
+    return folders_snapshot([REPO / "rules", folder])

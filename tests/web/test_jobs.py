@@ -13,10 +13,30 @@ from sqlalchemy import func, select, text, update
 from intake import jobs
 from intake import outbox as mail_outbox
 from intake.extensions import db, mail
-from intake.models import AuditEntry, Intake, IntakeStatus, Notification, OutboxMessage, ReassessRun
-from intake.rulesets import reassess
+from intake.assessment.preview import PreviewResult, preview
+from intake.models import (
+    AuditEntry,
+    Intake,
+    IntakeStatus,
+    Notification,
+    OutboxMessage,
+    PreviewChunk,
+    PreviewRun,
+    ReassessRun,
+)
+from intake.rulesets import cli as rules_cli
+from intake.rulesets import parallel_preview, reassess
+from intake.rulesets.files import load_files
+from intake.rulesets.past_intakes import stream_past_intakes
 from tests.support.html import parse
-from tests.support.jobs import SmtpHandler, clone_open_intakes, new_active_version, smtp_server
+from tests.support.jobs import (
+    SmtpHandler,
+    candidate_files,
+    clone_open_intakes,
+    fill_generated,
+    new_active_version,
+    smtp_server,
+)
 from tests.support.review import actions, record_url
 
 
@@ -262,3 +282,58 @@ def test_a_run_stopped_halfway_resumes_after_its_cursor_and_assesses_each_intake
         # Sent again once done (a duplicate message on the queue): nothing more happens.
         assert reassess.run(run.id) == "done"
         assert reassess.assessed_under(version_id) == dict.fromkeys(open_ids, 1)
+
+
+# --- the preview, in chunks ------------------------------------------------------------------------
+
+
+def single_preview(current: dict, candidate: dict, max_rows: int) -> PreviewResult:
+    return preview(stream_past_intakes(since=dt.date(2000, 1, 1)), load_files(current), load_files(candidate),
+                   max_rows=max_rows)
+
+
+def chunked_preview(current: dict, candidate: dict, chunks: int, max_rows: int) -> PreviewResult:
+    run_id = parallel_preview.start(current, candidate, chunks=chunks, since=dt.date(2000, 1, 1), max_rows=max_rows)
+    assert parallel_preview.wait(run_id, timeout=60) == "done"
+    return parallel_preview.merged(run_id)
+
+
+def test_the_chunked_preview_merges_to_the_single_process_preview(app, demo_intakes, tmp_path):
+    with app.app_context():
+        current, candidate = parallel_preview.rules_in_force(), candidate_files(tmp_path / "clinic")
+        demo = single_preview(current, candidate, max_rows=1)
+        assert demo.total == 12 and demo.changed_count > 1  # some changes are cut: the merge keeps the same ones
+        for chunks in (1, 2, 5, 12, 40):
+            assert chunked_preview(current, candidate, chunks, max_rows=1) == demo, chunks
+        fill_generated(400, seed=20261206)
+        generated = single_preview(current, candidate, max_rows=25)
+        assert generated.total == 412 and generated.outcome_changed > 0 and len(generated.changes) == 25
+        for chunks in (3, 8):
+            assert chunked_preview(current, candidate, chunks, max_rows=25) == generated, chunks
+        assert db.session.scalar(select(func.count()).select_from(PreviewRun)) == 0  # merged runs are deleted
+
+
+def test_a_cancelled_preview_stops_its_chunks(app, demo_intakes, tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel_preview.jobs, "dispatch", lambda *args, **kwargs: None)  # queued, not run yet
+    monkeypatch.setattr(parallel_preview, "PROGRESS_EVERY", 2)
+    with app.app_context():
+        current, candidate = parallel_preview.rules_in_force(), candidate_files(tmp_path / "clinic")
+        run_id = parallel_preview.start(current, candidate, chunks=2, since=dt.date(2000, 1, 1))
+        first, second = db.session.scalars(select(PreviewChunk.id).order_by(PreviewChunk.position))
+        # One chunk already running when the admin cancels: it stops at its next progress check.
+        db.session.execute(update(PreviewRun).values(status="cancelled"))
+        db.session.commit()
+        assert parallel_preview.run_chunk(first, {"since": "2000-01-01"}) == "cancelled"
+        parallel_preview.cancel(run_id)  # the other one never starts
+        assert parallel_preview.run_chunk(second, {"since": "2000-01-01"}) == "cancelled"
+        assert parallel_preview.wait(run_id) == "cancelled"
+        assert parallel_preview.progress(run_id)[2] == {"cancelled": 2}
+
+
+def test_flask_rules_preview_in_chunks_prints_what_it_prints_in_one_process(app, runner, demo_intakes, tmp_path):
+    candidate_files(tmp_path / "clinic")
+    one = runner.invoke(rules_cli.rules, args=["preview", str(tmp_path / "clinic"), "--since", "2000-01-01"])
+    chunked = runner.invoke(rules_cli.rules, args=["preview", str(tmp_path / "clinic"), "--since", "2000-01-01",
+                                  "--chunks", "3"])
+    assert one.exit_code == 0 and chunked.exit_code == 0, chunked.output
+    assert "12 intakes:" in one.output and chunked.output == one.output
