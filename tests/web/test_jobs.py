@@ -12,8 +12,8 @@ from sqlalchemy import func, select, text, update
 
 from intake import jobs
 from intake import outbox as mail_outbox
-from intake.extensions import db, mail
 from intake.assessment.preview import PreviewResult, preview
+from intake.extensions import db, mail
 from intake.models import (
     AuditEntry,
     Intake,

@@ -13,10 +13,22 @@ from sqlalchemy import func, select, update
 
 from intake import jobs
 from intake import outbox as mail_outbox
+from intake.assessment.preview import preview
 from intake.extensions import db
 from intake.models import AuditEntry, Intake, IntakeStatus, OutboxMessage, ReassessRun
-from intake.rulesets import reassess
-from tests.support.jobs import SmtpHandler, Worker, clone_open_intakes, new_active_version, redis_queue, smtp_server
+from intake.rulesets import parallel_preview, reassess
+from intake.rulesets.files import load_files
+from intake.rulesets.past_intakes import stream_past_intakes
+from tests.support.jobs import (
+    SmtpHandler,
+    Worker,
+    candidate_files,
+    clone_open_intakes,
+    fill_generated,
+    new_active_version,
+    redis_queue,
+    smtp_server,
+)
 
 pytestmark = pytest.mark.worker
 
@@ -125,3 +137,21 @@ def test_a_worker_runs_the_scheduled_purge_and_checkpoint(app, demo_intakes, tmp
         finally:
             worker.stop()
     assert json.loads(Path(checkpoints).read_text().splitlines()[0])["count"] > 0
+
+
+def test_a_preview_in_chunks_on_a_worker_merges_to_the_single_process_preview(app, demo_intakes, tmp_path):
+    with app.app_context():
+        fill_generated(300, seed=20261207)
+        current, candidate = parallel_preview.rules_in_force(), candidate_files(tmp_path / "clinic")
+        single = preview(stream_past_intakes(since=dt.date(2000, 1, 1)), load_files(current), load_files(candidate),
+                         max_rows=10)
+    with redis_queue(app) as env:
+        worker = Worker(env, tmp_path / "worker.log")
+        try:
+            with app.app_context():
+                run_id = parallel_preview.start(current, candidate, chunks=4, since=dt.date(2000, 1, 1), max_rows=10)
+                assert parallel_preview.wait(run_id, timeout=60) == "done"
+                assert parallel_preview.merged(run_id) == single
+        finally:
+            worker.stop()
+    assert single.total == 312 and single.changed_count > 10
