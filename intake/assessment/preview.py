@@ -87,6 +87,9 @@ class PastIntake(NamedTuple):
     label: str | Callable[[], str]
     answers: Mapping[str, Any]
     on: dt.date
+    #: The stored assessment of these answers under the current ruleset on ``on``, when there is one:
+    #: (outcome, ((rule_id, severity), ...)). The "before" side is then taken from it, not assessed again.
+    stored: tuple[str, tuple[tuple[str, str], ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -226,15 +229,22 @@ def preview(
                 continue
             facts = derive_facts(answers, current.lexicon, intake.on, current.catalogue)
         if delta is not None:
-            assessed = assess_facts(facts, current, plan=False)
-            before, flags_before = assessed.outcome, frozenset(flag.rule_id for flag in assessed.flags)
+            if intake.stored is not None:
+                before, current_flags = intake.stored
+            else:
+                assessed = assess_facts(facts, current, plan=False)
+                before, current_flags = assessed.outcome, tuple((f.rule_id, f.severity) for f in assessed.flags)
+            flags_before = frozenset(rule_id for rule_id, _ in current_flags)
             extra = assess_facts(facts, delta, plan=False).flags
-            rank = max([SEVERITY_RANK[flag.severity] for flag in assessed.flags if flag.rule_id in kept]
+            rank = max([SEVERITY_RANK[severity] for rule_id, severity in current_flags if rule_id in kept]
                        + [SEVERITY_RANK[flag.severity] for flag in extra], default=0)
             after = OUTCOMES[rank]  # as outcome_of: info ranks 0 like suitable
             flags_after = (flags_before & kept) | frozenset(flag.rule_id for flag in extra)
         else:
-            before, flags_before = _flags(facts, current)
+            if intake.stored is not None:
+                before, flags_before = intake.stored[0], frozenset(rule_id for rule_id, _ in intake.stored[1])
+            else:
+                before, flags_before = _flags(facts, current)
             if not shared:
                 facts = derive_facts(answers, candidate.lexicon, intake.on, candidate.catalogue)
             after, flags_after = _flags(facts, candidate)

@@ -257,7 +257,8 @@ def preview_command(  # noqa: PLR0913 - one parameter per option
                 raise click.ClickException(f"the preview's chunks did not all finish: {status}")
             result = parallel_preview.merged(run_id)
         else:
-            result = preview(stream_past_intakes(last, day["since"], day["until"]), active_ruleset().ruleset,
+            current = active_ruleset().ruleset
+            result = preview(stream_past_intakes(last, day["since"], day["until"], reuse=current.version), current,
                              ruleset, max_rows=rows, progress=bar.update)
     click.echo(f"{result.total} intakes: {result.changed_count} change, {result.outcome_changed} in outcome")
     for (before, after), count in sorted(result.transitions.items()):

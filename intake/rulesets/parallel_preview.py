@@ -84,13 +84,13 @@ def _rulesets(run_id: int, current_digest: str, candidate_digest: str) -> tuple[
     return load_files(run.current_files), load_files(run.candidate_files)
 
 
-def _slice(filters: Mapping[str, Any], offset: int, size: int) -> Iterator[PastIntake]:
+def _slice(filters: Mapping[str, Any], offset: int, size: int, reuse: str) -> Iterator[PastIntake]:
     """Rows offset … offset + size of the preview's stream, without the patients' names."""
     since = dt.date.fromisoformat(filters["since"]) if filters.get("since") else None
     until = dt.date.fromisoformat(filters["until"]) if filters.get("until") else None
-    stream = stream_past_intakes(filters.get("last"), since, until, offset=offset, limit=size)
+    stream = stream_past_intakes(filters.get("last"), since, until, offset=offset, limit=size, reuse=reuse)
     for intake in stream:
-        yield PastIntake(intake.id, "", intake.answers, intake.on)
+        yield intake._replace(label="")
 
 
 @jobs.job(CHUNK)
@@ -119,7 +119,8 @@ def run_chunk(chunk_id: int, filters: dict[str, Any]) -> str:
                 raise Cancelled
 
     try:
-        result = preview(_slice(filters, offset, size), current, candidate, max_rows=max_rows, progress=progress)
+        result = preview(_slice(filters, offset, size, current.version), current, candidate, max_rows=max_rows,
+                         progress=progress)
     except Cancelled:
         db.session.rollback()
         db.session.execute(update(PreviewChunk).where(PreviewChunk.id == chunk_id).values(state="cancelled"))

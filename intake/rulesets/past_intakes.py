@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,13 +17,20 @@ from ..protection.encryption import active_keyring
 BATCH = 500
 
 
-def _query(last: int | None, since: dt.date | None, until: dt.date | None) -> Select[Any]:
+def _query(last: int | None, since: dt.date | None, until: dt.date | None, *, stored: bool = False) -> Select[Any]:
     # Each intake is previewed on the day of its latest assessment, under both rulesets.
     assessed_on = (select(func.max(Assessment.assessed_on)).where(Assessment.intake_id == Intake.id)
                    .correlate(Intake).scalar_subquery())
     # The name as stored (a Fernet token): decrypted only for the intakes the preview keeps.
     query = select(Intake.id, type_coerce(Intake.full_name, Text), Intake.answers, Intake.submitted_at,
                    assessed_on).where(Intake.status != IntakeStatus.DRAFT, Intake.submitted_at.is_not(None))
+    if stored:
+        # The latest assessment's ruleset and date, and its document as stored (decrypted only when reused).
+        latest = (select(func.max(Assessment.id)).where(Assessment.intake_id == Intake.id)
+                  .correlate(Intake).scalar_subquery())
+        query = (query.add_columns(Assessment.ruleset_version, Assessment.assessed_on, Assessment.outcome,
+                                   type_coerce(Assessment.document, Text))
+                 .outerjoin(Assessment, Assessment.id == latest))
     if since is not None:
         query = query.where(Intake.submitted_at >= dt.datetime.combine(since, dt.time(), dt.UTC))
     if until is not None:
@@ -41,25 +49,33 @@ def count_past_intakes(last: int | None = None, since: dt.date | None = None, un
 
 def stream_past_intakes(
     last: int | None = None, since: dt.date | None = None, until: dt.date | None = None, *, batch: int = BATCH,
-    offset: int = 0, limit: int | None = None,
+    offset: int = 0, limit: int | None = None, reuse: str | None = None,
 ) -> Iterator[PastIntake]:
     """Submitted intakes, newest first (the last ``last``, or submitted between ``since`` and ``until``).
 
     Read ``batch`` rows at a time on a server-side cursor: the whole table is never in memory.
     ``offset`` and ``limit`` take a slice of that order (a chunk of a parallel preview).
+    ``reuse``: the current ruleset's version; an intake whose latest assessment was made under it on
+    the preview's date carries that assessment's outcome and flags (the "before" side is not redone).
     """
     decrypt = active_keyring().decrypt
-    query = _query(last, since, until)
+    stored = reuse is not None
+    query = _query(last, since, until, stored=stored)
     if offset or limit is not None:
         # A slice of the same order; the last ``last`` end at row ``last``.
         ends = [end for end in (last, None if limit is None else offset + limit) if end is not None]
-        query = _query(None, since, until).offset(offset)
+        query = _query(None, since, until, stored=stored).offset(offset)
         if ends:
             query = query.limit(max(min(ends) - offset, 0))
     rows = db.session.execute(query.execution_options(yield_per=batch, stream_results=True))
-    for intake_id, name, answers, submitted_at, assessed_on in rows:
-        yield PastIntake(intake_id, _label(decrypt, intake_id, name), answers or {},
-                         assessed_on or submitted_at.date())
+    for row in rows:
+        intake_id, name, answers, submitted_at, assessed_on = row[:5]
+        on = assessed_on or submitted_at.date()
+        before = None
+        if stored and row[5] == reuse and row[6] == on and row[8]:
+            document = json.loads(decrypt(row[8]))
+            before = (row[7], tuple((flag["rule_id"], flag["severity"]) for flag in document.get("flags") or ()))
+        yield PastIntake(intake_id, _label(decrypt, intake_id, name), answers or {}, on, before)
 
 
 def _label(decrypt: Callable[[str], str], intake_id: int, token: str | None) -> Callable[[], str]:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text, update
 
 from intake import jobs
 from intake import outbox as mail_outbox
+from intake.assessment.engine import assess_facts
 from intake.assessment.preview import PreviewResult, preview
 from intake.extensions import db, mail
 from intake.models import (
@@ -337,3 +338,31 @@ def test_flask_rules_preview_in_chunks_prints_what_it_prints_in_one_process(app,
                                   "--chunks", "3"])
     assert one.exit_code == 0 and chunked.exit_code == 0, chunked.output
     assert "12 intakes:" in one.output and chunked.output == one.output
+
+
+def test_the_before_side_reuses_the_stored_assessment_made_under_the_current_rules_that_day(app, demo_intakes,
+                                                                                             tmp_path, monkeypatch):
+    with app.app_context():
+        current, candidate = parallel_preview.rules_in_force(), candidate_files(tmp_path / "clinic")
+        rules_now, rules_next = load_files(current), load_files(candidate)
+        since = dt.date(2000, 1, 1)
+        reused = [i for i in stream_past_intakes(since=since, reuse=rules_now.version) if i.stored is not None]
+        assert len(reused) == 12  # the demo's assessments were made under these rules, on the preview's date
+        assert not [i for i in stream_past_intakes(since=since, reuse="another version") if i.stored is not None]
+        fresh = preview(stream_past_intakes(since=since), rules_now, rules_next)
+        assert preview(stream_past_intakes(since=since, reuse=rules_now.version), rules_now, rules_next) == fresh
+        assert preview(stream_past_intakes(since=since, reuse=rules_now.version), rules_now, rules_next,
+                       fast=False) == fresh
+        # Reused, the current rules are not run again: only the candidate's changed rules, once per intake.
+        monkeypatch.setattr("intake.assessment.preview.assess_facts", counting := _Counting())
+        preview(stream_past_intakes(since=since, reuse=rules_now.version), rules_now, rules_next)
+        assert counting.calls == 12
+
+
+class _Counting:
+    def __init__(self) -> None:
+        self.real, self.calls = assess_facts, 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        return self.real(*args, **kwargs)
