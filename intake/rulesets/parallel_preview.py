@@ -89,8 +89,11 @@ def _slice(filters: Mapping[str, Any], offset: int, size: int, reuse: str) -> It
     since = dt.date.fromisoformat(filters["since"]) if filters.get("since") else None
     until = dt.date.fromisoformat(filters["until"]) if filters.get("until") else None
     stream = stream_past_intakes(filters.get("last"), since, until, offset=offset, limit=size, reuse=reuse)
-    for intake in stream:
-        yield intake._replace(label="")
+    try:
+        for intake in stream:
+            yield intake._replace(label="")
+    finally:
+        stream.close()
 
 
 @jobs.job(CHUNK)
@@ -118,15 +121,17 @@ def run_chunk(chunk_id: int, filters: dict[str, Any]) -> str:
             if status == "cancelled":
                 raise Cancelled
 
+    intakes = _slice(filters, offset, size, current.version)
     try:
-        result = preview(_slice(filters, offset, size, current.version), current, candidate, max_rows=max_rows,
-                         progress=progress)
+        result = preview(intakes, current, candidate, max_rows=max_rows, progress=progress)
     except Cancelled:
+        intakes.close()
         db.session.rollback()
         db.session.execute(update(PreviewChunk).where(PreviewChunk.id == chunk_id).values(state="cancelled"))
         db.session.commit()
         return "cancelled"
     except Exception as error:  # noqa: BLE001 - the chunk records the failure; the run shows it
+        intakes.close()
         db.session.rollback()
         db.session.execute(update(PreviewChunk).where(PreviewChunk.id == chunk_id)
                            .values(state="failed", error=str(error)[:500]))

@@ -68,14 +68,17 @@ def stream_past_intakes(
         if ends:
             query = query.limit(max(min(ends) - offset, 0))
     rows = db.session.execute(query.execution_options(yield_per=batch, stream_results=True))
-    for row in rows:
-        intake_id, name, answers, submitted_at, assessed_on = row[:5]
-        on = assessed_on or submitted_at.date()
-        before = None
-        if stored and row[5] == reuse and row[6] == on and row[8]:
-            document = json.loads(decrypt(row[8]))
-            before = (row[7], tuple((flag["rule_id"], flag["severity"]) for flag in document.get("flags") or ()))
-        yield PastIntake(intake_id, _label(decrypt, intake_id, name), answers or {}, on, before)
+    try:
+        for row in rows:
+            intake_id, name, answers, submitted_at, assessed_on = row[:5]
+            on = assessed_on or submitted_at.date()
+            before = None
+            if stored and row[5] == reuse and row[6] == on and row[8]:
+                document = json.loads(decrypt(row[8]))
+                before = (row[7], tuple((flag["rule_id"], flag["severity"]) for flag in document.get("flags") or ()))
+            yield PastIntake(intake_id, _label(decrypt, intake_id, name), answers or {}, on, before)
+    finally:
+        rows.close()  # a preview stopped halfway (cancelled) leaves no server-side cursor open
 
 
 def _label(decrypt: Callable[[str], str], intake_id: int, token: str | None) -> Callable[[], str]:
