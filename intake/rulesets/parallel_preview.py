@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -35,10 +35,11 @@ from ..extensions import db
 from ..models import Intake, PreviewChunk, PreviewRun, RulesetVersion
 from .files import digest, folders_snapshot, load_files
 from .folders import configured_folders
-from .past_intakes import count_past_intakes, stream_past_intakes
+from .past_intakes import BATCH, count_past_intakes, stream_past_intakes
 
 CHUNK = "preview.chunk"
 PROGRESS_EVERY = 2000
+SQLITE_PAGE = 5000
 
 
 class Cancelled(Exception):
@@ -84,11 +85,14 @@ def _rulesets(run_id: int, current_digest: str, candidate_digest: str) -> tuple[
     return load_files(run.current_files), load_files(run.candidate_files)
 
 
-def _slice(filters: Mapping[str, Any], offset: int, size: int, reuse: str) -> Iterator[PastIntake]:
+def _slice(filters: Mapping[str, Any], offset: int, size: int, reuse: str) -> Generator[PastIntake]:
     """Rows offset … offset + size of the preview's stream, without the patients' names."""
     since = dt.date.fromisoformat(filters["since"]) if filters.get("since") else None
     until = dt.date.fromisoformat(filters["until"]) if filters.get("until") else None
-    stream = stream_past_intakes(filters.get("last"), since, until, offset=offset, limit=size, reuse=reuse)
+    # SQLite: short reads of a few thousand rows, so that the other chunks can write (their progress, results).
+    paged = db.engine.dialect.name == "sqlite"
+    stream = stream_past_intakes(filters.get("last"), since, until, offset=offset, limit=size, reuse=reuse,
+                                 paged=paged, batch=SQLITE_PAGE if paged else BATCH)
     try:
         for intake in stream:
             yield intake._replace(label="")

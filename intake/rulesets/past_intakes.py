@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
-from sqlalchemy import Select, Text, func, select, type_coerce
+from sqlalchemy import Select, Text, and_, func, or_, select, type_coerce
 
 from ..assessment.preview import PastIntake
 from ..extensions import db
@@ -49,25 +49,28 @@ def count_past_intakes(last: int | None = None, since: dt.date | None = None, un
 
 def stream_past_intakes(
     last: int | None = None, since: dt.date | None = None, until: dt.date | None = None, *, batch: int = BATCH,
-    offset: int = 0, limit: int | None = None, reuse: str | None = None,
-) -> Iterator[PastIntake]:
+    offset: int = 0, limit: int | None = None, reuse: str | None = None, paged: bool = False,
+) -> Generator[PastIntake]:
     """Submitted intakes, newest first (the last ``last``, or submitted between ``since`` and ``until``).
 
     Read ``batch`` rows at a time on a server-side cursor: the whole table is never in memory.
     ``offset`` and ``limit`` take a slice of that order (a chunk of a parallel preview).
+    ``paged``: each batch is its own short read (SQLite, several readers and writers at once).
     ``reuse``: the current ruleset's version; an intake whose latest assessment was made under it on
     the preview's date carries that assessment's outcome and flags (the "before" side is not redone).
     """
     decrypt = active_keyring().decrypt
     stored = reuse is not None
-    query = _query(last, since, until, stored=stored)
-    if offset or limit is not None:
+    query, count = _query(last, since, until, stored=stored), None
+    if offset or limit is not None or paged:
         # A slice of the same order; the last ``last`` end at row ``last``.
         ends = [end for end in (last, None if limit is None else offset + limit) if end is not None]
-        query = _query(None, since, until, stored=stored).offset(offset)
-        if ends:
-            query = query.limit(max(min(ends) - offset, 0))
-    rows = db.session.execute(query.execution_options(yield_per=batch, stream_results=True))
+        count = max(min(ends) - offset, 0) if ends else None
+        query = _query(None, since, until, stored=stored)
+        if not paged:
+            query = query.offset(offset).limit(count)
+    streamed = None if paged else db.session.execute(query.execution_options(yield_per=batch, stream_results=True))
+    rows: Iterator[Any] = _paged(query, offset, count, batch) if streamed is None else iter(streamed)
     try:
         for row in rows:
             intake_id, name, answers, submitted_at, assessed_on = row[:5]
@@ -78,7 +81,29 @@ def stream_past_intakes(
                 before = (row[7], tuple((flag["rule_id"], flag["severity"]) for flag in document.get("flags") or ()))
             yield PastIntake(intake_id, _label(decrypt, intake_id, name), answers or {}, on, before)
     finally:
-        rows.close()  # a preview stopped halfway (cancelled) leaves no server-side cursor open
+        if streamed is not None:
+            streamed.close()  # a preview stopped halfway (cancelled) leaves no server-side cursor open
+
+
+def _paged(query: Select[Any], offset: int, remaining: int | None, batch: int) -> Iterator[Any]:
+    """``remaining`` rows of ``query`` (all: None) from ``offset``, ``batch`` at a time, each page its own short read.
+
+    SQLite lets no one commit while a read is open: a chunk of a parallel preview streaming its
+    slice would stop the other chunks (and the progress) from writing. Pages after the first
+    follow on from the last row read (submitted_at, id), in the preview's order.
+    """
+    page = query.offset(offset).limit(batch if remaining is None else min(batch, remaining))
+    while True:
+        rows = db.session.execute(page).all()
+        db.session.rollback()  # end the read: writers may commit between pages
+        yield from rows
+        if remaining is not None:
+            remaining -= len(rows)
+        if len(rows) < batch or (remaining is not None and remaining <= 0):
+            return
+        last_at, last_id = rows[-1][3], rows[-1][0]
+        page = (query.limit(batch if remaining is None else min(batch, remaining))
+                .where(or_(Intake.submitted_at < last_at, and_(Intake.submitted_at == last_at, Intake.id < last_id))))
 
 
 def _label(decrypt: Callable[[str], str], intake_id: int, token: str | None) -> Callable[[], str]:

@@ -299,7 +299,9 @@ def chunked_preview(current: dict, candidate: dict, chunks: int, max_rows: int) 
     return parallel_preview.merged(run_id)
 
 
-def test_the_chunked_preview_merges_to_the_single_process_preview(app, demo_intakes, tmp_path):
+def test_the_chunked_preview_merges_to_the_single_process_preview(app, demo_intakes, tmp_path, monkeypatch):
+    # On SQLite a chunk reads its slice page by page; small pages, many of them (ties of submitted_at included).
+    monkeypatch.setattr(parallel_preview, "SQLITE_PAGE", 7)
     with app.app_context():
         current, candidate = parallel_preview.rules_in_force(), candidate_files(tmp_path / "clinic")
         demo = single_preview(current, candidate, max_rows=1)
