@@ -35,7 +35,7 @@ from ..extensions import db
 from ..models import Intake, PreviewChunk, PreviewRun, RulesetVersion
 from .files import digest, folders_snapshot, load_files
 from .folders import configured_folders
-from .past_intakes import BATCH, count_past_intakes, stream_past_intakes
+from .past_intakes import BATCH, count_past_intakes, slice_keys, stream_past_intakes
 
 CHUNK = "preview.chunk"
 PROGRESS_EVERY = 2000
@@ -66,6 +66,8 @@ def start(current_files: Mapping[str, Any], candidate_files: Mapping[str, Any], 
     filters = {"last": last, "since": since.isoformat() if since else None,
                "until": until.isoformat() if until else None}
     ids = []
+    # Each chunk reads from its first row's key to the next chunk's: the database sorts that slice only.
+    keys = slice_keys([position * size for position in range(chunks + 1)], last, since, until)
     for position in range(chunks):
         offset = position * size
         chunk = PreviewChunk(run_id=run.id, position=position, offset=offset,
@@ -74,8 +76,8 @@ def start(current_files: Mapping[str, Any], candidate_files: Mapping[str, Any], 
         db.session.flush()
         ids.append(chunk.id)
     db.session.commit()
-    for chunk_id in ids:
-        jobs.dispatch(CHUNK, chunk_id, filters)
+    for position, chunk_id in enumerate(ids):
+        jobs.dispatch(CHUNK, chunk_id, {**filters, "between": [keys[position], keys[position + 1]]})
     return run.id
 
 
@@ -91,8 +93,11 @@ def _slice(filters: Mapping[str, Any], offset: int, size: int, reuse: str) -> Ge
     until = dt.date.fromisoformat(filters["until"]) if filters.get("until") else None
     # SQLite: short reads of a few thousand rows, so that the other chunks can write (their progress, results).
     paged = db.engine.dialect.name == "sqlite"
+    between = filters.get("between")
     stream = stream_past_intakes(filters.get("last"), since, until, offset=offset, limit=size, reuse=reuse,
-                                 paged=paged, batch=SQLITE_PAGE if paged else BATCH)
+                                 paged=paged, batch=SQLITE_PAGE if paged else BATCH,
+                                 between=(tuple(between[0]), tuple(between[1]) if between[1] else None)
+                                 if between and between[0] else None)
     try:
         for intake in stream:
             yield intake._replace(label="")

@@ -50,11 +50,14 @@ def count_past_intakes(last: int | None = None, since: dt.date | None = None, un
 def stream_past_intakes(
     last: int | None = None, since: dt.date | None = None, until: dt.date | None = None, *, batch: int = BATCH,
     offset: int = 0, limit: int | None = None, reuse: str | None = None, paged: bool = False,
+    between: tuple[Key, Key | None] | None = None,
 ) -> Generator[PastIntake]:
     """Submitted intakes, newest first (the last ``last``, or submitted between ``since`` and ``until``).
 
     Read ``batch`` rows at a time on a server-side cursor: the whole table is never in memory.
     ``offset`` and ``limit`` take a slice of that order (a chunk of a parallel preview).
+    ``between``: the slice from one row (its key, slice_keys) up to another (excluded), instead of an
+    offset: the database then reads and sorts that slice only.
     ``paged``: each batch is its own short read (SQLite, several readers and writers at once).
     ``reuse``: the current ruleset's version; an intake whose latest assessment was made under it on
     the preview's date carries that assessment's outcome and flags (the "before" side is not redone).
@@ -67,6 +70,12 @@ def stream_past_intakes(
         ends = [end for end in (last, None if limit is None else offset + limit) if end is not None]
         count = max(min(ends) - offset, 0) if ends else None
         query = _query(None, since, until, stored=stored)
+        if between is not None:
+            first, following = between
+            query = query.where(_at_or_after(first))
+            if following is not None:
+                query = query.where(~_at_or_after(following))
+            offset = 0
         if not paged:
             query = query.offset(offset).limit(count)
     streamed = None if paged else db.session.execute(query.execution_options(yield_per=batch, stream_results=True))
@@ -83,6 +92,24 @@ def stream_past_intakes(
     finally:
         if streamed is not None:
             streamed.close()  # a preview stopped halfway (cancelled) leaves no server-side cursor open
+
+
+#: A row's place in the preview's order (newest first): its submitted_at (ISO) and id.
+Key = tuple[str, int]
+
+
+def _at_or_after(key: Key) -> Any:
+    """The rows at ``key`` or after it in the preview's order (older, or as old with a smaller id)."""
+    at, intake_id = dt.datetime.fromisoformat(key[0]), key[1]
+    return or_(Intake.submitted_at < at, and_(Intake.submitted_at == at, Intake.id <= intake_id))
+
+
+def slice_keys(offsets: list[int], last: int | None = None, since: dt.date | None = None,
+               until: dt.date | None = None) -> list[Key | None]:
+    """The key of the row at each offset of the preview's order (None past the end): a narrow read, ids and dates."""
+    query = _query(last, since, until).with_only_columns(Intake.submitted_at, Intake.id)
+    keys = [(at.isoformat(), intake_id) for at, intake_id in db.session.execute(query) if at is not None]
+    return [keys[offset] if offset < len(keys) else None for offset in offsets]
 
 
 def _paged(query: Select[Any], offset: int, remaining: int | None, batch: int) -> Iterator[Any]:
