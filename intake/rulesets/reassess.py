@@ -48,8 +48,11 @@ def _open_intakes() -> Select[int]:
                                    ~exists().where(Decision.intake_id == Intake.id))
 
 
-def start(version_id: int, ruleset: Ruleset, actor: str) -> ReassessRun:
-    """Create the progress record and send the run to the queue (without a broker: now, or in a thread)."""
+def start(version_id: int, ruleset: Ruleset | None, actor: str) -> ReassessRun:
+    """Create the progress record and send the run to the queue (without a broker: now, or in a thread).
+
+    ``ruleset`` is not used: the job loads the version's files itself (a worker has only the id).
+    """
     total = len(list(open_intake_ids()))
     # Reserved for the queue for one lease: if no worker has taken it by then, resume_stalled sends it again.
     run = ReassessRun(version_id=version_id, total=total, cursor=0, actor=actor, lease_until=utcnow() + _lease())

@@ -267,7 +267,7 @@ def test_a_run_stopped_halfway_resumes_after_its_cursor_and_assesses_each_intake
 
         monkeypatch.setattr(reassess, "_assess_batch", dies_on_the_third_batch)
         with pytest.raises(KeyboardInterrupt):
-            reassess.start(version_id, None, "staff:1")  # type: ignore[arg-type]  # the job loads the version
+            reassess.start(version_id, None, "staff:1")  # the job loads the version
         db.session.rollback()
         run = db.session.scalars(select(ReassessRun)).one()
         assert (run.status, run.done, run.cursor) == ("running", 10, open_ids[9])

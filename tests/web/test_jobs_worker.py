@@ -59,7 +59,7 @@ def test_a_worker_killed_halfway_through_a_reassessment_and_restarted_assesses_e
         first = Worker(env, tmp_path / "worker-1.log")
         try:
             with app.app_context():
-                reassess.start(version_id, None, "staff:1")  # type: ignore[arg-type]  # the worker loads the version
+                reassess.start(version_id, None, "staff:1")  # the worker loads the version
             wait_until(lambda: run_state(app).done >= 50, "the first batches")
         finally:
             first.kill()
