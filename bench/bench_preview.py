@@ -14,6 +14,11 @@ and `flask rules preview` do: intakes streamed in batches (yield_per), both rule
 Printed: the preview's wall time and intakes per second; the peak of Python allocations
 during the preview (tracemalloc, run separately: it slows Python down) and the process's
 resident memory before, after and at its peak during the preview (VmHWM, reset first).
+
+``--workers 1,2,4`` then runs the same preview in chunks on job workers (`flask worker -c N`
+on Redis, ``--redis``; two chunks per worker process), for each N: the wall time from the
+first chunk sent to the merged result, checked equal to the single-process result, and each
+worker process's peak resident memory. ``--skip-single`` leaves out the one-process run.
 """
 
 from __future__ import annotations
@@ -23,10 +28,12 @@ import datetime as dt
 import os
 import platform
 import random
+import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
+import uuid
 from pathlib import Path
 
 from sqlalchemy import delete, insert
@@ -42,7 +49,9 @@ from intake.answers import dump_answers, load_answers  # noqa: E402
 from intake.assessment import load_ruleset  # noqa: E402
 from intake.assessment.preview import preview  # noqa: E402
 from intake.extensions import db  # noqa: E402
-from intake.models import Assessment, Intake, IntakeStatus  # noqa: E402
+from intake.models import Assessment, Intake, IntakeStatus, PreviewChunk, PreviewRun  # noqa: E402
+from intake.rulesets import parallel_preview  # noqa: E402
+from intake.rulesets.files import folders_snapshot  # noqa: E402
 from intake.rulesets.past_intakes import stream_past_intakes  # noqa: E402
 
 CLINIC = """\
@@ -105,10 +114,15 @@ def main() -> None:
     parser.add_argument("--database", default="sqlite", help="sqlite (a fresh file) or a PostgreSQL URL")
     parser.add_argument("--batch", type=int, default=500, help="rows per fetch (yield_per)")
     parser.add_argument("--keep", action="store_true", help="leave the intakes in the database")
+    parser.add_argument("--workers", default="", help="comma-separated worker process counts, e.g. 1,2,4")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14", help="the broker of --workers")
+    parser.add_argument("--skip-single", action="store_true", help="no one-process preview (only --workers)")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-preview-"))
     url = f"sqlite:///{scratch / 'bench.sqlite'}" if args.database == "sqlite" else args.database
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-" * 8, "TESTING": True})
+    queue = f"bench-preview-{uuid.uuid4().hex[:8]}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-" * 8, "TESTING": True,
+                      "JOBS_BROKER_URL": args.redis if args.workers else "", "JOBS_QUEUE": queue})
     clinic = scratch / "clinic"
     (clinic / "precautions").mkdir(parents=True)
     (clinic / "precautions" / "ours.yaml").write_text(CLINIC)
@@ -129,30 +143,94 @@ def main() -> None:
         print(f"  filled in {time.perf_counter() - start:.1f} s (bulk insert)")
         db.session.expunge_all()
 
-        before = rss_kib()
-        peak_reset = reset_peak_rss()
-        start = time.perf_counter()
-        result = preview(stream_past_intakes(batch=args.batch, since=dt.date(2000, 1, 1)), current, candidate)
-        elapsed = time.perf_counter() - start
-        after, peak = rss_kib(), rss_kib("VmHWM")
-        db.session.rollback()
-        print(f"  preview: {result.total:,} intakes in {elapsed:.1f} s ({result.total / elapsed:,.0f} intakes/s); "
-              f"{result.changed_count:,} change, {result.outcome_changed:,} in outcome, "
-              f"{len(result.skipped)} skipped")
-        print(f"  resident memory: {before / 1024:.0f} MiB before, {after / 1024:.0f} MiB after, "
-              f"peak during the preview {peak / 1024:.0f} MiB" + ("" if peak_reset else " (peak not reset)"))
-        for (old, new), count in sorted(result.transitions.items()):
-            print(f"    {old} -> {new}: {count:,}")
+        if not args.skip_single:
+            before = rss_kib()
+            peak_reset = reset_peak_rss()
+            start = time.perf_counter()
+            result = preview(stream_past_intakes(batch=args.batch, since=dt.date(2000, 1, 1)), current, candidate)
+            elapsed = time.perf_counter() - start
+            after, peak = rss_kib(), rss_kib("VmHWM")
+            db.session.rollback()
+            print(f"  preview: {result.total:,} intakes in {elapsed:.1f} s ({result.total / elapsed:,.0f} intakes/s); "
+                  f"{result.changed_count:,} change, {result.outcome_changed:,} in outcome, "
+                  f"{len(result.skipped)} skipped")
+            print(f"  resident memory: {before / 1024:.0f} MiB before, {after / 1024:.0f} MiB after, "
+                  f"peak during the preview {peak / 1024:.0f} MiB" + ("" if peak_reset else " (peak not reset)"))
+            for (old, new), count in sorted(result.transitions.items()):
+                print(f"    {old} -> {new}: {count:,}")
 
-        tracemalloc.start()
-        result = preview(stream_past_intakes(batch=args.batch, since=dt.date(2000, 1, 1)), current, candidate)
-        _, traced_peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        db.session.rollback()
-        print(f"  tracemalloc peak during a second preview: {traced_peak / 2**20:.1f} MiB")
+            tracemalloc.start()
+            result = preview(stream_past_intakes(batch=args.batch, since=dt.date(2000, 1, 1)), current, candidate)
+            _, traced_peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            db.session.rollback()
+            print(f"  tracemalloc peak during a second preview: {traced_peak / 2**20:.1f} MiB")
+        for workers in [int(n) for n in args.workers.split(",") if n]:
+            curve(app, url, args.redis, queue, workers, [REPO / "rules", clinic], current, candidate)
         if not args.keep:
             db.session.execute(delete(Intake))
             db.session.commit()
+
+
+def curve(app, url: str, redis: str, queue: str, workers: int, folders: list[Path], current, candidate) -> None:
+    """One point of the curve: the preview in 2 × ``workers`` chunks on ``flask worker -c workers``."""
+    env = {**os.environ, "DATABASE_URL": url, "JOBS_BROKER_URL": redis, "JOBS_QUEUE": queue,
+           "PYTHONPATH": str(REPO)}
+    log = Path(tempfile.mkstemp(prefix=f"bench-worker-{workers}-", suffix=".log")[1])
+    with log.open("wb") as output:
+        worker = subprocess.Popen(  # noqa: S603 - our own interpreter and app
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "-c", str(workers), "--without-gossip",
+             "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
+            cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            while b" ready." not in log.read_bytes() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            single = preview(stream_past_intakes(since=dt.date(2000, 1, 1)), current, candidate, max_rows=500)
+            db.session.rollback()
+            # Cold: each worker process loads both rulesets first (as for a real preview); warm: loaded.
+            for label in ("cold", "warm"):
+                start = time.perf_counter()
+                run_id = parallel_preview.start(parallel_preview.rules_in_force(), folders_snapshot(folders),
+                                                chunks=2 * workers, since=dt.date(2000, 1, 1), max_rows=500)
+                status = parallel_preview.wait(run_id, timeout=900, poll=0.1)
+                result = parallel_preview.merged(run_id)
+                elapsed = time.perf_counter() - start
+                peaks = [rss_of(pid, "VmHWM") for pid in children(worker.pid)]
+                print(f"  {workers} worker process(es), {2 * workers} chunks, {label}: {status}, {result.total:,} "
+                      f"intakes in {elapsed:.1f} s ({result.total / elapsed:,.0f} intakes/s); equal to one process: "
+                      f"{result == single}; peak RSS per worker process "
+                      f"{', '.join(f'{peak / 1024:.0f}' for peak in peaks)} MiB; load average "
+                      f"{os.getloadavg()[0]:.1f}", flush=True)
+        finally:
+            worker.terminate()
+            worker.wait(30)
+    db.session.execute(delete(PreviewChunk))
+    db.session.execute(delete(PreviewRun))
+    db.session.commit()
+
+
+def children(pid: int) -> list[int]:
+    """The worker's pool processes (its children)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        if f"\nPPid:\t{pid}\n" in text:
+            found.append(int(status.parent.name))
+    return found
+
+
+def rss_of(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 if __name__ == "__main__":

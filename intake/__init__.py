@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import audit, protection
+from . import audit, jobs, protection
 from .admin.views import blueprint as admin_blueprint
 from .admin.views import clinic_blueprint, tokens_blueprint
 from .api import init_app as init_api
@@ -68,6 +68,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(load_staff_user)
     limiter.init_app(app)
     mail.init_app(app)
+    jobs.init_app(app)
 
 
 def register_ruleset(app: Flask) -> None:

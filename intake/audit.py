@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import DDL, event, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import instance_state
@@ -319,6 +319,12 @@ class Checkpoint:
 
     def body(self) -> dict[str, Any]:
         return {"at": self.at, "count": self.count, "head_id": self.head_id, "head_hash": self.head_hash}
+
+
+def checkpoint_file() -> Path:
+    """AUDIT_CHECKPOINT_FILE, or audit-checkpoints.jsonl in the instance folder."""
+    return Path(current_app.config.get("AUDIT_CHECKPOINT_FILE")
+                or Path(current_app.instance_path) / "audit-checkpoints.jsonl")
 
 
 def write_checkpoint(session: Session, path: Path) -> tuple[Checkpoint, str]:

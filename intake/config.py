@@ -202,7 +202,7 @@ def _normalise_database_url(url: str) -> str:
 
 
 #: MAIL_BACKEND names of our own, beside Flask-Mailman's (smtp, console, locmem, file, dummy).
-MAIL_BACKENDS = {"none": "intake.review.mail.NotConfiguredEmailBackend"}
+MAIL_BACKENDS = {"none": "intake.outbox.backends.NotConfiguredEmailBackend"}
 
 
 #: Pseudo-locales of LANGUAGES: a tag Babel has no data for, read as English with the catalog of its
@@ -263,8 +263,27 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         # Stored ruleset versions kept beyond the active one and those assessments were made under
         # (older candidates are deleted when a new one is saved).
         "RULES_VERSIONS_KEPT": env.integer("RULES_VERSIONS_KEPT", 50, minimum=1),
-        # Re-assess open intakes in a background thread after an activation (off: in the request).
+        # Without a broker (JOBS_BROKER_URL): re-assess after an activation in a thread (off: in the request).
         "REASSESS_IN_BACKGROUND": env.boolean("REASSESS_IN_BACKGROUND", True),
+        # A worker holds a re-assessment run this long past its last batch; a run whose worker died is taken
+        # up again after it (docs/jobs.md).
+        "REASSESS_LEASE_SECONDS": env.number("REASSESS_LEASE_SECONDS", 120),
+        # Intakes re-assessed per transaction (each moves the run's cursor).
+        "REASSESS_BATCH": env.integer("REASSESS_BATCH", 200, minimum=1),
+        # The job queue (docs/jobs.md): redis://… shared by every web process, worker and the scheduler;
+        # empty: jobs run in the process that asks for them and a scheduler thread runs in the app.
+        "JOBS_BROKER_URL": env.text("JOBS_BROKER_URL"),
+        "JOBS_QUEUE": env.text("JOBS_QUEUE", "meso-intake"),
+        "OUTBOX_MAX_ATTEMPTS": env.integer("OUTBOX_MAX_ATTEMPTS", 5, minimum=1),
+        # The wait after the first failed attempt; it doubles after each further one.
+        "OUTBOX_RETRY_SECONDS": env.number("OUTBOX_RETRY_SECONDS", 60),
+        # A message being sent by a worker that died is tried again after this long.
+        "OUTBOX_SENDING_LEASE_SECONDS": env.number("OUTBOX_SENDING_LEASE_SECONDS", 300),
+        # How often the scheduler sends what is due (retries), resumes stalled runs, purges and checkpoints (0: never).
+        "OUTBOX_EVERY_SECONDS": env.number("OUTBOX_EVERY_SECONDS", 30),
+        "REASSESS_RESUME_EVERY_SECONDS": env.number("REASSESS_RESUME_EVERY_SECONDS", 60),
+        "PURGE_EVERY_SECONDS": env.number("PURGE_EVERY_SECONDS", 24 * 3600),
+        "AUDIT_CHECKPOINT_EVERY_SECONDS": env.number("AUDIT_CHECKPOINT_EVERY_SECONDS", 24 * 3600),
         "CLINIC_NAME": env.text("CLINIC_NAME", "Demo Mesotherapy Clinic"),
         # How patients reach the clinic (an admin can change each on the clinic page).
         "CLINIC_ADDRESS": env.text("CLINIC_ADDRESS"),

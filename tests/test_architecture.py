@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("core", ("intake.assessment", "intake.answers", "intake.reminders.due", "intake.photos.images")),
     ("foundation", ("intake.config", "intake.extensions", "intake.clock", "intake.protection.encryption")),
     ("storage", ("intake.models", "intake.audit", "intake.protection", "intake.photos.storage")),
-    ("rules", ("intake.rulesets", "intake.jobs")),
+    ("rules", ("intake.rulesets", "intake.jobs", "intake.outbox")),
     ("pages", ("intake.web", "intake.auth", "intake.patient", "intake.review", "intake.admin", "intake.api",
                "intake.reminders", "intake.photos")),
     ("application", ("intake", "intake.cli", "intake.demo")),

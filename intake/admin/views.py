@@ -237,7 +237,8 @@ def show_preview(version_id: int) -> tuple[str, int]:
     if problems or candidate is None:
         return render_template("admin/preview.html", version=version, form=typed, problems=problems,
                                preview=None), 422
-    outcome = preview(stream_past_intakes(last, since, until), active_ruleset().ruleset, candidate)
+    current = active_ruleset().ruleset
+    outcome = preview(stream_past_intakes(last, since, until, reuse=current.version), current, candidate)
     return render_template("admin/preview.html", version=version, form=typed, problems=[], preview=outcome,
                            expected=count_past_intakes(last, since, until)), 200
 

@@ -87,6 +87,9 @@ class PastIntake(NamedTuple):
     label: str | Callable[[], str]
     answers: Mapping[str, Any]
     on: dt.date
+    #: The stored assessment of these answers under the current ruleset on ``on``, when there is one:
+    #: (outcome, ((rule_id, severity), ...)). The "before" side is then taken from it, not assessed again.
+    stored: tuple[str, tuple[tuple[str, str], ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -229,15 +232,22 @@ def preview(
                 continue
             facts = derive_facts(answers, current.lexicon, intake.on, current.catalogue)
         if delta is not None:
-            assessed = assess_facts(facts, current, plan=False)
-            before, flags_before = assessed.outcome, frozenset(flag.rule_id for flag in assessed.flags)
+            if intake.stored is not None:
+                before, current_flags = intake.stored
+            else:
+                assessed = assess_facts(facts, current, plan=False)
+                before, current_flags = assessed.outcome, tuple((f.rule_id, f.severity) for f in assessed.flags)
+            flags_before = frozenset(rule_id for rule_id, _ in current_flags)
             extra = assess_facts(facts, delta, plan=False).flags
-            rank = max([SEVERITY_RANK[flag.severity] for flag in assessed.flags if flag.rule_id in kept]
+            rank = max([SEVERITY_RANK[severity] for rule_id, severity in current_flags if rule_id in kept]
                        + [SEVERITY_RANK[flag.severity] for flag in extra], default=0)
             after = OUTCOMES[rank]  # as outcome_of: info ranks 0 like suitable
             flags_after = (flags_before & kept) | frozenset(flag.rule_id for flag in extra)
         else:
-            before, flags_before = _flags(facts, current)
+            if intake.stored is not None:
+                before, flags_before = intake.stored[0], frozenset(rule_id for rule_id, _ in intake.stored[1])
+            else:
+                before, flags_before = _flags(facts, current)
             if not shared:
                 facts = derive_facts(answers, candidate.lexicon, intake.on, candidate.catalogue)
             after, flags_after = _flags(facts, candidate)
@@ -264,3 +274,54 @@ def preview(
             label = intake.label if isinstance(intake.label, str) else intake.label()
             result.changes.append(IntakeChange(intake.id, label, before, after, added, removed))
     return result
+
+
+def result_to_json(result: PreviewResult) -> dict[str, Any]:
+    """A PreviewResult as plain JSON (a chunk run on a worker stores it so; result_from_json reads it back)."""
+    return {
+        "total": result.total, "changed_count": result.changed_count, "outcome_changed": result.outcome_changed,
+        "changes": [[c.id, c.label, c.before, c.after, list(c.added), list(c.removed)] for c in result.changes],
+        "outcomes_before": dict(result.outcomes_before), "outcomes_after": dict(result.outcomes_after),
+        "transitions": [[before, after, count] for (before, after), count in result.transitions.items()],
+        "rules": [[r.rule_id, r.before, r.after, r.added, r.removed] for r in result.rules.values()],
+        "skipped": [list(item) for item in result.skipped],
+    }
+
+
+def result_from_json(data: Mapping[str, Any]) -> PreviewResult:
+    """The PreviewResult result_to_json wrote."""
+    return PreviewResult(
+        total=data["total"], changed_count=data["changed_count"], outcome_changed=data["outcome_changed"],
+        changes=[IntakeChange(i, label, before, after, tuple(added), tuple(removed))
+                 for i, label, before, after, added, removed in data["changes"]],
+        outcomes_before=Counter(data["outcomes_before"]), outcomes_after=Counter(data["outcomes_after"]),
+        transitions=Counter({(before, after): count for before, after, count in data["transitions"]}),
+        rules={rule_id: RuleTotal(rule_id, before, after, added, removed)
+               for rule_id, before, after, added, removed in data["rules"]},
+        skipped=[(intake_id, why) for intake_id, why in data["skipped"]],
+    )
+
+
+def merge(parts: Iterable[PreviewResult], max_rows: int = 500) -> PreviewResult:
+    """One result from the previews of consecutive slices of the intakes, in their order.
+
+    Equal to preview() over the whole stream: counts add up, and the changed intakes kept are
+    the first ``max_rows`` in the stream's order (each part kept at most that many, in order).
+    """
+    merged = PreviewResult()
+    for part in parts:
+        merged.total += part.total
+        merged.changed_count += part.changed_count
+        merged.outcome_changed += part.outcome_changed
+        merged.changes.extend(part.changes[:max(max_rows - len(merged.changes), 0)])
+        merged.outcomes_before.update(part.outcomes_before)
+        merged.outcomes_after.update(part.outcomes_after)
+        merged.transitions.update(part.transitions)
+        for rule_id, total in part.rules.items():
+            into = merged.rules.setdefault(rule_id, RuleTotal(rule_id))
+            into.before += total.before
+            into.after += total.after
+            into.added += total.added
+            into.removed += total.removed
+        merged.skipped.extend(part.skipped)
+    return merged

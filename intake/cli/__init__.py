@@ -15,6 +15,7 @@ from ..answers.jsonschema import answers_json_schema, with_reference
 from ..answers.jsonschema import answers_reference as reference
 from ..api.cli import api_tokens
 from ..demo import seed, seed_staff
+from ..jobs.cli import jobs_group, scheduler, worker
 from . import data
 
 
@@ -24,6 +25,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(answers_group)
     app.cli.add_command(api_tokens)
+    app.cli.add_command(worker)
+    app.cli.add_command(scheduler)
+    app.cli.add_command(jobs_group)
 
 
 @click.command("demo")

@@ -11,7 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from ..audit import CheckpointError, read_latest_checkpoint, verify, write_checkpoint
+from ..audit import CheckpointError, checkpoint_file, read_latest_checkpoint, verify, write_checkpoint
 from ..config import unsafe_settings
 from ..extensions import db
 from ..photos.storage import backup_files, files_beside, restore_files
@@ -71,12 +71,6 @@ def keys_rotate(batch: int) -> None:
 @click.group("audit")
 def audit_group() -> None:
     """The audit log."""
-
-
-def checkpoint_file() -> Path:
-    """AUDIT_CHECKPOINT_FILE, or audit-checkpoints.jsonl in the instance folder."""
-    return Path(current_app.config.get("AUDIT_CHECKPOINT_FILE")
-                or Path(current_app.instance_path) / "audit-checkpoints.jsonl")
 
 
 @audit_group.command("verify")

@@ -25,6 +25,7 @@ from .intake import (
     queue_sort_key,
     severity_band,
 )
+from .outbox import OutboxMessage, OutboxState
 from .photo import Photo, PhotoBlob, PhotoKind
 from .reminder import Reminder, ReminderStatus
 from .review import (
@@ -37,7 +38,7 @@ from .review import (
     Outcome,
     PlanEdit,
 )
-from .rulesets import ReassessRun, RulesetActivation, RulesetVersion
+from .rulesets import PreviewChunk, PreviewRun, ReassessRun, RulesetActivation, RulesetVersion
 from .staff import Role, SignInThrottle, StaffSession, StaffUser
 
 __all__ = [
@@ -58,7 +59,11 @@ __all__ = [
     "Photo",
     "PhotoBlob",
     "PhotoKind",
+    "OutboxMessage",
+    "OutboxState",
     "PlanEdit",
+    "PreviewChunk",
+    "PreviewRun",
     "ReassessRun",
     "Reminder",
     "ReminderStatus",

@@ -119,6 +119,8 @@ class Decision(Model):
 
 
 class NotificationStatus(enum.StrEnum):
+    #: In the outbox: not sent yet, or a failed attempt that will be tried again (intake.outbox).
+    PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
     #: No email address, or no mail server set up: nothing was sent.

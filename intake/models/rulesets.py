@@ -65,3 +65,47 @@ class ReassessRun(Model):
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
     error: Mapped[str] = mapped_column(Text, default="")
+    #: The last intake id done: a run resumed after its worker died carries on after it.
+    cursor: Mapped[int] = mapped_column(default=0)
+    #: Who activated the version: the re-assessments are recorded under them.
+    actor: Mapped[str] = mapped_column(String(80), default="system")
+    #: Which worker holds the run ("" while it waits in the queue), and until when: a run whose lease ran
+    #: out is picked up again.
+    lease_owner: Mapped[str] = mapped_column(String(100), default="")
+    lease_until: Mapped[dt.datetime | None]
+
+
+class PreviewRun(Model):
+    """A preview of a candidate ruleset split in chunks run by workers (intake.rulesets.parallel_preview)."""
+
+    __tablename__ = "preview_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The two rulesets, as version files: a worker loads them from here.
+    current_files: Mapped[dict[str, Any]] = mapped_column(JSON)
+    candidate_files: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: "running", "done", "failed" or "cancelled".
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    total: Mapped[int] = mapped_column(default=0)
+    max_rows: Mapped[int] = mapped_column(default=500)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+
+
+class PreviewChunk(Model):
+    """One slice of a preview (rows ``offset`` to ``offset + size`` of the intakes, in preview order) and its result."""
+
+    __tablename__ = "preview_chunk"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("preview_run.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    offset: Mapped[int] = mapped_column(default=0)
+    size: Mapped[int] = mapped_column(default=0)
+    #: "pending", "running", "done", "failed" or "cancelled".
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    #: Intakes previewed so far (the progress shown).
+    done: Mapped[int] = mapped_column(default=0)
+    #: preview.result_to_json of this slice, once done; no patient's name (labels are filled in at the merge).
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(Text, default="")

@@ -63,6 +63,8 @@ NOTIFICATION_LABELS = {
     "decision": _l("Decision (link to their status page)"),
 }
 NOTIFICATION_STATUS_LABELS = {
+    # In the outbox: not sent yet, or an attempt failed and another follows (the error says why).
+    "pending": _l("Waiting to be sent"),
     "sent": _l("Sent"),
     "failed": _l("Failed"),
     "not_sent": _l("Not sent"),

@@ -1,15 +1,14 @@
-"""Email to patients: a link to their form or their status page, sent through Flask-Mailman (MAIL_* settings)."""
+"""Email to patients: a link to their form or their status page, through the outbox (intake.outbox)."""
 
 from __future__ import annotations
 
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
 from flask_mailman import EmailMessage
-from flask_mailman.backends.base import BaseEmailBackend
 
+from .. import outbox
 from ..answers.vocabulary import N_
-from ..audit import record
-from ..config import babel_locale
+from ..config import MAIL_BACKENDS, babel_locale
 from ..extensions import db
 from ..models import Intake, Notification, NotificationStatus
 from ..web.clinic import clinic_identity
@@ -24,19 +23,22 @@ SUBJECTS = {
 }
 
 
-def send_patient_link(intake: Intake, link: str, actor: str, *, reason: str = "invitation") -> bool:
-    """Email the patient a link; True when sent. The caller commits the audit entry and the notification.
+def send_patient_link(intake: Intake, link: str, actor: str, *, reason: str = "invitation") -> Notification:
+    """Put an email with a link to the patient in the outbox; the caller commits, which sends it.
 
     ``reason`` picks the wording: "invitation", "more_information", "new_link" (the private
     link) or "decision" (the status page's link). The email says where to look, never what
-    was decided or asked: no health data in the subject or the body. A failure to send is
-    logged, audited and kept as a failed Notification (shown on the record), never raised:
-    staff can still copy the link, and a decision stands whatever the mail server does.
+    was decided or asked: no health data in the subject or the body. Returns the message's
+    Notification: after the commit, ``delivery(notification)`` says whether it went (without a
+    broker it is sent during the commit; with one, a worker sends it shortly). A failure is
+    logged, audited and shown on the record, never raised: staff can still copy the link,
+    and a decision stands whatever the mail server does.
     """
     if not intake.email:
-        db.session.add(Notification(intake_id=intake.id, kind=reason, status=NotificationStatus.NOT_SENT,
-                                    error="The patient gave no email address.", actor=actor))
-        return False
+        notification = Notification(intake_id=intake.id, kind=reason, status=NotificationStatus.NOT_SENT,
+                                    error="The patient gave no email address.", actor=actor)
+        db.session.add(notification)
+        return notification
     clinic = clinic_identity()
     # In the patient's language (staff pages are in the clinic's): the one stored on the intake.
     tag = offered_tag(intake.language) or current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -44,20 +46,9 @@ def send_patient_link(intake: Intake, link: str, actor: str, *, reason: str = "i
         subject = gettext(SUBJECTS.get(reason, SUBJECTS["new_link"]), clinic=clinic.name)
         body = render_template("mail/patient_link.txt", intake=intake, link=link, reason=reason, clinic=clinic,
                                days=current_app.config["PATIENT_LINK_DAYS"])
-    message = EmailMessage(subject=subject, body=body, from_email=current_app.config["MAIL_DEFAULT_SENDER"],
-                           to=[intake.email], headers={"Content-Language": tag})
-    try:
-        message.send()
-    except Exception as error:  # noqa: BLE001 - any transport failure: log it, record it, let staff copy the link
-        current_app.logger.warning("Could not email intake %s: %s", intake.id, error)
-        failed = EmailNotConfigured.__name__ if isinstance(error, EmailNotConfigured) else type(error).__name__
-        db.session.add(Notification(intake_id=intake.id, kind=reason, status=NotificationStatus.FAILED,
-                                    error=f"{failed}: {error}"[:300], actor=actor))
-        record(actor, "link.email_failed", intake, f"Email to the patient failed ({reason})", reason=reason)
-        return False
-    db.session.add(Notification(intake_id=intake.id, kind=reason, status=NotificationStatus.SENT, actor=actor))
-    record(actor, "link.emailed", intake, f"Email with a link sent to the patient ({reason})", reason=reason)
-    return True
+    message = outbox.enqueue(reason, intake.email, subject, body, intake_id=intake.id, actor=actor, language=tag,
+                             idempotency_key=outbox.idempotency_key("patient-link", reason, intake.id, link))
+    return db.session.get_one(Notification, message.notification_id)
 
 
 def send_email(to: str, subject: str, body: str, headers: dict[str, str] | None = None) -> None:
@@ -68,22 +59,13 @@ def send_email(to: str, subject: str, body: str, headers: dict[str, str] | None 
 
 def email_is_set_up() -> bool:
     """Whether a mail backend is set up (MAIL_BACKEND=none, production without MAIL_SERVER, is not)."""
-    return bool(current_app.config.get("MAIL_BACKEND")) and \
-        current_app.config["MAIL_BACKEND"] != f"{__name__}.{NotConfiguredEmailBackend.__name__}"
-
-
-class EmailNotConfigured(RuntimeError):
-    """No mail server is set up: the message was not sent (staff copy the link from the page)."""
-
-
-class NotConfiguredEmailBackend(BaseEmailBackend):
-    """MAIL_BACKEND=none (production's default without MAIL_SERVER): refuses to send, never logs a message.
-
-    Production never falls back to printing email to the log, which would write patients'
-    private links there; a send fails, is audited, and the page tells staff to copy the link.
-    """
-
-    def send_messages(self, email_messages: list[EmailMessage]) -> int:
-        if email_messages:
-            raise EmailNotConfigured("email is not set up (MAIL_SERVER is not set)")
-        return 0
+    return current_app.config.get("MAIL_BACKEND") not in (None, "", MAIL_BACKENDS["none"])
+def delivery(notification: Notification) -> str:
+    """After the commit, how the email went: "sent", "queued" (a worker sends it shortly), "retrying"
+    (an attempt failed, another follows) or "failed" (no address, no mail server, or out of attempts)."""
+    db.session.refresh(notification)
+    if notification.status == NotificationStatus.SENT:
+        return "sent"
+    if notification.status == NotificationStatus.PENDING:
+        return "retrying" if notification.error else "queued"
+    return "failed"

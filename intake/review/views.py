@@ -47,7 +47,7 @@ from .forms import (
     QueueFilterForm,
     plan_form_class,
 )
-from .mail import send_patient_link
+from .mail import delivery, send_patient_link
 from .queries import STATUSES, QueueFilter, queue_page
 
 blueprint = StaffBlueprint("review", __name__, url_prefix="/staff")
@@ -285,15 +285,19 @@ def record_decision(intake_id: int) -> Response | tuple[str, int]:
     token = signed.patient_link_token
     if token:
         # The patient needs the new link to answer: show it once, and email it.
-        emailed = send_patient_link(intake, private_link(token), current_user.actor, reason="more_information")
+        notification = send_patient_link(intake, private_link(token), current_user.actor, reason="more_information")
         db.session.commit()
-        return render_link(intake, token, reason="more_information", emailed=emailed)
+        return render_link(intake, token, reason="more_information", emailed=delivery(notification))
     # The decision stands whatever the mail server does; a failure shows on the record.
     link = status_link(service.issue_status_link(intake, current_user.actor)) if intake.email else ""
-    emailed = send_patient_link(intake, link, current_user.actor, reason="decision")
+    notification = send_patient_link(intake, link, current_user.actor, reason="decision")
     db.session.commit()
-    if emailed:
+    emailed = delivery(notification)
+    if emailed == "sent":
         flash(gettext("Decision recorded and signed. The patient was emailed a link to see it."), "info")
+    elif emailed == "queued":
+        flash(gettext("Decision recorded and signed. An email with a link to see it is on its way to the patient: "
+                      "see Messages to the patient below."), "info")
     else:
         flash(gettext("Decision recorded and signed. The patient could not be emailed: see Messages to the "
                       "patient below, and tell them another way."), "error")
@@ -321,7 +325,7 @@ def amend_decision(intake_id: int) -> Response | tuple[str, int]:
 # --- invitations and patient links ----------------------------------------------------------------
 
 
-def render_link(intake: Intake, token: str, *, reason: str, emailed: bool | None) -> Response:
+def render_link(intake: Intake, token: str, *, reason: str, emailed: str | None) -> Response:
     """The page that shows a freshly issued private link, once (only its hash is stored)."""
     response = make_response(render_template(
         "review/link.html", intake=intake, private_link=private_link(token), reason=reason, emailed=emailed,
@@ -347,8 +351,9 @@ def invite() -> Any:
                                               language=offered_tag(form.language.data) or "")
     emailed = None
     if form.send_email.data:
-        emailed = send_patient_link(intake, private_link(token), current_user.actor, reason="invitation")
+        notification = send_patient_link(intake, private_link(token), current_user.actor, reason="invitation")
         db.session.commit()
+        emailed = delivery(notification)
     return render_link(intake, token, reason="invitation", emailed=emailed)
 
 
@@ -362,8 +367,9 @@ def new_link(intake_id: int) -> Any:
     token = service.issue_new_link(intake, current_user.actor)
     emailed = None
     if form.send_email.data:
-        emailed = send_patient_link(intake, private_link(token), current_user.actor, reason="new_link")
+        notification = send_patient_link(intake, private_link(token), current_user.actor, reason="new_link")
         db.session.commit()
+        emailed = delivery(notification)
     return render_link(intake, token, reason="new_link", emailed=emailed)
 
 

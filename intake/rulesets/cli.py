@@ -24,7 +24,9 @@ from ..assessment.lint import lint
 from ..assessment.preview import preview
 from ..assessment.ruletests import run_rule_tests
 from ..config import PSEUDO_LOCALES, babel_locale, translation_directories
+from . import parallel_preview
 from .active import active_ruleset
+from .files import folders_snapshot
 from .folders import configured_folders, default_layers
 from .past_intakes import count_past_intakes, stream_past_intakes
 
@@ -250,9 +252,12 @@ def lint_command(paths: Sequence[Path], no_info: bool) -> None:
               help="CANDIDATE_DIR is a complete ruleset (default: a clinic folder over the default folders).")
 @click.option("--rows", type=click.IntRange(min=0), default=50, show_default=True,
               help="How many changed intakes to list.")
+@click.option("--chunks", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Split the intakes in this many chunks run by the job workers (docs/jobs.md); 0: in this process.")
 @with_appcontext
 def preview_command(  # noqa: PLR0913 - one parameter per option
     candidate: Path, since: dt.datetime | None, until: dt.datetime | None, last: int | None, alone: bool, rows: int,
+    chunks: int,
 ) -> None:
     """Preview CANDIDATE_DIR against the active rules on past intakes: outcomes before → after, flags per rule."""
     if since is None and until is None and last is None:
@@ -266,8 +271,24 @@ def preview_command(  # noqa: PLR0913 - one parameter per option
     total = count_past_intakes(last, day["since"], day["until"])
     with click.progressbar(length=total, label="Assessing past intakes", file=sys.stderr,
                            show_pos=True) as bar:
-        result = preview(stream_past_intakes(last, day["since"], day["until"]), active_ruleset().ruleset, ruleset,
-                         max_rows=rows, progress=bar.update)
+        if chunks:
+            candidate_files = folders_snapshot(folders if isinstance(folders, list) else [folders])
+            run_id = parallel_preview.start(parallel_preview.rules_in_force(), candidate_files, chunks=chunks,
+                                            last=last, since=day["since"], until=day["until"], max_rows=rows)
+            seen = [0]
+
+            def show(done: int, _total: int) -> None:
+                bar.update(done - seen[0])
+                seen[0] = done
+
+            status = parallel_preview.wait(run_id, on_progress=show)
+            if status != "done":
+                raise click.ClickException(f"the preview's chunks did not all finish: {status}")
+            result = parallel_preview.merged(run_id)
+        else:
+            current = active_ruleset().ruleset
+            result = preview(stream_past_intakes(last, day["since"], day["until"], reuse=current.version), current,
+                             ruleset, max_rows=rows, progress=bar.update)
     click.echo(f"{result.total} intakes: {result.changed_count} change, {result.outcome_changed} in outcome")
     for (before, after), count in sorted(result.transitions.items()):
         click.echo(f"  {before} -> {after}: {count}")

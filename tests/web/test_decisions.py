@@ -472,6 +472,7 @@ def test_a_failing_mail_server_leaves_the_decision_and_the_failure_on_the_record
     intake_id = demo_intakes["Grace Okafor"]
     app.config["MAIL_BACKEND"] = "smtp"
     app.config["MAIL_SERVER"], app.config["MAIL_PORT"] = "127.0.0.1", 9  # nothing listens there
+    app.config["OUTBOX_MAX_ATTEMPTS"] = 1  # no retry: the failure is final (retries: tests/web/test_outbox.py)
     mail.init_app(app)
     try:
         response = decide(signed_in, app, intake_id, "deferred", defer_until="2027-01-18", patient_message=MESSAGE)
