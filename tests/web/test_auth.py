@@ -316,7 +316,7 @@ def test_anonymous_visitors_are_sent_to_sign_in_from_every_staff_page(app, clien
         if not isinstance(blueprint, StaffBlueprint) or getattr(view, "staff_public", False):
             continue
         with app.test_request_context():
-            url = url_for(rule.endpoint, **{argument: 1 for argument in rule.arguments})
+            url = url_for(rule.endpoint, **{**{argument: 1 for argument in rule.arguments}, **(rule.defaults or {})})
         for method in sorted(rule.methods & {"GET", "POST"}):
             response = client.open(
                 url, method=method, data={"csrf_token": token} if method == "POST" else None

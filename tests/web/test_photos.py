@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import json
 import shutil
 
@@ -339,7 +340,7 @@ def test_the_record_shows_compact_thumbnails_and_the_comparison_puts_two_side_by
     printed = forms.client.get(f"/staff/intakes/{intake_id}/print").get_data(as_text=True)
     assert printed.count("/thumbnail\"") == 2
     page = text(forms.client.get(f"/staff/intakes/{intake_id}/photos"))
-    assert "Compare Face: " in page and "Two weeks after" in page
+    assert "Compare Whole face: " in page and "Two weeks after" in page
     compare = forms.client.get(f"/staff/intakes/{intake_id}/photos/compare?left={patient_photo}"
                                f"&right={session_photo}")
     assert compare.status_code == 200
@@ -499,3 +500,16 @@ def test_backup_and_restore_carry_the_directory_stores_files(app, runner, forms,
     result = runner.invoke(args=["data", "restore", str(path), "--yes"])
     assert result.exit_code == 0 and "2 photo files restored" in result.output, result.output
     assert forms.client.get(f"/i/{token}/photos/{photo.id}/image").data == original
+
+
+@pytest.mark.parametrize("filename", ["../../../../evil.jpg", "..\\..\\evil.jpg", "/etc/passwd", "photos/../../x.jpg"])
+def test_an_uploads_file_name_never_becomes_a_path(app, forms, tmp_path, filename):
+    """The name the browser sends is ignored: the store names each file by a random key under its folder."""
+    store = tmp_path / "store" / "photos"
+    app.config.update(PHOTO_STORAGE="directory", PHOTO_DIRECTORY=str(store))
+    token = start(forms)
+    assert upload(forms, token, samples.jpeg(), filename=filename).status_code == 302
+    photo = only_photo(app)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", key) for key in (photo.image_key, photo.thumbnail_key))
+    written = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert len(written) == 2 and all(store in path.parents for path in written)
