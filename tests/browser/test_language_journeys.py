@@ -87,7 +87,7 @@ def journey(chromium, live_server, language: str) -> None:
     page.get_by_label(_("Date of your appointment")).fill("2026-12-09")
     cont("Your goals")
     page.get_by_label(_("Hydration"), exact=True).check()
-    page.get_by_label(_("Face"), exact=True).check()
+    page.get_by_label(_("Whole face"), exact=True).check()
     cont("Your skin")
     choose(page, "Which best describes your skin in the sun?", "Type III: medium, sometimes burns, tans gradually")
     for question in ("Is your skin sensitive or easily irritated?",

@@ -129,7 +129,7 @@ def test_a_patient_adds_photos_on_a_phone_and_without_javascript_and_the_practit
     assert loaded(staff, ".photo-grid img") == 3
     assert_accessible(staff)
     shot(staff, "photos-staff")
-    staff.get_by_role("link", name="Compare Face").click()
+    staff.get_by_role("link", name="Compare Whole face").click()
     expect(staff.get_by_role("heading", level=1)).to_contain_text("Compare photos")
     expect(staff.locator("#figure-right")).to_contain_text("23 December 2026")
     assert loaded(staff, ".compare img") == 2
