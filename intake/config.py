@@ -284,6 +284,7 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         "REASSESS_RESUME_EVERY_SECONDS": env.number("REASSESS_RESUME_EVERY_SECONDS", 60),
         "PURGE_EVERY_SECONDS": env.number("PURGE_EVERY_SECONDS", 24 * 3600),
         "AUDIT_CHECKPOINT_EVERY_SECONDS": env.number("AUDIT_CHECKPOINT_EVERY_SECONDS", 24 * 3600),
+        "REMINDERS_EVERY_SECONDS": env.number("REMINDERS_EVERY_SECONDS", 600),
         "CLINIC_NAME": env.text("CLINIC_NAME", "Demo Mesotherapy Clinic"),
         # How patients reach the clinic (an admin can change each on the clinic page).
         "CLINIC_ADDRESS": env.text("CLINIC_ADDRESS"),

@@ -7,6 +7,7 @@ import datetime as dt
 import click
 from flask.cli import AppGroup
 
+from . import scheduled as scheduled  # noqa: PLC0414 - registers the pass on the scheduler
 from .send import RemindersUnavailable, send_due_reminders
 
 reminders = AppGroup("reminders", help="Reminders to patients and the staff's morning digest.")

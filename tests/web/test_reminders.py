@@ -12,8 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
+from intake import jobs
+from intake.config import MAIL_BACKENDS
 from intake.extensions import db
 from intake.models import AuditEntry, Intake, Reminder
+from intake.reminders import scheduled
 from intake.reminders import send as sending
 from intake.reminders.send import RemindersUnavailable, send_due_reminders
 from intake.reminders.service import stop_token
@@ -356,11 +359,19 @@ def test_the_command_runs_one_pass(app, runner, outbox):
     assert runner.invoke(args=["reminders", "send", "--at", "2026-12-06T10:05"]).exit_code == 2
 
 
+def test_the_scheduler_runs_a_pass_every_ten_minutes_unless_set_otherwise(app):
+    assert jobs.beat_schedule(app)[scheduled.SEND] == {"task": scheduled.SEND, "schedule": 600.0}
+    app.config["REMINDERS_EVERY_SECONDS"] = 0
+    assert scheduled.SEND not in jobs.beat_schedule(app)
+
+
 def test_without_email_or_an_address_nothing_is_attempted(app, runner):
     invited(app)
-    app.config["MAIL_BACKEND"] = "intake.review.mail.NotConfiguredEmailBackend"
+    app.config["MAIL_BACKEND"] = MAIL_BACKENDS["none"]
     result = runner.invoke(args=["reminders", "send"])
     assert result.exit_code == 1 and "Email is not set up" in result.output
+    with app.app_context():  # the scheduler's pass says why in the log, and fails nothing
+        assert "Email is not set up" in jobs.JOBS[scheduled.SEND]()
     app.config["MAIL_BACKEND"] = "locmem"
     app.config["SERVER_NAME"] = None
     with app.app_context(), pytest.raises(RemindersUnavailable, match="PUBLIC_URL"):
