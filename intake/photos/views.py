@@ -23,8 +23,10 @@ from ..patient.queries import find_intake_by_token, private_link
 from ..web.ratelimits import intake_submit_limit
 from ..web.security import accepts_upload
 from . import service
-from .forms import PatientPhotoForm, SessionPhotoForm
+from ..web import languages
+from .forms import PatientPhotoForm, refusal, too_many
 from .images import PhotoRefused
+from .staff_forms import SessionPhotoForm
 
 patient_blueprint = Blueprint("patient_photos", __name__)
 staff_blueprint = StaffBlueprint("photos", __name__, url_prefix="/staff", roles=(Role.PRACTITIONER,))
@@ -52,6 +54,7 @@ def _patient_intake(token: str) -> Intake:
     intake = find_intake_by_token(token)
     if intake is None:
         abort(404)
+    languages.remember_intake_language(intake.language)  # the page in the intake's language, as its form
     return intake
 
 
@@ -83,7 +86,7 @@ def patient_photos(token: str) -> Any:
         return render_patient_photos(intake, token, PatientPhotoForm(formdata=None))
     form = PatientPhotoForm()
     if service.patient_photos_left(intake) <= 0:
-        return render_patient_photos(intake, token, form, [("#photos", _too_many())], 400)
+        return render_patient_photos(intake, token, form, [("#photos", too_many())], 400)
     if not form.validate():
         # No clinical consent, no area or no file: nothing of the file is kept.
         return render_patient_photos(intake, token, form, status=400)
@@ -97,17 +100,12 @@ def patient_photos(token: str) -> Any:
     except PhotoRefused as refused:
         db.session.rollback()
         field = form.camera if form.camera.data and form.camera.data.filename else form.upload
-        field.errors = [refused.message]
+        field.errors = [refusal(refused)]
         return render_patient_photos(intake, token, form, status=400)
     except service.TooManyPhotos:
         db.session.rollback()
-        return render_patient_photos(intake, token, form, [("#photos", _too_many())], 400)
+        return render_patient_photos(intake, token, form, [("#photos", too_many())], 400)
     return redirect(url_for("patient_photos.patient_photos", token=token, added=1) + "#photos")
-
-
-def _too_many() -> str:
-    return gettext("You have sent %(most)d photos, the most the clinic accepts. Remove one to send another.",
-                   most=current_app.config["PATIENT_PHOTOS_MAX"])
 
 
 @patient_blueprint.get("/i/<token>/photos/<int:photo_id>/image", defaults={"size": "image"})
