@@ -339,7 +339,7 @@ def test_the_record_shows_compact_thumbnails_and_the_comparison_puts_two_side_by
     printed = forms.client.get(f"/staff/intakes/{intake_id}/print").get_data(as_text=True)
     assert printed.count("/thumbnail\"") == 2
     page = text(forms.client.get(f"/staff/intakes/{intake_id}/photos"))
-    assert "Compare Face: " in page and "Two weeks after" in page
+    assert "Compare Whole face: " in page and "Two weeks after" in page
     compare = forms.client.get(f"/staff/intakes/{intake_id}/photos/compare?left={patient_photo}"
                                f"&right={session_photo}")
     assert compare.status_code == 200
