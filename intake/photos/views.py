@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -20,10 +20,10 @@ from ..clock import clinic_today
 from ..extensions import db, limiter
 from ..models import Intake, Photo, PhotoKind, Role
 from ..patient.queries import find_intake_by_token, private_link
+from ..web import languages
 from ..web.ratelimits import intake_submit_limit
 from ..web.security import accepts_upload
 from . import service
-from ..web import languages
 from .forms import PatientPhotoForm, refusal, too_many
 from .images import PhotoRefused
 from .staff_forms import SessionPhotoForm

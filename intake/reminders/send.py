@@ -27,9 +27,9 @@ from ..assessment.flags import fill_start
 from ..audit import lock_chain, record
 from ..clock import now as clock_now
 from ..clock import utcnow
+from ..config import babel_locale
 from ..extensions import db
 from ..models import Intake, IntakeStatus, Reminder, ReminderStatus, StaffUser, hash_token, new_token
-from ..config import babel_locale
 from ..patient.queries import instruction_date, private_link, relative_day, rule_text, status_link
 from ..review.mail import email_is_set_up, send_email
 from ..web.clinic import clinic_identity
