@@ -19,6 +19,7 @@ from ..auth.access import StaffBlueprint
 from ..clock import clinic_today
 from ..extensions import db, limiter
 from ..models import Intake, Photo, PhotoKind, Role
+from ..patient import service as patient_service
 from ..patient.queries import find_intake_by_token, private_link
 from ..web import languages
 from ..web.ratelimits import intake_submit_limit
@@ -54,7 +55,11 @@ def _patient_intake(token: str) -> Intake:
     intake = find_intake_by_token(token)
     if intake is None:
         abort(404)
-    languages.remember_intake_language(intake.language)  # the page in the intake's language, as its form
+    # In the intake's language, as its form's pages: one picked with the switcher here is stored on it too.
+    picked = languages.picked()
+    if picked is not None:
+        patient_service.set_language(intake, picked)
+    languages.remember_intake_language(intake.language)
     return intake
 
 

@@ -126,6 +126,22 @@ def test_the_status_page_email_and_calendar_follow_the_patients_language(multili
     assert message.extra_headers["Content-Language"] == "fr"
 
 
+def test_the_photos_page_and_an_upload_refusal_follow_the_intakes_language(multilingual, client, forms):
+    speaking(client, "fr")
+    token = start(forms)
+    speaking(client, "en")  # the intake's language, not the browser's, from here on
+    page = html_of(client.get(f"/i/{token}/photos"))
+    assert page.html["lang"] == "fr"
+    assert page.h1.get_text(strip=True) == "Photos des zones que vous souhaitez faire traiter"
+    refused = client.post(f"/i/{token}/photos", data=photo_fields(client, token, photos.gif(), consent=True))
+    assert refused.status_code == 400
+    assert "Ce fichier n’est pas une photo que nous pouvons accepter. Envoyez une photo (JPEG, PNG, WebP, HEIC)." \
+        in html_of(refused).get_text(" ", strip=True)
+    # A language picked on the photos page is stored on the intake, as on its form's pages.
+    assert html_of(client.get(f"/i/{token}/photos?lang=es")).html["lang"] == "es"
+    assert intake_of(multilingual, token).language == "es"
+
+
 def test_the_record_shows_the_patients_language_to_staff_in_english(multilingual, client, signed_in):
     speaking(client, "ar")
     token = start(signed_in)
