@@ -1,19 +1,24 @@
-"""The photo forms: the patient's (an area of concern, with its consents) and the practitioner's (a session photo)."""
+"""The patient's photo form (an area of concern, with its consents), and what it shares with the practitioner's.
+
+What a patient reads here is extracted into the catalogs (babel.cfg); the practitioner's form is in
+staff_forms, which stays in the clinic's language.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+from flask import current_app
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
-from wtforms import BooleanField, DateField, RadioField, SelectField, TextAreaField
+from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from ..answers import TREATMENT_AREAS
-from ..models import PhotoKind
+from .images import PhotoRefused
 
 MAX_NOTE = 500
 
@@ -63,21 +68,11 @@ class PatientPhotoForm(PhotoForm):
            "media). I can withdraw this at any time on this page."))
 
 
-def _kind_choices() -> list[tuple[str, str]]:
-    return [(PhotoKind.BEFORE.value, _l("Before the session")), (PhotoKind.AFTER.value, _l("After the session"))]
+def refusal(refused: PhotoRefused) -> str:
+    """Why an upload was refused, in the patient's language (images.py is pure: its texts are marked only)."""
+    return gettext(refused.template, **refused.values) if refused.values else gettext(refused.template)
 
 
-class SessionPhotoForm(PhotoForm):
-    """A practitioner's photo of a session: before or after, dated, of an area."""
-
-    camera = FileField(_l("Take a photo now"), description=_l("Opens the camera on a tablet or phone."))
-    upload = FileField(_l("Or choose a file"), description=_l("JPEG, PNG, WebP or HEIC."))
-    kind = RadioField(_l("Before or after"), choices=_kind_choices,
-                      validators=[InputRequired(_l("Say whether it is before or after the session."))])
-    taken_on = DateField(_l("Date of the session"),
-                         validators=[InputRequired(_l("Enter the date of the session, for example 2026-11-25."))])
-    note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=MAX_NOTE)])
-
-    def validate_taken_on(self, field: DateField) -> None:
-        if field.data and field.data < dt.date(2000, 1, 1):
-            raise ValidationError(_l("Enter the date of the session, for example 2026-11-25."))
+def too_many() -> str:
+    return gettext("You have sent %(most)d photos, the most the clinic accepts. Remove one to send another.",
+                   most=current_app.config["PATIENT_PHOTOS_MAX"])

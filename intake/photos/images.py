@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from ..answers.vocabulary import N_
+
 try:  # HEIC (iPhone photos) only with a maintained decoder; without it, HEIC is refused like any other type.
     from pillow_heif import register_heif_opener
 except ImportError:  # pragma: no cover - pillow-heif is a dependency; a platform without its wheel still runs
@@ -26,7 +28,8 @@ else:
 
 #: Pillow's decoders that may open an upload: photo formats only (never SVG, PDF, EPS, PSD, TIFF, ...).
 FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP") + (("HEIF",) if HEIC else ())
-ACCEPTED_NAMES = "JPEG, PNG, WebP" + (" or HEIC" if HEIC else "")
+#: The accepted types as a patient reads them (format names only: the same in every language).
+ACCEPTED_NAMES = "JPEG, PNG, WebP" + (", HEIC" if HEIC else "")
 #: The longest side of a kept photo and of its thumbnail, in pixels.
 FULL_EDGE = 4096
 THUMBNAIL_EDGE = 320
@@ -40,15 +43,22 @@ MARKUP = (b"<script", b"<html>", b"<html ", b"<!doctype", b"<?php", b"<iframe", 
 #: A ZIP archive (a JAR, a GIFAR, an Office file): a local file header, and the end of the central
 #: directory within the last 64 KiB, where archive readers look for it.
 ZIP_START, ZIP_END = b"PK\x03\x04", b"PK\x05\x06"
+BROKEN = N_("The photo could not be read: the file is damaged or incomplete. Try sending it again.")
 
 
 class PhotoRefused(ValueError):
-    """The file is not kept; ``message`` says why in words for the person who sent it, ``code`` for tests and logs."""
+    """The file is not kept; ``message`` says why in words for the person who sent it, ``code`` for tests and logs.
 
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
+    ``template`` and ``values`` are the message before it is filled in: the shell translates the
+    template (gettext, the patient's language) and fills it with the same values.
+    """
+
+    def __init__(self, code: str, template: str, **values: str):
         self.code = code
-        self.message = message
+        self.template = template
+        self.values = values
+        self.message = template % values if values else template
+        super().__init__(self.message)
 
 
 @dataclass(frozen=True)
@@ -77,23 +87,27 @@ def _megabytes(count: int) -> str:
 def check_envelope(data: bytes, limits: Limits) -> None:
     """Refuse what is no photo before decoding anything: empty, too big, a drawing, a file hiding another."""
     if not data:
-        raise PhotoRefused("empty", "The file is empty. Choose the photo again.")
+        raise PhotoRefused("empty", N_("The file is empty. Choose the photo again."))
     if len(data) > limits.max_bytes:
-        raise PhotoRefused("too_large", f"The photo is larger than {_megabytes(limits.max_bytes)}. "
-                                        "Send a smaller one (your phone's normal camera setting is fine).")
+        raise PhotoRefused("too_large", N_("The photo is larger than %(size)s. Send a smaller one (your phone's "
+                                           "normal camera setting is fine)."), size=_megabytes(limits.max_bytes))
     head = data[:512].lstrip().lower()
     if head.startswith((b"<?xml", b"<svg")) or b"<svg" in head:
-        raise PhotoRefused("svg", f"SVG drawings are not accepted. Send a photo ({ACCEPTED_NAMES}).")
+        raise PhotoRefused("svg", N_("SVG drawings are not accepted. Send a photo (%(types)s)."), types=ACCEPTED_NAMES)
     lowered = data.lower()
     if any(marker in lowered for marker in MARKUP) or (ZIP_END in data[-(65536 + 22):] and ZIP_START in data):
-        raise PhotoRefused("polyglot", "This file holds something besides a photo, so it is not accepted. "
-                                       "Send the photo straight from your camera or gallery.")
+        raise PhotoRefused("polyglot", N_("This file holds something besides a photo, so it is not accepted. "
+                                          "Send the photo straight from your camera or gallery."))
 
 
 def _too_many_pixels(size: tuple[int, int] | None, limits: Limits) -> PhotoRefused:
-    declared = f" ({size[0]} × {size[1]})" if size else ""
-    return PhotoRefused("too_many_pixels", f"The photo has too many pixels{declared}: the most accepted is "
-                                           f"{limits.max_pixels / 1e6:.0f} megapixels. Send a smaller one.")
+    most = f"{limits.max_pixels / 1e6:.0f}"
+    if size:
+        return PhotoRefused("too_many_pixels", N_("The photo has too many pixels (%(size)s): the most accepted is "
+                                                  "%(most)s megapixels. Send a smaller one."),
+                            size=f"{size[0]} × {size[1]}", most=most)
+    return PhotoRefused("too_many_pixels", N_("The photo has too many pixels: the most accepted is %(most)s "
+                                              "megapixels. Send a smaller one."), most=most)
 
 
 def _open(data: bytes, limits: Limits) -> Image.Image:
@@ -106,11 +120,10 @@ def _open(data: bytes, limits: Limits) -> Image.Image:
     except Image.DecompressionBombError:  # declares far more pixels than Pillow would ever decode
         raise _too_many_pixels(None, limits) from None
     except UnidentifiedImageError:
-        raise PhotoRefused("type", f"This file is not a photo we can accept. Send a {ACCEPTED_NAMES} "
-                                   "photo.") from None
+        raise PhotoRefused("type", N_("This file is not a photo we can accept. Send a photo (%(types)s)."),
+                           types=ACCEPTED_NAMES) from None
     except (OSError, SyntaxError, ValueError):
-        raise PhotoRefused("broken", "The photo could not be read: the file is damaged or incomplete. "
-                                     "Try sending it again.") from None
+        raise PhotoRefused("broken", BROKEN) from None
     width, height = image.size
     if width < 1 or height < 1 or width * height > limits.max_pixels:
         image.close()
@@ -121,8 +134,7 @@ def _open(data: bytes, limits: Limits) -> Image.Image:
             image.load()  # a truncated file fails here (ImageFile.LOAD_TRUNCATED_IMAGES stays off)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         image.close()
-        raise PhotoRefused("broken", "The photo could not be read: the file is damaged or incomplete. "
-                                     "Try sending it again.") from None
+        raise PhotoRefused("broken", BROKEN) from None
     return image
 
 

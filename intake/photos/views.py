@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -19,12 +19,15 @@ from ..auth.access import StaffBlueprint
 from ..clock import clinic_today
 from ..extensions import db, limiter
 from ..models import Intake, Photo, PhotoKind, Role
+from ..patient import service as patient_service
 from ..patient.queries import find_intake_by_token, private_link
+from ..web import languages
 from ..web.ratelimits import intake_submit_limit
 from ..web.security import accepts_upload
 from . import service
-from .forms import PatientPhotoForm, SessionPhotoForm
+from .forms import PatientPhotoForm, refusal, too_many
 from .images import PhotoRefused
+from .staff_forms import SessionPhotoForm
 
 patient_blueprint = Blueprint("patient_photos", __name__)
 staff_blueprint = StaffBlueprint("photos", __name__, url_prefix="/staff", roles=(Role.PRACTITIONER,))
@@ -52,6 +55,11 @@ def _patient_intake(token: str) -> Intake:
     intake = find_intake_by_token(token)
     if intake is None:
         abort(404)
+    # In the intake's language, as its form's pages: one picked with the switcher here is stored on it too.
+    picked = languages.picked()
+    if picked is not None:
+        patient_service.set_language(intake, picked)
+    languages.remember_intake_language(intake.language)
     return intake
 
 
@@ -83,7 +91,7 @@ def patient_photos(token: str) -> Any:
         return render_patient_photos(intake, token, PatientPhotoForm(formdata=None))
     form = PatientPhotoForm()
     if service.patient_photos_left(intake) <= 0:
-        return render_patient_photos(intake, token, form, [("#photos", _too_many())], 400)
+        return render_patient_photos(intake, token, form, [("#photos", too_many())], 400)
     if not form.validate():
         # No clinical consent, no area or no file: nothing of the file is kept.
         return render_patient_photos(intake, token, form, status=400)
@@ -97,17 +105,12 @@ def patient_photos(token: str) -> Any:
     except PhotoRefused as refused:
         db.session.rollback()
         field = form.camera if form.camera.data and form.camera.data.filename else form.upload
-        field.errors = [refused.message]
+        field.errors = [refusal(refused)]
         return render_patient_photos(intake, token, form, status=400)
     except service.TooManyPhotos:
         db.session.rollback()
-        return render_patient_photos(intake, token, form, [("#photos", _too_many())], 400)
+        return render_patient_photos(intake, token, form, [("#photos", too_many())], 400)
     return redirect(url_for("patient_photos.patient_photos", token=token, added=1) + "#photos")
-
-
-def _too_many() -> str:
-    return gettext("You have sent %(most)d photos, the most the clinic accepts. Remove one to send another.",
-                   most=current_app.config["PATIENT_PHOTOS_MAX"])
 
 
 @patient_blueprint.get("/i/<token>/photos/<int:photo_id>/image", defaults={"size": "image"})

@@ -16,21 +16,24 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template, url_for
-from flask_babel import gettext
+from flask_babel import force_locale, gettext
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import load_only
 
+from ..answers.vocabulary import N_
 from ..assessment.flags import fill_start
 from ..audit import lock_chain, record
 from ..clock import now as clock_now
 from ..clock import utcnow
+from ..config import babel_locale
 from ..extensions import db
 from ..models import Intake, IntakeStatus, Reminder, ReminderStatus, StaffUser, hash_token, new_token
-from ..patient.queries import instruction_date, private_link, status_link
+from ..patient.queries import instruction_date, private_link, relative_day, rule_text, status_link
 from ..review.mail import email_is_set_up, send_email
 from ..web.clinic import clinic_identity
+from ..web.languages import offered_tag
 from . import queries
 from .due import Due, Kind, ReminderSettings, Skip, TimedInstruction, due_reminders, local_now
 from .service import stop_token
@@ -40,11 +43,12 @@ BATCH = 50
 #: Who the audit log says sent a reminder.
 ACTOR = "system:reminders"
 
-#: What each kind says in its subject: never a word of health data.
+#: What each kind says in its subject: never a word of health data. A patient's is in their language
+#: (extracted, babel.cfg); the staff digest's is in the clinic's, like staff pages (not extracted).
 SUBJECTS = {
-    Kind.UNSUBMITTED: "A reminder about your consultation form for %(clinic)s",
-    Kind.INSTRUCTION: "A reminder before your appointment at %(clinic)s",
-    Kind.DAY_BEFORE: "Your appointment at %(clinic)s tomorrow",
+    Kind.UNSUBMITTED: N_("A reminder about your consultation form for %(clinic)s"),
+    Kind.INSTRUCTION: N_("A reminder before your appointment at %(clinic)s"),
+    Kind.DAY_BEFORE: N_("Your appointment at %(clinic)s tomorrow"),
     Kind.DIGEST: "Intakes awaiting review at %(clinic)s",
 }
 
@@ -149,7 +153,7 @@ def _still_due(item: Due, intake: Intake | None) -> bool:
 
 #: The columns a batch reads of its intakes (not the encrypted answers).
 BATCH_COLUMNS = (Intake.id, Intake.status, Intake.appointment_date, Intake.reminders_stopped_at, Intake.full_name,
-                 Intake.email)
+                 Intake.email, Intake.language)
 
 
 def _intakes(ids: list[int]) -> dict[int, Intake]:
@@ -264,7 +268,6 @@ def _issue_links(pairs: list[tuple[Due, Intake]]) -> dict[str, str]:
 
 def _compose(item: Due, intake: Intake | None, lines: list[queries.DigestLine], link: str) -> Message:
     clinic = clinic_identity()
-    subject = gettext(SUBJECTS[item.kind], clinic=clinic.name)
     if item.kind == Kind.DIGEST:
         staff = db.session.get(StaffUser, item.staff_id)
         if staff is None or not staff.active:
@@ -273,23 +276,28 @@ def _compose(item: Due, intake: Intake | None, lines: list[queries.DigestLine], 
                  for line in lines}
         body = render_template("mail/digest.txt", staff=staff, lines=lines, links=links, clinic=clinic,
                                queue=url_for("review.show_queue", _external=True))
-        return Message(staff.email, subject, body)
+        return Message(staff.email, gettext(SUBJECTS[item.kind], clinic=clinic.name), body)
     if intake is None or not intake.email:
         raise LookupError("the intake or its email address is gone")
     stop = url_for("reminders.stop", token=stop_token(intake.id), _external=True)
-    context: dict[str, Any] = {"intake": intake, "item": item, "clinic": clinic, "stop": stop, "link": link,
-                               "days": current_app.config["PATIENT_LINK_DAYS"]}
-    if item.kind != Kind.UNSUBMITTED:
-        context["instructions"] = _texts(item.instructions, item.session)
-        context["bring"] = current_app.config["REMINDERS_WHAT_TO_BRING"]
-    body = render_template("mail/reminder.txt", **context)
-    return Message(intake.email, subject, body, {"List-Unsubscribe": f"<{stop}>"})
+    # In the patient's language, the one stored on the intake (as intake.review.mail's emails).
+    tag = offered_tag(intake.language) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(babel_locale(tag)):
+        subject = gettext(SUBJECTS[item.kind], clinic=clinic.name)
+        context: dict[str, Any] = {"intake": intake, "item": item, "clinic": clinic, "stop": stop, "link": link,
+                                   "days": current_app.config["PATIENT_LINK_DAYS"]}
+        if item.kind != Kind.UNSUBMITTED:
+            context["instructions"] = _texts(item.instructions, item.session)
+            context["bring"] = current_app.config["REMINDERS_WHAT_TO_BRING"]
+        body = render_template("mail/reminder.txt", **context)
+    return Message(intake.email, subject, body, {"List-Unsubscribe": f"<{stop}>", "Content-Language": tag})
 
 
 def _texts(instructions: tuple[TimedInstruction, ...], session: dt.date | None) -> list[str]:
-    """The instructions in words, dated against ``session`` (earliest start first, undated last)."""
+    """The instructions in words, in the current language (the rule's text translated, as the status page
+    translates it), dated against ``session`` (earliest start first, undated last)."""
     ordered = sorted(instructions, key=lambda item: (item.days_before is None, -(item.days_before or 0)))
-    return [fill_start(item.template, item.days_before,
+    return [fill_start(rule_text(item.template), item.days_before,
                        session - dt.timedelta(days=item.days_before)
                        if session is not None and item.days_before is not None else None,
-                       instruction_date) for item in ordered]
+                       instruction_date, relative_day) for item in ordered]

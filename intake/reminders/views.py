@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
+from ..web import languages
 from . import service
 
 blueprint = Blueprint("reminders", __name__)
@@ -25,6 +26,7 @@ def stop(token: str) -> Any:
     intake = service.intake_of_stop_token(token)
     if intake is None:
         return render_template("reminders/stop_invalid.html"), 404
+    languages.remember_intake_language(intake.language)  # the page in the language of the emails it stops
     if request.method == "POST":
         service.stop(intake)
         return redirect(url_for("reminders.stop", token=token))

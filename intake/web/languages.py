@@ -85,8 +85,12 @@ def negotiated() -> str | None:
     return None
 
 
+#: The blueprints of the pages a patient reads (their link's pages, their photos, the reminders' stop link).
+PATIENT_BLUEPRINTS = frozenset({"patient", "patient_photos", "reminders"})
+
+
 def patient_page() -> bool:
-    return request.blueprint == "patient"
+    return request.blueprint in PATIENT_BLUEPRINTS
 
 
 def picked() -> str | None:

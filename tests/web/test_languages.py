@@ -4,6 +4,7 @@ any patient-facing text that does not go through the catalogs; rule texts transl
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ from intake.cli.catalogs import pseudo, write_pseudo
 from intake.extensions import db
 from intake.models import Intake
 from intake.rulesets.cli import rules
+from tests.support import photos
 from tests.support.invitations import INVITE, invite, link_token
 from tests.support.patient import SECTIONS, complete, fields, save, start, submit
 from tests.support.settings import REPO_ROOT, TODAY
@@ -124,6 +126,22 @@ def test_the_status_page_email_and_calendar_follow_the_patients_language(multili
     assert message.extra_headers["Content-Language"] == "fr"
 
 
+def test_the_photos_page_and_an_upload_refusal_follow_the_intakes_language(multilingual, client, forms):
+    speaking(client, "fr")
+    token = start(forms)
+    speaking(client, "en")  # the intake's language, not the browser's, from here on
+    page = html_of(client.get(f"/i/{token}/photos"))
+    assert page.html["lang"] == "fr"
+    assert page.h1.get_text(strip=True) == "Photos des zones que vous souhaitez faire traiter"
+    refused = client.post(f"/i/{token}/photos", data=photo_fields(client, token, photos.gif(), consent=True))
+    assert refused.status_code == 400
+    assert "Ce fichier n’est pas une photo que nous pouvons accepter. Envoyez une photo (JPEG, PNG, WebP, HEIC)." \
+        in html_of(refused).get_text(" ", strip=True)
+    # A language picked on the photos page is stored on the intake, as on its form's pages.
+    assert html_of(client.get(f"/i/{token}/photos?lang=es")).html["lang"] == "es"
+    assert intake_of(multilingual, token).language == "es"
+
+
 def test_the_record_shows_the_patients_language_to_staff_in_english(multilingual, client, signed_in):
     speaking(client, "ar")
     token = start(signed_in)
@@ -190,7 +208,7 @@ ALLOWED = [
     r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b",
     r"\b(January|February|March|April|May|June|July|August|September|October|November|December)\b",
     r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b", r"\.ics\b",
-    r"\bAM\b|\bPM\b",
+    r"\bAM\b|\bPM\b", r"\b(JPEG|PNG|WebP|HEIC)\b",  # photo formats, named alike in every language
     r"English|Français|Español|العربية|\[Ëñğļîšħ\]",  # each language named in itself, by the switcher
 ]
 #: A translated message of the pseudo-locale: [accented text ···].
@@ -245,6 +263,22 @@ def untranslated(page: BeautifulSoup) -> list[str]:
     return found
 
 
+def photo_fields(client, token: str, data: bytes | None, *, consent: bool = False,
+                 marketing: bool = False) -> dict:
+    """The photo form as the patient's browser sends it (multipart), with the page's CSRF token."""
+    from tests.support.html import csrf_token
+
+    fields: dict = {"csrf_token": csrf_token(client.get(f"/i/{token}/photos").get_data(as_text=True)),
+                    "area": "face" if data is not None else "", "note": ""}
+    if data is not None:
+        fields["upload"] = (io.BytesIO(data), "IMG_0001.jpg")
+    if consent:
+        fields["clinical_consent"] = "y"
+    if marketing:
+        fields["marketing_consent"] = "y"
+    return fields
+
+
 def test_every_patient_page_in_the_pseudo_locale_goes_through_the_catalogs(pseudo_app):
     from tests.support.forms import FormClient
 
@@ -255,7 +289,7 @@ def test_every_patient_page_in_the_pseudo_locale_goes_through_the_catalogs(pseud
 
     def look(url: str, response=None) -> None:
         response = response if response is not None else client.get(url)
-        assert response.status_code in (200, 404), (url, response.status_code)
+        assert response.status_code in (200, 400, 404), (url, response.status_code)
         page = html_of(response)
         assert page.html["lang"] == "en-XA", url
         seen[url] = untranslated(page)
@@ -273,6 +307,23 @@ def test_every_patient_page_in_the_pseudo_locale_goes_through_the_catalogs(pseud
     look(f"/i/{token}/saved")
     submit(forms, token)
     look(f"/i/{token}")
+    # The patient's photos: none yet, each refusal (no file, no consent; not a photo), one sent with its consents.
+    look(f"/i/{token}/photos")
+    look(f"/i/{token}/photos (errors)", client.post(f"/i/{token}/photos", data=photo_fields(client, token, None)))
+    look(f"/i/{token}/photos (refused)",
+         client.post(f"/i/{token}/photos", data=photo_fields(client, token, photos.gif(), consent=True)))
+    assert client.post(f"/i/{token}/photos", data=photo_fields(client, token, photos.jpeg(), consent=True,
+                                                                marketing=True)).status_code == 302
+    look(f"/i/{token}/photos?added=1")
+    # The reminders' stop link: asked, stopped, and a link that does not work.
+    with pseudo_app.app_context():
+        from intake.reminders.service import stop_token
+
+        stop = f"/reminders/stop/{stop_token(intake_of(pseudo_app, token).id)}"
+    look(stop)
+    assert forms.post(stop, {}).status_code == 302
+    look(f"{stop} (stopped)", client.get(stop))
+    look("/reminders/stop/not-a-link")
     look("/desk")
     look("/desk (wrong code)", forms.post("/desk", {"code": "NOPE-NOPE"}, page="/desk"))
     pinned = pseudo_app.config["TODAY"]

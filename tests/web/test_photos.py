@@ -154,9 +154,9 @@ def test_without_the_clinical_consent_no_photo_is_kept(app, forms, token):
 
 
 @pytest.mark.parametrize(("data", "filename", "message"), [
-    (samples.gif(), "a.gif", "This file is not a photo we can accept. Send a JPEG, PNG, WebP or HEIC photo."),
+    (samples.gif(), "a.gif", "This file is not a photo we can accept. Send a photo (JPEG, PNG, WebP, HEIC)."),
     (b"%PDF-1.4 not a photo", "a.jpg", "This file is not a photo we can accept."),
-    (samples.SVG, "drawing.svg", "SVG drawings are not accepted. Send a photo (JPEG, PNG, WebP or HEIC)."),
+    (samples.SVG, "drawing.svg", "SVG drawings are not accepted. Send a photo (JPEG, PNG, WebP, HEIC)."),
     (samples.polyglot_html(), "a.jpg", "This file holds something besides a photo, so it is not accepted."),
     (samples.polyglot_zip(), "a.jpg", "This file holds something besides a photo, so it is not accepted."),
     (samples.truncated(), "a.jpg", "The photo could not be read: the file is damaged or incomplete."),

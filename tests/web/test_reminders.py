@@ -242,6 +242,41 @@ def test_the_day_before_carries_the_appointment_instructions_and_a_check_in_link
     assert page.status_code == 200 and parse(page.get_data(as_text=True)).find("form") is not None
 
 
+def test_a_french_patients_reminders_are_in_french_and_the_staff_digest_in_the_clinics_language(
+        app, forms, practitioner, outbox):
+    app.config["LANGUAGES"] = ["en", "fr", "es", "ar"]
+    forms.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fr"
+    token = start(forms)
+    complete(forms, token)
+    assert submit(forms, token).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Intake.language).order_by(Intake.id.desc()).limit(1)) == "fr"
+    app.config.update(REMINDERS_DAY_BEFORE=False, REMINDERS_DIGEST=False)
+    run(app, at(dt.date(2026, 12, 7), 8))
+    [instruction] = outbox
+    assert instruction.subject == "Un rappel avant votre rendez-vous chez Demo Mesotherapy Clinic"
+    assert instruction.extra_headers["Content-Language"] == "fr"
+    assert instruction.body.startswith("Bonjour Ana Pereira,")
+    # The rule's instruction translated and dated in French, as the status page says it.
+    assert "- À partir du lundi 7 décembre : pas d’alcool" in instruction.body, instruction.body
+    assert "From " not in instruction.body and "Monday" not in instruction.body
+    app.config.update(REMINDERS_INSTRUCTIONS=False, REMINDERS_DAY_BEFORE=True, REMINDERS_DIGEST=True)
+    run(app, at(APPOINTMENT - dt.timedelta(days=1), 10))
+    [day_before] = [m for m in outbox[1:] if m.to != ["pat@demo.clinic"]]
+    assert day_before.subject == "Votre rendez-vous chez Demo Mesotherapy Clinic demain"
+    assert "votre rendez-vous est demain, le mercredi 9 décembre 2026" in day_before.body
+    assert "Pour ne plus recevoir ces rappels, ouvrez ce lien" in day_before.body
+    assert_no_health_data_in_subject_or_preview(day_before)
+    # The staff digest stays in the clinic's language.
+    [digest] = [m for m in outbox if m.to == ["pat@demo.clinic"]]
+    assert digest.subject == "Intakes awaiting review at Demo Mesotherapy Clinic"
+    assert "- Wednesday 9 December 2026: Ana" in digest.body
+    # The stop page the email links to is in the intake's language, whatever the browser says.
+    forms.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    stop = forms.client.get(link_in(day_before.body, "/reminders/stop/"))
+    assert "Arrêter les rappels" in text(stop)
+
+
 # --- stopping and resuming ------------------------------------------------------------------------------------
 
 
