@@ -110,7 +110,8 @@ def celery_app(app: Flask | None = None) -> Celery:
     celery: Celery = app.extensions["celery"]
     for name, function in JOBS.items():
         if name not in celery.tasks:
-            celery.task(name=name)(function)
+            # Not shared: a shared task is added to every Celery app made later, bound to this function.
+            celery.task(name=name, shared=False)(function)
     return celery
 
 
