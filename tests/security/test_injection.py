@@ -107,6 +107,8 @@ UPLOAD_READERS = {
     "intake/admin/forms.py": "tests/web/test_rules_admin.py: test_a_bad_upload_is_explained_and_leaves_the_active_"
                              "version_untouched, test_a_zip_replaces_the_clinic_folder_and_path_traversal_is_refused",
     "intake/photos/forms.py": "tests/web/test_photos.py: test_an_uploads_file_name_never_becomes_a_path",
+    "intake/photos/staff_forms.py": "tests/web/test_photos.py: "
+                                    "test_a_practitioners_upload_file_name_never_becomes_a_path",
 }
 
 

@@ -513,3 +513,25 @@ def test_an_uploads_file_name_never_becomes_a_path(app, forms, tmp_path, filenam
     assert all(re.fullmatch(r"[0-9a-f]{32}", key) for key in (photo.image_key, photo.thumbnail_key))
     written = [path for path in tmp_path.rglob("*") if path.is_file()]
     assert len(written) == 2 and all(store in path.parents for path in written)
+
+
+def test_a_practitioners_upload_file_name_never_becomes_a_path(app, forms, submitted, tmp_path):
+    store = tmp_path / "store" / "photos"
+    app.config.update(PHOTO_STORAGE="directory", PHOTO_DIRECTORY=str(store))
+    intake_id = only_intake_id(app)
+    make_user(app)
+    sign_in(forms)
+    page = forms.client.get(f"/staff/intakes/{intake_id}/photos").get_data(as_text=True)
+    added = forms.client.post(f"/staff/intakes/{intake_id}/photos", data={
+        "csrf_token": csrf_token(page), "kind": "before", "taken_on": "2026-11-25", "area": "face", "note": "",
+        "upload": (io.BytesIO(samples.jpeg()), "../../../../evil.jpg")}, content_type="multipart/form-data")
+    assert added.status_code == 302, problems(added.get_data(as_text=True))
+    photo = only_photo(app)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", key) for key in (photo.image_key, photo.thumbnail_key))
+    written = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert len(written) == 2 and all(store in path.parents for path in written)
+
+
+def only_intake_id(app) -> int:
+    with app.app_context():
+        return db.session.scalars(sa.select(Intake.id)).one()
