@@ -27,7 +27,7 @@ from .medications import Lexicon, normalise_name
 from .sources import SOURCE_ID, unknown_citations
 from .yamlkit import Located, Path_, parse_yaml, schema_problems
 
-__all__ = ["ALLERGENS_FILE", "AllergenClass", "AllergenLexicon", "AllergenMatch", "merge_allergens",
+__all__ = ["ALLERGENS_FILE", "AllergenClass", "AllergenLexicon", "AllergenMatch",
            "parse_allergens"]
 
 ALLERGENS_FILE: Final = "allergens.yaml"
@@ -191,19 +191,6 @@ def parse_allergens(text: str, filename: str, *, sources: Collection[str] | None
         raise RulesetInvalid(errors)
     assert isinstance(data, dict)  # nosec B101 # the schema accepted it, so it is a mapping
     return data
-
-
-def merge_allergens(merged: dict[str, Any], extra: Mapping[str, Any]) -> None:
-    """A clinic lexicon into the earlier ones: allergens added to a known class, new classes added."""
-    by_id = {cls["id"]: cls for cls in merged["classes"]}
-    for cls in extra.get("classes") or []:
-        known = by_id.get(cls["id"])
-        if known is None:
-            merged["classes"].append(cls)
-            by_id[cls["id"]] = cls
-        else:
-            known["allergens"] = list(known["allergens"]) + list(cls["allergens"])
-    merged["not_allergens"] = list(merged.get("not_allergens") or []) + list(extra.get("not_allergens") or [])
 
 
 # ---------------------------------------------------------------------------

@@ -36,6 +36,7 @@ __all__ = [
     "Lexicon",
     "MedicationClass",
     "MedicationMatch",
+    "merge_lexicon",
     "normalise_name",
     "parse_lexicon",
 ]
@@ -741,3 +742,19 @@ def _word_matches(typed: str, name_word: str) -> bool:
         # Short words must be exact, but a plural is still the same word ("fish oils").
         return typed == name_word + "s"
     return fuzz.ratio(typed, name_word, score_cutoff=FUZZY_CUTOFF) > 0
+
+
+def merge_lexicon(merged: dict[str, Any], extra: Mapping[str, Any], *, members: str) -> None:
+    """A clinic lexicon's classes into the earlier ones (the medication and the allergen lexicon alike):
+    ``members`` (the names of each class) added to a known class, new classes added, other lists extended."""
+    by_id = {cls["id"]: cls for cls in merged["classes"]}
+    for cls in extra.get("classes") or []:
+        known = by_id.get(cls["id"])
+        if known is None:
+            merged["classes"].append(cls)
+            by_id[cls["id"]] = cls
+        else:
+            known[members] = list(known[members]) + list(cls[members])
+    for key, value in extra.items():
+        if key != "classes" and isinstance(value, list):
+            merged[key] = list(merged.get(key) or []) + [v for v in value if v not in (merged.get(key) or [])]

@@ -44,13 +44,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final, TypeVar
+from typing import Final, TypeVar
 
-from .allergens import ALLERGENS_FILE, AllergenLexicon, merge_allergens, parse_allergens
+from .allergens import ALLERGENS_FILE, AllergenLexicon, parse_allergens
 from .errors import RuleFileError, RulesetInvalid
 from .facts import Catalogue, suggestion
 from .flags import RuleChecks
-from .medications import Lexicon, parse_lexicon
+from .medications import Lexicon, merge_lexicon, parse_lexicon
 from .plan.build import Protocols
 from .plan.load import parse_protocols
 from .rules import Rule, parse_rules
@@ -315,7 +315,7 @@ def _load_lexicon(layers: Sequence[Layer], reading: _Reading, sources: frozenset
         return None
     (first_text, merged), *clinic = parsed  # the first layer's, checked above
     for _text, data in clinic:
-        _merge_lexicon(merged, data)
+        merge_lexicon(merged, data, members="medications")
     if not merged:
         return None
     texts = [text for text, _data in parsed]
@@ -331,23 +331,8 @@ def _load_allergens(layers: Sequence[Layer], reading: _Reading,
         return None
     (first_text, merged), *clinic = parsed
     for _text, data in clinic:
-        merge_allergens(merged, data)
+        merge_lexicon(merged, data, members="allergens")
     return AllergenLexicon(merged, "\n".join(text for text, _data in parsed))
-
-
-def _merge_lexicon(merged: dict[str, Any], extra: Mapping[str, Any]) -> None:
-    """A clinic lexicon's classes into the earlier ones: names added to a known class, new classes added."""
-    by_id = {cls["id"]: cls for cls in merged["classes"]}
-    for cls in extra.get("classes") or []:
-        known = by_id.get(cls["id"])
-        if known is None:
-            merged["classes"].append(cls)
-            by_id[cls["id"]] = cls
-        else:
-            known["medications"] = list(known["medications"]) + list(cls["medications"])
-    for key, value in extra.items():
-        if key != "classes" and isinstance(value, list):
-            merged[key] = list(merged.get(key) or []) + [v for v in value if v not in (merged.get(key) or [])]
 
 
 def _load_precautions(

@@ -30,8 +30,23 @@ class RecognisedName:
     exact: bool
 
 
+class _Recognition:
+    """What a lexicon recognised in one line the patient typed (a medicine or an allergy)."""
+
+    recognised: tuple[RecognisedName, ...]
+
+    @property
+    def is_recognised(self) -> bool:
+        return bool(self.recognised)
+
+    @property
+    def near_spelling(self) -> bool:
+        """True when a name was recognised from a spelling close to it, not exactly."""
+        return any(not found.exact for found in self.recognised)
+
+
 @dataclass(frozen=True)
-class UnderstoodMedicine:
+class UnderstoodMedicine(_Recognition):
     """One line of the patient's medicines, as the rules read it."""
 
     typed: str
@@ -44,15 +59,6 @@ class UnderstoodMedicine:
     classes: tuple[tuple[str, str], ...]
     #: Who stopped it ("prescriber", "switched", "me"; "" when not said or still taken).
     stopped_by: str = ""
-
-    @property
-    def is_recognised(self) -> bool:
-        return bool(self.recognised)
-
-    @property
-    def near_spelling(self) -> bool:
-        """True when a name was recognised from a spelling close to it, not exactly."""
-        return any(not found.exact for found in self.recognised)
 
 
 def understood_medicines(items: Sequence[Mapping[str, Any]], lexicon: Lexicon | None) -> tuple[UnderstoodMedicine, ...]:
@@ -72,7 +78,7 @@ def understood_medicines(items: Sequence[Mapping[str, Any]], lexicon: Lexicon | 
 
 
 @dataclass(frozen=True)
-class UnderstoodAllergy:
+class UnderstoodAllergy(_Recognition):
     """One allergy the patient named (or the free text about allergies), as the rules read it."""
 
     typed: str
@@ -85,15 +91,6 @@ class UnderstoodAllergy:
     free_text: bool
     #: Nothing recognised because the patient said there is none ("no known allergies").
     says_none: bool
-
-    @property
-    def is_recognised(self) -> bool:
-        return bool(self.recognised)
-
-    @property
-    def near_spelling(self) -> bool:
-        """True when an allergen was recognised from a spelling close to it, not exactly."""
-        return any(not found.exact for found in self.recognised)
 
 
 def understood_allergies(allergies: Mapping[str, Any] | None,

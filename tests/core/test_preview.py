@@ -15,30 +15,13 @@ from intake.answers import dump_answers, load_answers
 from intake.assessment import Ruleset, load_ruleset
 from intake.assessment.preview import PastIntake, preview, revive_stored, rule_delta
 from intake.demo.intakes import demo_documents
+from tests.support.jobs import CLINIC_RULES
 
 from .support import ON, SETTINGS, intakes
 from .support import SHIPPED_RULES as RULES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from bench_rules import make_intake  # noqa: E402
-
-CLINIC = """\
-- id: cold-sore-history
-  title: Cold sore history
-  override: true
-  severity: defer
-  defer_for_days: 90
-  when: {field: skin.cold_sore_history, equals: true}
-  message: Deferred until seen by the GP.
-  source: [rule-default]
-
-- id: current-smoker
-  title: Current smoker
-  severity: precaution
-  when: {field: lifestyle.smoking, equals: current}
-  message: Smoking slows healing.
-  source: [rule-default]
-"""
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +35,7 @@ def stored() -> list[PastIntake]:
 def rulesets(tmp_path_factory: pytest.TempPathFactory):
     clinic = tmp_path_factory.mktemp("clinic")
     (clinic / "precautions").mkdir()
-    (clinic / "precautions" / "ours.yaml").write_text(CLINIC)
+    (clinic / "precautions" / "ours.yaml").write_text(CLINIC_RULES)
     (clinic / "disabled.yaml").write_text("- heavy-drinking\n")
     return load_ruleset(RULES), load_ruleset([RULES, clinic])
 
