@@ -31,6 +31,11 @@ from intake.answers import (
     values,
 )
 from intake.assessment import Flag, Ruleset, RulesetInvalid, load_ruleset
+from intake.assessment.conditions import Condition, compile_condition
+from intake.assessment.errors import RuleFileError
+from intake.assessment.facts import MISSING, REFERENCE_INDEX, Catalogue
+from intake.assessment.fastpath import batch_test
+from intake.assessment.yamlkit import load_located
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from bench_rules import make_intake  # noqa: E402
@@ -616,3 +621,42 @@ def bench_intakes(count: int, seed: int) -> list[dict[str, Any]]:
     """``count`` of bench/bench_rules.py's synthetic intakes (JSON form), seeded."""
     rng = random.Random(seed)
     return [make_intake(i, rng) for i in range(count)]
+
+
+# --- one condition, compiled and evaluated (tests of the condition language) ----------------------------------
+
+#: The reference date and catalogue the condition tests compile and evaluate against.
+CONDITION_REF = dt.date(2026, 12, 3)
+CONDITION_CATALOGUE = Catalogue(["doac", "nsaid", "aspirin"])
+
+
+def compile_yaml(text: str) -> Condition:
+    """One condition written in YAML, compiled against CONDITION_CATALOGUE (no error allowed)."""
+    errors: list[RuleFileError] = []
+    condition = compile_condition(
+        load_located(text, "t.yaml"), CONDITION_CATALOGUE, file="t.yaml", rule_id="r", errors=errors
+    )
+    assert errors == []
+    assert condition is not None
+    return condition
+
+
+def facts_values(**given: Any) -> list[Any]:
+    """Facts values with the given fields (dots written as __) and everything else unanswered."""
+    found: list[Any] = [MISSING] * CONDITION_CATALOGUE.size
+    found[REFERENCE_INDEX] = CONDITION_REF
+    for name, value in given.items():
+        spec = CONDITION_CATALOGUE.get(name.replace("__", "."))
+        assert spec is not None, name
+        found[spec.index] = value
+    return found
+
+
+def fast_result(condition: Condition, facts: list[Any]) -> bool | None:
+    """What the engine's fast path (one generated function per ruleset) gives for one condition."""
+    found = batch_test([condition], ["true"], ["unknown"])(facts)
+    if not found:
+        return False
+    tag, result = found[0]
+    assert (tag == "unknown") is (result is None)
+    return result  # type: ignore[no-any-return]

@@ -14,44 +14,25 @@ from hypothesis import strategies as st
 from intake.answers import AREA_PARTS, AREAS, TREATMENT_AREAS, load_answers, values
 from intake.answers.areas import AREA_VALUES, PARENT, ancestors, descendants, overlapping, overlaps, within
 from intake.assessment import Flag, RulesetInvalid, derive_facts, load_ruleset
-from intake.assessment.conditions import Condition, compile_condition
+from intake.assessment.conditions import compile_condition
 from intake.assessment.errors import RuleFileError
 from intake.assessment.facts import MISSING, REFERENCE_INDEX, Catalogue
-from intake.assessment.fastpath import batch_test
 from intake.assessment.medications import Lexicon
 from intake.assessment.plan import Plan, Protocols, load_protocols
 from intake.assessment.yamlkit import load_located
 
-from .support import GOOD, SMALL_LEXICON, SOURCES, document_with
+from .support import (
+    CONDITION_CATALOGUE,
+    GOOD,
+    SMALL_LEXICON,
+    SOURCES,
+    compile_yaml,
+    document_with,
+    facts_values,
+    fast_result,
+)
 
 FACE_PARTS = ("forehead", "periorbital", "under_eye", "cheeks", "nasolabial", "perioral", "jawline")
-CATALOGUE = Catalogue(["doac"])
-REF = dt.date(2026, 12, 3)
-
-
-def compile_yaml(text: str) -> Condition:
-    errors: list[RuleFileError] = []
-    condition = compile_condition(load_located(text, "t.yaml"), CATALOGUE, file="t.yaml", rule_id="r",
-                                  errors=errors)
-    assert errors == [] and condition is not None
-    return condition
-
-
-def facts_values(**given: Any) -> list[Any]:
-    """Facts values with the given fields (dots written as __) and everything else unanswered."""
-    found: list[Any] = [MISSING] * CATALOGUE.size
-    found[REFERENCE_INDEX] = REF
-    for name, value in given.items():
-        spec = CATALOGUE.get(name.replace("__", "."))
-        assert spec is not None, name
-        found[spec.index] = value
-    return found
-
-
-def fast_result(condition: Condition, facts: list[Any]) -> bool | None:
-    """What the engine's fast path (one generated function per ruleset) gives for one condition."""
-    found = batch_test([condition], ["true"], ["unknown"])(facts)
-    return found[0][1] if found else False
 
 
 def check(field: str, operator: str, operand: str, value: Any) -> bool | None:
@@ -178,7 +159,7 @@ def test_overlaps_is_described_and_triggers_with_the_listed_areas() -> None:
 
 def compile_errors(text: str) -> list[str]:
     errors: list[RuleFileError] = []
-    compile_condition(load_located(text, "t.yaml"), CATALOGUE, file="t.yaml", rule_id="r", errors=errors)
+    compile_condition(load_located(text, "t.yaml"), CONDITION_CATALOGUE, file="t.yaml", rule_id="r", errors=errors)
     return [str(error) for error in errors]
 
 

@@ -8,45 +8,12 @@ from typing import Any
 
 import pytest
 
-from intake.assessment.conditions import Condition, compile_condition
-from intake.assessment.errors import RuleFileError
-from intake.assessment.facts import MISSING, REFERENCE_INDEX, Catalogue
-from intake.assessment.fastpath import batch_test
-from intake.assessment.yamlkit import load_located
+from intake.assessment.facts import MISSING
 
-REF = dt.date(2026, 12, 3)
-CATALOGUE = Catalogue(["doac", "nsaid", "aspirin"])
+from .support import CONDITION_CATALOGUE, CONDITION_REF, compile_yaml, facts_values, fast_result
 
-
-def compile_yaml(text: str) -> Condition:
-    errors: list[RuleFileError] = []
-    condition = compile_condition(
-        load_located(text, "t.yaml"), CATALOGUE, file="t.yaml", rule_id="r", errors=errors
-    )
-    assert errors == []
-    assert condition is not None
-    return condition
-
-
-def values(**given: Any) -> list[Any]:
-    """Facts values with the given fields (dots written as __) and everything else unanswered."""
-    found: list[Any] = [MISSING] * CATALOGUE.size
-    found[REFERENCE_INDEX] = REF
-    for name, value in given.items():
-        spec = CATALOGUE.get(name.replace("__", "."))
-        assert spec is not None, name
-        found[spec.index] = value
-    return found
-
-
-def fast_result(condition: Condition, facts: list[Any]) -> bool | None:
-    """What the engine's fast path (one generated function per ruleset) gives for one condition."""
-    found = batch_test([condition], ["true"], ["unknown"])(facts)
-    if not found:
-        return False
-    tag, result = found[0]
-    assert (tag == "unknown") is (result is None)
-    return result  # type: ignore[no-any-return]
+REF, CATALOGUE = CONDITION_REF, CONDITION_CATALOGUE
+values = facts_values
 
 
 def check(field: str, operator: str, operand: str, value: Any) -> bool | None:
