@@ -13,13 +13,12 @@ from werkzeug.wrappers import Response
 from ..api import tokens
 from ..assessment import RuleFileError, Ruleset
 from ..assessment.explain import describe_condition
-from ..assessment.preview import preview
 from ..auth.access import StaffBlueprint
 from ..models import Role, RulesetVersion
 from ..rulesets import versions
 from ..rulesets.active import active_ruleset
 from ..rulesets.files import check_path, clinic_files, display_path
-from ..rulesets.past_intakes import count_past_intakes, stream_past_intakes
+from ..rulesets.past_intakes import count_past_intakes, preview_past_intakes
 from ..web.clinic import SETTINGS
 from . import queries, service
 from .forms import (
@@ -238,7 +237,7 @@ def show_preview(version_id: int) -> tuple[str, int]:
         return render_template("admin/preview.html", version=version, form=typed, problems=problems,
                                preview=None), 422
     current = active_ruleset().ruleset
-    outcome = preview(stream_past_intakes(last, since, until, reuse=current.version), current, candidate)
+    outcome = preview_past_intakes(current, candidate, last, since, until)
     return render_template("admin/preview.html", version=version, form=typed, problems=[], preview=outcome,
                            expected=count_past_intakes(last, since, until)), 200
 

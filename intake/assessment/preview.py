@@ -21,7 +21,7 @@ from ..answers import AnswersSchema
 from .conditions import Leaf, Node
 from .engine import assess_facts
 from .facts import Facts, derive_facts
-from .model import OUTCOMES, SEVERITY_RANK
+from .model import OUTCOMES, SEVERITY_RANK, Flag
 from .rules import Rule
 from .ruleset import Ruleset
 
@@ -90,6 +90,16 @@ class PastIntake(NamedTuple):
     #: The stored assessment of these answers under the current ruleset on ``on``, when there is one:
     #: (outcome, ((rule_id, severity), ...)). The "before" side is then taken from it, not assessed again.
     stored: tuple[str, tuple[tuple[str, str], ...]] | None = None
+
+
+def flag_summary(flags: Iterable[Flag]) -> str:
+    """The flags in short, as a stored assessment keeps them for previews: "rule-id:severity" apart by spaces."""
+    return " ".join(f"{flag.rule_id}:{flag.severity}" for flag in flags)
+
+
+def read_flag_summary(summary: str) -> tuple[tuple[str, str], ...]:
+    """The (rule id, severity) pairs of a flag_summary (rule ids and severities hold neither spaces nor colons)."""
+    return tuple(tuple(item.split(":", 1)) for item in summary.split())  # type: ignore[misc]
 
 
 @dataclass(frozen=True)
