@@ -151,3 +151,12 @@ def test_the_day_before_says_what_to_bring_as_saved_at_its_hour(app, as_admin, o
     assert run(app, at(APPOINTMENT - dt.timedelta(days=1), 18)).sent == 1
     [message] = outbox
     assert "Please bring: a list of your medicines" in message.body and "glasses" not in message.body
+
+
+def test_the_digest_tells_staff_where_it_is_switched_off(app, as_admin, outbox):
+    submitted_patient(app, as_admin)
+    assert as_admin.post(PAGE, {**USUAL, "instructions": "", "day_before": ""}).status_code == 302
+    assert run(app, at(APPOINTMENT - dt.timedelta(days=1), 7)).sent == 1
+    [digest] = outbox
+    assert digest.to == ["ada@demo.clinic"]
+    assert "on the clinic's reminders page: http://localhost/staff/clinic/reminders" in digest.body
