@@ -50,6 +50,8 @@ def test_an_admin_times_the_reminders(page: Page, reminders_site: str, live_serv
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("navigation", name="Staff").get_by_role("link", name="Clinic settings").click()
+    expect(heading(page)).to_have_text("Clinic details")
+    shot(page, "clinic-details", full_page=False)
     page.get_by_role("navigation", name="Clinic settings").get_by_role("link", name="Reminders").click()
     expect(heading(page)).to_have_text("Reminders")
     shot(page, "reminder-settings")
