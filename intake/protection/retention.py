@@ -166,9 +166,12 @@ def messages_to(email: str) -> list[OutboxMessage]:
     wanted = normalise(email)
     if not wanted:
         return []
-    loose = db.session.scalars(select(OutboxMessage).where(OutboxMessage.intake_id.is_(None))
-                               .order_by(OutboxMessage.id))
-    return [message for message in loose if normalise(message.recipient) == wanted]
+    # The recipients alone are read (and decrypted), then only the messages that match.
+    loose = db.session.execute(select(OutboxMessage.id, OutboxMessage.recipient)
+                               .where(OutboxMessage.intake_id.is_(None)))
+    ids = [message_id for message_id, recipient in loose if normalise(recipient) == wanted]
+    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                                   .order_by(OutboxMessage.id))) if ids else []
 
 
 def intakes_of(email: str) -> list[Intake]:
