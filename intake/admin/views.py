@@ -1,5 +1,6 @@
 """The admin pages (admins only): the rules under /staff/rules (see, change, check, preview, activate, roll
-back), the clinic's details under /staff/clinic, and API tokens under /staff/api-tokens."""
+back), the clinic's details under /staff/clinic and its reminders under /staff/clinic/reminders, and API tokens
+under /staff/api-tokens."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ..assessment import RuleFileError, Ruleset
 from ..assessment.explain import describe_condition
 from ..auth.access import StaffBlueprint
 from ..models import Role, RulesetVersion
+from ..reminders import settings as clinic_reminders
 from ..rulesets import versions
 from ..rulesets.active import active_ruleset
 from ..rulesets.files import check_path, clinic_files, display_path
@@ -27,13 +29,14 @@ from .forms import (
     ClinicForm,
     EditForm,
     PreviewForm,
+    ReminderSettingsForm,
     RevokeTokenForm,
     RulesChangeForm,
     UploadForm,
 )
 
 blueprint = StaffBlueprint("admin", __name__, url_prefix="/staff/rules", roles=(Role.ADMIN,))
-#: The clinic's identity (admins only): how patients reach it.
+#: The clinic's settings (admins only): how patients reach it, and its reminders.
 clinic_blueprint = StaffBlueprint("clinic", __name__, url_prefix="/staff/clinic", roles=(Role.ADMIN,))
 #: API tokens for the clinic's other systems (admins only): list, create (the secret shown once), revoke.
 tokens_blueprint = StaffBlueprint("api_tokens", __name__, url_prefix="/staff/api-tokens", roles=(Role.ADMIN,))
@@ -263,6 +266,21 @@ def edit_clinic() -> Any:
     service.update_clinic({name: getattr(form, name).data or "" for name in service.CLINIC_FIELDS}, current_user)
     flash(gettext("Clinic details saved. Patients see them from now on."), "info")
     return redirect(url_for("clinic.edit_clinic"))
+
+
+@clinic_blueprint.route("/reminders", methods=["GET", "POST"])
+def edit_reminders() -> Any:
+    """Each kind of reminder on or off, and when it goes; the REMINDERS_* settings until an admin first saves."""
+    row = clinic_reminders.saved()
+    form = ReminderSettingsForm.showing(clinic_reminders.in_force(current_app.config)) \
+        if request.method == "GET" else ReminderSettingsForm()
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template("admin/reminders.html", form=form, problems=form.problems(), saved=row,
+                               zone=current_app.config["BABEL_DEFAULT_TIMEZONE"]), status
+    service.update_reminder_settings(form.chosen(), current_user)
+    flash(gettext("Reminder settings saved. The next reminders pass follows them."), "info")
+    return redirect(url_for("clinic.edit_reminders"))
 
 
 def clinic_defaults() -> dict[str, str]:

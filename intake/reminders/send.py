@@ -35,6 +35,7 @@ from ..review.mail import email_is_set_up, send_email
 from ..web.clinic import clinic_identity
 from ..web.languages import offered_tag
 from . import queries
+from . import settings as clinic_reminders
 from .due import Due, Kind, ReminderSettings, Skip, TimedInstruction, due_reminders, local_now
 from .service import stop_token
 
@@ -88,12 +89,8 @@ def deliver(message: Message) -> None:
 
 
 def reminder_settings(config: Mapping[str, Any]) -> ReminderSettings:
-    return ReminderSettings(
-        unsubmitted_days=tuple(config["REMINDERS_UNSUBMITTED_DAYS"]),
-        unsubmitted_hour=config["REMINDERS_UNSUBMITTED_HOUR"],
-        instructions=config["REMINDERS_INSTRUCTIONS"], instruction_hour=config["REMINDERS_INSTRUCTIONS_HOUR"],
-        day_before=config["REMINDERS_DAY_BEFORE"], day_before_hour=config["REMINDERS_DAY_BEFORE_HOUR"],
-        digest=config["REMINDERS_DIGEST"], digest_hour=config["REMINDERS_DIGEST_HOUR"])
+    """When each kind goes, if at all: as an admin saved it (the reminders settings page), else REMINDERS_*."""
+    return clinic_reminders.in_force(config).timing
 
 
 def public_url(config: Mapping[str, Any]) -> str:
@@ -288,7 +285,7 @@ def _compose(item: Due, intake: Intake | None, lines: list[queries.DigestLine], 
                                    "days": current_app.config["PATIENT_LINK_DAYS"]}
         if item.kind != Kind.UNSUBMITTED:
             context["instructions"] = _texts(item.instructions, item.session)
-            context["bring"] = current_app.config["REMINDERS_WHAT_TO_BRING"]
+            context["bring"] = clinic_reminders.in_force(current_app.config).what_to_bring
         body = render_template("mail/reminder.txt", **context)
     return Message(intake.email, subject, body, {"List-Unsubscribe": f"<{stop}>", "Content-Language": tag})
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, update
@@ -20,50 +19,20 @@ from intake.reminders import scheduled
 from intake.reminders import send as sending
 from intake.reminders.send import RemindersUnavailable, send_due_reminders
 from intake.reminders.service import stop_token
-from intake.review.service import invite_patient
 from tests.support.html import parse
 from tests.support.patient import complete, start, submit, text
+from tests.support.reminders import APPOINTMENT, at, invited, rows, run, submitted_patient
 from tests.support.review import actions, record_url
 from tests.support.staff import sign_in
 
-LONDON = ZoneInfo("Europe/London")
-APPOINTMENT = dt.date(2026, 12, 9)  # tests.support.patient.APPOINTMENT
 #: Words of the patient's instructions that must never be in a subject or the preview lines.
 HEALTH_WORDS = ("aspirin", "ibuprofen", "alcohol", "painkiller", "make-up", "peel", "cold sore")
-
-
-def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON)
-
-
-def run(app, now: dt.datetime):
-    with app.app_context():
-        return send_due_reminders(now)
-
-
-def rows(app) -> list[tuple[str, str, str]]:
-    with app.app_context():
-        return [(r.kind, r.status, r.reason) for r in db.session.scalars(select(Reminder).order_by(Reminder.id))]
-
-
-def invited(app, name="Ruth Ellis", email="ruth@example.org", appointment=APPOINTMENT) -> int:
-    with app.app_context():
-        intake, _token = invite_patient(name, email, appointment, "staff:1")
-        # Invited a week before today's pin, so that no reminder falls on the day of the invitation.
-        db.session.execute(update(Intake).where(Intake.id == intake.id).values(
-            invited_at=dt.datetime(2026, 11, 18, 9, tzinfo=dt.UTC)))
-        db.session.commit()
-        return intake.id
 
 
 @pytest.fixture
 def patient(app, forms) -> tuple[str, int]:
     """A submitted intake (appointment 9 December, instructions from 25 November, 2, 7 and 9 December)."""
-    token = start(forms)
-    complete(forms, token)
-    assert submit(forms, token).status_code == 302
-    with app.app_context():
-        return token, db.session.scalar(select(Intake.id).order_by(Intake.id.desc()).limit(1))
+    return submitted_patient(app, forms)
 
 
 def link_in(body: str, path: str) -> str:
