@@ -1,7 +1,7 @@
 """assessment.flag_summary: the flags in short, what a preview reuses of a stored assessment
 
 Revision ID: b1e2f3a40001
-Revises: a9f3d1c50001
+Revises: b3e7f2a90001
 Create Date: 2026-12-06 22:10:00
 
 Assessments stored before it have none: a preview assesses those again (as it did when the
@@ -14,7 +14,7 @@ from intake.protection.encryption import EncryptedText
 
 # revision identifiers, used by Alembic.
 revision = 'b1e2f3a40001'
-down_revision = 'a9f3d1c50001'
+down_revision = 'b3e7f2a90001'
 branch_labels = None
 depends_on = None
 
