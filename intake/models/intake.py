@@ -194,15 +194,16 @@ class Assessment(Model):
     ruleset_version: Mapped[str] = mapped_column(String(64), index=True)
     outcome: Mapped[str] = mapped_column(String(20), index=True)
     defer_until: Mapped[dt.date | None]
+    #: The flags in short, "rule-id:severity" apart by spaces (preview.flag_summary): what a preview reuses
+    #: of this assessment without decrypting and parsing the whole document (a hundred times longer).
+    #: None for assessments stored before it was kept: a preview assesses those again. Before the
+    #: document: SQLite reads a row's columns in order, through the document's overflow pages to reach a later one.
+    flag_summary: Mapped[str | None] = mapped_column(EncryptedText)
     #: Assessment.to_dict() of the core: flags, instructions, plan (encrypted: flags carry answers).
     document: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     #: How many flags to review the document holds (info items are not flags to review), in clear
     #: so the queue never decrypts documents.
     flag_count: Mapped[int] = mapped_column(default=0)
-    #: The flags in short, "rule-id:severity" apart by spaces (preview.flag_summary): what a preview reuses
-    #: of this assessment without decrypting and parsing the whole document (a hundred times longer).
-    #: None for assessments stored before it was kept: a preview assesses those again.
-    flag_summary: Mapped[str | None] = mapped_column(EncryptedText)
     #: The answers document this assessment was made from (None for assessments stored before it was kept).
     answers: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
     #: What carried over from the previous assessment's review (intake.rulesets.assessments.carry_over).

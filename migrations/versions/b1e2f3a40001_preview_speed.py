@@ -1,5 +1,7 @@
-"""preview speed: assessment.flag_summary (the flags in short, what a preview reuses of a stored
-assessment) and an index on intake (submitted_at, id), the preview's order
+"""preview speed: assessment.flag_summary and an index on intake (submitted_at, id)
+
+The flags in short are what a preview reuses of a stored assessment; the index is the
+preview's order (newest first).
 
 Revision ID: b1e2f3a40001
 Revises: b3e7f2a90001
@@ -21,8 +23,14 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('assessment') as batch_op:
-        batch_op.add_column(sa.Column('flag_summary', EncryptedText(), nullable=True))
+    if op.get_bind().dialect.name == 'sqlite':
+        # Before the document: SQLite reads a row's columns in order, so a column after the document
+        # is reached through its overflow pages (15 KB). The table is copied once to place it.
+        with op.batch_alter_table('assessment', recreate='always') as batch_op:
+            batch_op.add_column(sa.Column('flag_summary', EncryptedText(), nullable=True), insert_before='document')
+    else:
+        # PostgreSQL keeps long values out of the row (TOAST): the order costs nothing there.
+        op.add_column('assessment', sa.Column('flag_summary', EncryptedText(), nullable=True))
     op.create_index('ix_intake_submitted', 'intake', ['submitted_at', 'id'], unique=False)
 
 
