@@ -128,8 +128,7 @@ def test_a_preview_in_chunks_can_be_cancelled_while_its_chunks_wait(chunked, adm
     cancelled = admin_forms.post(f"{path}/cancel", {}, page=path)
     assert cancelled.status_code == 303 and cancelled.location == path
     html = admin_forms.client.get(path).get_data(as_text=True)
-    assert text_of(html, "run-status") == ("Cancelled after 0 of 12 intakes: no result is shown for part of "
-                                           "the range.")
+    assert text_of(html, "run-status") == "Cancelled after 0 of 12 intakes: a cancelled preview shows no result."
     assert "Cancel the preview" not in html and parse(html).find(id="preview-summary") is None
     with chunked.app_context():
         # A worker that takes a chunk now leaves it alone.
