@@ -308,7 +308,7 @@ def cancel_preview_run(version_id: int, run_id: int) -> Response:
         service.cancel_preview(run, current_user)
         flash(gettext("Preview cancelled: the chunks still running stop at their next check."), "info")
     else:
-        flash(gettext("This preview had already finished."), "info")
+        flash(gettext("This preview is no longer running: nothing to cancel."), "info")
     return redirect(url_for("admin.show_preview_run", version_id=version_id, run_id=run_id), 303)
 
 

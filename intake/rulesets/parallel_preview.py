@@ -229,8 +229,8 @@ class RunState:
 def state(run_id: int) -> RunState:
     """The run's progress now; a finished run's status is recorded on it, as ``wait`` records it."""
     status = wait(run_id, timeout=-1)
-    done, total, _states = progress(run_id)
-    if status == "running" and db.session.scalar(select(PreviewRun.status).where(PreviewRun.id == run_id)) \
+    done, total, states = progress(run_id)
+    if states.get("running") and db.session.scalar(select(PreviewRun.status).where(PreviewRun.id == run_id)) \
             == "cancelled":
         status = "cancelling"
     errors = tuple(db.session.scalars(select(PreviewChunk.error).where(PreviewChunk.run_id == run_id,

@@ -138,8 +138,28 @@ def test_a_preview_in_chunks_can_be_cancelled_while_its_chunks_wait(chunked, adm
                                         "rules.preview_cancelled", "rules.preview_viewed"]
     # Cancelling it again changes nothing and says so.
     again = admin_forms.post(f"{path}/cancel", {}, page=path, follow_redirects=True).get_data(as_text=True)
-    assert "This preview had already finished." in again
+    assert "This preview is no longer running: nothing to cancel." in again
     assert preview_actions(chunked).count("rules.preview_cancelled") == 1
+
+
+def test_a_cancelled_run_whose_chunk_is_still_running_says_it_is_cancelling(chunked, admin_forms, demo_intakes,
+                                                                            monkeypatch):
+    version_id = new_version(admin_forms, STRICT)
+    monkeypatch.setattr(parallel_preview.jobs, "dispatch", lambda *args, **kwargs: None)  # queued
+    path = run_path(start_run(admin_forms, version_id))
+    with chunked.app_context():  # a worker took the first chunk; it checks for a cancel every 2,000 intakes
+        db.session.execute(update(PreviewChunk).where(PreviewChunk.position == 0).values(state="running", done=2))
+        db.session.commit()
+    assert admin_forms.post(f"{path}/cancel", {}, page=path).status_code == 303
+    html = admin_forms.client.get(path).get_data(as_text=True)
+    assert text_of(html, "run-status") == ("Cancelling: 2 of 12 intakes previewed; the chunks still running stop at "
+                                           "their next check. Reload the page to follow.")
+    assert "Reload to follow" in html and "Cancel the preview" not in html
+    with chunked.app_context():  # the worker reaches its check
+        db.session.execute(update(PreviewChunk).where(PreviewChunk.position == 0).values(state="cancelled"))
+        db.session.commit()
+    html = admin_forms.client.get(path).get_data(as_text=True)
+    assert text_of(html, "run-status") == "Cancelled after 2 of 12 intakes: a cancelled preview shows no result."
 
 
 @pytest.fixture
