@@ -1,7 +1,7 @@
 """preview runs started from the admin page: the version previewed and who started it
 
 Revision ID: b2c4e6f80001
-Revises: a9f3d1c50001
+Revises: b1e2f3a40001
 Create Date: 2026-12-06 22:00:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b2c4e6f80001'
-down_revision = 'a9f3d1c50001'
+down_revision = 'b1e2f3a40001'
 branch_labels = None
 depends_on = None
 
