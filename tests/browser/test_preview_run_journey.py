@@ -114,6 +114,11 @@ def test_a_large_preview_runs_in_chunks_with_its_progress(page: Page, preview_si
 
     # Another run, cancelled before a worker takes it.
     page.goto(offer_url)
+    # The preview page links to the runs it keeps.
+    expect(page.get_by_role("link", name=re.compile(r"^Started .*: 1[2-9] intakes$"))).to_have_attribute(
+        "href", run_url.removeprefix(preview_site))
+    assert_accessible(page)
+    shot(page, "preview-offer-with-runs")
     page.get_by_role("button", name="Start the preview in chunks").click()
     expect(page.get_by_role("status").last).to_contain_text(re.compile(r"^0 of 1[2-9] intakes previewed"))
     assert page.url != run_url
