@@ -210,7 +210,8 @@ def test_a_run_is_shown_under_its_own_version_only(chunked, admin_forms, demo_in
     assert admin_forms.client.get(f"/staff/rules/versions/999999/preview/runs/{run_id}").status_code == 404
 
 
-def test_old_runs_are_purged_by_the_purge_job_and_by_the_next_run(chunked, admin_forms, demo_intakes):
+def test_old_runs_are_purged_by_the_next_run_the_purge_job_and_flask_data_purge(chunked, admin_forms,
+                                                                                 demo_intakes):
     version_id = new_version(admin_forms, STRICT)
     run_path(start_run(admin_forms, version_id))
     run_path(start_run(admin_forms, version_id))
@@ -228,7 +229,27 @@ def test_old_runs_are_purged_by_the_purge_job_and_by_the_next_run(chunked, admin
     with chunked.app_context():
         db.session.execute(update(PreviewRun).values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=25)))
         db.session.commit()
-        scheduled.purge()
+        assert scheduled.purge()["preview_runs"] == 2
+        assert db.session.scalar(select(func.count()).select_from(PreviewRun)) == 0
+        assert db.session.scalar(select(func.count()).select_from(PreviewChunk)) == 0
+    # `flask data purge` (cron, by hand) does the same.
+    run_path(start_run(admin_forms, version_id))
+    with chunked.app_context():
+        db.session.execute(update(PreviewRun).values(created_at=long_ago))
+        db.session.commit()
+    result = chunked.test_cli_runner().invoke(args=["data", "purge"])
+    assert "Deleted 1 chunked rules previews started more than 24 hours ago." in result.output, result.output
+    with chunked.app_context():
+        assert db.session.scalar(select(func.count()).select_from(PreviewRun)) == 0
+
+
+def test_the_runs_of_a_pruned_candidate_go_with_it(chunked, admin_forms, demo_intakes):
+    chunked.config["RULES_VERSIONS_KEPT"] = 1
+    version_id = new_version(admin_forms, STRICT)
+    path = run_path(start_run(admin_forms, version_id))
+    new_version(admin_forms, STRICT, name="newer.yaml")  # the older candidate is pruned
+    assert admin_forms.client.get(path).status_code == 404
+    with chunked.app_context():
         assert db.session.scalar(select(func.count()).select_from(PreviewRun)) == 0
         assert db.session.scalar(select(func.count()).select_from(PreviewChunk)) == 0
 
