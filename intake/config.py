@@ -270,6 +270,13 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         "REASSESS_LEASE_SECONDS": env.number("REASSESS_LEASE_SECONDS", 120),
         # Intakes re-assessed per transaction (each moves the run's cursor).
         "REASSESS_BATCH": env.integer("REASSESS_BATCH", 200, minimum=1),
+        # An admin's preview of more past intakes than this is split into PREVIEW_CHUNKS chunks run by the
+        # job workers, with a progress page (docs/rules.md); up to it, the preview runs in the request.
+        "PREVIEW_INLINE_LIMIT": env.integer("PREVIEW_INLINE_LIMIT", 2000),
+        "PREVIEW_CHUNKS": env.integer("PREVIEW_CHUNKS", 4, minimum=1),
+        # A chunked preview's results stay viewable this long; older runs are deleted by the purge job and
+        # whenever a new one starts.
+        "PREVIEW_KEEP_HOURS": env.integer("PREVIEW_KEEP_HOURS", 24, minimum=1),
         # The job queue (docs/jobs.md): redis://… shared by every web process, worker and the scheduler;
         # empty: jobs run in the process that asks for them and a scheduler thread runs in the app.
         "JOBS_BROKER_URL": env.text("JOBS_BROKER_URL"),

@@ -100,7 +100,10 @@ def _count(_form: FlaskForm, field: Field) -> None:
 
 
 class PreviewForm(FlaskForm):
-    """Which past intakes a preview runs on: submitted between two dates, or the last N (a GET form)."""
+    """Which past intakes a preview runs on: submitted between two dates, or the last N.
+
+    Sent by GET (a preview in the request) or by POST (a preview in chunks: CSRFProtect checks it app-wide).
+    """
 
     class Meta:
         csrf = False

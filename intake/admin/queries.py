@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ..api import tokens
 from ..clock import utcnow
 from ..extensions import db
-from ..models import ApiToken, ClinicProfile, ReassessRun, RulesetActivation, RulesetVersion, StaffUser
+from ..models import ApiToken, ClinicProfile, PreviewRun, ReassessRun, RulesetActivation, RulesetVersion, StaffUser
 from ..rulesets import versions
 
 
@@ -19,6 +19,18 @@ def find_version(version_id: int) -> RulesetVersion | None:
 
 def find_run(run_id: int) -> ReassessRun | None:
     return db.session.get(ReassessRun, run_id)
+
+
+def find_preview_run(version_id: int, run_id: int) -> PreviewRun | None:
+    """A chunked preview of ``version_id`` (None when the run is of another version, or gone)."""
+    run = db.session.get(PreviewRun, run_id)
+    return run if run is not None and run.version_id == version_id else None
+
+
+def preview_runs(version_id: int, limit: int = 5) -> list[PreviewRun]:
+    """The latest chunked previews of a version still kept, newest first."""
+    return list(db.session.scalars(select(PreviewRun).where(PreviewRun.version_id == version_id)
+                                   .order_by(PreviewRun.id.desc()).limit(limit)))
 
 
 def change_base(from_version_id: int | None) -> tuple[dict[str, Any], RulesetVersion | None]:

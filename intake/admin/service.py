@@ -19,10 +19,10 @@ from ..api import tokens
 from ..audit import record
 from ..clock import utcnow
 from ..extensions import db
-from ..models import ApiToken, ClinicProfile, ReassessRun, RulesetVersion, SavedReminderSettings, StaffUser
+from ..models import ApiToken, ClinicProfile, PreviewRun, ReassessRun, RulesetVersion, SavedReminderSettings, StaffUser
 from ..reminders import settings as clinic_reminders
 from ..reminders.settings import ClinicReminders
-from ..rulesets import reassess, versions
+from ..rulesets import parallel_preview, reassess, versions
 from ..rulesets.active import active_ruleset
 from ..rulesets.files import ALLOWED_PATH, check_path, clinic_files, with_clinic_files
 from ..web import clinic
@@ -172,6 +172,52 @@ def activate(version: RulesetVersion, user: StaffUser, note: str, kind: str = "a
     """
     versions.activate(version, user, note, kind)
     return reassess.start(version.id, active_ruleset().ruleset, user.actor)
+
+
+def record_preview(version: RulesetVersion, user: StaffUser, total: int, span: Mapping[str, Any]) -> None:
+    """The audit entry of a preview shown in the request: its figures name patients."""
+    record(user.actor, "rules.previewed", None, f"Rules version {version.id} previewed on {total} past intakes",
+           version_id=version.id, total=total, **span)
+    db.session.commit()
+
+
+def start_preview(version: RulesetVersion, user: StaffUser, *, last: int | None, since: dt.date | None,
+                  until: dt.date | None) -> PreviewRun:
+    """Preview ``version`` against the rules in force in PREVIEW_CHUNKS chunks run by the job workers.
+
+    Runs older than PREVIEW_KEEP_HOURS go first (the purge job deletes them too). Without a broker the
+    chunks run here, before this returns.
+    """
+    config = current_app.config
+    parallel_preview.purge(utcnow() - dt.timedelta(hours=int(config["PREVIEW_KEEP_HOURS"])))
+    db.session.commit()
+    run_id = parallel_preview.start(parallel_preview.rules_in_force(), version.files,
+                                    chunks=int(config["PREVIEW_CHUNKS"]), last=last, since=since, until=until)
+    parallel_preview.wait(run_id, timeout=-1)  # records the end of a run whose chunks ran here (no broker)
+    run = db.session.get_one(PreviewRun, run_id)
+    run.version_id, run.started_by = version.id, user.actor
+    span = {"last": last, "since": since.isoformat() if since else None, "until": until.isoformat() if until else None}
+    record(user.actor, "rules.preview_started", None,
+           f"Preview of rules version {version.id} on {run.total} past intakes started in chunks (run {run.id})",
+           version_id=version.id, run_id=run.id, total=run.total, **span)
+    db.session.commit()
+    return run
+
+
+def record_preview_run_viewed(run: PreviewRun, user: StaffUser, status: str) -> None:
+    """The audit entry of a look at a chunked preview's page (its result names patients once done)."""
+    record(user.actor, "rules.preview_viewed", None, f"Preview run {run.id} of rules version {run.version_id} "
+           f"seen ({status})", version_id=run.version_id, run_id=run.id, status=status)
+    db.session.commit()
+
+
+def cancel_preview(run: PreviewRun, user: StaffUser) -> None:
+    """Stop a chunked preview: chunks not started never start, running ones stop at their next check."""
+    run_id, version_id = run.id, run.version_id
+    parallel_preview.cancel(run_id)
+    record(user.actor, "rules.preview_cancelled", None, f"Preview run {run_id} of rules version {version_id} "
+           "cancelled", version_id=version_id, run_id=run_id)
+    db.session.commit()
 
 
 #: The clinic profile's fields an admin may change.

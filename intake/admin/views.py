@@ -15,9 +15,9 @@ from ..api import tokens
 from ..assessment import RuleFileError, Ruleset
 from ..assessment.explain import describe_condition
 from ..auth.access import StaffBlueprint
-from ..models import Role, RulesetVersion
+from ..models import PreviewRun, Role, RulesetVersion
 from ..reminders import settings as clinic_reminders
-from ..rulesets import versions
+from ..rulesets import parallel_preview, versions
 from ..rulesets.active import active_ruleset
 from ..rulesets.files import check_path, clinic_files, display_path
 from ..rulesets.past_intakes import count_past_intakes, preview_past_intakes
@@ -222,27 +222,94 @@ def diff(version_id: int, other_id: int) -> str:
                            diffs=versions.diff(other.files, version.files))
 
 
-@blueprint.get("/versions/<int:version_id>/preview")
-def show_preview(version_id: int) -> tuple[str, int]:
-    """The version against the active rules on past intakes: the last N, or a date range."""
-    version = _version(version_id)
-    form = PreviewForm(formdata=request.args)
+def _preview_page(version: RulesetVersion, typed: dict[str, str], problems: list[tuple[str, str]],
+                  status: int = 200, **shown: Any) -> tuple[str, int]:
+    return render_template("admin/preview.html", version=version, form=typed, problems=problems,
+                           preview=shown.pop("preview", None), runs=queries.preview_runs(version.id), **shown), status
+
+
+def _preview_range(version: RulesetVersion, form: PreviewForm
+                   ) -> tuple[dict[str, Any], Ruleset | None, list[tuple[str, str]]]:
+    """The range asked for (the last DEFAULT_LAST when none is), the version's ruleset, and what is wrong."""
     form.validate()
     problems = [(f"#{field.name}", field.errors[0]) for field in form if field.errors]
     since, until, last = form.day("since"), form.day("until"), form.count()
     if since is None and until is None and last is None:
         last = DEFAULT_LAST
-    typed = {"last": form.last.data, "since": form.since.data, "until": form.until.data}
     candidate = versions.check(version.files).ruleset
     if candidate is None:
         problems.append(("", gettext("This version does not load; fix its errors first.")))
+    return {"last": last, "since": since, "until": until}, candidate, problems
+
+
+def _typed(form: PreviewForm) -> dict[str, str]:
+    return {"last": form.last.data, "since": form.since.data, "until": form.until.data}
+
+
+@blueprint.get("/versions/<int:version_id>/preview")
+def show_preview(version_id: int) -> tuple[str, int]:
+    """The version against the active rules on past intakes: the last N, or a date range.
+
+    Up to PREVIEW_INLINE_LIMIT intakes the preview runs in this request; a larger range is offered
+    as a preview in chunks (``start_preview_run``).
+    """
+    version = _version(version_id)
+    form = PreviewForm(formdata=request.args)
+    span, candidate, problems = _preview_range(version, form)
     if problems or candidate is None:
-        return render_template("admin/preview.html", version=version, form=typed, problems=problems,
-                               preview=None), 422
+        return _preview_page(version, _typed(form), problems, 422)
+    expected = count_past_intakes(**span)
+    limit = int(current_app.config["PREVIEW_INLINE_LIMIT"])
+    if expected > limit:
+        return _preview_page(version, _typed(form), [], expected=expected, limit=limit,
+                             chunks=int(current_app.config["PREVIEW_CHUNKS"]))
     current = active_ruleset().ruleset
-    outcome = preview_past_intakes(current, candidate, last, since, until)
-    return render_template("admin/preview.html", version=version, form=typed, problems=[], preview=outcome,
-                           expected=count_past_intakes(last, since, until)), 200
+    outcome = preview_past_intakes(current, candidate, **span)
+    service.record_preview(version, current_user, outcome.total,
+                           {name: str(value) if value else None for name, value in span.items()})
+    return _preview_page(version, _typed(form), [], preview=outcome, expected=expected)
+
+
+@blueprint.post("/versions/<int:version_id>/preview/runs")
+def start_preview_run(version_id: int) -> Response | tuple[str, int]:
+    """Start a preview of the range in chunks run by the job workers; its progress page follows it."""
+    version = _version(version_id)
+    form = PreviewForm(formdata=request.form)
+    span, _candidate, problems = _preview_range(version, form)
+    if problems:
+        return _preview_page(version, _typed(form), problems, 422)
+    run = service.start_preview(version, current_user, **span)
+    return redirect(url_for("admin.show_preview_run", version_id=version.id, run_id=run.id), 303)
+
+
+def _preview_run(version_id: int, run_id: int) -> PreviewRun:
+    run = queries.find_preview_run(_version(version_id).id, run_id)
+    if run is None:
+        abort(404)
+    return run
+
+
+@blueprint.get("/versions/<int:version_id>/preview/runs/<int:run_id>")
+def show_preview_run(version_id: int, run_id: int) -> str:
+    """A preview in chunks: its progress and a Cancel button while it runs, its result once done."""
+    version, run = _version(version_id), _preview_run(version_id, run_id)
+    progress = parallel_preview.state(run.id)
+    outcome = parallel_preview.merged(run.id, keep=True) if progress.status == "done" else None
+    service.record_preview_run_viewed(run, current_user, progress.status)
+    return render_template("admin/preview_run.html", version=version, run=run, progress=progress,
+                           preview=outcome)
+
+
+@blueprint.post("/versions/<int:version_id>/preview/runs/<int:run_id>/cancel")
+def cancel_preview_run(version_id: int, run_id: int) -> Response:
+    """Stop a preview in chunks (a finished one is left as it is)."""
+    run = _preview_run(version_id, run_id)
+    if parallel_preview.state(run.id).status == "running":
+        service.cancel_preview(run, current_user)
+        flash(gettext("Preview cancelled: the chunks still running stop at their next check."), "info")
+    else:
+        flash(gettext("This preview is no longer running: nothing to cancel."), "info")
+    return redirect(url_for("admin.show_preview_run", version_id=version_id, run_id=run_id), 303)
 
 
 @blueprint.get("/reassess/<int:run_id>")

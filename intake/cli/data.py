@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -12,6 +13,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from ..audit import CheckpointError, checkpoint_file, read_latest_checkpoint, verify, write_checkpoint
+from ..clock import utcnow
 from ..config import unsafe_settings
 from ..extensions import db
 from ..photos.storage import backup_files, files_beside, restore_files
@@ -29,6 +31,7 @@ from ..protection.retention import (
     restore,
     rotate_keys,
 )
+from ..rulesets import parallel_preview
 
 
 def register(app: Flask) -> None:
@@ -140,13 +143,17 @@ def data() -> None:
 @with_appcontext
 def data_purge(days: int | None, outbox_days: int | None) -> None:
     """Delete drafts not changed for DRAFT_RETENTION_DAYS days, and emails sent more than OUTBOX_KEEP_DAYS days
-    ago (an audit entry says so for each)."""
+    ago (an audit entry says so for each), and the admins' chunked previews older than PREVIEW_KEEP_HOURS."""
     days = current_app.config["DRAFT_RETENTION_DAYS"] if days is None else days
     ids = purge_drafts(days)
     click.echo(f"Deleted {len(ids)} unsubmitted intakes untouched for more than {days} days.")
     outbox_days = current_app.config["OUTBOX_KEEP_DAYS"] if outbox_days is None else outbox_days
     messages = purge_outbox(outbox_days)
     click.echo(f"Deleted {messages} emails sent (or failed) more than {outbox_days} days ago.")
+    hours = int(current_app.config["PREVIEW_KEEP_HOURS"])
+    runs = parallel_preview.purge(utcnow() - dt.timedelta(hours=hours))
+    db.session.commit()
+    click.echo(f"Deleted {runs} chunked rules previews started more than {hours} hours ago.")
 
 
 @data.command("export")

@@ -11,8 +11,10 @@ import datetime as dt
 from flask import current_app
 
 from ..audit import CheckpointError, checkpoint_file, write_checkpoint
+from ..clock import utcnow
 from ..extensions import db
 from ..protection.retention import purge_drafts, purge_outbox
+from ..rulesets import parallel_preview
 from . import periodic
 
 PURGE = "data.purge"
@@ -22,9 +24,13 @@ CHECKPOINT = "audit.checkpoint"
 @periodic(PURGE, every=dt.timedelta(days=1), setting="PURGE_EVERY_SECONDS")
 def purge() -> dict[str, int]:
     """Delete drafts untouched for DRAFT_RETENTION_DAYS and emails sent more than OUTBOX_KEEP_DAYS ago (an audit
-    entry says so for each); how many of each."""
+    entry says so for each), and the admins' chunked previews older than PREVIEW_KEEP_HOURS; how many of each."""
     drafts = purge_drafts(int(current_app.config["DRAFT_RETENTION_DAYS"]))
-    return {"drafts": len(drafts), "outbox_messages": purge_outbox(int(current_app.config["OUTBOX_KEEP_DAYS"]))}
+    counts = {"drafts": len(drafts), "outbox_messages": purge_outbox(int(current_app.config["OUTBOX_KEEP_DAYS"]))}
+    counts["preview_runs"] = parallel_preview.purge(
+        utcnow() - dt.timedelta(hours=int(current_app.config["PREVIEW_KEEP_HOURS"])))
+    db.session.commit()
+    return counts
 
 
 @periodic(CHECKPOINT, every=dt.timedelta(days=1), setting="AUDIT_CHECKPOINT_EVERY_SECONDS")

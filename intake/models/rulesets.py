@@ -81,6 +81,10 @@ class PreviewRun(Model):
     __tablename__ = "preview_run"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: The version previewed, when an admin started the run from its page (None: `flask rules preview`).
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("ruleset_version.id", ondelete="CASCADE"), index=True)
+    #: Who started it (an audit actor, as ReassessRun.actor).
+    started_by: Mapped[str] = mapped_column(String(80), default="system")
     #: The two rulesets, as version files: a worker loads them from here.
     current_files: Mapped[dict[str, Any]] = mapped_column(JSON)
     candidate_files: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -210,3 +211,40 @@ def merged(run_id: int, *, keep: bool = False) -> PreviewResult:
         db.session.execute(delete(PreviewRun).where(PreviewRun.id == run_id))
         db.session.commit()
     return result
+
+
+@dataclass(frozen=True)
+class RunState:
+    """Where a run stands: what its page shows."""
+
+    #: "running", "cancelling" (cancelled, a chunk still to reach its next check), "done", "failed", "cancelled".
+    status: str
+    #: Intakes previewed so far, across the chunks, of ``total``.
+    done: int
+    total: int
+    #: The failed chunks' errors, in the chunks' order.
+    errors: tuple[str, ...]
+
+
+def state(run_id: int) -> RunState:
+    """The run's progress now; a finished run's status is recorded on it, as ``wait`` records it."""
+    status = wait(run_id, timeout=-1)
+    done, total, states = progress(run_id)
+    if states.get("running") and db.session.scalar(select(PreviewRun.status).where(PreviewRun.id == run_id)) \
+            == "cancelled":
+        status = "cancelling"
+    errors = tuple(db.session.scalars(select(PreviewChunk.error).where(PreviewChunk.run_id == run_id,
+                                                                       PreviewChunk.state == "failed")
+                                      .order_by(PreviewChunk.position)))
+    db.session.commit()
+    return RunState(status, done, total, errors)
+
+
+def purge(before: dt.datetime) -> int:
+    """Delete the runs started before ``before``, with their chunks (in the current transaction); how many."""
+    old = list(db.session.scalars(select(PreviewRun.id).where(PreviewRun.created_at < before)))
+    if old:
+        # Chunks first: SQLite enforces no ON DELETE CASCADE unless told to.
+        db.session.execute(delete(PreviewChunk).where(PreviewChunk.run_id.in_(old)))
+        db.session.execute(delete(PreviewRun).where(PreviewRun.id.in_(old)))
+    return len(old)

@@ -16,7 +16,7 @@ from ..assessment.lint import Finding, lint
 from ..assessment.ruletests import RuleTestReport, run_rule_tests
 from ..audit import record
 from ..extensions import db
-from ..models import Assessment, ReassessRun, RulesetActivation, RulesetVersion
+from ..models import Assessment, PreviewChunk, PreviewRun, ReassessRun, RulesetActivation, RulesetVersion
 from . import active
 from .cli import form_questions
 from .files import digest, folders_snapshot, load_files
@@ -133,6 +133,9 @@ def prune_candidates(keep: int, actor: str) -> list[int]:
         db.session.execute(update(RulesetVersion).where(RulesetVersion.parent_id.in_(candidates))
                            .values(parent_id=None))
         db.session.execute(delete(ReassessRun).where(ReassessRun.version_id.in_(candidates)))
+        previews = select(PreviewRun.id).where(PreviewRun.version_id.in_(candidates))
+        db.session.execute(delete(PreviewChunk).where(PreviewChunk.run_id.in_(previews)))
+        db.session.execute(delete(PreviewRun).where(PreviewRun.version_id.in_(candidates)))
         db.session.execute(delete(RulesetVersion).where(RulesetVersion.id.in_(candidates)))
         record(actor, "rules.candidates_pruned", None,
                f"{len(candidates)} old candidate rules versions deleted (RULES_VERSIONS_KEPT={keep})",

@@ -191,6 +191,13 @@ def test_every_input_has_its_fields_type(app, client, forms, pages):
     for url in (f"/staff/rules/versions/{version}", f"/staff/rules/versions/{version}/preview?last=5",
                 f"/staff/rules/versions/{version}/diff/{version}"):
         pages.check(url)
+    # A range beyond the inline limit: the page offers a preview in chunks, whose run page follows.
+    app.config["PREVIEW_INLINE_LIMIT"] = 2
+    pages.check(f"/staff/rules/versions/{version}/preview?last=5")
+    started = forms.post(f"/staff/rules/versions/{version}/preview/runs", {"last": "5"},
+                         page=f"/staff/rules/versions/{version}/preview?last=5")
+    assert started.status_code == 303, started.get_data(as_text=True)
+    pages.check(started.location)
     activated = forms.post(f"/staff/rules/versions/{version}/activate", {"note": "Smoking advice"},
                            page=f"/staff/rules/versions/{version}")
     assert activated.status_code == 302

@@ -233,7 +233,8 @@ def test_the_purge_and_the_checkpoint_are_on_the_schedule_and_run_as_jobs(app, r
                            .values(updated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
         db.session.commit()
     result = runner.invoke(args=["jobs", "run", "data.purge"])
-    assert result.exit_code == 0 and "data.purge: {'drafts': 1, 'outbox_messages': 0}" in result.output
+    assert result.exit_code == 0
+    assert "data.purge: {'drafts': 1, 'outbox_messages': 0, 'preview_runs': 0}" in result.output
     with app.app_context():
         drafts = select(func.count()).select_from(Intake).where(Intake.status == IntakeStatus.DRAFT)
         assert db.session.scalar(drafts) == 0
