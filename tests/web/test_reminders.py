@@ -17,7 +17,7 @@ from intake import jobs
 from intake import outbox as mail_outbox
 from intake.config import MAIL_BACKENDS
 from intake.extensions import db
-from intake.models import AuditEntry, Intake, OutboxMessage, Reminder
+from intake.models import AuditEntry, Decision, Intake, OutboxMessage, Reminder
 from intake.reminders import scheduled
 from intake.reminders import send as sending
 from intake.reminders.send import RemindersUnavailable, send_due_reminders
@@ -25,7 +25,7 @@ from intake.reminders.service import stop_token
 from intake.review.service import invite_patient
 from tests.support.html import parse
 from tests.support.patient import complete, start, submit, text
-from tests.support.review import actions, record_url
+from tests.support.review import actions, record_url, version
 from tests.support.staff import sign_in
 
 LONDON = ZoneInfo("Europe/London")
@@ -253,6 +253,63 @@ def reminder_cells(forms, intake_id: int) -> list[list[str]]:
     html = forms.client.get(record_url(intake_id)).get_data(as_text=True)
     block = parse(html).find(id="reminders").find_next("table")
     return [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in block.find("tbody").find_all("tr")]
+
+
+def reopen(app, forms, intake_id: int, signed_at: dt.datetime) -> int:
+    """A practitioner asks the patient for more answers (the skin section); the decision's id. Signed at
+    ``signed_at``, as if then (the decision is stamped with the real clock)."""
+    sign_in(forms)
+    fields = [("version", version(app, intake_id)), ("outcome", "more_information_needed"),
+              ("question", "When was your last cold sore?"), ("reopen", "skin")]
+    assert forms.post(f"{record_url(intake_id)}/decision", fields, page=record_url(intake_id)).status_code == 200
+    forms.post("/staff/sign-out", {}, page="/staff/")
+    with app.app_context():
+        decision = db.session.scalars(select(Decision).where(Decision.intake_id == intake_id)).one()
+        decision.signed_at = signed_at
+        db.session.commit()
+        return decision.id
+
+
+def test_a_reopened_intake_gets_the_form_reminder_again_under_a_key_of_its_own(
+        app, forms, patient, practitioner, outbox):
+    _token, intake_id = patient
+    app.config.update(REMINDERS_INSTRUCTIONS=False, REMINDERS_DAY_BEFORE=False, REMINDERS_DIGEST=False)
+    three_before = APPOINTMENT - dt.timedelta(days=3)
+    with app.app_context():  # the form's own reminder that day, sent before the patient sent the form
+        db.session.add(Reminder(key=f"{intake_id}:unsubmitted:{three_before}:{APPOINTMENT}", kind="unsubmitted",
+                                intake_id=intake_id, due_on=three_before, status="sent"))
+        db.session.commit()
+    decision_id = reopen(app, forms, intake_id, dt.datetime(2026, 12, 5, 15, tzinfo=dt.UTC))
+    outbox.clear()  # the question's own email
+    assert run(app, at(three_before, 9, 59)).sent == 0
+    result = run(app, at(three_before, 10))
+    assert (result.sent, result.taken) == (1, 0)
+    [message] = outbox
+    assert "A practitioner asked you to look again at some of your answers" in message.body
+    assert "cold sore" not in message.body  # the question stays behind the link
+    with app.app_context():
+        keys = list(db.session.scalars(select(Reminder.key).order_by(Reminder.id)))
+    assert keys[-1] == f"{intake_id}:unsubmitted:{three_before}:{APPOINTMENT}:reopened{decision_id}"
+    # The link leads to the reopened form (the answers to give again).
+    target = continue_to(forms, message.body)
+    assert forms.client.get(target).location.endswith("/review")
+    assert run(app, at(three_before, 15)).taken == 1  # once
+    # Answered again: no more form reminders.
+    with app.app_context():
+        db.session.execute(update(Intake).where(Intake.id == intake_id).values(status="submitted"))
+        db.session.commit()
+    assert run(app, at(APPOINTMENT - dt.timedelta(days=1), 10)).sent == 0 and len(outbox) == 1
+
+
+def test_an_intake_reopened_on_a_reminders_day_is_reminded_from_the_next_one(app, forms, patient, practitioner,
+                                                                              outbox):
+    _token, intake_id = patient
+    app.config.update(REMINDERS_INSTRUCTIONS=False, REMINDERS_DAY_BEFORE=False, REMINDERS_DIGEST=False)
+    three_before = APPOINTMENT - dt.timedelta(days=3)
+    reopen(app, forms, intake_id, at(three_before, 9, 30))  # the question's email went this morning
+    outbox.clear()
+    assert run(app, at(three_before, 10)).sent == 0 and outbox == []
+    assert run(app, at(APPOINTMENT - dt.timedelta(days=1), 10)).sent == 1
 
 
 # --- sent once, however many passes ---------------------------------------------------------------------------
