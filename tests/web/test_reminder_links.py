@@ -129,7 +129,8 @@ def test_a_stop_link_or_a_link_signed_for_something_else_does_not_continue(app, 
     with app.app_context():
         from itsdangerous import URLSafeSerializer
 
-        other = URLSafeSerializer(app.config["SECRET_KEY"], salt="something-else").dumps([intake_id, "form", "2099-01-01"])
+        other = URLSafeSerializer(app.config["SECRET_KEY"], salt="something-else").dumps(
+            [intake_id, "form", "2099-01-01"])
         stop = stop_token(intake_id)
     assert forms.client.get(f"/reminders/continue/{other}").status_code == 400
     assert forms.client.get(f"/reminders/continue/{stop}").status_code == 400
