@@ -29,6 +29,7 @@ from ..models import (
     Intake,
     IntakeStatus,
     Notification,
+    OutboxMessage,
     Photo,
     PlanEdit,
     Reminder,
@@ -108,7 +109,9 @@ def _delete_intakes(ids: list[int]) -> None:
     # go with its row (in the database store, in the same transaction).
     keys = db.session.execute(select(Photo.image_key, Photo.thumbnail_key).where(Photo.intake_id.in_(ids))).all()
     photo_storage.remove([key for pair in keys for key in pair])
-    for model in (FlagReview, PlanEdit, Decision, SearchTerm, Reminder, Photo, CheckIn, Notification, Assessment):
+    # A reminder before its outbox message, which goes before its Notification (each refers to the next).
+    for model in (FlagReview, PlanEdit, Decision, SearchTerm, Reminder, OutboxMessage, Photo, CheckIn, Notification,
+                  Assessment):
         db.session.execute(delete(model).where(model.intake_id.in_(ids)))
     db.session.execute(delete(Intake).where(Intake.id.in_(ids)))
 
