@@ -2,14 +2,17 @@
 
 Run from the repo root:
 
-    .venv/bin/python bench/bench_preview.py [--count 100000] [--database sqlite|URL] [--batch 500]
+    .venv/bin/python bench/bench_preview.py [--count 100000] [--database sqlite|URL] [--assessed 1.0] [--workers 1,2,4]
 
 Figures, not assertions (DESIGN.md). It fills a database with ``--count`` submitted
 intakes (synthetic answers from bench_rules.make_intake, bulk inserted; a fresh SQLite
-file by default, or the PostgreSQL URL given, whose tables it creates and empties), then
+file by default, or the PostgreSQL URL given, whose tables it creates and empties), a
+share of them (``--assessed``, all by default) with the assessment the app stores at
+submission under the current rules (the preview reuses its flags as the "before" side;
+``--assessed 0``: each intake assessed under both rulesets), then
 previews a candidate clinic folder (a stricter cold-sore rule, a new precaution, a
 disabled rule) against the repo's rules over every intake, as /staff/rules/…/preview
-and `flask rules preview` do: intakes streamed in batches (yield_per), both rulesets.
+and `flask rules preview` do (preview_past_intakes): intakes streamed in batches, both rulesets.
 
 Printed: the preview's wall time and intakes per second; the peak of Python allocations
 during the preview (tracemalloc, run separately: it slows Python down) and the process's
@@ -36,7 +39,7 @@ import tracemalloc
 import uuid
 from pathlib import Path
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert, select
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -47,12 +50,14 @@ from bench_rules import ON, make_intake  # noqa: E402
 from intake import create_app  # noqa: E402
 from intake.answers import dump_answers, load_answers  # noqa: E402
 from intake.assessment import load_ruleset  # noqa: E402
-from intake.assessment.preview import preview  # noqa: E402
+from intake.assessment.engine import assess  # noqa: E402
+from intake.assessment.preview import flag_summary  # noqa: E402
 from intake.extensions import db  # noqa: E402
 from intake.models import Assessment, Intake, IntakeStatus, PreviewChunk, PreviewRun  # noqa: E402
 from intake.rulesets import parallel_preview  # noqa: E402
+from intake.rulesets.assessments import flags_to_review  # noqa: E402
 from intake.rulesets.files import folders_snapshot  # noqa: E402
-from intake.rulesets.past_intakes import stream_past_intakes  # noqa: E402
+from intake.rulesets.past_intakes import preview_past_intakes  # noqa: E402
 
 CLINIC = """\
 - id: cold-sore-history
@@ -88,22 +93,40 @@ def reset_peak_rss() -> bool:
         return False
 
 
-def fill(count: int, seed: int, batch: int = 5000) -> None:
+def fill(count: int, seed: int, batch: int = 5000, *, assessed: float = 0.0, ruleset=None) -> None:
+    """``count`` submitted intakes; the first ``assessed`` share of them (newest first) with the assessment
+    the app stores at submission under ``ruleset`` (document, answers, flags in short), the rest with none."""
     rng = random.Random(seed)
     submitted = dt.datetime.combine(ON, dt.time(), dt.UTC)
-    rows = []
+    rows, assessments = [], []
+    first_id = (db.session.scalar(select(func.max(Intake.id))) or 0) + 1
+    with_assessment = count - int(count * assessed)  # the newest intakes are the last inserted
     for i in range(count):
         # Stored as the app stores a submission: validated, then dumped.
-        answers = dump_answers(load_answers(make_intake(i, rng), today=ON))
+        loaded = load_answers(make_intake(i, rng), today=ON)
+        answers = dump_answers(loaded)
         about = answers["about"]
-        rows.append({"token_hash": f"{i:064x}", "status": IntakeStatus.SUBMITTED, "answers": answers,
-                     "completed_sections": [], "full_name": about["full_name"], "email": about["email"],
-                     "submitted_at": submitted + dt.timedelta(milliseconds=400 * i), "version": 1})
+        rows.append({"id": first_id + i, "token_hash": f"{i:064x}", "status": IntakeStatus.SUBMITTED,
+                     "answers": answers, "completed_sections": [], "full_name": about["full_name"],
+                     "email": about["email"], "submitted_at": submitted + dt.timedelta(milliseconds=400 * i),
+                     "version": 1})
+        if i >= with_assessment:
+            result = assess(loaded, ruleset, ON)
+            document = result.to_dict()
+            assessments.append({"intake_id": first_id + i, "assessed_on": ON, "ruleset_version": ruleset.version,
+                                "outcome": result.outcome, "document": document, "answers": answers,
+                                "flag_count": len(flags_to_review(document)),
+                                "flag_summary": flag_summary(result.flags), "created_at": submitted})
         if len(rows) == batch:
             db.session.execute(insert(Intake), rows)
             rows = []
+        if len(assessments) == batch:
+            db.session.execute(insert(Assessment), assessments)
+            assessments = []
     if rows:
         db.session.execute(insert(Intake), rows)
+    if assessments:
+        db.session.execute(insert(Assessment), assessments)
     db.session.commit()
 
 
@@ -112,8 +135,10 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=20261130)
     parser.add_argument("--database", default="sqlite", help="sqlite (a fresh file) or a PostgreSQL URL")
-    parser.add_argument("--batch", type=int, default=500, help="rows per fetch (yield_per)")
     parser.add_argument("--keep", action="store_true", help="leave the intakes in the database")
+    parser.add_argument("--assessed", type=float, default=1.0,
+                        help="share of the intakes with the assessment stored at submission under the current "
+                             "rules (reused as the preview's \"before\" side); 0: none, every one assessed twice")
     parser.add_argument("--workers", default="", help="comma-separated worker process counts, e.g. 1,2,4")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14", help="the broker of --workers")
     parser.add_argument("--skip-single", action="store_true", help="no one-process preview (only --workers)")
@@ -130,7 +155,7 @@ def main() -> None:
     current = load_ruleset(REPO / "rules")
     candidate = load_ruleset([REPO / "rules", clinic])
     backend = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
-    print(f"bench_preview: {args.count:,} intakes on {backend}, batch {args.batch}, Python "
+    print(f"bench_preview: {args.count:,} intakes on {backend}, Python "
           f"{platform.python_version()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
           f"{dt.date.today()}")
     with app.app_context():
@@ -139,15 +164,16 @@ def main() -> None:
         db.session.execute(delete(Intake))
         db.session.commit()
         start = time.perf_counter()
-        fill(args.count, args.seed)
-        print(f"  filled in {time.perf_counter() - start:.1f} s (bulk insert)")
+        fill(args.count, args.seed, assessed=args.assessed, ruleset=current)
+        print(f"  filled in {time.perf_counter() - start:.1f} s (bulk insert); {args.assessed:.0%} of the intakes "
+              f"with the assessment stored at submission under the current rules")
         db.session.expunge_all()
 
         if not args.skip_single:
             before = rss_kib()
             peak_reset = reset_peak_rss()
             start = time.perf_counter()
-            result = preview(stream_past_intakes(batch=args.batch, since=dt.date(2000, 1, 1)), current, candidate)
+            result = preview_past_intakes(current, candidate, since=dt.date(2000, 1, 1))
             elapsed = time.perf_counter() - start
             after, peak = rss_kib(), rss_kib("VmHWM")
             db.session.rollback()
@@ -160,7 +186,7 @@ def main() -> None:
                 print(f"    {old} -> {new}: {count:,}")
 
             tracemalloc.start()
-            result = preview(stream_past_intakes(batch=args.batch, since=dt.date(2000, 1, 1)), current, candidate)
+            result = preview_past_intakes(current, candidate, since=dt.date(2000, 1, 1))
             _, traced_peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             db.session.rollback()
@@ -186,7 +212,7 @@ def curve(app, url: str, redis: str, queue: str, workers: int, folders: list[Pat
             deadline = time.monotonic() + 120
             while b" ready." not in log.read_bytes() and time.monotonic() < deadline:
                 time.sleep(0.2)
-            single = preview(stream_past_intakes(since=dt.date(2000, 1, 1)), current, candidate, max_rows=500)
+            single = preview_past_intakes(current, candidate, since=dt.date(2000, 1, 1), max_rows=500)
             db.session.rollback()
             # Cold: each worker process loads both rulesets first (as for a real preview); warm: loaded.
             for label in ("cold", "warm"):

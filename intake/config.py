@@ -347,6 +347,8 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         "AUDIT_CHECKPOINT_FILE": env.text("AUDIT_CHECKPOINT_FILE"),
         # Drafts not submitted this many days after their last change are deleted by `flask data purge`.
         "DRAFT_RETENTION_DAYS": env.integer("DRAFT_RETENTION_DAYS", 30),
+        # Emails sent (or failed for good) this many days ago are deleted from the outbox by the same purge.
+        "OUTBOX_KEEP_DAYS": env.integer("OUTBOX_KEEP_DAYS", 90, minimum=1),
         # A patient's private link stops working this many days after it was issued.
         "PATIENT_LINK_DAYS": env.integer("PATIENT_LINK_DAYS", 60, minimum=1),
         # Email (Flask-Mailman): "console" prints messages to the log (development only); "smtp" sends

@@ -1,4 +1,5 @@
-"""Forms of the rules admin pages: upload, edit, activate (with a note) and the preview's range.
+"""Forms of the admin pages: the rules' (upload, edit, activate with a note, the preview's range), the clinic's
+details, its reminders, and API tokens.
 
 The pages are drawn by hand (templates/admin/); these read and check what they send.
 """
@@ -13,11 +14,23 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, EmailField, Field, HiddenField, RadioField, StringField, TelField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Field,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
 from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from ..answers.vocabulary import N_
 from ..api import tokens
+from ..reminders.due import ReminderSettings
+from ..reminders.settings import MAX_DAYS_BEFORE, MAX_WHAT_TO_BRING, ClinicReminders, format_days, parse_days
 from ..rulesets.files import check_path
 
 #: Notes longer than this are cut (the history shows them in a table cell).
@@ -124,6 +137,85 @@ class ClinicForm(FlaskForm):
 
     def problems(self) -> list[tuple[str, str]]:
         return [(f"#{f.id}", f.errors[0]) for f in self if f.errors and f.name != "csrf_token"]
+
+
+#: The hours a reminder may go from, as the page offers them ("00:00" to "23:00", clinic time).
+HOURS = [(str(hour), f"{hour:02d}:00") for hour in range(24)]
+
+
+def _hour(_form: FlaskForm, field: Field) -> None:
+    if field.data not in {value for value, _label in HOURS}:
+        raise ValidationError(_l("Choose an hour from 00:00 to 23:00."))
+
+
+def _hour_field(label: Any, default: int) -> SelectField:
+    # validate_choice off: one message of ours, for nothing chosen and for a value that is no choice.
+    return SelectField(label, choices=lambda: HOURS, default=str(default), validate_choice=False, validators=[_hour],
+                       description=_l("From this hour, the clinic's time."))
+
+
+class ReminderSettingsForm(FlaskForm):
+    """Each kind of reminder on or off, and when it goes (the REMINDERS_* settings until first saved)."""
+
+    unsubmitted = BooleanField(_l("Remind invited patients whose form is not sent"))
+    unsubmitted_days = StringField(
+        _l("Days before the appointment"), filters=[_stripped],
+        description=_l("Whole numbers from 1 to %(max)s, separated by commas, e.g. 3, 1.", max=MAX_DAYS_BEFORE))
+    unsubmitted_hour = _hour_field(_l("Time of the form reminder"), 10)
+    instructions = BooleanField(_l("Remind patients on the day their instructions start"))
+    instruction_hour = _hour_field(_l("Time of the instructions reminder"), 8)
+    day_before = BooleanField(_l("Send the day-before reminder"))
+    day_before_hour = _hour_field(_l("Time of the day-before reminder"), 10)
+    what_to_bring = TextAreaField(
+        _l("What to bring"), filters=[_stripped],
+        validators=[Length(max=MAX_WHAT_TO_BRING, message=_l("Use %(max)s characters or fewer.",
+                                                             max=MAX_WHAT_TO_BRING))],
+        description=_l("Said in the day-before reminder, e.g. a list of your medicines. Leave it blank to say "
+                       "nothing."))
+    digest = BooleanField(_l("Send staff a morning digest of intakes awaiting review"))
+    digest_hour = _hour_field(_l("Time of the digest"), 7)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Read by the shared form macros (templates/macros/forms.html).
+        self.unsubmitted_days.inputmode, self.unsubmitted_days.max_length = "numeric", 100
+        self.unsubmitted_days.autocomplete = "off"
+        self.what_to_bring.max_length = MAX_WHAT_TO_BRING
+
+    def validate_unsubmitted_days(self, field: Field) -> None:
+        # Checked even while the reminder is off: the days are kept for when it is switched back on.
+        if not field.data and not self.unsubmitted.data:
+            return
+        try:
+            parse_days(field.data or "")
+        except ValueError:
+            raise ValidationError(_l("Enter days from 1 to %(max)s, separated by commas, e.g. 3, 1.",
+                                     max=MAX_DAYS_BEFORE)) from None
+
+    def chosen(self) -> ClinicReminders:
+        """What the admin chose, once validated (days left blank while off: the usual 3 and 1)."""
+        days = parse_days(self.unsubmitted_days.data) if self.unsubmitted_days.data else \
+            ReminderSettings().unsubmitted_days
+        timing = ReminderSettings(
+            unsubmitted_days=days if self.unsubmitted.data else (), unsubmitted_hour=int(self.unsubmitted_hour.data),
+            instructions=bool(self.instructions.data), instruction_hour=int(self.instruction_hour.data),
+            day_before=bool(self.day_before.data), day_before_hour=int(self.day_before_hour.data),
+            digest=bool(self.digest.data), digest_hour=int(self.digest_hour.data))
+        return ClinicReminders(timing, bool(self.unsubmitted.data), days, self.what_to_bring.data or "")
+
+    @classmethod
+    def showing(cls, reminders: ClinicReminders) -> ReminderSettingsForm:
+        """The form filled with the settings in force."""
+        timing = reminders.timing
+        return cls(data={
+            "unsubmitted": reminders.unsubmitted, "unsubmitted_days": format_days(reminders.unsubmitted_days),
+            "unsubmitted_hour": str(timing.unsubmitted_hour), "instructions": timing.instructions,
+            "instruction_hour": str(timing.instruction_hour), "day_before": timing.day_before,
+            "day_before_hour": str(timing.day_before_hour), "what_to_bring": reminders.what_to_bring,
+            "digest": timing.digest, "digest_hour": str(timing.digest_hour)})
+
+    def problems(self) -> list[tuple[str, str]]:
+        return [(f"#{f.id}", str(f.errors[0])) for f in self if f.errors and f.name != "csrf_token"]
 
 
 #: A new API token expires after this many days unless the admin says otherwise.

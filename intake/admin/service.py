@@ -1,6 +1,7 @@
-"""What rules admins change: uploads and edits become candidate versions; activating one
+"""What admins change: uploads and edits of the rules become candidate versions; activating one
 (or rolling back to one) re-assesses the open intakes. Each change writes its audit entry
-(in intake.rulesets.versions and intake.rulesets.reassess)."""
+(in intake.rulesets.versions and intake.rulesets.reassess). And the clinic's details, its
+reminder settings, and API tokens."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from ..api import tokens
 from ..audit import record
 from ..clock import utcnow
 from ..extensions import db
-from ..models import ApiToken, ClinicProfile, ReassessRun, RulesetVersion, StaffUser
+from ..models import ApiToken, ClinicProfile, ReassessRun, RulesetVersion, SavedReminderSettings, StaffUser
+from ..reminders import settings as clinic_reminders
+from ..reminders.settings import ClinicReminders
 from ..rulesets import reassess, versions
 from ..rulesets.active import active_ruleset
 from ..rulesets.files import ALLOWED_PATH, check_path, clinic_files, with_clinic_files
@@ -191,6 +194,36 @@ def update_clinic(values: Mapping[str, str], user: StaffUser) -> ClinicProfile:
     db.session.commit()
     clinic.forget(current_app)
     return profile
+
+
+def update_reminder_settings(chosen: ClinicReminders, user: StaffUser) -> SavedReminderSettings:
+    """Store the reminders as an admin set them (from now on over the REMINDERS_* settings), audited value by value."""
+    row = clinic_reminders.saved()
+    before = _reminder_values(clinic_reminders.from_row(row) if row is not None
+                              else clinic_reminders.from_config(current_app.config))
+    after = _reminder_values(chosen)
+    if row is None:
+        row = SavedReminderSettings(id=1)
+        db.session.add(row)
+    for name, value in after.items():
+        setattr(row, name, value)
+    row.updated_at, row.updated_by = utcnow(), user.id
+    changed = {name: [before[name], value] for name, value in after.items() if before[name] != value}
+    record(user.actor, "reminders.settings_changed", None,
+           "Reminder settings changed: " + (", ".join(changed) or "nothing"), changes=changed)
+    db.session.commit()
+    return row
+
+
+def _reminder_values(reminders: ClinicReminders) -> dict[str, Any]:
+    """The saved row's columns for ``reminders``."""
+    timing = reminders.timing
+    return {"unsubmitted": reminders.unsubmitted, "unsubmitted_days": clinic_reminders.format_days(
+                reminders.unsubmitted_days),
+            "unsubmitted_hour": timing.unsubmitted_hour, "instructions": timing.instructions,
+            "instruction_hour": timing.instruction_hour, "day_before": timing.day_before,
+            "day_before_hour": timing.day_before_hour, "digest": timing.digest, "digest_hour": timing.digest_hour,
+            "what_to_bring": reminders.what_to_bring}
 
 
 def create_api_token(name: str, scope: str, days: int | None, user: StaffUser) -> tuple[ApiToken, str]:

@@ -1,5 +1,6 @@
 """The admin pages (admins only): the rules under /staff/rules (see, change, check, preview, activate, roll
-back), the clinic's details under /staff/clinic, and API tokens under /staff/api-tokens."""
+back), the clinic's details under /staff/clinic and its reminders under /staff/clinic/reminders, and API tokens
+under /staff/api-tokens."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from werkzeug.wrappers import Response
 from ..api import tokens
 from ..assessment import RuleFileError, Ruleset
 from ..assessment.explain import describe_condition
-from ..assessment.preview import preview
 from ..auth.access import StaffBlueprint
 from ..models import Role, RulesetVersion
+from ..reminders import settings as clinic_reminders
 from ..rulesets import versions
 from ..rulesets.active import active_ruleset
 from ..rulesets.files import check_path, clinic_files, display_path
-from ..rulesets.past_intakes import count_past_intakes, stream_past_intakes
+from ..rulesets.past_intakes import count_past_intakes, preview_past_intakes
 from ..web.clinic import SETTINGS
 from . import queries, service
 from .forms import (
@@ -28,13 +29,14 @@ from .forms import (
     ClinicForm,
     EditForm,
     PreviewForm,
+    ReminderSettingsForm,
     RevokeTokenForm,
     RulesChangeForm,
     UploadForm,
 )
 
 blueprint = StaffBlueprint("admin", __name__, url_prefix="/staff/rules", roles=(Role.ADMIN,))
-#: The clinic's identity (admins only): how patients reach it.
+#: The clinic's settings (admins only): how patients reach it, and its reminders.
 clinic_blueprint = StaffBlueprint("clinic", __name__, url_prefix="/staff/clinic", roles=(Role.ADMIN,))
 #: API tokens for the clinic's other systems (admins only): list, create (the secret shown once), revoke.
 tokens_blueprint = StaffBlueprint("api_tokens", __name__, url_prefix="/staff/api-tokens", roles=(Role.ADMIN,))
@@ -238,7 +240,7 @@ def show_preview(version_id: int) -> tuple[str, int]:
         return render_template("admin/preview.html", version=version, form=typed, problems=problems,
                                preview=None), 422
     current = active_ruleset().ruleset
-    outcome = preview(stream_past_intakes(last, since, until, reuse=current.version), current, candidate)
+    outcome = preview_past_intakes(current, candidate, last, since, until)
     return render_template("admin/preview.html", version=version, form=typed, problems=[], preview=outcome,
                            expected=count_past_intakes(last, since, until)), 200
 
@@ -264,6 +266,21 @@ def edit_clinic() -> Any:
     service.update_clinic({name: getattr(form, name).data or "" for name in service.CLINIC_FIELDS}, current_user)
     flash(gettext("Clinic details saved. Patients see them from now on."), "info")
     return redirect(url_for("clinic.edit_clinic"))
+
+
+@clinic_blueprint.route("/reminders", methods=["GET", "POST"])
+def edit_reminders() -> Any:
+    """Each kind of reminder on or off, and when it goes; the REMINDERS_* settings until an admin first saves."""
+    row = clinic_reminders.saved()
+    form = ReminderSettingsForm.showing(clinic_reminders.in_force(current_app.config)) \
+        if request.method == "GET" else ReminderSettingsForm()
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template("admin/reminders.html", form=form, problems=form.problems(), saved=row,
+                               zone=current_app.config["BABEL_DEFAULT_TIMEZONE"]), status
+    service.update_reminder_settings(form.chosen(), current_user)
+    flash(gettext("Reminder settings saved. The next reminders pass follows them."), "info")
+    return redirect(url_for("clinic.edit_reminders"))
 
 
 def clinic_defaults() -> dict[str, str]:

@@ -110,6 +110,10 @@ ALLERGY_FACTS = (ALLERGY_CLASSES, ALLERGY_REACTIONS, ALLERGY_UNRECOGNISED)
 #: Facts.values[REFERENCE_INDEX] is the reference date, which date tests compare with.
 REFERENCE_INDEX: Final = 0
 
+#: What derive_facts works out of the answers' lists, beyond the answers themselves (each costs
+#: a pass over its list): a caller that needs only some facts (a preview's changed rules) names them.
+FACT_GROUPS: Final = frozenset({"medications", "allergies", "treatments", "events"})
+
 
 def _one_of(field: fields.Field[Any]) -> tuple[Any, ...] | None:
     for validator in field.validators:
@@ -229,6 +233,11 @@ class Catalogue:
             self._slots = _Slots(self)
         return self._slots
 
+    def groups_reading(self, indexes: Iterable[int]) -> frozenset[str]:
+        """The FACT_GROUPS whose facts include one of these slots: what derive_facts must work out for them."""
+        wanted = frozenset(indexes)
+        return frozenset(group for group, slots in self.slots().group_slots.items() if not wanted.isdisjoint(slots))
+
     @property
     def size(self) -> int:
         """The length of Facts.values: one slot per field plus the reference date."""
@@ -316,6 +325,15 @@ class _Slots:
         self.stopped_on_runs = _runs(i for slots in (self.stopped_on, self.last_taken_on)
                                      for pair in slots.values() for i in pair)
         self.treatment_runs = _runs(i for pairs in self.treatments.values() for pair in pairs for i in pair)
+        #: group -> the slots its part of derive_facts fills (FACT_GROUPS)
+        self.group_slots: dict[str, frozenset[int]] = {
+            "medications": frozenset((*self.medication_lists, self.unrecognised,
+                                      *(i for slots in (self.stopped_on, self.last_taken_on)
+                                        for pair in slots.values() for i in pair))),
+            "allergies": frozenset(self.allergy_facts),
+            "treatments": frozenset(i for pairs in self.treatments.values() for pair in pairs for i in pair),
+            "events": frozenset({self.next_event}),
+        }
         self.medicines = _MedicineMemo()
         #: Allergies already read, by (typed, reaction): one immutable AllergyFact serves every intake.
         self.allergies: dict[tuple[str, str], AllergyFact] = {}
@@ -654,8 +672,12 @@ def derive_facts(
     lexicon: Lexicon | None,
     on: dt.date,
     catalogue: Catalogue | None = None,
+    groups: frozenset[str] = FACT_GROUPS,
 ) -> Facts:
-    """The facts of an answers document on ``on`` (the reference date is the appointment, if booked)."""
+    """The facts of an answers document on ``on`` (the reference date is the appointment, if booked).
+
+    ``groups``: the FACT_GROUPS to work out (Catalogue.groups_reading); the others' facts stay unanswered.
+    """
     if catalogue is None:
         catalogue = Catalogue(None if lexicon is None else lexicon.classes.keys())
     slots = catalogue.slots()
@@ -689,10 +711,12 @@ def derive_facts(
         if day.__class__ is dt.date:
             values[earliest], values[latest] = _range(day, (answers.get(section) or {}).get(precision), reference)
 
-    medicines = _medication_facts(answers, lexicon, reference, slots, values)
-    allergies = _allergy_facts(answers, catalogue.allergens, slots, values)
-    _treatment_facts(answers, reference, slots, values)
-    _event_facts(answers, reference, slots, values)
+    medicines = _medication_facts(answers, lexicon, reference, slots, values) if "medications" in groups else ()
+    allergies = _allergy_facts(answers, catalogue.allergens, slots, values) if "allergies" in groups else ()
+    if "treatments" in groups:
+        _treatment_facts(answers, reference, slots, values)
+    if "events" in groups:
+        _event_facts(answers, reference, slots, values)
     return Facts(catalogue, values, on, reference, medicines, allergies)
 
 

@@ -20,8 +20,8 @@ from marshmallow import Schema, ValidationError, fields
 from ..answers import AnswersSchema
 from .conditions import Leaf, Node
 from .engine import assess_facts
-from .facts import Facts, derive_facts
-from .model import OUTCOMES, SEVERITY_RANK
+from .facts import FACT_GROUPS, Facts, derive_facts
+from .model import OUTCOMES, SEVERITY_RANK, Flag
 from .rules import Rule
 from .ruleset import Ruleset
 
@@ -92,6 +92,16 @@ class PastIntake(NamedTuple):
     stored: tuple[str, tuple[tuple[str, str], ...]] | None = None
 
 
+def flag_summary(flags: Iterable[Flag]) -> str:
+    """The flags in short, as a stored assessment keeps them for previews: "rule-id:severity" apart by spaces."""
+    return " ".join(f"{flag.rule_id}:{flag.severity}" for flag in flags)
+
+
+def read_flag_summary(summary: str) -> tuple[tuple[str, str], ...]:
+    """The (rule id, severity) pairs of a flag_summary (rule ids and severities hold neither spaces nor colons)."""
+    return tuple(tuple(item.split(":", 1)) for item in summary.split())  # type: ignore[misc]
+
+
 @dataclass(frozen=True)
 class IntakeChange:
     """How one intake's assessment changes."""
@@ -157,6 +167,11 @@ def _flag_key(rule: Rule) -> tuple[Any, ...]:
     return (rule.id, rule.severity, rule.if_unanswered, rule.defer_for_days, _node_key(rule.when.root))
 
 
+def fact_slots(ruleset: Ruleset) -> frozenset[int]:
+    """The slots of the facts the rules of ``ruleset`` test."""
+    return frozenset(node.index for rule in ruleset.rules for node in rule.when.root.walk() if isinstance(node, Leaf))
+
+
 def rule_delta(current: Ruleset, candidate: Ruleset) -> tuple[frozenset[str], Ruleset]:
     """The candidate's rules that flag exactly as the current ones (by id), and a ruleset of the others.
 
@@ -209,6 +224,8 @@ def preview(
     # With the same facts, only the rules that differ are run for the candidate (fast=False:
     # every candidate rule, the plain path the tests compare with).
     kept, delta = rule_delta(current, candidate) if shared and fast else (frozenset(), None)
+    # The current side reused (intake.stored), the changed rules' facts are all the candidate needs.
+    groups = FACT_GROUPS if delta is None else current.catalogue.groups_reading(fact_slots(delta))
     for intake in intakes:
         if progress is not None:
             progress(1)
@@ -216,7 +233,8 @@ def preview(
         if trusted:
             try:
                 answers = revive_stored(intake.answers)
-                facts = derive_facts(answers, current.lexicon, intake.on, current.catalogue)
+                facts = derive_facts(answers, current.lexicon, intake.on, current.catalogue,
+                                     FACT_GROUPS if intake.stored is None else groups)
             except (ValueError, TypeError, KeyError, AttributeError):
                 facts = None  # not a stored submission after all: validate it below
         if facts is None:
@@ -230,7 +248,8 @@ def preview(
             except (ValidationError, ValueError, TypeError, KeyError) as error:
                 result.skipped.append((intake.id, str(error)[:200]))
                 continue
-            facts = derive_facts(answers, current.lexicon, intake.on, current.catalogue)
+            facts = derive_facts(answers, current.lexicon, intake.on, current.catalogue,
+                                 FACT_GROUPS if intake.stored is None else groups)
         if delta is not None:
             if intake.stored is not None:
                 before, current_flags = intake.stored

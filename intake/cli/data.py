@@ -23,7 +23,9 @@ from ..protection.retention import (
     export_patient,
     export_patient_photos,
     intakes_of,
+    messages_to,
     purge_drafts,
+    purge_outbox,
     restore,
     rotate_keys,
 )
@@ -134,12 +136,17 @@ def data() -> None:
 
 @data.command("purge")
 @click.option("--days", type=int, default=None, help="Override DRAFT_RETENTION_DAYS.")
+@click.option("--outbox-days", type=int, default=None, help="Override OUTBOX_KEEP_DAYS.")
 @with_appcontext
-def data_purge(days: int | None) -> None:
-    """Delete drafts not changed for DRAFT_RETENTION_DAYS days (an audit entry says so)."""
+def data_purge(days: int | None, outbox_days: int | None) -> None:
+    """Delete drafts not changed for DRAFT_RETENTION_DAYS days, and emails sent more than OUTBOX_KEEP_DAYS days
+    ago (an audit entry says so for each)."""
     days = current_app.config["DRAFT_RETENTION_DAYS"] if days is None else days
     ids = purge_drafts(days)
     click.echo(f"Deleted {len(ids)} unsubmitted intakes untouched for more than {days} days.")
+    outbox_days = current_app.config["OUTBOX_KEEP_DAYS"] if outbox_days is None else outbox_days
+    messages = purge_outbox(outbox_days)
+    click.echo(f"Deleted {messages} emails sent (or failed) more than {outbox_days} days ago.")
 
 
 @data.command("export")
@@ -176,14 +183,15 @@ def data_export(email: str, output: Path | None) -> None:
 @with_appcontext
 def data_erase(email: str, yes: bool) -> None:
     """Erase a patient's health data; a minimal audit entry records that it happened."""
-    found = intakes_of(email)
-    if not found:
-        click.echo(f"No intake has the email {email}: nothing erased.")
+    found, messages = intakes_of(email), messages_to(email)
+    if not found and not messages:
+        click.echo(f"No intake and no email has the address {email}: nothing erased.")
         return
     if not yes:
         click.confirm(f"Erase {len(found)} intakes of {email} for good?", abort=True)
     erased = erase_patient(email, actor="cli")
-    click.echo(f"Erased {len(erased.intakes)} intakes; {len(erased.redacted_entries)} audit entries redacted.")
+    click.echo(f"Erased {len(erased.intakes)} intakes and {erased.messages} other emails to them; "
+               f"{len(erased.redacted_entries)} audit entries redacted.")
 
 
 @data.command("backup")

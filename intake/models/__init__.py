@@ -27,7 +27,7 @@ from .intake import (
 )
 from .outbox import OutboxMessage, OutboxState
 from .photo import Photo, PhotoBlob, PhotoKind
-from .reminder import Reminder, ReminderStatus
+from .reminder import Reminder, ReminderStatus, SavedReminderSettings
 from .review import (
     APPROVALS,
     Decision,
@@ -68,6 +68,7 @@ __all__ = [
     "Reminder",
     "ReminderStatus",
     "ReviewStatus",
+    "SavedReminderSettings",
     "Role",
     "RuleTally",
     "RulesetActivation",

@@ -197,6 +197,10 @@ class Assessment(Model):
     #: How many flags to review the document holds (info items are not flags to review), in clear
     #: so the queue never decrypts documents.
     flag_count: Mapped[int] = mapped_column(default=0)
+    #: The flags in short, "rule-id:severity" apart by spaces (preview.flag_summary): what a preview reuses
+    #: of this assessment without decrypting and parsing the whole document (a hundred times longer).
+    #: None for assessments stored before it was kept: a preview assesses those again.
+    flag_summary: Mapped[str | None] = mapped_column(EncryptedText)
     #: The answers document this assessment was made from (None for assessments stored before it was kept).
     answers: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
     #: What carried over from the previous assessment's review (intake.rulesets.assessments.carry_over).

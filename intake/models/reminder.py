@@ -1,11 +1,12 @@
-"""Reminders: each one due, under its unique key, and what became of it (no health data here)."""
+"""Reminders: each one due, under its unique key, and what became of it (no health data here); and the
+reminder settings an admin saved."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
@@ -77,3 +78,31 @@ class Reminder(Model):
     def outcome_reason(self) -> str:
         """Why it was skipped, or why its last attempt failed (a waiting one is being tried again)."""
         return self.outbox_message.last_error if self.outbox_message is not None else self.reason
+
+
+class SavedReminderSettings(Model):
+    """One row: the reminders as an admin set them on the reminders settings page.
+
+    Until an admin first saves, there is no row and the REMINDERS_* settings are in force;
+    from then on the row holds every value (intake.reminders.settings).
+    """
+
+    __tablename__ = "reminder_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Whether invited patients whose form is not sent are reminded.
+    unsubmitted: Mapped[bool]
+    #: Days before the appointment they are reminded, comma-separated, most first ("3,1"); kept while off.
+    unsubmitted_days: Mapped[str] = mapped_column(String(100))
+    unsubmitted_hour: Mapped[int]
+    instructions: Mapped[bool]
+    instruction_hour: Mapped[int]
+    day_before: Mapped[bool]
+    day_before_hour: Mapped[int]
+    digest: Mapped[bool]
+    digest_hour: Mapped[int]
+    #: What the day-before reminder asks the patient to bring ("": not said).
+    what_to_bring: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL", name="fk_reminder_settings_updated_by"))

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import Text
@@ -166,6 +167,15 @@ def dump_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str)
 
 
+def load_json(text: str) -> Any:
+    """The document dump_json wrote: orjson parses it in a quarter of json's time (a preview reads
+    100,000); json takes what orjson refuses (a NaN, an integer past 64 bits), so nothing stored stops loading."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 class EncryptedJSON(TypeDecorator[Any]):
     """A JSON document stored as a Fernet token of its text."""
 
@@ -180,13 +190,13 @@ class EncryptedJSON(TypeDecorator[Any]):
     def process_result_value(self, value: Any, dialect: Any) -> Any:
         if value is None:
             return None
-        return json.loads(active_keyring().decrypt(value))
+        return load_json(active_keyring().decrypt(value))
 
 
 #: Every encrypted column: table → columns (the key rotation and the migration walk these).
 ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "intake": ("answers", "full_name", "email", "drafts", "amendment_reason", "check_in_code"),
-    "assessment": ("document", "answers", "carried"),
+    "assessment": ("document", "answers", "carried", "flag_summary"),
     "flag_review": ("reason",),
     "plan_edit": ("plan", "changes"),
     "decision": ("question", "note", "plan", "patient_message", "amendment_reason", "reply"),

@@ -30,6 +30,7 @@ from ..models import (
     IntakeStatus,
     Notification,
     OutboxMessage,
+    OutboxState,
     Photo,
     PlanEdit,
     Reminder,
@@ -110,7 +111,7 @@ def _delete_intakes(ids: list[int]) -> None:
     keys = db.session.execute(select(Photo.image_key, Photo.thumbnail_key).where(Photo.intake_id.in_(ids))).all()
     photo_storage.remove([key for pair in keys for key in pair])
     # A reminder before its outbox message, which goes before its Notification (each refers to the next).
-    for model in (FlagReview, PlanEdit, Decision, SearchTerm, Reminder, OutboxMessage, Photo, CheckIn, Notification,
+    for model in (FlagReview, PlanEdit, Decision, SearchTerm, Reminder, Photo, CheckIn, OutboxMessage, Notification,
                   Assessment):
         db.session.execute(delete(model).where(model.intake_id.in_(ids)))
     db.session.execute(delete(Intake).where(Intake.id.in_(ids)))
@@ -134,6 +135,64 @@ def purge_drafts(days: int, now: dt.datetime | None = None) -> list[int]:
     return ids
 
 
+#: Outbox messages whose sending is over: sent, or failed after the last attempt.
+DONE = (OutboxState.SENT, OutboxState.FAILED)
+
+
+def purge_outbox(days: int, now: dt.datetime | None = None) -> int:
+    """Delete outbox messages sent (or failed for good) more than ``days`` days ago; how many.
+
+    The message bodies carry links and words about a patient's consultation: once an email is
+    out, the record keeps only that it went (its Notification, or its reminder's row) and the
+    audit entry. Messages still to be sent are never touched.
+    """
+    cutoff = (now or utcnow()) - dt.timedelta(days=days)
+    ended = sa.func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at)
+    ids = list(db.session.scalars(select(OutboxMessage.id).where(OutboxMessage.state.in_(DONE), ended < cutoff)))
+    for first in range(0, len(ids), BATCH):
+        _settle_reminders(ids[first:first + BATCH])
+        db.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids[first:first + BATCH])))
+    if ids:
+        record("system", "outbox.purged", None, f"{len(ids)} sent or failed emails older than {days} days deleted",
+               messages=len(ids), retention_days=days)
+    db.session.commit()
+    return len(ids)
+
+
+def _settle_reminders(message_ids: list[int]) -> None:
+    """The reminders these messages carried keep their outcome on their own row (the message's state, when it
+    was sent, why it failed) and let go of the message (SQLite would leave the link dangling)."""
+    outcomes = db.session.execute(
+        select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.sent_at, OutboxMessage.last_error)
+        .where(OutboxMessage.id.in_(message_ids))).all()
+    if not outcomes:
+        return
+    table = db.metadata.tables["reminder"]
+    db.session.execute(
+        table.update().where(table.c.outbox_message_id == sa.bindparam("the_message"))
+        .values(status=sa.bindparam("the_state"), sent_at=sa.bindparam("the_time"),
+                reason=sa.bindparam("the_reason"), outbox_message_id=None),
+        [{"the_message": row.id, "the_state": str(row.state), "the_time": row.sent_at, "the_reason": row.last_error}
+         for row in outcomes])
+
+
+def messages_to(email: str) -> list[OutboxMessage]:
+    """Outbox messages to ``email`` that are not about one of its intakes (no intake id).
+
+    The recipient is encrypted, so each such message is read and compared: they are few, as
+    every message to a patient names its intake and the purge keeps the outbox short.
+    """
+    wanted = normalise(email)
+    if not wanted:
+        return []
+    # The recipients alone are read (and decrypted), then only the messages that match.
+    loose = db.session.execute(select(OutboxMessage.id, OutboxMessage.recipient)
+                               .where(OutboxMessage.intake_id.is_(None)))
+    ids = [message_id for message_id, recipient in loose if normalise(recipient) == wanted]
+    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                                   .order_by(OutboxMessage.id))) if ids else []
+
+
 def intakes_of(email: str) -> list[Intake]:
     """Every intake whose email is ``email`` (found through the search index, then compared)."""
     wanted = normalise(email)
@@ -151,8 +210,13 @@ def _row(obj: Any, columns: tuple[str, ...]) -> dict[str, Any]:
     return {column: _jsonable(getattr(obj, column)) for column in columns}
 
 
+#: What the export says of each email to the patient: the whole message, as the outbox holds it.
+MESSAGE_COLUMNS = ("kind", "recipient", "subject", "text", "html", "language", "state", "created_at", "sent_at")
+
+
 def export_patient(email: str, actor: str = "system") -> dict[str, Any]:
-    """All that is held about the patient with this email, as one JSON-able document."""
+    """All that is held about the patient with this email, as one JSON-able document: each intake with what
+    hangs on it (the emails sent about it and the check-ins included), and the emails to them about no intake."""
     intakes = intakes_of(email)
     ids = [intake.id for intake in intakes]
     document: dict[str, Any] = {"format": "meso-intake.patient-export", "version": 1,
@@ -178,8 +242,13 @@ def export_patient(email: str, actor: str = "system") -> dict[str, Any]:
                         "file": photo_file_name(photo)}
                        for photo in db.session.scalars(select(Photo).where(Photo.intake_id == intake.id)
                                                        .order_by(Photo.id))],
+            "check_ins": rows(CheckIn, ("id", "created_at", "answers", "previous_assessment_id", "assessment_id",
+                                        "raised", "lifted")),
+            "messages": rows(OutboxMessage, MESSAGE_COLUMNS),
+            "reminders": rows(Reminder, ("kind", "due_on", "status", "reason", "created_at", "sent_at")),
             "audit_trail": rows(AuditEntry, ("at", "actor", "action", "summary", "data", "redacted")),
         })
+    document["other_messages"] = [_row(message, MESSAGE_COLUMNS) for message in messages_to(email)]
     record(actor, "patient.exported", None, f"Patient data exported: {len(ids)} intakes", intakes=ids)
     db.session.commit()
     return document
@@ -201,16 +270,21 @@ def export_patient_photos(email: str) -> list[tuple[str, bytes]]:
 class Erasure:
     intakes: list[int] = field(default_factory=list)
     redacted_entries: list[int] = field(default_factory=list)
+    #: Emails to the patient about no intake, deleted (those about an intake go with it).
+    messages: int = 0
 
 
 def erase_patient(email: str, actor: str = "system") -> Erasure:
     """Erase the health data of the patient with this email: their intakes and everything
-    hung on them are deleted, the summary and data of their audit entries are redacted (the
+    hung on them are deleted (the emails about them in the outbox too, and any email to this
+    address about no intake), the summary and data of their audit entries are redacted (the
     chain still verifies), and one minimal audit entry records that it happened."""
     intakes = intakes_of(email)
     erased = Erasure([intake.id for intake in intakes])
-    if not intakes:
+    loose = [message.id for message in messages_to(email)]
+    if not intakes and not loose:
         return erased
+    erased.messages = len(loose)
     entries = list(db.session.scalars(select(AuditEntry).where(AuditEntry.intake_id.in_(erased.intakes))
                                       .order_by(AuditEntry.id)))
     allow_rewrite(db.session.connection())
@@ -220,8 +294,9 @@ def erase_patient(email: str, actor: str = "system") -> Erasure:
     db.session.flush()
     db.session.expunge_all()
     _delete_intakes(erased.intakes)
+    db.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(loose)))
     record(actor, ERASED, None, f"Health data erased at the patient's request: {len(erased.intakes)} intakes",
-           intakes=erased.intakes, redacted_entries=erased.redacted_entries)
+           intakes=erased.intakes, redacted_entries=erased.redacted_entries, other_messages=len(loose))
     db.session.commit()
     return erased
 

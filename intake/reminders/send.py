@@ -37,6 +37,7 @@ from ..review.mail import email_is_set_up
 from ..web.clinic import clinic_identity
 from ..web.languages import offered_tag
 from . import queries
+from . import settings as clinic_reminders
 from .due import Due, Kind, ReminderSettings, Skip, TimedInstruction, due_reminders, link_until, local_now
 from .service import PURPOSE_OF_KIND, continue_token, stop_token
 
@@ -94,12 +95,8 @@ class PassResult:
 
 
 def reminder_settings(config: Mapping[str, Any]) -> ReminderSettings:
-    return ReminderSettings(
-        unsubmitted_days=tuple(config["REMINDERS_UNSUBMITTED_DAYS"]),
-        unsubmitted_hour=config["REMINDERS_UNSUBMITTED_HOUR"],
-        instructions=config["REMINDERS_INSTRUCTIONS"], instruction_hour=config["REMINDERS_INSTRUCTIONS_HOUR"],
-        day_before=config["REMINDERS_DAY_BEFORE"], day_before_hour=config["REMINDERS_DAY_BEFORE_HOUR"],
-        digest=config["REMINDERS_DIGEST"], digest_hour=config["REMINDERS_DIGEST_HOUR"])
+    """When each kind goes, if at all: as an admin saved it (the reminders settings page), else REMINDERS_*."""
+    return clinic_reminders.in_force(config).timing
 
 
 def public_url(config: Mapping[str, Any]) -> str:
@@ -275,7 +272,7 @@ def _compose(item: Due, intake: Intake | None, lines: list[queries.DigestLine]) 
                                    "link": continue_link(item), "until": link_until(item)}
         if item.kind != Kind.UNSUBMITTED:
             context["instructions"] = _texts(item.instructions, item.session)
-            context["bring"] = current_app.config["REMINDERS_WHAT_TO_BRING"]
+            context["bring"] = clinic_reminders.in_force(current_app.config).what_to_bring
         body = render_template("mail/reminder.txt", **context)
     # RFC 8058: a mail app's own "unsubscribe" button POSTs List-Unsubscribe=One-Click to the stop link.
     return Message(intake.email, subject, body,

@@ -14,6 +14,7 @@ from ..assessment import Assessment as AssessmentResult
 from ..assessment.carryover import compare_flags
 from ..assessment.plan import Protocols
 from ..assessment.plan.edit import carry_plan_edit, plan_differences, plan_values
+from ..assessment.preview import flag_summary
 from ..audit import record
 from ..clock import utcnow
 from ..extensions import db
@@ -42,6 +43,7 @@ def store_assessment(intake: Intake, result: AssessmentResult, ruleset_version_i
         defer_until=result.defer_until,
         document=document,
         flag_count=len(flags_to_review(document)),
+        flag_summary=flag_summary(result.flags),
         answers=dict(answers) if answers is not None else None,
     )
     db.session.add(stored)

@@ -21,14 +21,13 @@ from ..assessment import Ruleset, RulesetInvalid, assess, load_ruleset
 from ..assessment.explain import explain as explain_text
 from ..assessment.explain import why_not, why_not_tree
 from ..assessment.lint import lint
-from ..assessment.preview import preview
 from ..assessment.ruletests import run_rule_tests
 from ..config import PSEUDO_LOCALES, babel_locale, translation_directories
 from . import parallel_preview
 from .active import active_ruleset
 from .files import folders_snapshot
 from .folders import configured_folders, default_layers
-from .past_intakes import count_past_intakes, stream_past_intakes
+from .past_intakes import count_past_intakes, preview_past_intakes
 
 # A plain click group, registered as a `flask.commands` plugin (pyproject.toml): Flask
 # finds it without building the app, so `flask rules check` still runs, and reports every
@@ -287,8 +286,8 @@ def preview_command(  # noqa: PLR0913 - one parameter per option
             result = parallel_preview.merged(run_id)
         else:
             current = active_ruleset().ruleset
-            result = preview(stream_past_intakes(last, day["since"], day["until"], reuse=current.version), current,
-                             ruleset, max_rows=rows, progress=bar.update)
+            result = preview_past_intakes(current, ruleset, last, day["since"], day["until"], max_rows=rows,
+                                          progress=bar.update)
     click.echo(f"{result.total} intakes: {result.changed_count} change, {result.outcome_changed} in outcome")
     for (before, after), count in sorted(result.transitions.items()):
         click.echo(f"  {before} -> {after}: {count}")

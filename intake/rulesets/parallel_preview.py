@@ -35,7 +35,7 @@ from ..extensions import db
 from ..models import Intake, PreviewChunk, PreviewRun, RulesetVersion
 from .files import digest, folders_snapshot, load_files
 from .folders import configured_folders
-from .past_intakes import BATCH, count_past_intakes, slice_keys, stream_past_intakes
+from .past_intakes import BATCH, count_past_intakes, long_lived_frozen, slice_keys, stream_past_intakes
 
 CHUNK = "preview.chunk"
 PROGRESS_EVERY = 2000
@@ -132,7 +132,8 @@ def run_chunk(chunk_id: int, filters: dict[str, Any]) -> str:
 
     intakes = _slice(filters, offset, size, current.version)
     try:
-        result = preview(intakes, current, candidate, max_rows=max_rows, progress=progress)
+        with long_lived_frozen():
+            result = preview(intakes, current, candidate, max_rows=max_rows, progress=progress)
     except Cancelled:
         intakes.close()
         db.session.rollback()

@@ -13,7 +13,17 @@ from hypothesis import given
 
 from intake.answers import dump_answers, load_answers
 from intake.assessment import Ruleset, load_ruleset
-from intake.assessment.preview import PastIntake, preview, revive_stored, rule_delta
+from intake.assessment.engine import assess
+from intake.assessment.facts import FACT_GROUPS
+from intake.assessment.preview import (
+    PastIntake,
+    fact_slots,
+    flag_summary,
+    preview,
+    read_flag_summary,
+    revive_stored,
+    rule_delta,
+)
 from intake.demo.intakes import demo_documents
 from tests.support.jobs import CLINIC_RULES
 
@@ -159,3 +169,78 @@ def test_a_label_function_is_called_only_for_the_changes_kept(stored: list[PastI
     result = preview(lazy, current, candidate, max_rows=1)
     assert result.changed_count == 2 and len(asked) == 1
     assert result.changes == preview(stored, current, candidate, max_rows=1).changes
+
+
+# --- the current side reused: only the facts the candidate's changed rules test are worked out ---
+
+EACH_GROUP = """\
+- id: clinic-blood-thinner
+  title: Blood thinner
+  severity: defer
+  when: {field: medications.taking, includes_any: [doac, nsaid]}
+  message: Any blood thinner, we defer.
+  source: [rule-default]
+
+- id: clinic-latex
+  title: Latex
+  severity: defer
+  when: {field: allergies.classes, includes_any: [latex]}
+  message: Latex, we defer.
+  source: [rule-default]
+
+- id: clinic-recent-filler
+  title: Recent filler
+  severity: contraindicated
+  when: {field: treatments.last_on.filler, within_days_before: 30}
+  message: Filler in the last month.
+  source: [rule-default]
+
+- id: clinic-event
+  title: Event
+  severity: precaution
+  when: {field: events.next_on, within_days_after: 30}
+  message: An event within a month.
+  source: [rule-default]
+"""
+
+
+@pytest.fixture(scope="module")
+def random_past(rulesets) -> list[PastIntake]:
+    rng = random.Random(20261206)
+    documents = [dump_answers(load_answers(make_intake(i, rng), today=ON)) for i in range(400)]
+    return [PastIntake(i, f"#{i}", document, ON + dt.timedelta(days=i % 40)) for i, document in enumerate(documents)]
+
+
+def reused(past: list[PastIntake], current: Ruleset) -> list[PastIntake]:
+    """The intakes with their "before" side as a stored assessment carries it (flag_summary)."""
+    stored = []
+    for intake in past:
+        assessed = assess(revive_stored(intake.answers), current, intake.on)
+        stored.append(intake._replace(stored=(assessed.outcome, read_flag_summary(flag_summary(assessed.flags)))))
+    return stored
+
+
+def test_the_changed_rules_need_only_their_facts_groups(tmp_path, rulesets, stricter) -> None:
+    current, candidate = rulesets
+    assert current.catalogue.groups_reading(fact_slots(rule_delta(current, candidate)[1])) == frozenset()
+    clinic = tmp_path / "clinic"
+    (clinic / "precautions").mkdir(parents=True)
+    (clinic / "precautions" / "ours.yaml").write_text(EACH_GROUP)
+    each = load_ruleset([RULES, clinic])
+    assert current.catalogue.groups_reading(fact_slots(rule_delta(current, each)[1])) == FACT_GROUPS
+
+
+def test_reusing_the_current_side_equals_assessing_both_on_random_intakes(tmp_path, rulesets, stricter,
+                                                                          random_past) -> None:
+    current, candidate = rulesets
+    clinic = tmp_path / "clinic"
+    (clinic / "precautions").mkdir(parents=True)
+    (clinic / "precautions" / "ours.yaml").write_text(EACH_GROUP)
+    (clinic / "disabled.yaml").write_text("- event-within-7-days\n- anticoagulant\n")
+    each = load_ruleset([RULES, clinic])
+    past = reused(random_past, current)
+    for other in (candidate, stricter, each, current):
+        plain = preview(random_past, current, other, fast=False)
+        assert preview(past, current, other) == plain
+    assert preview(past, current, each).rules["clinic-blood-thinner"].added > 0
+    assert preview(past, current, each).rules["clinic-event"].added > 0

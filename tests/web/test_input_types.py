@@ -162,7 +162,8 @@ def test_every_input_has_its_fields_type(app, client, forms, pages):
     response = forms.post("/staff/sign-in", {"email": "ada@demo.clinic", "password": PASSWORD, "next": ""})
     assert response.status_code == 302
     for url in ("/staff/", "/staff/queue", "/staff/queue?status=all", "/staff/invite", "/staff/accounts",
-                "/staff/reports/overrides", "/staff/clinic/", "/staff/api-tokens/", "/staff/api-docs/"):
+                "/staff/reports/overrides", "/staff/clinic/", "/staff/clinic/reminders", "/staff/api-tokens/",
+                "/staff/api-docs/"):
         pages.check(url)
     for intake_id in ids:
         pages.check(f"/staff/intakes/{intake_id}")

@@ -13,9 +13,10 @@ from sqlalchemy import func, select, text, update
 from intake import jobs
 from intake import outbox as mail_outbox
 from intake.assessment.engine import assess_facts
-from intake.assessment.preview import PreviewResult, preview
+from intake.assessment.preview import PreviewResult, preview, read_flag_summary
 from intake.extensions import db, mail
 from intake.models import (
+    Assessment,
     AuditEntry,
     Intake,
     IntakeStatus,
@@ -267,7 +268,7 @@ def test_the_purge_and_the_checkpoint_are_on_the_schedule_and_run_as_jobs(app, r
                            .values(updated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
         db.session.commit()
     result = runner.invoke(args=["jobs", "run", "data.purge"])
-    assert result.exit_code == 0 and "data.purge: 1" in result.output
+    assert result.exit_code == 0 and "data.purge: {'drafts': 1, 'outbox_messages': 0}" in result.output
     with app.app_context():
         drafts = select(func.count()).select_from(Intake).where(Intake.status == IntakeStatus.DRAFT)
         assert db.session.scalar(drafts) == 0
@@ -394,6 +395,24 @@ def test_the_before_side_reuses_the_stored_assessment_made_under_the_current_rul
         monkeypatch.setattr("intake.assessment.preview.assess_facts", counting := _Counting())
         preview(stream_past_intakes(since=since, reuse=rules_now.version), rules_now, rules_next)
         assert counting.calls == 12
+
+
+def test_an_assessment_stored_before_flag_summaries_is_assessed_again_not_reused(app, demo_intakes, tmp_path):
+    with app.app_context():
+        current, candidate = parallel_preview.rules_in_force(), candidate_files(tmp_path / "clinic")
+        rules_now, rules_next = load_files(current), load_files(candidate)
+        since = dt.date(2000, 1, 1)
+        fresh = preview(stream_past_intakes(since=since), rules_now, rules_next)
+        newest = db.session.scalar(select(func.max(Assessment.id)))  # the latest of its intake
+        db.session.execute(update(Assessment).where(Assessment.id == newest).values(flag_summary=None))
+        db.session.commit()
+        reused = [i for i in stream_past_intakes(since=since, reuse=rules_now.version) if i.stored is not None]
+        assert len(reused) == 11
+        assert preview(stream_past_intakes(since=since, reuse=rules_now.version), rules_now, rules_next) == fresh
+        # What is reused is what the document says: the same flags, in the same order, at the same severities.
+        stored = db.session.scalars(select(Assessment).where(Assessment.flag_summary.is_not(None))).all()
+        assert stored and all(read_flag_summary(row.flag_summary) == tuple(
+            (flag["rule_id"], flag["severity"]) for flag in row.document["flags"]) for row in stored)
 
 
 class _Counting:

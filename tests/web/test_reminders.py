@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, update
@@ -18,61 +17,25 @@ from intake import outbox as mail_outbox
 from intake.config import MAIL_BACKENDS
 from intake.extensions import db
 from intake.models import AuditEntry, Decision, Intake, OutboxMessage, Reminder
+from intake.protection.retention import purge_outbox
 from intake.reminders import scheduled
 from intake.reminders import send as sending
 from intake.reminders.send import RemindersUnavailable, send_due_reminders
 from intake.reminders.service import stop_token
-from intake.review.service import invite_patient
 from tests.support.html import parse
 from tests.support.patient import complete, start, submit, text
+from tests.support.reminders import APPOINTMENT, at, invite, invited, rows, run, submitted_patient
 from tests.support.review import actions, record_url, version
 from tests.support.staff import sign_in
 
-LONDON = ZoneInfo("Europe/London")
-APPOINTMENT = dt.date(2026, 12, 9)  # tests.support.patient.APPOINTMENT
 #: Words of the patient's instructions that must never be in a subject or the preview lines.
 HEALTH_WORDS = ("aspirin", "ibuprofen", "alcohol", "painkiller", "make-up", "peel", "cold sore")
-
-
-def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON)
-
-
-def run(app, now: dt.datetime):
-    with app.app_context():
-        return send_due_reminders(now)
-
-
-def rows(app) -> list[tuple[str, str, str]]:
-    """Each reminder's kind and outcome (as its outbox message says, for one written there) and why."""
-    with app.app_context():
-        return [(r.kind, r.outcome, r.outcome_reason)
-                for r in db.session.scalars(select(Reminder).order_by(Reminder.id))]
-
-
-def invite(app, name="Ruth Ellis", email="ruth@example.org", appointment=APPOINTMENT) -> tuple[int, str]:
-    """An invited patient and their private link's token."""
-    with app.app_context():
-        intake, token = invite_patient(name, email, appointment, "staff:1")
-        # Invited a week before today's pin, so that no reminder falls on the day of the invitation.
-        db.session.execute(update(Intake).where(Intake.id == intake.id).values(
-            invited_at=dt.datetime(2026, 11, 18, 9, tzinfo=dt.UTC)))
-        db.session.commit()
-        return intake.id, token
-
-
-def invited(app, name="Ruth Ellis", email="ruth@example.org", appointment=APPOINTMENT) -> int:
-    return invite(app, name, email, appointment)[0]
 
 
 @pytest.fixture
 def patient(app, forms) -> tuple[str, int]:
     """A submitted intake (appointment 9 December, instructions from 25 November, 2, 7 and 9 December)."""
-    token = start(forms)
-    complete(forms, token)
-    assert submit(forms, token).status_code == 302
-    with app.app_context():
-        return token, db.session.scalar(select(Intake.id).order_by(Intake.id.desc()).limit(1))
+    return submitted_patient(app, forms)
 
 
 def link_in(body: str, path: str) -> str:
@@ -205,6 +168,17 @@ def test_a_refused_email_is_tried_again_by_the_outbox_and_the_reminder_follows_i
         assert mail_outbox.deliver_due() == 1
     assert len(outbox) == 1 and rows(app) == [("unsubmitted", "sent", "")]
     assert reminder_cells(forms, intake_id)[0][2].startswith("Sent")
+
+
+def test_a_reminder_keeps_its_outcome_when_the_outbox_purges_its_email(app, outbox):
+    invited(app)
+    run(app, at(APPOINTMENT - dt.timedelta(days=3), 10))
+    with app.app_context():
+        sent_at = db.session.scalars(select(OutboxMessage.sent_at)).one()
+        assert purge_outbox(90, now=mail_outbox.utcnow() + dt.timedelta(days=91)) == 1
+        reminder = db.session.scalars(select(Reminder)).one()
+        assert reminder.outbox_message_id is None and reminder.sent_at == sent_at
+    assert rows(app) == [("unsubmitted", "sent", "")]
 
 
 def test_a_reminder_out_of_attempts_is_failed_on_the_record(app, forms, practitioner, outbox, monkeypatch):
