@@ -167,16 +167,21 @@ def _intakes(ids: list[int]) -> dict[int, Intake]:
 def _handle_batch(items: list[Due], lines: list[queries.DigestLine], result: PassResult) -> None:
     """Claim a batch of reminders and put each one's email in the outbox, in one transaction whatever its size.
 
-    Under the audit chain's lock (taken first, as every audit writer takes it): each intake read
-    as it is now (a reminder no longer due is dropped), the rows inserted under their keys, and,
-    for those this pass claimed, each email written to the outbox and linked to its reminder,
-    with an audit entry. The commit hands the emails to the outbox's delivery (at once without a
-    broker, on the queue with one); a key another pass claimed is left to it, so no email is
-    written twice, and the outbox retries a failed attempt under the same message.
+    The emails are written first, outside any lock: every other writer waits on the claim's
+    transaction, so it holds only the inserts (one written for a key another pass then claims is
+    dropped). Then, under the audit chain's lock (taken first, as every audit writer takes it):
+    each intake read as it is now (a reminder no longer due is dropped), the rows inserted under
+    their keys, and, for those this pass claimed, each email put in the outbox and linked to its
+    reminder, with an audit entry. The commit hands the emails to the outbox's delivery (at once
+    without a broker, on the queue with one); a key another pass claimed is left to it, so no
+    email is written twice, and the outbox retries a failed attempt under the same message.
     """
+    ids = sorted({item.intake_id for item in items if item.intake_id is not None})
+    composed = _compose_all([item for item in items if not item.skip], _intakes(ids), lines)
+    db.session.rollback()  # the reads end here: the lock starts the claim's own transaction
     connection = db.session.connection()
     lock_chain(connection)
-    intakes = _intakes(sorted({item.intake_id for item in items if item.intake_id is not None}))
+    intakes = _intakes(ids)
     wanted = []
     for item in items:
         intake = intakes.get(item.intake_id) if item.intake_id is not None else None
@@ -193,12 +198,9 @@ def _handle_batch(items: list[Due], lines: list[queries.DigestLine], result: Pas
     queued: dict[str, int] = {}
     unsent: dict[str, str] = {}
     for item in (item for item in mine if not item.skip):
-        intake = intakes.get(item.intake_id) if item.intake_id is not None else None
-        try:
-            message = _compose(item, intake, lines)
-        except Exception as error:  # noqa: BLE001 - any failure: record it on the reminder, go on with the next
-            current_app.logger.warning("Reminder %s could not be written: %s", item.key, error)
-            unsent[item.key] = f"{type(error).__name__}: {error}"[:300]
+        message = composed[item.key]
+        if isinstance(message, str):
+            unsent[item.key] = message
             continue
         queued[item.key] = outbox.enqueue(
             "reminder", message.to, message.subject, message.body, intake_id=item.intake_id, actor=ACTOR,
@@ -214,6 +216,20 @@ def _handle_batch(items: list[Due], lines: list[queries.DigestLine], result: Pas
         for state, count in states:
             result.add_many(OUTCOME_OF_STATE.get(state, "queued"), count)
         db.session.commit()
+
+
+def _compose_all(items: list[Due], intakes: dict[int, Intake], lines: list[queries.DigestLine]
+                 ) -> dict[str, Message | str]:
+    """Each reminder's email by its key, or why it could not be written (recorded as its failure)."""
+    composed: dict[str, Message | str] = {}
+    for item in items:
+        intake = intakes.get(item.intake_id) if item.intake_id is not None else None
+        try:
+            composed[item.key] = _compose(item, intake, lines)
+        except Exception as error:  # noqa: BLE001 - any failure: record it on the reminder, go on with the next
+            current_app.logger.warning("Reminder %s could not be written: %s", item.key, error)
+            composed[item.key] = f"{type(error).__name__}: {error}"[:300]
+    return composed
 
 
 def _record_queued(mine: list[Due], intakes: dict[int, Intake], queued: dict[str, int], unsent: dict[str, str]
