@@ -245,7 +245,11 @@ def export_patient(email: str, actor: str = "system") -> dict[str, Any]:
             "check_ins": rows(CheckIn, ("id", "created_at", "answers", "previous_assessment_id", "assessment_id",
                                         "raised", "lifted")),
             "messages": rows(OutboxMessage, MESSAGE_COLUMNS),
-            "reminders": rows(Reminder, ("kind", "due_on", "status", "reason", "created_at", "sent_at")),
+            # A reminder's outcome, as its outbox message says (``Reminder.outcome``), under the row's own names.
+            "reminders": [{**_row(reminder, ("kind", "due_on", "created_at")), "status": reminder.outcome,
+                           "reason": reminder.outcome_reason, "sent_at": _jsonable(reminder.outcome_at)}
+                          for reminder in db.session.scalars(select(Reminder).where(Reminder.intake_id == intake.id)
+                                                             .order_by(Reminder.id))],
             "audit_trail": rows(AuditEntry, ("at", "actor", "action", "summary", "data", "redacted")),
         })
     document["other_messages"] = [_row(message, MESSAGE_COLUMNS) for message in messages_to(email)]

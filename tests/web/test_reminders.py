@@ -17,7 +17,7 @@ from intake import outbox as mail_outbox
 from intake.config import MAIL_BACKENDS
 from intake.extensions import db
 from intake.models import AuditEntry, Decision, Intake, OutboxMessage, Reminder
-from intake.protection.retention import purge_outbox
+from intake.protection.retention import export_patient, purge_outbox
 from intake.reminders import scheduled
 from intake.reminders import send as sending
 from intake.reminders.send import RemindersUnavailable, send_due_reminders
@@ -179,6 +179,16 @@ def test_a_reminder_keeps_its_outcome_when_the_outbox_purges_its_email(app, outb
         reminder = db.session.scalars(select(Reminder)).one()
         assert reminder.outbox_message_id is None and reminder.sent_at == sent_at
     assert rows(app) == [("unsubmitted", "sent", "")]
+
+
+def test_the_patients_export_says_what_became_of_each_reminder(app, outbox):
+    invited(app)
+    run(app, at(APPOINTMENT - dt.timedelta(days=3), 10))
+    with app.app_context():
+        [held] = export_patient("ruth@example.org")["intakes"]
+    [reminder] = held["reminders"]
+    assert (reminder["kind"], reminder["status"], reminder["reason"]) == ("unsubmitted", "sent", "")
+    assert reminder["sent_at"] is not None
 
 
 def test_a_reminder_out_of_attempts_is_failed_on_the_record(app, forms, practitioner, outbox, monkeypatch):
