@@ -145,6 +145,8 @@ class Intake(Model):
 
     __table_args__ = (
         Index("ix_intake_queue", "review_status", "queue_sort", "appointment_date", "id"),
+        # The preview's order (newest first): its slices are read in order, never sorted whole.
+        Index("ix_intake_submitted", "submitted_at", "id"),
         UniqueConstraint("status_token_hash", name="uq_intake_status_token_hash"),
         UniqueConstraint("check_in_code_digest", name="uq_intake_check_in_code_digest"),
     )
