@@ -334,6 +334,8 @@ def build_config(instance_path: Path | str, environ: Mapping[str, str] | None = 
         "INTAKE_START_RATE_LIMIT": env.text("INTAKE_START_RATE_LIMIT", "60 per hour"),
         "INTAKE_SUBMIT_RATE_LIMIT": env.text("INTAKE_SUBMIT_RATE_LIMIT", "60 per hour"),
         "DESK_CODE_RATE_LIMIT": env.text("DESK_CODE_RATE_LIMIT", "10 per minute"),
+        # The links in reminders (continue, stop), per client address: a patient opens one a few times.
+        "REMINDER_LINK_RATE_LIMIT": env.text("REMINDER_LINK_RATE_LIMIT", "30 per hour"),
         # Per API token (per client address for requests without one).
         "API_RATE_LIMIT": env.text("API_RATE_LIMIT", "120 per minute"),
         "WTF_CSRF_ENABLED": True,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import utcnow
 from ..extensions import Model
-from ..protection.encryption import EncryptedText
+from ..protection.encryption import EncryptedJSON, EncryptedText
 
 
 class OutboxState(enum.StrEnum):
@@ -47,6 +47,9 @@ class OutboxMessage(Model):
     html: Mapped[str | None] = mapped_column(EncryptedText)
     #: The language the message is written in (a BCP 47 tag: its Content-Language header); "" not said.
     language: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    #: Headers the email carries besides its own (a reminder's List-Unsubscribe, List-Unsubscribe-Post);
+    #: encrypted like the text: the unsubscribe link is a signed link to the patient's intake.
+    headers: Mapped[dict[str, str] | None] = mapped_column(EncryptedJSON)
     #: One of OutboxState.
     state: Mapped[str] = mapped_column(String(20), default=OutboxState.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(default=0)

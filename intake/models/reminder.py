@@ -7,14 +7,17 @@ import datetime as dt
 import enum
 
 from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
 from ..extensions import Model
+from .outbox import OutboxMessage, OutboxState
 
 
 class ReminderStatus(enum.StrEnum):
-    #: Claimed by a pass and being sent (stays so if the pass died mid-way: never sent twice).
+    #: Handed to the outbox (its message says sent, waiting or failed: ``Reminder.outcome``).
+    QUEUED = "queued"
+    #: Claimed and being sent by a pass before the outbox carried reminders (an interrupted one stays so).
     SENDING = "sending"
     SENT = "sent"
     SKIPPED = "skipped"
@@ -31,7 +34,8 @@ class Reminder(Model):
     __tablename__ = "reminder"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: "<intake>:<kind>:<day>:<appointment or session>" or "digest:<day>:<staff>" (intake.reminders.due).
+    #: "<intake>:<kind>:<day>:<appointment or session>" (":reopened<decision>" after a reopening), or
+    #: "digest:<day>:<staff>" (intake.reminders.due).
     key: Mapped[str] = mapped_column(String(120), unique=True)
     #: One of intake.reminders.due.KINDS.
     kind: Mapped[str] = mapped_column(String(20))
@@ -48,6 +52,32 @@ class Reminder(Model):
     reason: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
+    #: The outbox message that carries it (a queued reminder): its state is the reminder's outcome.
+    outbox_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_message.id", ondelete="SET NULL", name="fk_reminder_outbox_message_id"))
+
+    outbox_message: Mapped[OutboxMessage | None] = relationship()
+
+    @property
+    def outcome(self) -> str:
+        """What became of it: sent, failed or queued (waiting in the outbox, or retrying) as its message says;
+        skipped (or, for one sent before the outbox, its own status) as the row says."""
+        message = self.outbox_message
+        if message is None:
+            return self.status
+        if message.state in (OutboxState.SENT, OutboxState.FAILED):
+            return str(message.state)
+        return ReminderStatus.QUEUED
+
+    @property
+    def outcome_at(self) -> dt.datetime | None:
+        """When it was sent."""
+        return self.outbox_message.sent_at if self.outbox_message is not None else self.sent_at
+
+    @property
+    def outcome_reason(self) -> str:
+        """Why it was skipped, or why its last attempt failed (a waiting one is being tried again)."""
+        return self.outbox_message.last_error if self.outbox_message is not None else self.reason
 
 
 class SavedReminderSettings(Model):

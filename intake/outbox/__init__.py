@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import socket
+from collections.abc import Mapping
 
 from flask import current_app
 from flask_mailman import EmailMultiAlternatives
@@ -31,6 +32,8 @@ from .backends import EmailNotConfigured
 
 DELIVER = "outbox.deliver"
 DELIVER_DUE = "outbox.deliver_due"
+#: What the audit summary says of an email about an intake (a staff digest is about none).
+_TO_PATIENT = " to the patient"
 #: Session.info key: ids of rows enqueued in the open transaction, dispatched once it commits.
 _ENQUEUED = "outbox_enqueued"
 
@@ -42,24 +45,27 @@ def idempotency_key(*parts: object) -> str:
 
 def enqueue(message_kind: str, to: str, subject: str, text: str, html: str | None = None, *,
             intake_id: int | None = None, idempotency_key: str, actor: str = "system",
-            language: str = "") -> OutboxMessage:
+            language: str = "", headers: Mapping[str, str] | None = None, notify: bool = True) -> OutboxMessage:
     """Add an email to the outbox in the caller's transaction; the caller commits. Returns the row.
 
     The same ``idempotency_key`` twice returns the row already there and adds nothing. With an
-    ``intake_id`` a pending Notification is added too: the record shows the message and how it went.
-    Delivery starts when the transaction commits (on the queue, or at once without a broker).
+    ``intake_id`` a pending Notification is added too (unless ``notify`` is off: a reminder's
+    row shows its message instead): the record shows the message and how it went. ``headers``
+    go out with it (List-Unsubscribe, say). Delivery starts when the transaction commits (on
+    the queue, or at once without a broker).
     """
     existing = db.session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key))
     if existing is not None:
         return existing
     notification = None
-    if intake_id is not None:
+    if intake_id is not None and notify:
         notification = Notification(intake_id=intake_id, kind=message_kind, status=NotificationStatus.PENDING,
                                     actor=actor)
         db.session.add(notification)
     message = OutboxMessage(idempotency_key=idempotency_key, kind=message_kind, intake_id=intake_id,
                             recipient=to, subject=subject, text=text, html=html, actor=actor, language=language,
-                            state=OutboxState.PENDING, attempts=0, next_attempt_at=utcnow())
+                            headers=dict(headers) if headers else None, state=OutboxState.PENDING, attempts=0,
+                            next_attempt_at=utcnow())
     try:
         with db.session.begin_nested():
             db.session.add(message)
@@ -78,6 +84,11 @@ def enqueue(message_kind: str, to: str, subject: str, text: str, html: str | Non
 
 @event.listens_for(Session, "after_commit")
 def _dispatch_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        # A savepoint's release (enqueue's own, say) fires this too, inside the transaction: its rows are not
+        # committed yet, and delivering them now would wait on this very transaction's lock (SQLite) or find
+        # nothing (PostgreSQL).
+        return
     ids = session.info.pop(_ENQUEUED, [])
     for message_id in ids:
         try:
@@ -117,7 +128,8 @@ def _send(message: OutboxMessage) -> None:
     email = EmailMultiAlternatives(subject=message.subject, body=message.text, from_email=config["MAIL_DEFAULT_SENDER"],
                                    to=[message.recipient],
                                    # The same Message-ID on every attempt: a receiver can drop a second copy.
-                                   headers={"Message-ID": f"<{message.idempotency_key[:40]}@{_host()}>",
+                                   headers={**(message.headers or {}),
+                                            "Message-ID": f"<{message.idempotency_key[:40]}@{_host()}>",
                                             **({"Content-Language": message.language} if message.language else {})})
     if message.html:
         email.attach_alternative(message.html, "text/html")
@@ -166,7 +178,7 @@ def deliver(message_id: int) -> str:
             notification.status = NotificationStatus.FAILED if last else NotificationStatus.PENDING
             notification.error = message.last_error
         record(message.actor, "link.email_failed" if intake is not None else "mail.failed", intake,
-               f"Email to the patient failed ({message.kind}, attempt {message.attempts}"
+               f"Email{_TO_PATIENT if intake is not None else ''} failed ({message.kind}, attempt {message.attempts}"
                f"{'' if last else ', will retry'})", reason=message.kind, attempts=message.attempts,
                will_retry=not last)
         db.session.commit()
@@ -175,7 +187,8 @@ def deliver(message_id: int) -> str:
     if notification is not None:
         notification.status, notification.error = NotificationStatus.SENT, ""
     record(message.actor, "link.emailed" if intake is not None else "mail.sent", intake,
-           f"Email sent to the patient ({message.kind})", reason=message.kind, attempts=message.attempts)
+           f"Email sent{_TO_PATIENT if intake is not None else ''} ({message.kind})", reason=message.kind,
+           attempts=message.attempts)
     db.session.commit()
     return OutboxState.SENT
 

@@ -203,5 +203,5 @@ ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "audit_entry": ("summary", "data"),
     "check_in": ("answers",),
     "photo": ("note",),
-    "outbox_message": ("recipient", "text", "html"),
+    "outbox_message": ("recipient", "text", "html", "headers"),
 }

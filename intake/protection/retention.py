@@ -110,6 +110,7 @@ def _delete_intakes(ids: list[int]) -> None:
     # go with its row (in the database store, in the same transaction).
     keys = db.session.execute(select(Photo.image_key, Photo.thumbnail_key).where(Photo.intake_id.in_(ids))).all()
     photo_storage.remove([key for pair in keys for key in pair])
+    # A reminder before its outbox message, which goes before its Notification (each refers to the next).
     for model in (FlagReview, PlanEdit, Decision, SearchTerm, Reminder, Photo, CheckIn, OutboxMessage, Notification,
                   Assessment):
         db.session.execute(delete(model).where(model.intake_id.in_(ids)))
@@ -142,19 +143,37 @@ def purge_outbox(days: int, now: dt.datetime | None = None) -> int:
     """Delete outbox messages sent (or failed for good) more than ``days`` days ago; how many.
 
     The message bodies carry links and words about a patient's consultation: once an email is
-    out, the record keeps only that it went (its Notification) and the audit entry. Messages
-    still to be sent are never touched.
+    out, the record keeps only that it went (its Notification, or its reminder's row) and the
+    audit entry. Messages still to be sent are never touched.
     """
     cutoff = (now or utcnow()) - dt.timedelta(days=days)
     ended = sa.func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at)
     ids = list(db.session.scalars(select(OutboxMessage.id).where(OutboxMessage.state.in_(DONE), ended < cutoff)))
     for first in range(0, len(ids), BATCH):
+        _settle_reminders(ids[first:first + BATCH])
         db.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids[first:first + BATCH])))
     if ids:
         record("system", "outbox.purged", None, f"{len(ids)} sent or failed emails older than {days} days deleted",
                messages=len(ids), retention_days=days)
     db.session.commit()
     return len(ids)
+
+
+def _settle_reminders(message_ids: list[int]) -> None:
+    """The reminders these messages carried keep their outcome on their own row (the message's state, when it
+    was sent, why it failed) and let go of the message (SQLite would leave the link dangling)."""
+    outcomes = db.session.execute(
+        select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.sent_at, OutboxMessage.last_error)
+        .where(OutboxMessage.id.in_(message_ids))).all()
+    if not outcomes:
+        return
+    table = db.metadata.tables["reminder"]
+    db.session.execute(
+        table.update().where(table.c.outbox_message_id == sa.bindparam("the_message"))
+        .values(status=sa.bindparam("the_state"), sent_at=sa.bindparam("the_time"),
+                reason=sa.bindparam("the_reason"), outbox_message_id=None),
+        [{"the_message": row.id, "the_state": str(row.state), "the_time": row.sent_at, "the_reason": row.last_error}
+         for row in outcomes])
 
 
 def messages_to(email: str) -> list[OutboxMessage]:
@@ -226,7 +245,11 @@ def export_patient(email: str, actor: str = "system") -> dict[str, Any]:
             "check_ins": rows(CheckIn, ("id", "created_at", "answers", "previous_assessment_id", "assessment_id",
                                         "raised", "lifted")),
             "messages": rows(OutboxMessage, MESSAGE_COLUMNS),
-            "reminders": rows(Reminder, ("kind", "due_on", "status", "reason", "created_at", "sent_at")),
+            # A reminder's outcome, as its outbox message says (``Reminder.outcome``), under the row's own names.
+            "reminders": [{**_row(reminder, ("kind", "due_on", "created_at")), "status": reminder.outcome,
+                           "reason": reminder.outcome_reason, "sent_at": _jsonable(reminder.outcome_at)}
+                          for reminder in db.session.scalars(select(Reminder).where(Reminder.intake_id == intake.id)
+                                                             .order_by(Reminder.id))],
             "audit_trail": rows(AuditEntry, ("at", "actor", "action", "summary", "data", "redacted")),
         })
     document["other_messages"] = [_row(message, MESSAGE_COLUMNS) for message in messages_to(email)]

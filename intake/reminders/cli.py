@@ -31,6 +31,6 @@ def send_command(at: str | None) -> None:
     except RemindersUnavailable as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Reminders: {result.sent} sent, {result.skipped} skipped, {result.failed} failed, "
-               f"{result.taken} already handled, {result.stale} no longer due.")
+               f"{result.queued} waiting in the outbox, {result.taken} already handled, {result.stale} no longer due.")
     if result.failed:
         raise SystemExit(1)

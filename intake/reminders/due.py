@@ -23,7 +23,7 @@ from ..assessment.agreed import next_session_on
 class Kind:
     """The kinds of reminder (the ``reminder.kind`` column)."""
 
-    #: An invited patient who has not submitted their form (started or not).
+    #: An invited patient who has not submitted their form (started or not), or a reopened one not sent again.
     UNSUBMITTED = "unsubmitted"
     #: Dated pre-treatment instructions that start today.
     INSTRUCTION = "instruction"
@@ -40,10 +40,12 @@ class Stage:
     """Where an intake stands, as far as reminders care (the patient status page's words)."""
 
     DRAFT = "draft"
+    #: Sent back by a practitioner for more answers: the patient has a form to send again.
+    REOPENED = "reopened"
     AWAITING_REVIEW = "awaiting_review"
     APPROVED = "approved"
     DEFERRED = "deferred"
-    #: Reopened for more information, or not suitable: no reminder about instructions or the day.
+    #: Not suitable (or anything else): no reminder about instructions or the day.
     CLOSED = "closed"
 
 
@@ -100,6 +102,9 @@ class IntakeFacts:
     appointment: dt.date | None
     #: When staff invited the patient (None: the patient came on their own: no form reminder).
     invited_at: dt.datetime | None = None
+    #: A reopened intake's reopening: the decision that sent it back and when (its form reminders are new ones).
+    reopened_by: int | None = None
+    reopened_at: dt.datetime | None = None
     started: bool = False
     has_email: bool = True
     stopped: bool = False
@@ -124,6 +129,8 @@ class Due:
     #: The session the instructions are dated against (instruction and day-before reminders).
     session: dt.date | None = None
     started: bool = False
+    #: A form reminder about answers a practitioner asked for again (the intake was reopened).
+    reopened: bool = False
     instructions: tuple[TimedInstruction, ...] = field(default=())
     skip: str = ""
 
@@ -153,17 +160,28 @@ def _skip(facts: IntakeFacts) -> str:
 
 def unsubmitted_due(facts: IntakeFacts, local: dt.datetime, settings: ReminderSettings,
                     zone: dt.tzinfo) -> list[Due]:
-    """An invited patient's form not submitted, N days before the appointment (not on the day they were invited)."""
-    if facts.stage != Stage.DRAFT or facts.invited_at is None or facts.appointment is None:
+    """A form not sent, N days before the appointment: an invited patient's draft (not on the day they were
+    invited), or an intake reopened for more answers (not on the day it was reopened).
+
+    A reopened intake's keys name the decision that reopened it: the reminders sent about the first
+    form do not stand in for these, and a second reopening is reminded afresh.
+    """
+    if facts.appointment is None:
         return []
-    invited_on = local_now(facts.invited_at, zone).date()
+    if facts.stage == Stage.DRAFT and facts.invited_at is not None:
+        since, suffix = facts.invited_at, ""
+    elif facts.stage == Stage.REOPENED and facts.reopened_at is not None and facts.reopened_by is not None:
+        since, suffix = facts.reopened_at, f":reopened{facts.reopened_by}"
+    else:
+        return []
+    since_day = local_now(since, zone).date()
     found = []
     for days in sorted(set(settings.unsubmitted_days), reverse=True):
         day = facts.appointment - dt.timedelta(days=days)
-        if _on_time(local, day, settings.unsubmitted_hour) and invited_on < day:
-            found.append(Due(f"{facts.intake_id}:{Kind.UNSUBMITTED}:{day}:{facts.appointment}", Kind.UNSUBMITTED,
-                             day, facts.intake_id, appointment=facts.appointment, started=facts.started,
-                             skip=_skip(facts)))
+        if _on_time(local, day, settings.unsubmitted_hour) and since_day < day:
+            found.append(Due(f"{facts.intake_id}:{Kind.UNSUBMITTED}:{day}:{facts.appointment}{suffix}",
+                             Kind.UNSUBMITTED, day, facts.intake_id, appointment=facts.appointment,
+                             started=facts.started, reopened=facts.stage == Stage.REOPENED, skip=_skip(facts)))
     return found
 
 
@@ -226,3 +244,9 @@ def due_reminders(intakes: Iterable[IntakeFacts], now: dt.datetime, zone: dt.tzi
         found += day_before_due(facts, local, settings)
     found += digest_due(staff_ids, awaiting, local, settings)
     return found
+
+
+def link_until(item: Due) -> dt.date:
+    """The last day a reminder's continue link works: the day after what it leads to (the session, else the
+    appointment), so a patient still reaches their page on the day and the morning after."""
+    return (item.session or item.appointment or item.due_on) + dt.timedelta(days=1)

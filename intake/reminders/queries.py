@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import joinedload
 
 from ..clock import as_utc
 from ..extensions import db
-from ..models import Intake, IntakeStatus, Reminder, ReviewStatus, StaffUser
+from ..models import Decision, Intake, IntakeStatus, Outcome, Reminder, ReviewStatus, StaffUser
 from ..patient.queries import patient_status
 from .due import IntakeFacts, ReminderSettings, Stage, TimedInstruction, digest_days
 
@@ -23,19 +24,38 @@ PLAN_HORIZON = dt.timedelta(days=365)
 
 
 def draft_facts(today: dt.date, settings: ReminderSettings) -> list[IntakeFacts]:
-    """Invited drafts whose appointment falls within the form reminders' reach (columns only, no documents)."""
+    """Forms not sent whose appointment falls within the form reminders' reach: invited drafts, and intakes
+    reopened for more answers with the decision that reopened them (columns only, no documents)."""
     if not settings.unsubmitted_days:
         return []
     rows = db.session.execute(
-        select(Intake.id, Intake.appointment_date, Intake.invited_at, Intake.started_at, Intake.email,
-               Intake.reminders_stopped_at, Intake.link_revoked_at)
-        .where(Intake.status == IntakeStatus.DRAFT, Intake.invited_at.is_not(None),
+        select(Intake.id, Intake.status, Intake.appointment_date, Intake.invited_at, Intake.started_at,
+               Intake.email, Intake.reminders_stopped_at, Intake.link_revoked_at)
+        .where(or_(and_(Intake.status == IntakeStatus.DRAFT, Intake.invited_at.is_not(None)),
+                   Intake.status == IntakeStatus.REOPENED),
                Intake.appointment_date.between(today, today + dt.timedelta(days=max(settings.unsubmitted_days))))
-        .order_by(Intake.id))
-    return [IntakeFacts(row.id, Stage.DRAFT, row.appointment_date, invited_at=as_utc(row.invited_at),
-                        started=row.started_at is not None, has_email=bool(row.email),
-                        stopped=row.reminders_stopped_at is not None, link_revoked=row.link_revoked_at is not None)
-            for row in rows]
+        .order_by(Intake.id)).all()
+    reopenings = _reopenings([row.id for row in rows if row.status == IntakeStatus.REOPENED])
+    found = []
+    for row in rows:
+        reopened_by, reopened_at = reopenings.get(row.id, (None, None))
+        found.append(IntakeFacts(
+            row.id, Stage.REOPENED if row.status == IntakeStatus.REOPENED else Stage.DRAFT, row.appointment_date,
+            invited_at=as_utc(row.invited_at), reopened_by=reopened_by, reopened_at=reopened_at,
+            started=row.started_at is not None, has_email=bool(row.email),
+            stopped=row.reminders_stopped_at is not None, link_revoked=row.link_revoked_at is not None))
+    return found
+
+
+def _reopenings(intake_ids: list[int]) -> dict[int, tuple[int, dt.datetime | None]]:
+    """Each reopened intake's latest "more information needed" decision: its id and when it was signed."""
+    if not intake_ids:
+        return {}
+    rows = db.session.execute(
+        select(Decision.intake_id, Decision.id, Decision.signed_at)
+        .where(Decision.intake_id.in_(intake_ids), Decision.outcome == Outcome.MORE_INFORMATION_NEEDED)
+        .order_by(Decision.id))
+    return {row.intake_id: (row.id, as_utc(row.signed_at)) for row in rows}  # the latest wins
 
 
 def submitted_facts(today: dt.date, settings: ReminderSettings) -> list[IntakeFacts]:
@@ -84,5 +104,6 @@ def active_staff_ids() -> list[int]:
 def reminders_of(intake: Intake) -> list[Reminder]:
     """The intake's reminders, newest first (the record's block)."""
     return list(db.session.scalars(
-        select(Reminder).where(Reminder.intake_id == intake.id).order_by(Reminder.id.desc())))
+        select(Reminder).options(joinedload(Reminder.outbox_message))
+        .where(Reminder.intake_id == intake.id).order_by(Reminder.id.desc())))
 

@@ -1,10 +1,11 @@
-"""One pass of reminders: what is due (the core), each claimed under its key, then handed to ``deliver``.
+"""One pass of reminders: what is due (the core), each claimed under its key, its email written to the outbox.
 
 ``send_due_reminders(now)`` is what `flask reminders send` runs, and what a scheduler runs
-every few minutes. Each reminder is first inserted under its unique key in a transaction of
-its own (INSERT … ON CONFLICT DO NOTHING): only the pass whose insert went in goes on to
-send, so two schedulers running at once send it once. A pass that dies after claiming leaves
-the row "sending": it is never sent twice, and the record shows it.
+every few minutes. Each reminder is inserted under its unique key (INSERT … ON CONFLICT DO
+NOTHING) in the same transaction that writes its email to the outbox (intake.outbox): only
+the pass whose insert went in writes the email, so two schedulers running at once send it
+once, and a pass that dies before its commit leaves neither. The outbox delivers the email,
+retries a failed attempt, and its message's state is the reminder's outcome.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale, gettext
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import load_only
 
+from .. import outbox
 from ..answers.vocabulary import N_
 from ..assessment.flags import fill_start
 from ..audit import lock_chain, record
@@ -29,18 +31,20 @@ from ..clock import now as clock_now
 from ..clock import utcnow
 from ..config import babel_locale
 from ..extensions import db
-from ..models import Intake, IntakeStatus, Reminder, ReminderStatus, StaffUser, hash_token, new_token
-from ..patient.queries import instruction_date, private_link, relative_day, rule_text, status_link
-from ..review.mail import email_is_set_up, send_email
+from ..models import Intake, IntakeStatus, OutboxMessage, OutboxState, Reminder, ReminderStatus, StaffUser
+from ..patient.queries import instruction_date, relative_day, rule_text
+from ..review.mail import email_is_set_up
 from ..web.clinic import clinic_identity
 from ..web.languages import offered_tag
 from . import queries
 from . import settings as clinic_reminders
-from .due import Due, Kind, ReminderSettings, Skip, TimedInstruction, due_reminders, local_now
-from .service import stop_token
+from .due import Due, Kind, ReminderSettings, Skip, TimedInstruction, due_reminders, link_until, local_now
+from .service import PURPOSE_OF_KIND, continue_token, stop_token
 
-#: Reminders claimed, sent and recorded together: two transactions per batch instead of two per reminder.
+#: Reminders claimed and written to the outbox together: one transaction per batch instead of one per reminder.
 BATCH = 50
+#: The pass's count each outbox state adds to (any other: still waiting in the outbox).
+OUTCOME_OF_STATE: dict[str, str] = {OutboxState.SENT: "sent", OutboxState.FAILED: "failed"}
 #: Who the audit log says sent a reminder.
 ACTOR = "system:reminders"
 
@@ -66,26 +70,28 @@ class Message:
     subject: str
     body: str
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: The language it is written in (its Content-Language); "" for the staff digest.
+    language: str = ""
 
 
 @dataclass
 class PassResult:
-    """What one pass did: counts by outcome ("taken": due, but claimed earlier or by another pass; "stale": the
-    intake changed since the pass read it, submitted or moved, and the reminder is no longer due)."""
+    """What one pass did: counts by outcome ("sent", "failed" and "queued": as the outbox says when the pass
+    ends, "queued" still waiting there or to be tried again; "taken": due, but claimed earlier or by another
+    pass; "stale": the intake changed since the pass read it, and the reminder is no longer due)."""
 
     sent: int = 0
     skipped: int = 0
     failed: int = 0
+    queued: int = 0
     taken: int = 0
     stale: int = 0
 
     def add(self, outcome: str) -> None:
-        setattr(self, outcome, getattr(self, outcome) + 1)
+        self.add_many(outcome, 1)
 
-
-def deliver(message: Message) -> None:
-    """Send one reminder: the one place reminders leave the app (the job queue's outbox will take it here)."""
-    send_email(message.to, message.subject, message.body, dict(message.headers))
+    def add_many(self, outcome: str, count: int) -> None:
+        setattr(self, outcome, getattr(self, outcome) + count)
 
 
 def reminder_settings(config: Mapping[str, Any]) -> ReminderSettings:
@@ -133,7 +139,7 @@ def _claim(items: list[Due]) -> set[str]:
     insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(Reminder).values([
         {"key": item.key, "kind": item.kind, "intake_id": item.intake_id, "staff_user_id": item.staff_id,
-         "due_on": item.due_on, "status": ReminderStatus.SKIPPED if item.skip else ReminderStatus.SENDING,
+         "due_on": item.due_on, "status": ReminderStatus.SKIPPED if item.skip else ReminderStatus.QUEUED,
          "reason": item.skip, "created_at": utcnow()} for item in items
     ]).on_conflict_do_nothing(index_elements=["key"]).returning(Reminder.key)
     return set(db.session.scalars(statement))
@@ -144,7 +150,7 @@ def _still_due(item: Due, intake: Intake | None) -> bool:
     if intake is None or intake.appointment_date != item.appointment:
         return False
     if item.kind == Kind.UNSUBMITTED:
-        return intake.status == IntakeStatus.DRAFT
+        return intake.status == (IntakeStatus.REOPENED if item.reopened else IntakeStatus.DRAFT)
     return intake.status == IntakeStatus.SUBMITTED
 
 
@@ -159,17 +165,23 @@ def _intakes(ids: list[int]) -> dict[int, Intake]:
 
 
 def _handle_batch(items: list[Due], lines: list[queries.DigestLine], result: PassResult) -> None:
-    """Claim and send a batch of reminders, in two transactions whatever its size.
+    """Claim a batch of reminders and put each one's email in the outbox, in one transaction whatever its size.
 
-    First, under the audit chain's lock (taken first, as every audit writer takes it): each intake
-    read as it is now (a reminder no longer due is dropped), the rows inserted under their keys,
-    and the new links of those this pass claimed stored with their audit entries. Then the emails,
-    one by one. Then each outcome, with its audit entry. The links are stored before the emails
-    carrying them go, and a key another pass claimed is left to it.
+    The emails are written first, outside any lock: every other writer waits on the claim's
+    transaction, so it holds only the inserts (one written for a key another pass then claims is
+    dropped). Then, under the audit chain's lock (taken first, as every audit writer takes it):
+    each intake read as it is now (a reminder no longer due is dropped), the rows inserted under
+    their keys, and, for those this pass claimed, each email put in the outbox and linked to its
+    reminder, with an audit entry. The commit hands the emails to the outbox's delivery (at once
+    without a broker, on the queue with one); a key another pass claimed is left to it, so no
+    email is written twice, and the outbox retries a failed attempt under the same message.
     """
+    ids = sorted({item.intake_id for item in items if item.intake_id is not None})
+    composed = _compose_all([item for item in items if not item.skip], _intakes(ids), lines)
+    db.session.rollback()  # the reads end here: the lock starts the claim's own transaction
     connection = db.session.connection()
     lock_chain(connection)
-    intakes = _intakes(sorted({item.intake_id for item in items if item.intake_id is not None}))
+    intakes = _intakes(ids)
     wanted = []
     for item in items:
         intake = intakes.get(item.intake_id) if item.intake_id is not None else None
@@ -183,87 +195,78 @@ def _handle_batch(items: list[Due], lines: list[queries.DigestLine], result: Pas
     mine = [item for item in wanted if item.key in claimed]
     result.taken += len(wanted) - len(mine)
     result.skipped += sum(1 for item in mine if item.skip)
-    to_send = [item for item in mine if not item.skip]
-    links = _issue_links([(item, intakes[item.intake_id]) for item in to_send if item.intake_id is not None])
+    queued: dict[str, int] = {}
+    unsent: dict[str, str] = {}
+    for item in (item for item in mine if not item.skip):
+        message = composed[item.key]
+        if isinstance(message, str):
+            unsent[item.key] = message
+            continue
+        queued[item.key] = outbox.enqueue(
+            "reminder", message.to, message.subject, message.body, intake_id=item.intake_id, actor=ACTOR,
+            idempotency_key=outbox.idempotency_key("reminder", item.key), language=message.language,
+            headers=message.headers, notify=False).id
+    _record_queued(mine, intakes, queued, unsent)
     db.session.commit()
-    if not to_send:
-        return
-    intakes = _intakes(list(intakes))  # read again at once (the commit expired them), not one by one
-    outcomes: list[tuple[Due, ReminderStatus, str]] = []
-    for item in to_send:
+    result.failed += len(unsent)
+    if queued:
+        states = db.session.execute(
+            select(OutboxMessage.state, func.count()).where(OutboxMessage.id.in_(queued.values()))
+            .group_by(OutboxMessage.state))
+        for state, count in states:
+            result.add_many(OUTCOME_OF_STATE.get(state, "queued"), count)
+        db.session.commit()
+
+
+def _compose_all(items: list[Due], intakes: dict[int, Intake], lines: list[queries.DigestLine]
+                 ) -> dict[str, Message | str]:
+    """Each reminder's email by its key, or why it could not be written (recorded as its failure)."""
+    composed: dict[str, Message | str] = {}
+    for item in items:
         intake = intakes.get(item.intake_id) if item.intake_id is not None else None
         try:
-            deliver(_compose(item, intake, lines, links.get(item.key, "")))
+            composed[item.key] = _compose(item, intake, lines)
         except Exception as error:  # noqa: BLE001 - any failure: record it on the reminder, go on with the next
-            current_app.logger.warning("Reminder %s could not be sent: %s", item.key, error)
-            outcomes.append((item, ReminderStatus.FAILED, f"{type(error).__name__}: {error}"[:300]))
-            continue
-        outcomes.append((item, ReminderStatus.SENT, ""))
-    _finish(outcomes, intakes)
-    result.sent += sum(1 for _item, status, _reason in outcomes if status is ReminderStatus.SENT)
-    result.failed += sum(1 for _item, status, _reason in outcomes if status is ReminderStatus.FAILED)
+            current_app.logger.warning("Reminder %s could not be written: %s", item.key, error)
+            composed[item.key] = f"{type(error).__name__}: {error}"[:300]
+    return composed
 
 
-def _finish(outcomes: list[tuple[Due, ReminderStatus, str]], intakes: dict[int, Intake]) -> None:
-    """Store each outcome with its audit entry, in one transaction."""
-    # The audit chain's lock before the rows': a pass claiming one of these keys waits on this update (ON
-    # CONFLICT must know whether the row stays), and that pass holds the chain's lock.
-    lock_chain(db.session.connection())
-    at = utcnow()
+def _record_queued(mine: list[Due], intakes: dict[int, Intake], queued: dict[str, int], unsent: dict[str, str]
+                   ) -> None:
+    """Each claimed reminder's row linked to its outbox message (or failed, with why), with its audit entry."""
     table = db.metadata.tables["reminder"]
-    db.session.execute(
-        table.update().where(table.c.key == bindparam("the_key"))
-        .values(status=bindparam("the_status"), reason=bindparam("the_reason"), sent_at=bindparam("the_time")),
-        [{"the_key": item.key, "the_status": str(status), "the_reason": reason,
-          "the_time": at if status is ReminderStatus.SENT else None} for item, status, reason in outcomes])
-    for item, status, _reason in outcomes:
+    if queued:
+        db.session.execute(
+            table.update().where(table.c.key == bindparam("the_key"))
+            .values(status=ReminderStatus.QUEUED.value, outbox_message_id=bindparam("the_message")),
+            [{"the_key": key, "the_message": message_id} for key, message_id in queued.items()])
+    if unsent:
+        db.session.execute(
+            table.update().where(table.c.key == bindparam("the_key"))
+            .values(status=ReminderStatus.FAILED.value, reason=bindparam("the_reason")),
+            [{"the_key": key, "the_reason": reason} for key, reason in unsent.items()])
+    for item in mine:
+        if item.key not in queued and item.key not in unsent:
+            continue
         intake = intakes.get(item.intake_id) if item.intake_id is not None else None
         said = f"{item.kind.replace('_', ' ')}, {item.due_on.isoformat()}"
-        if status is ReminderStatus.SENT:
-            record(ACTOR, "reminder.sent", intake, f"Reminder sent ({said})", kind=item.kind, key=item.key)
+        if item.key in queued:
+            record(ACTOR, "reminder.queued", intake, f"Reminder written to the outbox ({said})", kind=item.kind,
+                   key=item.key, message=queued[item.key])
         else:
             record(ACTOR, "reminder.failed", intake, f"Reminder failed ({said})", kind=item.kind, key=item.key)
-    db.session.commit()
 
 
-def _issue_links(pairs: list[tuple[Due, Intake]]) -> dict[str, str]:
-    """The link each reminder carries, a new one (the previous stops working), in the current transaction.
-
-    Only the hash of a link is kept, so a reminder carries a new one, as a new link from the record
-    does: the private link (the form, or the check-in the day before), or the read-only status
-    link for instructions. A Core update: a new link is not a change to the answers, and a
-    practitioner's open form does not become a conflict. The audit entries come after the updates,
-    so they are chained in one flush.
-    """
-    table = db.metadata.tables["intake"]
-    at = utcnow()
-    links: dict[str, str] = {}
-    private: list[dict[str, Any]] = []
-    status: list[dict[str, Any]] = []
-    for item, intake in pairs:
-        token = new_token()
-        if item.kind == Kind.INSTRUCTION:
-            status.append({"the_id": intake.id, "the_hash": hash_token(token)})
-            links[item.key] = status_link(token)
-        else:
-            private.append({"the_id": intake.id, "the_hash": hash_token(token)})
-            links[item.key] = private_link(token) if item.kind == Kind.UNSUBMITTED else \
-                url_for("patient.check_in", token=token, _external=True)
-    if private:
-        db.session.execute(table.update().where(table.c.id == bindparam("the_id")).values(
-            token_hash=bindparam("the_hash"), link_issued_at=at, link_revoked_at=None), private)
-    if status:
-        db.session.execute(table.update().where(table.c.id == bindparam("the_id")).values(
-            status_token_hash=bindparam("the_hash"), status_link_issued_at=at), status)
-    for item, intake in pairs:
-        if item.kind == Kind.INSTRUCTION:
-            record(ACTOR, "link.status_issued", intake, "Status page link issued for a reminder")
-        else:
-            record(ACTOR, "link.issued", intake, "New private link issued for a reminder")
-    return links
+def continue_link(item: Due) -> str:
+    """The link a patient's reminder carries: its page, reached through a signed continue link (until the day
+    after what it is about) that issues the new private link only when the patient presses its button."""
+    assert item.intake_id is not None  # nosec B101 # narrows the type: only a patient's reminder has a link
+    token = continue_token(item.intake_id, PURPOSE_OF_KIND[item.kind], link_until(item))
+    return url_for("reminders.continue_intake", token=token, _external=True)
 
 
-def _compose(item: Due, intake: Intake | None, lines: list[queries.DigestLine], link: str) -> Message:
+def _compose(item: Due, intake: Intake | None, lines: list[queries.DigestLine]) -> Message:
     clinic = clinic_identity()
     if item.kind == Kind.DIGEST:
         staff = db.session.get(StaffUser, item.staff_id)
@@ -281,13 +284,15 @@ def _compose(item: Due, intake: Intake | None, lines: list[queries.DigestLine], 
     tag = offered_tag(intake.language) or current_app.config["BABEL_DEFAULT_LOCALE"]
     with force_locale(babel_locale(tag)):
         subject = gettext(SUBJECTS[item.kind], clinic=clinic.name)
-        context: dict[str, Any] = {"intake": intake, "item": item, "clinic": clinic, "stop": stop, "link": link,
-                                   "days": current_app.config["PATIENT_LINK_DAYS"]}
+        context: dict[str, Any] = {"intake": intake, "item": item, "clinic": clinic, "stop": stop,
+                                   "link": continue_link(item), "until": link_until(item)}
         if item.kind != Kind.UNSUBMITTED:
             context["instructions"] = _texts(item.instructions, item.session)
             context["bring"] = clinic_reminders.in_force(current_app.config).what_to_bring
         body = render_template("mail/reminder.txt", **context)
-    return Message(intake.email, subject, body, {"List-Unsubscribe": f"<{stop}>", "Content-Language": tag})
+    # RFC 8058: a mail app's own "unsubscribe" button POSTs List-Unsubscribe=One-Click to the stop link.
+    return Message(intake.email, subject, body,
+                   {"List-Unsubscribe": f"<{stop}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}, tag)
 
 
 def _texts(instructions: tuple[TimedInstruction, ...], session: dt.date | None) -> list[str]:

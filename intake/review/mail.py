@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
-from flask_mailman import EmailMessage
 
 from .. import outbox
 from ..answers.vocabulary import N_
@@ -49,12 +48,6 @@ def send_patient_link(intake: Intake, link: str, actor: str, *, reason: str = "i
     message = outbox.enqueue(reason, intake.email, subject, body, intake_id=intake.id, actor=actor, language=tag,
                              idempotency_key=outbox.idempotency_key("patient-link", reason, intake.id, link))
     return db.session.get_one(Notification, message.notification_id)
-
-
-def send_email(to: str, subject: str, body: str, headers: dict[str, str] | None = None) -> None:
-    """Send one plain-text email through Flask-Mailman; raises when it could not be sent (the caller records it)."""
-    EmailMessage(subject=subject, body=body, from_email=current_app.config["MAIL_DEFAULT_SENDER"], to=[to],
-                 headers=headers or {}).send()
 
 
 def email_is_set_up() -> bool:

@@ -46,3 +46,7 @@ def retry_after_seconds() -> int:
     if current is None:
         return 60
     return max(1, round(current.reset_at - time.time()))
+
+
+def reminder_link_limit() -> str:
+    return current_app.config["REMINDER_LINK_RATE_LIMIT"]

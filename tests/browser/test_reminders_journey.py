@@ -1,6 +1,7 @@
-"""Reminders in headless Chromium (issue 18): the patient stops them from the link in an email (the page asks,
-one button, no JavaScript needed), the record shows each reminder sent or skipped, and staff switch them back
-on. axe-core checks each page."""
+"""Reminders in headless Chromium (issue 18): the patient continues their form from a reminder while it is
+open in another tab (which keeps working until they press the button), stops reminders from the link in an
+email (the page asks, one button, no JavaScript needed), the record shows each reminder sent or skipped, and
+staff switch them back on. axe-core checks each page."""
 
 from __future__ import annotations
 
@@ -38,6 +39,51 @@ def a_pass(app, day: dt.date, base: str):
             return send_due_reminders(dt.datetime.combine(day, dt.time(10), LONDON))
     finally:
         app.config["PUBLIC_URL"] = saved
+
+
+def email_to(app, address: str) -> str:
+    """The latest email's body to ``address``."""
+    with app.app_context():
+        return [m for m in app.extensions["mailman"].outbox if m.to == [address]][-1].body
+
+
+def test_a_patient_continues_from_a_reminder_and_their_open_tab_works_until_they_do(live_server, chromium):
+    app = live_server.app
+    with app.app_context():
+        intake, token = invite_patient("Iris Lund", "iris@example.org", APPOINTMENT, "staff:1")
+        db.session.execute(update(Intake).where(Intake.id == intake.id).values(
+            invited_at=dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)))
+        db.session.commit()
+    errors: list[str] = []
+    page: Page = chromium.new_page(viewport={"width": 390, "height": 844})
+    watch_console(page, errors)
+    page.goto(f"{live_server.url}/i/{token}")  # the form open in a tab, from the invitation
+    expect(heading(page)).to_contain_text("About you")
+    form_url = page.url
+    assert a_pass(app, APPOINTMENT - dt.timedelta(days=3), live_server.url).sent >= 1
+    found = re.search(r"(http://127\.0\.0\.1:\d+/reminders/continue/\S+)", email_to(app, "iris@example.org"))
+    assert found
+    tab = chromium.new_page(viewport={"width": 390, "height": 844})
+    watch_console(tab, errors)
+    tab.goto(found.group(1))
+    expect(heading(tab)).to_have_text("Continue your consultation form")
+    expect(tab.get_by_text("If your form is open already, carry on there instead.")).to_be_visible()
+    assert_accessible(tab)
+    shot(tab, "reminders-continue")
+    page.reload()  # the reminder, and opening its link, left the open tab working
+    expect(heading(page)).to_contain_text("About you")
+    tab.get_by_role("button", name="Continue my form").click()
+    expect(heading(tab)).to_contain_text("About you")
+    assert "/i/" in tab.url and tab.url != form_url
+    page.goto(form_url)  # the patient chose the new link: the old one ends
+    expect(heading(page)).not_to_contain_text("About you")
+    tab.goto(found.group(1)[:-3] + "xyz")
+    expect(heading(tab)).to_have_text("This link does not work")
+    assert_accessible(tab)
+    shot(tab, "reminders-continue-invalid")
+    page.close()
+    tab.close()
+    assert [error for error in errors if "404" not in error and "400" not in error] == []
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from intake.reminders.due import (
     Stage,
     TimedInstruction,
     due_reminders,
+    link_until,
 )
 
 LONDON = ZoneInfo("Europe/London")
@@ -30,6 +31,12 @@ PLAIN = TimedInstruction("bring-list", "Bring a list of your medicines.", None)
 
 def draft(**changes) -> IntakeFacts:
     return replace(IntakeFacts(1, Stage.DRAFT, APPOINTMENT, invited_at=INVITED), **changes)
+
+
+def reopened(by: int = 7, at_: dt.datetime = INVITED, **changes) -> IntakeFacts:
+    """A submitted intake sent back for more answers by decision ``by``, signed at ``at_``."""
+    return replace(IntakeFacts(1, Stage.REOPENED, APPOINTMENT, reopened_by=by, reopened_at=at_, started=True),
+                   **changes)
 
 
 def submitted(**changes) -> IntakeFacts:
@@ -59,6 +66,41 @@ def test_an_invited_draft_is_reminded_three_days_and_one_day_before_from_the_hou
     [second] = due([draft()], at(one_before, 10))
     assert second.key == f"1:unsubmitted:{one_before}:{APPOINTMENT}" and second.key != first.key
     assert due([draft()], at(APPOINTMENT, 10)) == []
+
+
+def test_a_reopened_intake_is_reminded_again_under_keys_of_its_reopening():
+    three_before, one_before = APPOINTMENT - dt.timedelta(days=3), APPOINTMENT - dt.timedelta(days=1)
+    assert due([reopened()], at(three_before, 9, 59)) == []
+    [item] = due([reopened()], at(three_before, 10))
+    assert (item.kind, item.key, item.reopened, item.started) == (
+        Kind.UNSUBMITTED, f"1:unsubmitted:{three_before}:{APPOINTMENT}:reopened7", True, True)
+    # Not the key the first form's reminder was sent under that day: that one does not stand in for this.
+    assert item.key != due([draft()], at(three_before, 10))[0].key
+    # A second reopening (another decision) is reminded afresh; the first reopening's keys are never due again.
+    assert due([reopened(by=9)], at(one_before, 10))[0].key == f"1:unsubmitted:{one_before}:{APPOINTMENT}:reopened9"
+    # An invitation is not needed: the practitioner's question is what the patient owes.
+    assert due([reopened(invited_at=None)], at(one_before, 10))
+    assert due([reopened(stopped=True)], at(one_before, 10))[0].skip == Skip.STOPPED
+
+
+def test_a_reopened_intake_is_not_reminded_on_the_day_it_was_reopened():
+    three_before, one_before = APPOINTMENT - dt.timedelta(days=3), APPOINTMENT - dt.timedelta(days=1)
+    that_morning = dt.datetime.combine(three_before, dt.time(8), LONDON)  # the question's email went today
+    assert due([reopened(at_=that_morning)], at(three_before, 12)) == []
+    the_evening_before = dt.datetime.combine(three_before - dt.timedelta(days=1), dt.time(23, 59), LONDON)
+    assert len(due([reopened(at_=the_evening_before)], at(three_before, 10))) == 1
+    assert len(due([reopened(at_=that_morning)], at(one_before, 10))) == 1
+    # Without the reopening's decision (it cannot be keyed) or once answered again: nothing.
+    assert due([reopened(by=None)], at(one_before, 10)) == []
+    assert Kind.UNSUBMITTED not in {item.kind for item in due([reopened(stage=Stage.AWAITING_REVIEW)],
+                                                               at(one_before, 10))}
+
+
+def test_a_reminders_continue_link_works_until_the_day_after_what_it_leads_to():
+    [form] = due([draft()], at(APPOINTMENT - dt.timedelta(days=1), 10))
+    assert link_until(form) == APPOINTMENT + dt.timedelta(days=1)
+    [instruction] = due([submitted()], at(APPOINTMENT - dt.timedelta(days=7), 8))
+    assert link_until(instruction) == instruction.session + dt.timedelta(days=1)
 
 
 def test_the_day_is_the_clinics_across_midnight_utc():

@@ -18,7 +18,8 @@ NOT_STAFF = {
     "api": "a bearer API token (tests/web/test_api.py)",
     "api-docs": "nothing: the OpenAPI description holds no data",
     "fhir": "nothing: the FHIR Questionnaire describes the form, no patient's answers (tests/web/test_exports.py)",
-    "reminders": "the stop link's signature (tests/web/test_reminders.py); it shows no data and only stops reminders",
+    "reminders": "the stop and continue links' signatures (tests/web/test_reminder_links.py); their pages show no "
+                 "data, the stop link only stops reminders, the continue link only issues the patient a new link",
 }
 PUBLIC_ENDPOINTS = {"static"}
 

@@ -27,18 +27,25 @@ def run(app, now: dt.datetime):
 
 
 def rows(app) -> list[tuple[str, str, str]]:
+    """Each reminder's kind and outcome (as its outbox message says, for one written there) and why."""
     with app.app_context():
-        return [(r.kind, r.status, r.reason) for r in db.session.scalars(select(Reminder).order_by(Reminder.id))]
+        return [(r.kind, r.outcome, r.outcome_reason)
+                for r in db.session.scalars(select(Reminder).order_by(Reminder.id))]
 
 
-def invited(app, name="Ruth Ellis", email="ruth@example.org", appointment=APPOINTMENT) -> int:
+def invite(app, name="Ruth Ellis", email="ruth@example.org", appointment=APPOINTMENT) -> tuple[int, str]:
+    """An invited patient and their private link's token."""
     with app.app_context():
-        intake, _token = invite_patient(name, email, appointment, "staff:1")
+        intake, token = invite_patient(name, email, appointment, "staff:1")
         # Invited a week before today's pin, so that no reminder falls on the day of the invitation.
         db.session.execute(update(Intake).where(Intake.id == intake.id).values(
             invited_at=dt.datetime(2026, 11, 18, 9, tzinfo=dt.UTC)))
         db.session.commit()
-        return intake.id
+        return intake.id, token
+
+
+def invited(app, name="Ruth Ellis", email="ruth@example.org", appointment=APPOINTMENT) -> int:
+    return invite(app, name, email, appointment)[0]
 
 
 def submitted_patient(app, forms) -> tuple[str, int]:

@@ -3,6 +3,7 @@ retention, a patient's export and erasure, backups and the production refusals."
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -14,7 +15,7 @@ from intake import audit, create_app
 from intake.cli.data import check_config
 from intake.config import ConfigError, build_config
 from intake.extensions import db
-from intake.models import Assessment, AuditEntry, CheckIn, Intake, IntakeStatus, Notification
+from intake.models import Assessment, AuditEntry, CheckIn, Intake, IntakeStatus, Notification, OutboxMessage, Reminder
 from intake.patient.service import start_intake
 from intake.protection.encryption import generate_key, use_keys
 from intake.protection.search import matching_search
@@ -184,16 +185,25 @@ def test_a_patient_gets_everything_held_then_has_it_erased(app, demo_intakes, ru
     assert held["answers"]["about"]["email"] == email
     assert held["assessments"][0]["document"]["flags"] is not None
     assert "intake.submitted" in [entry["action"] for entry in held["audit_trail"]]
-    with app.app_context():  # a check-in and a message to her: erased with her, on SQLite too (no cascade)
-        db.session.add_all([CheckIn(intake_id=grace.id, answers={"alcohol_since": False}),
-                            Notification(intake_id=grace.id, kind="invitation", status="sent")])
+    with app.app_context():  # a check-in, a message and a reminder to her: erased with her, on SQLite too (no cascade)
+        notification = Notification(intake_id=grace.id, kind="invitation", status="sent")
+        db.session.add_all([CheckIn(intake_id=grace.id, answers={"alcohol_since": False}), notification])
+        db.session.flush()
+        # A reminder's email names her instructions: its outbox row goes with her.
+        message = OutboxMessage(idempotency_key="reminder-grace", kind="reminder", intake_id=grace.id,
+                                notification_id=notification.id, recipient=email, subject="A reminder",
+                                text="From Monday: no alcohol.", state="sent")
+        db.session.add(message)
+        db.session.flush()
+        db.session.add(Reminder(key=f"{grace.id}:day_before:x", kind="day_before", intake_id=grace.id,
+                                due_on=dt.date(2026, 12, 1), status="queued", outbox_message_id=message.id))
         db.session.commit()
 
     result = runner.invoke(args=["data", "erase", "--patient", email, "--yes"])
     assert result.exit_code == 0 and "Erased 1 intakes" in result.output, result.output
     with app.app_context():
         assert db.session.get(Intake, demo_intakes["Grace Okafor"]) is None
-        for model in (CheckIn, Notification):
+        for model in (CheckIn, Notification, OutboxMessage, Reminder):
             assert db.session.scalars(select(model).where(model.intake_id == grace.id)).all() == []
         assert db.session.get(Intake, demo_intakes["Nina Petrova"]) is not None
         assert found("grace") == [] and found("okafor") == []

@@ -181,6 +181,12 @@ def test_every_input_has_its_fields_type(app, client, forms, pages):
     pages.check(stop)
     forms.post(stop, {}, page=stop)
     pages.check(stop)  # the same page, once stopped
+    with app.app_context():
+        from intake.reminders.service import PURPOSES, continue_token
+
+        links = [f"/reminders/continue/{continue_token(ids[0], purpose, TODAY)}" for purpose in PURPOSES]
+    for url in links:
+        pages.check(url)
     for url in ("/staff/rules/", "/staff/rules/change", "/staff/rules/edit", "/staff/rules/history"):
         pages.check(url)
     upload = client.post("/staff/rules/upload", data={

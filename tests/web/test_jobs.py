@@ -97,6 +97,41 @@ def test_an_exception_after_the_commit_never_loses_the_message(app, demo_intakes
     assert len(outbox) == 1 and rows(app) == [("sent", 1, "")]
 
 
+def test_two_messages_of_one_transaction_both_wait_for_its_commit_and_both_go(app, demo_intakes, outbox):
+    """enqueue's own savepoint is released (a commit event) inside the caller's transaction: not a commit."""
+    intake_id = demo_intakes["Tom Becker"]
+    with app.app_context():
+        enqueue(intake_id, key="first")
+        enqueue(intake_id, key="second")
+        enqueue(intake_id, key="third")
+        assert outbox == []
+        db.session.commit()
+    assert len(outbox) == 3 and rows(app) == [("sent", 1, "")] * 3
+
+
+def test_a_messages_headers_reach_the_smtp_server_and_are_encrypted_at_rest(app, demo_intakes):
+    handler = SmtpHandler(refuse=0)
+    headers = {"List-Unsubscribe": "<http://localhost/reminders/stop/abc>",
+               "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    with smtp_server(handler) as port:
+        app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+        mail.init_app(app)
+        try:
+            with app.app_context():
+                enqueue(demo_intakes["Tom Becker"], headers=headers, language="fr")
+                db.session.commit()
+        finally:
+            app.config["MAIL_BACKEND"] = "locmem"
+            mail.init_app(app)
+    [received] = handler.received
+    assert b"List-Unsubscribe: <http://localhost/reminders/stop/abc>" in received.content
+    assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in received.content
+    assert b"Content-Language: fr" in received.content and b"Message-ID: <" in received.content
+    with app.app_context():
+        raw = db.session.execute(text("SELECT headers FROM outbox_message")).one()
+        assert "reminders/stop" not in json.dumps(list(raw))
+
+
 def test_the_same_key_twice_is_one_message_and_a_retried_delivery_sends_it_once(app, demo_intakes, outbox):
     intake_id = demo_intakes["Tom Becker"]
     with app.app_context():

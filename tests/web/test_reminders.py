@@ -1,6 +1,7 @@
-"""Reminders on both backends (issue 18): a pass stores each reminder under its key and sends it once
-(two passes, two at once), the patient's stop link (signed, idempotent, reversible by staff), the record's
-block, the staff digest, and `flask reminders send`."""
+"""Reminders on both backends (issue 18): a pass stores each reminder under its key and writes its email to
+the outbox once (two passes, two at once), the outbox's outcome on the reminder, the patient's stop link
+(signed, idempotent, reversible by staff), a reopened intake reminded afresh, the record's block, the staff
+digest, and `flask reminders send`. The links' pages: test_reminder_links.py."""
 
 from __future__ import annotations
 
@@ -12,17 +13,19 @@ import pytest
 from sqlalchemy import func, select, update
 
 from intake import jobs
+from intake import outbox as mail_outbox
 from intake.config import MAIL_BACKENDS
 from intake.extensions import db
-from intake.models import AuditEntry, Intake, Reminder
+from intake.models import AuditEntry, Decision, Intake, OutboxMessage, Reminder
+from intake.protection.retention import export_patient, purge_outbox
 from intake.reminders import scheduled
 from intake.reminders import send as sending
 from intake.reminders.send import RemindersUnavailable, send_due_reminders
 from intake.reminders.service import stop_token
 from tests.support.html import parse
 from tests.support.patient import complete, start, submit, text
-from tests.support.reminders import APPOINTMENT, at, invited, rows, run, submitted_patient
-from tests.support.review import actions, record_url
+from tests.support.reminders import APPOINTMENT, at, invite, invited, rows, run, submitted_patient
+from tests.support.review import actions, record_url, version
 from tests.support.staff import sign_in
 
 #: Words of the patient's instructions that must never be in a subject or the preview lines.
@@ -41,6 +44,14 @@ def link_in(body: str, path: str) -> str:
     return found.group(1)
 
 
+def continue_to(forms, body: str) -> str:
+    """Press the button of the reminder's continue link; where it sends the patient."""
+    link = link_in(body, "/reminders/continue/")
+    response = forms.post(link, {})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response.location
+
+
 def assert_no_health_data_in_subject_or_preview(message) -> None:
     preview = message.body[:200].lower()
     for word in HEALTH_WORDS:
@@ -50,30 +61,36 @@ def assert_no_health_data_in_subject_or_preview(message) -> None:
 # --- the form not sent ------------------------------------------------------------------------------------
 
 
-def test_an_invited_patient_is_reminded_once_with_a_working_link(app, client, outbox):
-    intake_id = invited(app)
+def test_an_invited_patient_is_reminded_once_and_the_link_they_have_keeps_working(app, forms, outbox):
+    intake_id, private = invite(app)
     assert run(app, at(APPOINTMENT - dt.timedelta(days=3), 9, 59)).sent == 0
     result = run(app, at(APPOINTMENT - dt.timedelta(days=3), 10))
-    assert (result.sent, result.skipped, result.failed) == (1, 0, 0)
+    assert (result.sent, result.skipped, result.failed, result.queued) == (1, 0, 0, 0)
     [message] = outbox
     assert message.to == ["ruth@example.org"]
     assert message.subject == "A reminder about your consultation form for Demo Mesotherapy Clinic"
     assert "we have not received your consultation form yet" in message.body
     assert "Wednesday 9 December 2026" in message.body
+    assert "works until Thursday 10 December 2026" in message.body  # the day after the appointment
     assert_no_health_data_in_subject_or_preview(message)
-    private = link_in(message.body, "/i/")
-    assert client.get(private).status_code == 302  # to the first section
     stop = link_in(message.body, "/reminders/stop/")
     assert message.extra_headers["List-Unsubscribe"] == f"<http://localhost{stop}>"
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert rows(app) == [("unsubmitted", "sent", "")]
+    # The email issued nothing: the form the patient has open (their private link) still works.
+    assert forms.client.get(f"/i/{private}").status_code == 302
+    assert "/i/" not in message.body
     # The same day again: nothing more (the key is taken).
     again = run(app, at(APPOINTMENT - dt.timedelta(days=3), 16))
     assert (again.sent, again.taken) == (0, 1) and len(outbox) == 1
-    assert actions(app, intake_id)[-2:] == ["link.issued", "reminder.sent"]
-    # The day before: the second reminder, with a new link (the earlier one stops working).
+    assert actions(app, intake_id)[-2:] == ["reminder.queued", "link.emailed"]
+    # The day before: the second reminder; both emails' links lead to the form.
     run(app, at(APPOINTMENT - dt.timedelta(days=1), 10))
-    assert len(outbox) == 2 and client.get(private).status_code == 404
-    assert client.get(link_in(outbox[1].body, "/i/")).status_code == 302
+    assert len(outbox) == 2 and forms.client.get(f"/i/{private}").status_code == 302
+    target = continue_to(forms, outbox[0].body)
+    assert re.fullmatch(r"/i/[\w-]+", target) and forms.client.get(target).status_code == 302
+    assert forms.client.get(f"/i/{private}").status_code == 404  # the patient chose a new link: the old one ends
+    assert actions(app, intake_id)[-1] == "link.issued"
 
 
 def test_a_patient_who_started_is_told_to_finish(app, forms, outbox):
@@ -130,19 +147,153 @@ def test_no_email_or_a_revoked_link_is_skipped_and_shown(app, outbox):
     assert outbox == [] and rows(app) == [("unsubmitted", "skipped", "The patient gave no email address.")]
 
 
-def test_a_failure_is_recorded_and_not_retried(app, outbox, monkeypatch):
+def test_a_refused_email_is_tried_again_by_the_outbox_and_the_reminder_follows_its_message(
+        app, forms, practitioner, outbox, monkeypatch):
     intake_id = invited(app)
 
     def refuse(*_args, **_kwargs):
         raise ConnectionRefusedError("no mail server")
 
-    monkeypatch.setattr(sending, "send_email", refuse)
+    monkeypatch.setattr(mail_outbox, "_send", refuse)
     result = run(app, at(APPOINTMENT - dt.timedelta(days=3), 10))
-    assert result.failed == 1
-    assert rows(app) == [("unsubmitted", "failed", "ConnectionRefusedError: no mail server")]
-    assert "reminder.failed" in actions(app, intake_id)
+    assert (result.sent, result.failed, result.queued) == (0, 0, 1)
+    assert rows(app) == [("unsubmitted", "queued", "ConnectionRefusedError: no mail server")]
+    sign_in(forms)
+    assert "Waiting to be sent" in reminder_cells(forms, intake_id)[0][2]
     monkeypatch.undo()
-    assert run(app, at(APPOINTMENT - dt.timedelta(days=3), 11)).sent == 0
+    assert run(app, at(APPOINTMENT - dt.timedelta(days=3), 11)).taken == 1  # a pass never writes it again
+    with app.app_context():
+        db.session.execute(update(OutboxMessage).values(next_attempt_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC)))
+        db.session.commit()
+        assert mail_outbox.deliver_due() == 1
+    assert len(outbox) == 1 and rows(app) == [("unsubmitted", "sent", "")]
+    assert reminder_cells(forms, intake_id)[0][2].startswith("Sent")
+
+
+def test_a_reminder_keeps_its_outcome_when_the_outbox_purges_its_email(app, outbox):
+    invited(app)
+    run(app, at(APPOINTMENT - dt.timedelta(days=3), 10))
+    with app.app_context():
+        sent_at = db.session.scalars(select(OutboxMessage.sent_at)).one()
+        assert purge_outbox(90, now=mail_outbox.utcnow() + dt.timedelta(days=91)) == 1
+        reminder = db.session.scalars(select(Reminder)).one()
+        assert reminder.outbox_message_id is None and reminder.sent_at == sent_at
+    assert rows(app) == [("unsubmitted", "sent", "")]
+
+
+def test_the_patients_export_says_what_became_of_each_reminder(app, outbox):
+    invited(app)
+    run(app, at(APPOINTMENT - dt.timedelta(days=3), 10))
+    with app.app_context():
+        [held] = export_patient("ruth@example.org")["intakes"]
+    [reminder] = held["reminders"]
+    assert (reminder["kind"], reminder["status"], reminder["reason"]) == ("unsubmitted", "sent", "")
+    assert reminder["sent_at"] is not None
+
+
+def test_a_reminder_out_of_attempts_is_failed_on_the_record(app, forms, practitioner, outbox, monkeypatch):
+    intake_id = invited(app)
+    app.config["OUTBOX_MAX_ATTEMPTS"] = 1
+
+    def refuse(*_args, **_kwargs):
+        raise ConnectionRefusedError("no mail server")
+
+    monkeypatch.setattr(mail_outbox, "_send", refuse)
+    result = run(app, at(APPOINTMENT - dt.timedelta(days=3), 10))
+    assert (result.sent, result.failed, result.queued) == (0, 1, 0)
+    assert rows(app) == [("unsubmitted", "failed", "ConnectionRefusedError: no mail server")]
+    assert actions(app, intake_id)[-2:] == ["reminder.queued", "link.email_failed"]
+    sign_in(forms)
+    cell = reminder_cells(forms, intake_id)[0][2]
+    assert cell.startswith("Failed") and "no mail server" in cell
+
+
+def test_a_reminder_is_written_to_the_outbox_with_its_claim_or_not_at_all(app, outbox, monkeypatch):
+    """The pass dies after writing the email, before its commit: neither the claim nor the email remains."""
+    invited(app)
+
+    def die(*_args, **_kwargs):
+        raise RuntimeError("the process died")
+
+    monkeypatch.setattr(sending, "_record_queued", die)
+    with pytest.raises(RuntimeError):
+        run(app, at(APPOINTMENT - dt.timedelta(days=3), 10))
+    with app.app_context():
+        db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    assert rows(app) == [] and outbox == []
+    monkeypatch.undo()
+    assert run(app, at(APPOINTMENT - dt.timedelta(days=3), 10)).sent == 1  # the next pass sends it
+    with app.app_context():
+        message = db.session.scalars(select(OutboxMessage)).one()
+        reminder = db.session.scalars(select(Reminder)).one()
+        assert reminder.outbox_message_id == message.id and reminder.status == "queued"
+        assert (message.kind, message.language, message.notification_id) == ("reminder", "en", None)
+        assert message.idempotency_key == mail_outbox.idempotency_key("reminder", reminder.key)
+
+
+def reminder_cells(forms, intake_id: int) -> list[list[str]]:
+    """The record's reminders table: each row's cells, newest first."""
+    html = forms.client.get(record_url(intake_id)).get_data(as_text=True)
+    block = parse(html).find(id="reminders").find_next("table")
+    return [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in block.find("tbody").find_all("tr")]
+
+
+def reopen(app, forms, intake_id: int, signed_at: dt.datetime) -> int:
+    """A practitioner asks the patient for more answers (the skin section); the decision's id. Signed at
+    ``signed_at``, as if then (the decision is stamped with the real clock)."""
+    sign_in(forms)
+    fields = [("version", version(app, intake_id)), ("outcome", "more_information_needed"),
+              ("question", "When was your last cold sore?"), ("reopen", "skin")]
+    assert forms.post(f"{record_url(intake_id)}/decision", fields, page=record_url(intake_id)).status_code == 200
+    forms.post("/staff/sign-out", {}, page="/staff/")
+    with app.app_context():
+        decision = db.session.scalars(select(Decision).where(Decision.intake_id == intake_id)).one()
+        decision.signed_at = signed_at
+        db.session.commit()
+        return decision.id
+
+
+def test_a_reopened_intake_gets_the_form_reminder_again_under_a_key_of_its_own(
+        app, forms, patient, practitioner, outbox):
+    _token, intake_id = patient
+    app.config.update(REMINDERS_INSTRUCTIONS=False, REMINDERS_DAY_BEFORE=False, REMINDERS_DIGEST=False)
+    three_before = APPOINTMENT - dt.timedelta(days=3)
+    with app.app_context():  # the form's own reminder that day, sent before the patient sent the form
+        db.session.add(Reminder(key=f"{intake_id}:unsubmitted:{three_before}:{APPOINTMENT}", kind="unsubmitted",
+                                intake_id=intake_id, due_on=three_before, status="sent"))
+        db.session.commit()
+    decision_id = reopen(app, forms, intake_id, dt.datetime(2026, 12, 5, 15, tzinfo=dt.UTC))
+    outbox.clear()  # the question's own email
+    assert run(app, at(three_before, 9, 59)).sent == 0
+    result = run(app, at(three_before, 10))
+    assert (result.sent, result.taken) == (1, 0)
+    [message] = outbox
+    assert "A practitioner asked you to look again at some of your answers" in message.body
+    assert "cold sore" not in message.body  # the question stays behind the link
+    with app.app_context():
+        keys = list(db.session.scalars(select(Reminder.key).order_by(Reminder.id)))
+    assert keys[-1] == f"{intake_id}:unsubmitted:{three_before}:{APPOINTMENT}:reopened{decision_id}"
+    # The link leads to the reopened form (the answers to give again).
+    target = continue_to(forms, message.body)
+    assert forms.client.get(target).location.endswith("/review")
+    assert run(app, at(three_before, 15)).taken == 1  # once
+    # Answered again: no more form reminders.
+    with app.app_context():
+        db.session.execute(update(Intake).where(Intake.id == intake_id).values(status="submitted"))
+        db.session.commit()
+    assert run(app, at(APPOINTMENT - dt.timedelta(days=1), 10)).sent == 0 and len(outbox) == 1
+
+
+def test_an_intake_reopened_on_a_reminders_day_is_reminded_from_the_next_one(app, forms, patient, practitioner,
+                                                                              outbox):
+    _token, intake_id = patient
+    app.config.update(REMINDERS_INSTRUCTIONS=False, REMINDERS_DAY_BEFORE=False, REMINDERS_DIGEST=False)
+    three_before = APPOINTMENT - dt.timedelta(days=3)
+    reopen(app, forms, intake_id, at(three_before, 9, 30))  # the question's email went this morning
+    outbox.clear()
+    assert run(app, at(three_before, 10)).sent == 0 and outbox == []
+    assert run(app, at(APPOINTMENT - dt.timedelta(days=1), 10)).sent == 1
 
 
 # --- sent once, however many passes ---------------------------------------------------------------------------
@@ -171,12 +322,13 @@ def test_two_passes_at_once_send_each_reminder_once(app, outbox):
     assert sorted(m.to[0] for m in outbox) == sorted(f"p{n}@example.org" for n in range(12))
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Reminder)) == 12
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 12
 
 
 # --- instructions and the day before --------------------------------------------------------------------------
 
 
-def test_instructions_are_reminded_on_the_day_they_start(app, client, patient, outbox):
+def test_instructions_are_reminded_on_the_day_they_start(app, forms, patient, outbox):
     _token, intake_id = patient
     app.config.update(REMINDERS_DAY_BEFORE=False)
     run(app, at(dt.date(2026, 12, 2), 8))
@@ -185,14 +337,14 @@ def test_instructions_are_reminded_on_the_day_they_start(app, client, patient, o
     assert_no_health_data_in_subject_or_preview(message)
     assert "- From Wednesday 2 December: stop taking aspirin, ibuprofen" in message.body
     assert "no alcohol" not in message.body  # that one starts on 7 December
-    status = link_in(message.body, "/s/")
-    assert "stop taking aspirin" in text(client.get(status))
+    status = continue_to(forms, message.body)
+    assert status.startswith("/s/") and "stop taking aspirin" in text(forms.client.get(status))
     run(app, at(dt.date(2026, 12, 7), 8))
     assert "- From Monday 7 December: no alcohol" in outbox[1].body
     assert [kind for kind, _, _ in rows(app)] == ["instruction", "instruction"]
 
 
-def test_the_day_before_carries_the_appointment_instructions_and_a_check_in_link(app, client, patient, outbox):
+def test_the_day_before_carries_the_appointment_instructions_and_a_check_in_link(app, forms, patient, outbox):
     app.config.update(REMINDERS_INSTRUCTIONS=False, REMINDERS_WHAT_TO_BRING="your glasses")
     run(app, at(APPOINTMENT - dt.timedelta(days=1), 10))
     [message] = outbox
@@ -201,11 +353,12 @@ def test_the_day_before_carries_the_appointment_instructions_and_a_check_in_link
     assert "your appointment is tomorrow, Wednesday 9 December 2026" in message.body
     assert "Please bring: your glasses" in message.body
     assert "- From Monday 7 December: no alcohol" in message.body and "Come to your appointment without" in message.body
-    check_in = link_in(message.body, "/i/")
-    assert check_in.endswith("/check-in")
+    assert "works until Thursday 10 December 2026" in message.body
     app.config["TODAY"] = APPOINTMENT - dt.timedelta(days=1)
     try:
-        page = client.get(check_in)
+        check_in = continue_to(forms, message.body)
+        assert re.fullmatch(r"/i/[\w-]+/check-in", check_in)
+        page = forms.client.get(check_in)
     finally:
         app.config["TODAY"] = dt.date(2026, 11, 25)
     assert page.status_code == 200 and parse(page.get_data(as_text=True)).find("form") is not None
@@ -308,9 +461,7 @@ def test_staff_see_reminders_on_the_record_and_can_switch_them_back_on(app, form
     forms.post(stop, {})
     run(app, at(APPOINTMENT - dt.timedelta(days=1), 10))
     sign_in(forms)
-    html = forms.client.get(record_url(intake_id)).get_data(as_text=True)
-    block = parse(html).find(id="reminders").find_next("table")
-    cells = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in block.find("tbody").find_all("tr")]
+    cells = reminder_cells(forms, intake_id)
     assert cells[0][:2] == ["8 Dec 2026", "Form not sent"]
     assert cells[0][2].startswith("Skipped") and "The patient stopped reminders." in cells[0][2]
     assert cells[1][:2] == ["6 Dec 2026", "Form not sent"] and cells[1][2].startswith("Sent")
@@ -357,9 +508,10 @@ def test_the_command_runs_one_pass(app, runner, outbox):
     invited(app)
     result = runner.invoke(args=["reminders", "send", "--at", "2026-12-06T10:00+00:00"])
     assert result.exit_code == 0, result.output
-    assert "Reminders: 1 sent, 0 skipped, 0 failed, 0 already handled, 0 no longer due." in result.output
+    assert ("Reminders: 1 sent, 0 skipped, 0 failed, 0 waiting in the outbox, 0 already handled, "
+            "0 no longer due.") in result.output
     result = runner.invoke(args=["reminders", "send", "--at", "2026-12-06T10:05+00:00"])
-    assert "0 sent, 0 skipped, 0 failed, 1 already handled, 0 no longer due." in result.output
+    assert "0 sent, 0 skipped, 0 failed, 0 waiting in the outbox, 1 already handled, 0 no longer due." in result.output
     assert runner.invoke(args=["reminders", "send", "--at", "2026-12-06T10:05"]).exit_code == 2
 
 
