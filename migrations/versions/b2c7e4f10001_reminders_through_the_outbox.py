@@ -1,7 +1,7 @@
 """reminders through the outbox: a reminder's outbox message, and the headers a message carries
 
 Revision ID: b2c7e4f10001
-Revises: b1e2f3a40001
+Revises: b2c4e6f80001
 Create Date: 2026-12-06 22:00:00
 
 """
@@ -12,7 +12,7 @@ from intake.protection.encryption import EncryptedJSON
 
 # revision identifiers, used by Alembic.
 revision = 'b2c7e4f10001'
-down_revision = 'b1e2f3a40001'
+down_revision = 'b2c4e6f80001'
 branch_labels = None
 depends_on = None
 
