@@ -50,7 +50,7 @@ def email_to(app, address: str) -> str:
 def test_a_patient_continues_from_a_reminder_and_their_open_tab_works_until_they_do(live_server, chromium):
     app = live_server.app
     with app.app_context():
-        intake, token = invite_patient("Iris Lund", "iris@example.org", APPOINTMENT, "staff:1")
+        intake, token = invite_patient("Iris Lund", "iris.reminded@example.org", APPOINTMENT, "staff:1")
         db.session.execute(update(Intake).where(Intake.id == intake.id).values(
             invited_at=dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)))
         db.session.commit()
@@ -61,7 +61,7 @@ def test_a_patient_continues_from_a_reminder_and_their_open_tab_works_until_they
     expect(heading(page)).to_contain_text("About you")
     form_url = page.url
     assert a_pass(app, APPOINTMENT - dt.timedelta(days=3), live_server.url).sent >= 1
-    found = re.search(r"(http://127\.0\.0\.1:\d+/reminders/continue/\S+)", email_to(app, "iris@example.org"))
+    found = re.search(r"(http://127\.0\.0\.1:\d+/reminders/continue/\S+)", email_to(app, "iris.reminded@example.org"))
     assert found
     tab = chromium.new_page(viewport={"width": 390, "height": 844})
     watch_console(tab, errors)
