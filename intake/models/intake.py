@@ -186,7 +186,7 @@ class Assessment(Model):
     __tablename__ = "assessment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    intake_id: Mapped[int] = mapped_column(ForeignKey("intake.id", ondelete="CASCADE"), index=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intake.id", ondelete="CASCADE"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     #: The date the rules were evaluated on (instructions and schedule are relative to it).
     assessed_on: Mapped[dt.date]
@@ -214,6 +214,13 @@ class Assessment(Model):
     )
 
     intake: Mapped[Intake] = relationship(back_populates="assessments")
+
+    __table_args__ = (
+        # An intake's assessments, and its latest one (the largest id) read from the index alone: on
+        # intake_id only, PostgreSQL without fresh statistics found the latest by walking the whole
+        # primary key backwards, once per intake of a preview.
+        Index("ix_assessment_intake_latest", "intake_id", "id"),
+    )
 
 
 class RuleTally(Model):
