@@ -20,6 +20,7 @@ from intake.models import Intake
 from intake.protection.search import matching_search
 from intake.rulesets import parallel_preview
 from tests.support.browser import assert_accessible, shot, watch_console
+from tests.support.rules_admin import GOOD as SMOKING
 from tests.support.settings import TODAY
 
 pytestmark = pytest.mark.browser
@@ -27,14 +28,6 @@ pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
 ADMIN = "preview.admin@demo.clinic"
 
-SMOKING = """\
-- id: current-smoker
-  title: Current smoker
-  severity: info
-  when: {field: lifestyle.smoking, equals: current}
-  message: Smoking slows healing.
-  source: [rule-default]
-"""
 
 
 @pytest.fixture

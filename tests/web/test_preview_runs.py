@@ -13,27 +13,10 @@ from intake.jobs import scheduled
 from intake.models import AuditEntry, PreviewChunk, PreviewRun
 from intake.rulesets import parallel_preview
 from tests.support.html import csrf_token, parse, table_rows, text_of
+from tests.support.jobs import CLINIC_RULES as STRICT  # a stricter cold-sore rule, a new precaution
 from tests.support.rules_admin import new_version
 from tests.support.staff import make_user, sign_in
 
-#: Loads: a stricter cold-sore rule and a new precaution, so that the demo intakes change.
-STRICT = """\
-- id: cold-sore-history
-  title: Cold sore history
-  override: true
-  severity: defer
-  defer_for_days: 90
-  when: {field: skin.cold_sore_history, equals: true}
-  message: We defer patients with cold sores until they have seen their GP.
-  source: [rule-default]
-
-- id: current-smoker
-  title: Current smoker
-  severity: precaution
-  when: {field: lifestyle.smoking, equals: current}
-  message: Smoking slows healing.
-  source: [rule-default]
-"""
 CAPTIONS = ("Outcomes before and after", "Intakes that change", "Intakes flagged, per rule")
 
 
