@@ -63,8 +63,8 @@ def stream_past_intakes(
     ``paged``: each batch is its own short read (SQLite, several readers and writers at once).
     ``reuse``: the current ruleset's version; an intake whose latest assessment was made under it on
     the preview's date carries that assessment's outcome and flags (the "before" side is not redone),
-    read from its flag_summary: decrypting and parsing the whole document would cost more than
-    assessing again (15 KB against 50 µs of rules).
+    read from its flag_summary: decrypting and parsing the whole 15 KB document cost more than
+    assessing again.
     """
     decrypt = active_keyring().decrypt
     stored = reuse is not None
@@ -103,7 +103,8 @@ def long_lived_frozen() -> Iterator[None]:
 
     A preview makes millions of short-lived objects; each full collection they trigger would
     walk every object of the process again (measured: a third of a preview's time went to
-    it). What exists now moves to the permanent generation, and back when the block ends.
+    it). What exists now moves to the permanent generation, and back when the block ends (two
+    previews at once in one process: the first to end unfreezes both, which costs only speed).
     """
     gc.freeze()
     try:
