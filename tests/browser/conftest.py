@@ -14,8 +14,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from intake import create_app
-from intake.extensions import db
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from intake.extensions import db, limiter
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, watch_console
 from tests.support.settings import TODAY
 
 
@@ -58,3 +58,24 @@ def chromium() -> Iterator:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def console_errors() -> list[str]:
+    """What the browser console reported as errors; a test removes those it caused on purpose."""
+    return []
+
+
+@pytest.fixture
+def page(chromium, console_errors: list[str]) -> Iterator:
+    """A staff-sized page (1200 × 900) with the rate limits reset; its console must stay clean.
+
+    A module whose pages differ (a laptop's width, refusals on purpose) defines its own ``page``.
+    """
+    limiter.reset()
+    context = chromium.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    watch_console(page, console_errors)
+    yield page
+    context.close()
+    assert console_errors == [], "the browser console reported errors"

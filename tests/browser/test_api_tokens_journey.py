@@ -29,11 +29,6 @@ def tokens_site(live_server) -> str:
 
 
 @pytest.fixture
-def console_errors() -> list[str]:
-    return []
-
-
-@pytest.fixture
 def page(chromium, tokens_site: str, console_errors: list[str]) -> Iterator[Page]:
     limiter.reset()
     context = chromium.new_context(viewport={"width": 1200, "height": 900})

@@ -53,11 +53,6 @@ def submitted(live_server) -> Iterator[tuple[int, str]]:
 
 
 @pytest.fixture
-def console_errors() -> list[str]:
-    return []
-
-
-@pytest.fixture
 def staff(chromium, console_errors: list[str]) -> Iterator[Page]:
     limiter.reset()
     context = chromium.new_context(viewport={"width": 1280, "height": 900})

@@ -17,11 +17,6 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def console_errors() -> list[str]:
-    return []
-
-
-@pytest.fixture
 def page(chromium, console_errors: list[str]) -> Iterator[Page]:
     limiter.reset()
     context = chromium.new_context()

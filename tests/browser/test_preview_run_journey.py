@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from intake.auth import service
 from intake.demo.intakes import seed_intakes
-from intake.extensions import db, limiter
+from intake.extensions import db
 from intake.models import Intake
 from intake.protection.search import matching_search
 from intake.rulesets import parallel_preview
-from tests.support.browser import assert_accessible, shot, watch_console
+from tests.support.browser import assert_accessible, shot
 from tests.support.rules_admin import GOOD as SMOKING
 from tests.support.settings import TODAY
 
@@ -51,18 +51,6 @@ def queued(monkeypatch) -> list[tuple[Any, ...]]:
     sent: list[tuple[Any, ...]] = []
     monkeypatch.setattr(parallel_preview.jobs, "dispatch", lambda *args, **kwargs: sent.append(args))
     return sent
-
-
-@pytest.fixture
-def page(chromium) -> Iterator[Page]:
-    limiter.reset()
-    errors: list[str] = []
-    context = chromium.new_context(viewport={"width": 1200, "height": 900})
-    page = context.new_page()
-    watch_console(page, errors)
-    yield page
-    context.close()
-    assert errors == []
 
 
 def test_a_large_preview_runs_in_chunks_with_its_progress(page: Page, preview_site: str, live_server, queued,

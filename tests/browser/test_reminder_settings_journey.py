@@ -3,15 +3,13 @@ field, and saves, in headless Chromium; axe-core checks the page as first shown 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Page, expect
 
 from intake.auth import service
-from intake.extensions import db, limiter
+from intake.extensions import db
 from intake.models import SavedReminderSettings
-from tests.support.browser import assert_accessible, expect_console_error, heading, shot, watch_console
+from tests.support.browser import assert_accessible, expect_console_error, heading, shot
 
 pytestmark = pytest.mark.browser
 
@@ -25,22 +23,6 @@ def reminders_site(live_server) -> str:
         if service.find_user(ADMIN) is None:
             service.create_user(ADMIN, "Ada Reminders", "admin", PASSWORD)
     return live_server.url
-
-
-@pytest.fixture
-def console_errors() -> list[str]:
-    return []
-
-
-@pytest.fixture
-def page(chromium, reminders_site: str, console_errors: list[str]) -> Iterator[Page]:
-    limiter.reset()
-    context = chromium.new_context(viewport={"width": 1200, "height": 900})
-    page = context.new_page()
-    watch_console(page, console_errors)
-    yield page
-    context.close()
-    assert console_errors == [], "the browser console reported errors"
 
 
 def test_an_admin_times_the_reminders(page: Page, reminders_site: str, live_server,

@@ -4,7 +4,6 @@ override a flag with a reason, edit the plan, approve, print. axe-core checks ev
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from sqlalchemy import select
 
 from intake.auth import service
 from intake.demo.intakes import seed_intakes
-from intake.extensions import db, limiter
+from intake.extensions import db
 from intake.models import Intake
 from intake.protection.search import matching_search
 from tests.support.browser import assert_accessible, open_flag, shot, watch_console
@@ -36,24 +35,6 @@ def review_site(live_server) -> str:
         if db.session.scalar(select(Intake).where(matching_search("Chloé Martin"))) is None:
             seed_intakes(TODAY)
     return live_server.url
-
-
-@pytest.fixture
-def console_errors() -> list[str]:
-    """What the browser console reported as errors; the test removes those it caused on purpose."""
-    return []
-
-
-@pytest.fixture
-def page(chromium, console_errors: list[str]) -> Iterator[Page]:
-    limiter.reset()
-    errors = console_errors
-    context = chromium.new_context(viewport={"width": 1200, "height": 900})
-    page = context.new_page()
-    watch_console(page, errors)
-    yield page
-    context.close()
-    assert errors == [], "the browser console reported errors"
 
 
 def expect_refusal(console_errors: list[str]) -> None:

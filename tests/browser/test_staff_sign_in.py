@@ -35,12 +35,6 @@ def staff_site(live_server) -> str:
 
 
 @pytest.fixture
-def console_errors() -> list[str]:
-    """What the browser console reported as errors; a test removes those it caused on purpose."""
-    return []
-
-
-@pytest.fixture
 def page(chromium, console_errors: list[str]) -> Iterator[Page]:
     limiter.reset()
     context = chromium.new_context()
